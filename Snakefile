@@ -1,0 +1,17 @@
+# Speech emotion recognition from frozen speech embeddings. See README.md.
+from pathlib import Path
+
+
+configfile: str(Path(workflow.basedir) / "config.yaml")
+
+
+include: "workflow/rules/common.smk"
+
+
+rule all:
+    input:
+        all_targets,
+    default_target: True
+
+
+include: "workflow/rules/data.smk"

@@ -1,0 +1,61 @@
+# Corpus -> validated manifest -> cross-validation folds.
+
+
+checkpoint demo_corpus:
+    output:
+        audio=directory(f"{DEMO_DIR}/AudioWAV"),
+        demographics=f"{DEMO_DIR}/VideoDemographics.csv",
+    log:
+        "results/logs/demo_corpus.log",
+    params:
+        seed=config["seed"],
+    script:
+        "../scripts/demo_corpus.py"
+
+
+rule check_clips:
+    input:
+        shard_audio,
+    output:
+        "results/data/shards/shard-{shard}.tsv",
+    log:
+        "results/logs/check_clips/shard-{shard}.log",
+    params:
+        clips=shard_clips,
+        min_seconds=config["audio"]["min_seconds"],
+    script:
+        "../scripts/check_clips.py"
+
+
+rule manifest:
+    input:
+        shards=expand("results/data/shards/shard-{shard}.tsv", shard=SHARDS),
+        meta=dataset_meta_files,
+    output:
+        manifest="results/data/manifest.tsv",
+        rejected="results/data/rejected.tsv",
+    log:
+        "results/logs/manifest.log",
+    params:
+        dataset=dataset_spec(),
+        max_rejected_fraction=config["audio"]["max_rejected_fraction"],
+    script:
+        "../scripts/manifest.py"
+
+
+rule folds:
+    input:
+        "results/data/manifest.tsv",
+    output:
+        "results/data/folds.tsv",
+    log:
+        "results/logs/folds.log",
+    params:
+        protocol=config["cv"]["protocol"],
+        folds=config["cv"]["folds"],
+        seed=config["seed"],
+    script:
+        "../scripts/folds.py"
+
+
+TARGETS.append(lambda: ["results/data/manifest.tsv", "results/data/folds.tsv"])
