@@ -27,3 +27,25 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+def run_snakemake(workdir: Path, *args: str, timeout: int = 3000) -> "subprocess.CompletedProcess[str]":
+    """Run this repository's workflow in ``workdir`` (outputs land in ``workdir/results``)."""
+    import subprocess
+
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), *args],
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> Path:
+    """One complete run of the demo profile, shared by every test that needs its outputs.
+
+    Tests must not modify it; copy it (shutil.copytree) to change anything.
+    """
+    workdir = tmp_path_factory.mktemp("demo-run")
+    result = run_snakemake(workdir, "--cores", "2", "--workflow-profile", str(REPO / "profiles" / "demo"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return workdir

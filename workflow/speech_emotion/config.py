@@ -59,8 +59,8 @@ def _coerce(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> Any:
         parsed = _parse_scalar(value)
         if _matches_type(parsed, types):
             value = parsed
-        elif "number" in types and isinstance(parsed, int) and not isinstance(parsed, bool):
-            value = float(parsed)
+            if "number" in types and "integer" not in types and type(parsed) is int:
+                value = float(parsed)
     if isinstance(value, dict):
         props = schema.get("properties", {})
         extra = schema.get("additionalProperties")
