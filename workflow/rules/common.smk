@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import min_version, validate
 
 min_version("8.20")
@@ -11,6 +12,7 @@ min_version("8.20")
 WORKFLOW_DIR = Path(workflow.basedir)
 sys.path.insert(0, str(WORKFLOW_DIR / "workflow"))
 
+from speech_emotion.cache import find_corrupt  # noqa: E402
 from speech_emotion.config import ConfigError, check_config, coerce_to_schema, load_schema  # noqa: E402
 from speech_emotion.datasets import DatasetError, list_corpus  # noqa: E402
 from speech_emotion.shards import shard_of  # noqa: E402
@@ -24,6 +26,14 @@ try:
     check_config(config, Path.cwd())
 except ConfigError as exc:
     raise WorkflowError(f"Invalid configuration: {exc}") from None
+
+
+# A cached file that was truncated or overwritten (by hand, a full disk, a killed copy) is removed
+# here, before the DAG is built, so Snakemake rebuilds exactly that file (and what depends on it).
+if workflow.is_main_process:
+    for _path, _problem in find_corrupt(["results/audio", "results/embeddings", "results/cv", "results/models"]):
+        logger.warning(f"Corrupt cached file {_path}: {_problem}. Removing it so that it is rebuilt.")
+        _path.unlink()
 
 
 wildcard_constraints:

@@ -56,3 +56,37 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
 def write_tsv_atomic(path: str | Path, frame: "Any") -> None:
     """Write a pandas DataFrame as TSV (no index) atomically."""
     write_atomic(path, lambda tmp: frame.to_csv(tmp, sep="\t", index=False, lineterminator="\n"))
+
+
+CHECKED_SUFFIXES = (".npz", ".zip")
+
+
+def zip_problem(path: str | Path) -> str | None:
+    """Why a zip-based cache file (``.npz``, ``model.zip``) is unreadable, or ``None`` when it opens.
+
+    Reads only the central directory at the end of the file: cheap, and it catches a truncated
+    or overwritten file. Member CRCs are checked when the file is actually loaded.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if not archive.namelist():
+                return "empty archive"
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        return f"not a complete archive ({exc})"
+    return None
+
+
+def find_corrupt(roots: list[str | Path]) -> list[tuple[Path, str]]:
+    """Every cached ``.npz``/``.zip`` under ``roots`` that does not open, with the reason."""
+    found = []
+    for root in map(Path, roots):
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            if path.suffix in CHECKED_SUFFIXES and path.is_file() and not path.name.startswith(".tmp-"):
+                problem = zip_problem(path)
+                if problem:
+                    found.append((path, problem))
+    return found
