@@ -9,6 +9,8 @@ checkpoint demo_corpus:
         "results/logs/demo_corpus.log",
     params:
         seed=config["seed"],
+    conda:
+        "../../envs/data.yaml"
     script:
         "../scripts/demo_corpus.py"
 
@@ -23,6 +25,8 @@ rule check_clips:
     params:
         clips=shard_clips,
         min_seconds=config["audio"]["min_seconds"],
+    conda:
+        "../../envs/data.yaml"
     script:
         "../scripts/check_clips.py"
 
@@ -39,6 +43,8 @@ rule manifest:
     params:
         dataset=dataset_spec(),
         max_rejected_fraction=config["audio"]["max_rejected_fraction"],
+    conda:
+        "../../envs/data.yaml"
     script:
         "../scripts/manifest.py"
 
@@ -54,6 +60,8 @@ rule folds:
         protocol=config["cv"]["protocol"],
         folds=config["cv"]["folds"],
         seed=config["seed"],
+    conda:
+        "../../envs/data.yaml"
     script:
         "../scripts/folds.py"
 
