@@ -1,0 +1,175 @@
+"""Metrics against hand-computed values, order invariance, and the CREMA-D human baseline."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from conftest import shared_path
+
+from speech_emotion.metrics import (
+    MetricsError,
+    compute_metrics,
+    format_summary,
+    human_baseline,
+    read_perception,
+    read_predictions,
+    summary_row,
+    summary_table,
+    vote_to_label,
+)
+
+# Two folds, two classes. Fold 0: 3/4 right, fold 1: 2/3 right (hand-computed values below).
+ROWS = [
+    # clip, fold, label, prediction, speaker, intensity, sex
+    ("c1", 0, "ANG", "ANG", "s1", "LO", "Male"),
+    ("c2", 0, "ANG", "SAD", "s1", "HI", "Male"),
+    ("c3", 0, "SAD", "SAD", "s1", "XX", "Male"),
+    ("c4", 0, "SAD", "SAD", "s2", "XX", "Female"),
+    ("c5", 1, "ANG", "ANG", "s2", "XX", "Female"),
+    ("c6", 1, "SAD", "ANG", "s3", "LO", "Female"),
+    ("c7", 1, "SAD", "SAD", "s3", "XX", "Female"),
+]
+
+
+def tables():
+    preds = pd.DataFrame(
+        [
+            {"clip_id": c, "fold": f, "label": y, "prediction": p, "prob_ANG": float(p == "ANG"),
+             "prob_SAD": float(p == "SAD")}
+            for c, f, y, p, *_ in ROWS
+        ]
+    )
+    manifest = pd.DataFrame(
+        [{"clip_id": c, "path": f"audio/{c}.wav", "speaker": s, "label": y, "intensity": i, "Sex": x}
+         for c, _, y, _, s, i, x in ROWS]
+    )
+    return preds, manifest
+
+
+def test_hand_computed_values():
+    preds, manifest = tables()
+    m = compute_metrics(preds, manifest)
+    assert m["labels"] == ["ANG", "SAD"]
+    assert m["n_clips"] == 7 and m["n_folds"] == 2 and m["folds"] == {"0": 4, "1": 3}
+    # accuracy: 3/4 and 2/3 per fold, 5/7 pooled
+    assert m["accuracy"]["per_fold"] == pytest.approx({"0": 0.75, "1": 2 / 3}, abs=1e-6)
+    assert m["accuracy"]["mean"] == pytest.approx((0.75 + 2 / 3) / 2, abs=1e-6)
+    assert m["accuracy"]["std"] == pytest.approx((0.75 - 2 / 3) / 2, abs=1e-6)
+    assert m["accuracy"]["pooled"] == pytest.approx(5 / 7, abs=1e-6)
+    # UA: fold 0 recalls 1/2 and 1 -> 0.75; fold 1 recalls 1 and 1/2 -> 0.75; pooled (2/3 + 3/4) / 2
+    assert m["balanced_accuracy"]["per_fold"] == pytest.approx({"0": 0.75, "1": 0.75}, abs=1e-6)
+    assert m["balanced_accuracy"]["std"] == 0
+    assert m["balanced_accuracy"]["pooled"] == pytest.approx((2 / 3 + 3 / 4) / 2, abs=1e-6)
+    # F1 fold 0: ANG 2*1*.5/1.5 = 2/3, SAD 2*(2/3)*1/(5/3) = 0.8; fold 1: both 2/3
+    assert m["f1_macro"]["per_fold"] == pytest.approx({"0": (2 / 3 + 0.8) / 2, "1": 2 / 3}, abs=1e-6)
+    assert m["f1_weighted"]["per_fold"]["0"] == pytest.approx((2 / 3 + 0.8) / 2, abs=1e-6)
+    # pooled per class: ANG P = R = 2/3, SAD P = R = 3/4
+    assert m["per_class"]["ANG"] == pytest.approx({"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "support": 3}, abs=1e-6)
+    assert m["per_class"]["SAD"] == pytest.approx({"precision": 0.75, "recall": 0.75, "f1": 0.75, "support": 4}, abs=1e-6)
+    assert m["f1_weighted"]["pooled"] == pytest.approx((3 * 2 / 3 + 4 * 0.75) / 7, abs=1e-6)
+    assert m["confusion"]["counts"] == [[2, 1], [1, 3]]
+    assert m["confusion"]["normalized"][0] == pytest.approx([2 / 3, 1 / 3], abs=1e-6)
+    assert m["confusion"]["normalized"][1] == [0.25, 0.75]
+    assert m["chance"]["balanced_accuracy"] == 0.5 and m["chance"]["accuracy"] == pytest.approx(4 / 7, abs=1e-6)
+
+
+def test_per_speaker_and_groups():
+    preds, manifest = tables()
+    m = compute_metrics(preds, manifest)
+    sp = m["per_speaker"]
+    # s1: 2/3, s2: 2/2, s3: 1/2
+    assert sp["accuracy"] == pytest.approx({"s1": 2 / 3, "s2": 1.0, "s3": 0.5}, abs=1e-6)
+    assert (sp["min"], sp["max"]) == (0.5, 1.0)
+    assert sp["median"] == pytest.approx(2 / 3, abs=1e-6)
+    assert [w["speaker"] for w in sp["worst"]] == ["s3", "s1", "s2"]
+    assert sp["worst"][0] == {"speaker": "s3", "accuracy": 0.5, "n": 2}
+    intensity = m["per_group"]["intensity"]
+    assert list(intensity) == ["LO", "HI", "XX"]  # CREMA-D order, absent levels skipped
+    assert intensity["LO"]["n"] == 2 and intensity["LO"]["accuracy"] == 0.5
+    assert intensity["XX"]["accuracy"] == 1.0 and intensity["HI"]["accuracy"] == 0.0
+    sex = m["per_group"]["sex"]  # manifest column "Sex" matched case-insensitively
+    assert sex["Male"]["accuracy"] == pytest.approx(2 / 3, abs=1e-6)
+    assert sex["Female"]["n"] == 4 and sex["Female"]["accuracy"] == 0.75
+
+
+def test_invariant_to_fold_and_row_order(tmp_path):
+    preds, manifest = tables()
+    paths = []
+    for fold, part in preds.groupby("fold"):
+        path = tmp_path / f"fold-{fold}.tsv"
+        part.iloc[::-1].to_csv(path, sep="\t", index=False)  # rows reversed inside the file
+        paths.append(path)
+    forward = compute_metrics(read_predictions(paths), manifest)
+    backward = compute_metrics(read_predictions(paths[::-1]), manifest.sample(frac=1, random_state=3))
+    shuffled = compute_metrics(preds.sample(frac=1, random_state=1), manifest)
+    text = json.dumps(forward, sort_keys=True)
+    assert json.dumps(backward, sort_keys=True) == text
+    assert json.dumps(shuffled, sort_keys=True) == text
+
+
+def test_bad_predictions_are_reported(tmp_path):
+    preds, manifest = tables()
+    with pytest.raises(MetricsError, match="more than once"):
+        compute_metrics(pd.concat([preds, preds.iloc[:1]]), manifest)
+    with pytest.raises(MetricsError, match="not in the manifest"):
+        compute_metrics(preds, manifest.iloc[1:])
+    path = tmp_path / "p.tsv"
+    preds.drop(columns="prediction").to_csv(path, sep="\t", index=False)
+    with pytest.raises(MetricsError, match="prediction"):
+        read_predictions([path])
+
+
+def test_vote_to_label():
+    assert vote_to_label("A") == "ANG" and vote_to_label("N") == "NEU" and vote_to_label("Sad") == "SAD"
+    assert vote_to_label("N:S") is None and vote_to_label(None) is None and vote_to_label("") is None
+
+
+def test_human_baseline_tiny(tmp_path):
+    table = tmp_path / "summaryTable.csv"
+    table.write_text(
+        '"","FileName","VoiceVote","VoiceLevel"\n'
+        '"1","c1","A","60"\n"2","c2","N","50"\n"3","c3","S","70"\n"4","c4","N:S","40"\n'
+        '"5","c99","H","80"\n'
+    )
+    preds, manifest = tables()
+    m = compute_metrics(preds, manifest, read_perception(table))
+    h = m["human_baseline"]
+    # Clips c1..c4 have votes: listeners right on c1 and c3 (c4 is a tie), model wrong only on c2.
+    assert h["available"] and h["n_clips"] == 4 and h["n_tied_votes"] == 1
+    assert h["human"]["accuracy"] == 0.5 and h["model"]["accuracy"] == 0.75
+    assert h["per_class"]["ANG"] == {"n": 2, "human": 0.5, "model": 0.5}
+    assert h["per_class"]["SAD"] == {"n": 2, "human": 0.5, "model": 1.0}
+    assert h["human"]["balanced_accuracy"] == 0.5 and h["model"]["balanced_accuracy"] == 0.75
+
+
+def test_human_baseline_absent_is_said():
+    preds, manifest = tables()
+    m = compute_metrics(preds, manifest, None, "dataset.perception not set")
+    assert m["human_baseline"] == {"available": False, "reason": "dataset.perception not set"}
+
+
+def test_human_baseline_matches_published_crema_d_agreement():
+    """On the real summaryTable, a model that is always right vs listeners: 41.6 % (data README)."""
+    perception = read_perception(shared_path("data", "cremad-meta", "summaryTable.csv"))
+    labels = perception["clip_id"].str.split("_").str[2]
+    preds = pd.DataFrame({"clip_id": perception["clip_id"], "fold": 0, "label": labels, "prediction": labels})
+    h = human_baseline(preds, perception, sorted(labels.unique()))
+    assert h["n_clips"] == 7442
+    assert h["human"]["accuracy"] == pytest.approx(0.416, abs=0.001)
+    assert h["per_class"]["NEU"]["human"] == pytest.approx(0.957, abs=0.001)
+    assert h["per_class"]["SAD"]["human"] == pytest.approx(0.164, abs=0.001)
+    assert h["model"]["accuracy"] == 1.0
+
+
+def test_summary_table_sorted_and_formatted():
+    preds, manifest = tables()
+    m = compute_metrics(preds, manifest)
+    rows = [summary_row(m, "wavlm", "svm", "speaker"), summary_row(m, "egemaps", "svm", "speaker")]
+    table = summary_table(rows)
+    assert list(table["encoder"]) == ["egemaps", "wavlm"]
+    assert list(table.columns[:4]) == ["encoder", "classifier", "accuracy_mean", "accuracy_std"]
+    assert table.loc[0, "balanced_accuracy_mean"] == 0.75 and table.loc[0, "n_clips"] == 7
+    text = format_summary(table)
+    assert "0.750 ± 0.000" in text and text.splitlines()[0].startswith("encoder")

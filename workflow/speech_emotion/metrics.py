@@ -1,0 +1,336 @@
+"""Cross-validation metrics: per-fold and pooled scores, per class, per speaker, per group.
+
+Input is the predictions tables of every fold of one (encoder, classifier) pair (clip_id, fold,
+label, prediction, prob_<label>...) and the manifest (clip_id, speaker, label, extra corpus
+columns). Rows and folds are sorted before anything is computed, so the result does not depend on
+the order in which folds or rows arrive. The CREMA-D human baseline compares the model with the
+listeners' audio-only majority vote (``VoiceVote`` in the corpus's ``summaryTable.csv``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
+
+METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted")
+"""Metric names used everywhere: WA, UA (unweighted average recall), macro and weighted F1."""
+
+METRIC_LABELS = {
+    "accuracy": "WA (accuracy)",
+    "balanced_accuracy": "UA (balanced accuracy)",
+    "f1_macro": "F1 macro",
+    "f1_weighted": "F1 weighted",
+}
+
+PREDICTION_COLUMNS = ("clip_id", "fold", "label", "prediction")
+GROUP_COLUMNS = ("intensity", "sex")
+"""Manifest columns (matched case-insensitively) scored per value when present (CREMA-D has both)."""
+GROUP_ORDER = {"intensity": ["LO", "MD", "HI", "XX"]}
+WORST_SPEAKERS = 5
+
+# CREMA-D perception votes use one letter per emotion; ties are joined with ':' ("N:S").
+CREMAD_VOTE_CODES = {"A": "ANG", "D": "DIS", "F": "FEA", "H": "HAP", "N": "NEU", "S": "SAD"}
+
+
+class MetricsError(ValueError):
+    """Inconsistent predictions (duplicate clips, missing columns, unknown clips)."""
+
+
+def _r(value: float) -> float | None:
+    """Round for stable JSON; NaN (undefined) becomes None."""
+    value = float(value)
+    return None if math.isnan(value) else round(value, 6)
+
+
+def read_predictions(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """Concatenate per-fold predictions tables (any order) into one sorted table."""
+    frames = []
+    for path in paths:
+        frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str, "label": str, "prediction": str})
+        missing = [c for c in PREDICTION_COLUMNS if c not in frame.columns]
+        if missing:
+            raise MetricsError(f"{path}: missing column(s) {', '.join(missing)}")
+        frames.append(frame)
+    if not frames:
+        raise MetricsError("no predictions tables given")
+    return sort_predictions(pd.concat(frames, ignore_index=True))
+
+
+def sort_predictions(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Canonical row order (fold, clip_id); duplicate clip ids are an error."""
+    frame = predictions.copy()
+    frame["clip_id"] = frame["clip_id"].astype(str)
+    frame["label"] = frame["label"].astype(str)
+    frame["prediction"] = frame["prediction"].astype(str)
+    frame["fold"] = frame["fold"].astype(int)
+    duplicated = frame["clip_id"][frame["clip_id"].duplicated()]
+    if len(duplicated):
+        raise MetricsError(
+            f"{duplicated.nunique()} clip(s) predicted more than once (in several folds?), "
+            f"e.g. {sorted(duplicated.unique())[:3]}"
+        )
+    prob = sorted(c for c in frame.columns if c.startswith("prob_"))
+    rest = [c for c in frame.columns if c not in PREDICTION_COLUMNS and c not in prob]
+    frame = frame[list(PREDICTION_COLUMNS) + prob + rest]
+    return frame.sort_values(["fold", "clip_id"], kind="mergesort").reset_index(drop=True)
+
+
+def label_set(predictions: pd.DataFrame) -> list[str]:
+    """Sorted labels: the probability columns' labels plus any label seen in the table."""
+    labels = {c[len("prob_"):] for c in predictions.columns if c.startswith("prob_")}
+    labels |= set(predictions["label"].astype(str)) | set(predictions["prediction"].astype(str))
+    return sorted(labels)
+
+
+def scores(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict[str, float]:
+    """The four metrics on one set of predictions."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {
+            "accuracy": float(accuracy_score(y_true, y_pred)),
+            "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
+            "f1_macro": float(f1_score(y_true, y_pred, labels=list(labels), average="macro", zero_division=0)),
+            "f1_weighted": float(
+                f1_score(y_true, y_pred, labels=list(labels), average="weighted", zero_division=0)
+            ),
+        }
+
+
+def _summary(per_fold: Mapping[str, float], pooled: float) -> dict[str, Any]:
+    values = np.array(list(per_fold.values()), dtype=float)
+    return {
+        "per_fold": {k: _r(v) for k, v in per_fold.items()},
+        "mean": _r(values.mean()),
+        "std": _r(values.std(ddof=0)),
+        "pooled": _r(pooled),
+    }
+
+
+def _find_column(frame: pd.DataFrame, name: str) -> str | None:
+    for column in frame.columns:
+        if str(column).lower() == name:
+            return str(column)
+    return None
+
+
+def _ordered(values: Iterable[str], preferred: Sequence[str] = ()) -> list[str]:
+    values = set(values)
+    return [v for v in preferred if v in values] + sorted(values - set(preferred))
+
+
+def per_group(frame: pd.DataFrame, column: str, labels: Sequence[str], order: Sequence[str] = ()) -> dict:
+    """Scores for each value of ``column`` (clip count, the four metrics)."""
+    out = {}
+    for value in _ordered(frame[column].astype(str), order):
+        rows = frame[frame[column].astype(str) == value]
+        out[value] = {"n": int(len(rows))} | {
+            k: _r(v) for k, v in scores(rows["label"], rows["prediction"], labels).items()
+        }
+    return out
+
+
+def per_speaker(frame: pd.DataFrame, worst: int = WORST_SPEAKERS) -> dict[str, Any]:
+    """Accuracy per speaker: min / median / max and the ``worst`` lowest (ties by name)."""
+    table = (
+        frame.assign(correct=frame["label"] == frame["prediction"])
+        .groupby("speaker", sort=True)["correct"]
+        .agg(["mean", "size"])
+        .reset_index()
+        .rename(columns={"mean": "accuracy", "size": "n"})
+    )
+    values = table["accuracy"].to_numpy(dtype=float)
+    lowest = table.sort_values(["accuracy", "speaker"], kind="mergesort").head(worst)
+    return {
+        "n_speakers": int(len(table)),
+        "min": _r(values.min()),
+        "median": _r(np.median(values)),
+        "max": _r(values.max()),
+        "worst": [
+            {"speaker": str(r.speaker), "accuracy": _r(r.accuracy), "n": int(r.n)} for r in lowest.itertuples()
+        ],
+        "accuracy": {str(r.speaker): _r(r.accuracy) for r in table.itertuples()},
+    }
+
+
+def vote_to_label(vote: Any, codes: Mapping[str, str] = CREMAD_VOTE_CODES) -> str | None:
+    """A single majority vote as a corpus label ('A' -> 'ANG', 'Anger' -> 'ANG'); ties -> None."""
+    if not isinstance(vote, str) or not vote.strip() or ":" in vote:
+        return None
+    vote = vote.strip()
+    if vote.upper() in codes.values():
+        return vote.upper()
+    return codes.get(vote[0].upper())
+
+
+def read_perception(path: str | Path) -> pd.DataFrame:
+    """CREMA-D summaryTable.csv -> clip_id, vote (raw VoiceVote), human (label or None for ties)."""
+    table = pd.read_csv(path, dtype=str)
+    for column in ("FileName", "VoiceVote"):
+        if column not in table.columns:
+            raise MetricsError(f"{path}: no column '{column}' (expected CREMA-D summaryTable.csv)")
+    clip = table["FileName"].str.strip().str.replace(r"\.(wav|flv|mp4)$", "", regex=True)
+    return pd.DataFrame(
+        {"clip_id": clip, "vote": table["VoiceVote"], "human": [vote_to_label(v) for v in table["VoiceVote"]]}
+    ).drop_duplicates("clip_id")
+
+
+def human_baseline(frame: pd.DataFrame, perception: pd.DataFrame, labels: Sequence[str]) -> dict[str, Any]:
+    """Listeners' audio-only majority vote vs the acted label, beside the model, on the same clips.
+
+    A tied vote (e.g. ``N:S``) has no single majority label and counts as a miss, which gives the
+    41.6 % agreement on the full corpus that the CREMA-D tables imply.
+    """
+    keyed = frame.copy()
+    ids = set(perception["clip_id"])
+    if not keyed["clip_id"].isin(ids).any() and "path" in keyed.columns:
+        keyed["clip_id"] = keyed["path"].map(lambda p: Path(str(p)).stem)
+    joined = keyed.merge(perception, on="clip_id", how="inner")
+    if joined.empty:
+        return {"available": False, "reason": "no predicted clip appears in the perception table"}
+    human_ok = joined["human"] == joined["label"]
+    model_ok = joined["prediction"] == joined["label"]
+    per_class = {}
+    for label in labels:
+        rows = joined["label"] == label
+        if rows.any():
+            per_class[label] = {
+                "n": int(rows.sum()),
+                "human": _r(human_ok[rows].mean()),
+                "model": _r(model_ok[rows].mean()),
+            }
+    human_ua = np.mean([v["human"] for v in per_class.values()])
+    model_ua = np.mean([v["model"] for v in per_class.values()])
+    return {
+        "available": True,
+        "source": "summaryTable.csv VoiceVote (audio-only majority vote; ties count as misses)",
+        "n_clips": int(len(joined)),
+        "n_tied_votes": int(joined["human"].isna().sum()),
+        "human": {"accuracy": _r(human_ok.mean()), "balanced_accuracy": _r(human_ua)},
+        "model": {"accuracy": _r(model_ok.mean()), "balanced_accuracy": _r(model_ua)},
+        "per_class": per_class,
+    }
+
+
+def compute_metrics(
+    predictions: pd.DataFrame,
+    manifest: pd.DataFrame | None = None,
+    perception: pd.DataFrame | None = None,
+    perception_note: str | None = None,
+) -> dict[str, Any]:
+    """Everything metrics.json holds for one (encoder, classifier) pair.
+
+    ``perception``: the CREMA-D perception table (:func:`read_perception`) or None, in which case
+    ``human_baseline`` says why it is absent (``perception_note``).
+    """
+    frame = sort_predictions(predictions)
+    labels = label_set(frame)
+    folds = sorted(frame["fold"].unique())
+    per_fold = {str(k): scores(g["label"], g["prediction"], labels) for k, g in frame.groupby("fold", sort=True)}
+    pooled = scores(frame["label"], frame["prediction"], labels)
+    out: dict[str, Any] = {
+        "labels": labels,
+        "n_clips": int(len(frame)),
+        "n_folds": len(folds),
+        "folds": {str(k): int((frame["fold"] == k).sum()) for k in folds},
+        "std_note": "std is the population standard deviation (ddof=0) of the per-fold values",
+    }
+    for name in METRICS:
+        out[name] = _summary({k: v[name] for k, v in per_fold.items()}, pooled[name])
+
+    support = frame["label"].value_counts()
+    out["chance"] = {
+        "balanced_accuracy": _r(1.0 / len(labels)),
+        "accuracy": _r(support.max() / len(frame)),
+        "note": "balanced_accuracy: 1/classes; accuracy: always predicting the most frequent class",
+    }
+    precision, recall, f1, count = precision_recall_fscore_support(
+        frame["label"], frame["prediction"], labels=labels, zero_division=0
+    )
+    out["per_class"] = {
+        label: {"precision": _r(p), "recall": _r(r), "f1": _r(f), "support": int(s)}
+        for label, p, r, f, s in zip(labels, precision, recall, f1, count)
+    }
+    counts = confusion_matrix(frame["label"], frame["prediction"], labels=labels)
+    totals = counts.sum(axis=1, keepdims=True)
+    normalized = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=float), where=totals > 0)
+    out["confusion"] = {
+        "labels": labels,
+        "rows": "true label",
+        "columns": "predicted label",
+        "counts": counts.astype(int).tolist(),
+        "normalized": [[_r(v) for v in row] for row in normalized],
+    }
+
+    if manifest is not None:
+        meta = manifest.copy()
+        meta["clip_id"] = meta["clip_id"].astype(str)
+        unknown = sorted(set(frame["clip_id"]) - set(meta["clip_id"]))
+        if unknown:
+            raise MetricsError(f"{len(unknown)} predicted clip(s) are not in the manifest, e.g. {unknown[:3]}")
+        extra = ["clip_id"] + [c for c in meta.columns if c not in frame.columns]
+        frame = frame.merge(meta[extra], on="clip_id", how="left")
+        if "speaker" in frame.columns:
+            frame["speaker"] = frame["speaker"].astype(str)
+            out["per_speaker"] = per_speaker(frame)
+        groups = {}
+        for name in GROUP_COLUMNS:
+            column = _find_column(frame, name)
+            if column is not None and frame[column].notna().any():
+                rows = frame[frame[column].notna()]
+                groups[name] = per_group(rows, column, labels, GROUP_ORDER.get(name, ()))
+        out["per_group"] = groups
+
+    if perception is not None:
+        out["human_baseline"] = human_baseline(frame, perception, labels)
+    else:
+        out["human_baseline"] = {
+            "available": False,
+            "reason": perception_note or "no perception table (summaryTable.csv) for this corpus",
+        }
+    return out
+
+
+def summary_row(metrics: Mapping[str, Any], encoder: str, classifier: str, protocol: str) -> dict[str, Any]:
+    """One row of results/summary.tsv."""
+    row: dict[str, Any] = {"encoder": encoder, "classifier": classifier}
+    for name in METRICS:
+        row[f"{name}_mean"] = metrics[name]["mean"]
+        row[f"{name}_std"] = metrics[name]["std"]
+    row.update(n_clips=metrics["n_clips"], n_folds=metrics["n_folds"], protocol=protocol)
+    return row
+
+
+def summary_table(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """results/summary.tsv: one row per (encoder, classifier), sorted."""
+    frame = pd.DataFrame(list(rows))
+    return frame.sort_values(["encoder", "classifier"], kind="mergesort").reset_index(drop=True)
+
+
+def format_summary(frame: pd.DataFrame) -> str:
+    """The summary as a fixed-width text table (mean ± std), for logs and the end of a run."""
+    lines = []
+    header = ["encoder", "classifier", "UA", "WA", "F1 macro", "F1 weighted", "clips", "protocol"]
+    body = []
+    for r in frame.to_dict("records"):
+        cells = [str(r["encoder"]), str(r["classifier"])]
+        for name in ("balanced_accuracy", "accuracy", "f1_macro", "f1_weighted"):
+            cells.append(f"{r[f'{name}_mean']:.3f} ± {r[f'{name}_std']:.3f}")
+        cells += [str(r["n_clips"]), str(r["protocol"])]
+        body.append(cells)
+    widths = [max(len(row[i]) for row in [header] + body) for i in range(len(header))]
+    for row in [header] + body:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return "\n".join(lines) + "\n"
