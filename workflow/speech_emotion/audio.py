@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,9 +60,27 @@ def resample(signal: np.ndarray, orig_rate: int, rate: int) -> np.ndarray:
     return librosa.resample(signal, orig_sr=orig_rate, target_sr=rate, res_type="soxr_hq").astype(np.float32)
 
 
+_WAV_DATA_SIZE = re.compile(r"^data\s*:\s*(\d+) \(should be (\d+)\)", re.MULTILINE)
+
+
+def _check_not_truncated(path: str | Path) -> None:
+    """A WAV whose data chunk declares more bytes than the file holds was cut short (libsndfile
+    would silently read the part that is there). Streaming placeholders (0, 0xFFFFFFFF) are fine."""
+    try:
+        log = sf.info(str(path)).extra_info
+    except (sf.LibsndfileError, RuntimeError):
+        return
+    match = _WAV_DATA_SIZE.search(log)
+    if match:
+        declared, present = int(match.group(1)), int(match.group(2))
+        if 0 < declared < 0xFFFFFFF0 and present + 1 < declared:
+            raise AudioError(path, f"truncated file (data chunk declares {declared} bytes, {present} present)")
+
+
 def inspect_clip(path: str | Path, min_seconds: float = 0.0) -> ClipInfo:
     """Open and check a clip; raise :class:`AudioError` with the reason it cannot be used."""
     data, rate = _read(path)
+    _check_not_truncated(path)
     frames, channels = data.shape
     if frames == 0:
         raise AudioError(path, "no audio samples")
