@@ -67,3 +67,23 @@ rule folds:
 
 
 TARGETS.append(lambda: ["results/data/manifest.tsv", "results/data/folds.tsv"])
+
+
+# Only what decides the content is a param: retries, timeout_s and jobs are read from the config
+# by the script, so tuning them never reruns this checkpoint (and the whole corpus downstream).
+checkpoint download_cremad:
+    output:
+        audio=directory(f"{CREMAD_DOWNLOAD_DIR}/AudioWAV"),
+        demographics=f"{CREMAD_DOWNLOAD_DIR}/VideoDemographics.csv",
+        perception=f"{CREMAD_DOWNLOAD_DIR}/summaryTable.csv",
+    log:
+        "results/logs/download_cremad.log",
+    params:
+        store=f"{CREMAD_DOWNLOAD_DIR}/.download",
+        pointer_url=config["dataset"]["download"]["pointer_url"],
+        media_url=config["dataset"]["download"]["media_url"],
+    localrule: True
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/download_cremad.py"
