@@ -1,0 +1,727 @@
+"""Classifiers on pooled embeddings, all honouring scikit-learn's estimator contract.
+
+Every estimator standardises its input with a scaler fitted inside ``fit`` (so only on the rows it
+is given: the training part of a fold), weights classes by their frequency in those rows, and
+takes ``groups`` (speakers) for any inner split it needs (C selection, early stopping, ensemble
+weights), so no inner validation row ever shares a speaker with an inner training row and the
+test fold is never seen. ``classes_`` are the sorted labels; ``predict_proba`` columns follow them.
+
+Models are saved as one zip per model (:func:`save_model` / :func:`load_model`) holding a JSON
+manifest and files in formats that load without running code: skops for scikit-learn objects,
+XGBoost UBJSON, a torch ``state_dict`` loaded with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, StratifiedShuffleSplit
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
+
+CLASSIFIERS = ("logreg", "svm", "xgboost", "mlp", "ensemble")
+MEMBER_CLASSIFIERS = ("logreg", "svm", "xgboost", "mlp")
+MODEL_FORMAT = "speech-emotion-model"
+MODEL_VERSION = 1
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be loaded; the message names the file and the problem."""
+
+
+# --- inner splits ---------------------------------------------------------------------------------
+
+
+def inner_cv(y: np.ndarray, groups: np.ndarray | None, n_splits: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Speaker-grouped stratified ``n_splits``-fold splits of the rows given (a training fold).
+
+    Falls back to plain stratified splits when there are fewer speakers than splits (the fallback
+    is only reached on toy data; real corpora have many speakers).
+    """
+    y = np.asarray(y)
+    zeros = np.zeros(len(y))
+    if groups is not None and len(np.unique(groups)) >= n_splits:
+        splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        splits = list(splitter.split(zeros, y, groups))
+        if all(len(np.unique(y[tr])) == len(np.unique(y)) for tr, _ in splits):
+            return splits
+    counts = np.unique(y, return_counts=True)[1]
+    n = max(2, min(n_splits, int(counts.min())))
+    return list(StratifiedKFold(n_splits=n, shuffle=True, random_state=seed).split(zeros, y))
+
+
+def inner_split(y: np.ndarray, groups: np.ndarray | None, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """One speaker-grouped (train, validation) split holding out about ``fraction`` of the rows."""
+    y = np.asarray(y)
+    n_splits = max(2, int(round(1.0 / fraction)))
+    if groups is not None and len(np.unique(groups)) >= n_splits:
+        splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        for tr, va in splitter.split(np.zeros(len(y)), y, groups):
+            if len(np.unique(y[tr])) == len(np.unique(y)):
+                return tr, va
+    splitter = StratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+    return next(splitter.split(np.zeros(len(y)), y))
+
+
+# --- base -----------------------------------------------------------------------------------------
+
+
+class _Base(ClassifierMixin, BaseEstimator):
+    """Common parts: label encoding, the fold-local scaler, predict from probabilities."""
+
+    name = "base"
+
+    def _prepare(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        X = np.asarray(X, dtype=np.float32)
+        self.classes_, y_idx = np.unique(np.asarray(y), return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"{self.name}: training data has a single class {self.classes_.tolist()}")
+        self.scaler_ = StandardScaler().fit(X)
+        self.n_features_in_ = X.shape[1]
+        return self._scale(X), y_idx
+
+    def _scale(self, X: np.ndarray) -> np.ndarray:
+        return self.scaler_.transform(np.asarray(X, dtype=np.float32)).astype(np.float32)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    # persistence: JSON state + named binary files
+    def _save_state(self) -> tuple[dict[str, Any], dict[str, bytes]]:
+        raise NotImplementedError
+
+    def _load_state(self, state: dict[str, Any], files: Mapping[str, bytes]) -> None:
+        raise NotImplementedError
+
+
+def _skops_dumps(obj: Any) -> bytes:
+    import skops.io as sio
+
+    return sio.dumps(obj)
+
+
+# Types beyond skops' default trust list that our files legitimately contain.
+_SKOPS_ALLOWED = {
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+}
+
+
+def _skops_loads(data: bytes, where: str) -> Any:
+    import skops.io as sio
+
+    untrusted = set(sio.get_untrusted_types(data=data))
+    unexpected = sorted(untrusted - _SKOPS_ALLOWED)
+    if unexpected:
+        raise ModelFileError(f"{where}: refusing to load unexpected types {unexpected}")
+    return sio.loads(data, trusted=sorted(untrusted))
+
+
+# --- logistic regression --------------------------------------------------------------------------
+
+
+class LogRegClassifier(_Base):
+    """Multinomial logistic regression, class-balanced, C picked by speaker-grouped inner CV."""
+
+    name = "logreg"
+
+    def __init__(
+        self,
+        Cs: Sequence[float] = (0.001, 0.01, 0.1, 1.0, 10.0),
+        C: float | None = None,
+        max_iter: int = 2000,
+        inner_folds: int = 3,
+        seed: int = 0,
+        n_jobs: int = 1,
+    ):
+        self.Cs = Cs
+        self.C = C
+        self.max_iter = max_iter
+        self.inner_folds = inner_folds
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    def _model(self, C: float):
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=C, class_weight="balanced", max_iter=self.max_iter, random_state=self.seed)
+
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "LogRegClassifier":
+        X = np.asarray(X, dtype=np.float32)
+        Xs, yi = self._prepare(X, y)
+        self.cv_scores_: dict[str, float] = {}
+        if self.C is not None:
+            self.C_ = float(self.C)
+        elif len(self.Cs) == 1:
+            self.C_ = float(self.Cs[0])
+        else:
+            from joblib import Parallel, delayed
+
+            splits = inner_cv(yi, groups, self.inner_folds, self.seed)
+            jobs = [(C, tr, va) for C in self.Cs for tr, va in splits]
+
+            def score(C: float, tr: np.ndarray, va: np.ndarray) -> float:
+                scaler = StandardScaler().fit(X[tr])
+                model = self._model(C).fit(scaler.transform(X[tr]), yi[tr])
+                return balanced_accuracy_score(yi[va], model.predict(scaler.transform(X[va])))
+
+            scores = Parallel(n_jobs=self.n_jobs)(delayed(score)(C, tr, va) for C, tr, va in jobs)
+            per_c = {float(C): float(np.mean(scores[i * len(splits) : (i + 1) * len(splits)])) for i, C in enumerate(self.Cs)}
+            self.cv_scores_ = {repr(C): s for C, s in per_c.items()}
+            # best score; ties go to the smaller C (stronger regularisation)
+            self.C_ = min(per_c, key=lambda C: (-round(per_c[C], 10), C))
+        self.model_ = self._model(self.C_).fit(Xs, yi)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict_proba(self._scale(X))
+
+    def _save_state(self):
+        return {"C_": self.C_, "cv_scores_": self.cv_scores_}, {
+            "scaler.skops": _skops_dumps(self.scaler_),
+            "logreg.skops": _skops_dumps(self.model_),
+        }
+
+    def _load_state(self, state, files):
+        self.C_, self.cv_scores_ = state["C_"], state.get("cv_scores_", {})
+        self.scaler_ = _skops_loads(files["scaler.skops"], "scaler.skops")
+        self.model_ = _skops_loads(files["logreg.skops"], "logreg.skops")
+
+
+# --- SVM ------------------------------------------------------------------------------------------
+
+
+class SVMClassifier(_Base):
+    """Class-balanced SVC with Platt-scaled probabilities (calibrated on speaker-grouped inner CV)."""
+
+    name = "svm"
+
+    def __init__(
+        self,
+        C: float = 10.0,
+        gamma: str | float = "scale",
+        kernel: str = "rbf",
+        calibration_folds: int = 3,
+        seed: int = 0,
+        n_jobs: int = 1,
+    ):
+        self.C = C
+        self.gamma = gamma
+        self.kernel = kernel
+        self.calibration_folds = calibration_folds
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "SVMClassifier":
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.svm import SVC
+
+        Xs, yi = self._prepare(X, y)
+        svc = SVC(C=self.C, gamma=self.gamma, kernel=self.kernel, class_weight="balanced", random_state=self.seed)
+        splits = inner_cv(yi, groups, self.calibration_folds, self.seed)
+        self.model_ = CalibratedClassifierCV(svc, method="sigmoid", ensemble=False, cv=splits, n_jobs=self.n_jobs)
+        self.model_.fit(Xs, yi)
+        self.model_.cv = len(splits)  # the fitted model does not need the index arrays
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict_proba(self._scale(X))
+
+    def _save_state(self):
+        return {}, {"scaler.skops": _skops_dumps(self.scaler_), "svm.skops": _skops_dumps(self.model_)}
+
+    def _load_state(self, state, files):
+        self.scaler_ = _skops_loads(files["scaler.skops"], "scaler.skops")
+        self.model_ = _skops_loads(files["svm.skops"], "svm.skops")
+
+
+# --- XGBoost --------------------------------------------------------------------------------------
+
+
+class XGBoostClassifier(_Base):
+    """Gradient-boosted trees (hist), balanced sample weights, early stopping on a speaker-held-out split."""
+
+    name = "xgboost"
+
+    def __init__(
+        self,
+        n_estimators: int = 200,
+        max_depth: int = 6,
+        learning_rate: float = 0.1,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        early_stopping_rounds: int = 20,
+        validation_fraction: float = 0.15,
+        seed: int = 0,
+        n_jobs: int = 1,
+    ):
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.learning_rate = learning_rate
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.early_stopping_rounds = early_stopping_rounds
+        self.validation_fraction = validation_fraction
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "XGBoostClassifier":
+        import xgboost as xgb
+
+        Xs, yi = self._prepare(X, y)
+        tr, va = inner_split(yi, groups, self.validation_fraction, self.seed)
+        self.validation_rows_ = va
+        weights = compute_sample_weight("balanced", yi[tr])
+        val_weights = compute_sample_weight(
+            dict(zip(np.unique(yi[tr]), compute_class_weight("balanced", classes=np.unique(yi[tr]), y=yi[tr]))), yi[va]
+        )
+        self.model_ = xgb.XGBClassifier(
+            n_estimators=self.n_estimators,
+            max_depth=self.max_depth,
+            learning_rate=self.learning_rate,
+            subsample=self.subsample,
+            colsample_bytree=self.colsample_bytree,
+            tree_method="hist",
+            early_stopping_rounds=self.early_stopping_rounds,
+            eval_metric="mlogloss" if len(self.classes_) > 2 else "logloss",
+            random_state=self.seed,
+            n_jobs=self.n_jobs,
+        )
+        self.model_.fit(Xs[tr], yi[tr], sample_weight=weights, eval_set=[(Xs[va], yi[va])],
+                        sample_weight_eval_set=[val_weights], verbose=False)
+        self.best_iteration_ = int(self.model_.best_iteration)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict_proba(self._scale(X))
+
+    def _save_state(self):
+        raw = self.model_.get_booster().save_raw(raw_format="ubj")
+        return {"best_iteration_": self.best_iteration_}, {
+            "scaler.skops": _skops_dumps(self.scaler_),
+            "xgboost.ubj": bytes(raw),
+        }
+
+    def _load_state(self, state, files):
+        import xgboost as xgb
+
+        self.scaler_ = _skops_loads(files["scaler.skops"], "scaler.skops")
+        self.best_iteration_ = state["best_iteration_"]
+        self.model_ = xgb.XGBClassifier()
+        self.model_.load_model(bytearray(files["xgboost.ubj"]))
+
+
+# --- MLP (PyTorch) --------------------------------------------------------------------------------
+
+
+def _build_mlp(n_in: int, hidden: Sequence[int], n_out: int, dropout: float):
+    import torch.nn as nn
+
+    layers: list[nn.Module] = []
+    width = n_in
+    for units in hidden:
+        layers += [nn.Linear(width, int(units)), nn.BatchNorm1d(int(units)), nn.ReLU(), nn.Dropout(dropout)]
+        width = int(units)
+    layers.append(nn.Linear(width, n_out))
+    return nn.Sequential(*layers)
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> cuda when available, else cpu."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' requested but torch sees no CUDA device")
+    return device
+
+
+class MLPClassifier(_Base):
+    """Feed-forward net (Linear-BatchNorm-ReLU-Dropout blocks), class-weighted cross-entropy, AdamW.
+
+    Early stopping (``patience`` epochs without a lower validation loss) watches a speaker-grouped
+    split of the rows given to ``fit`` (the training fold); the weights of the best epoch are kept.
+    ``epoch_callback(epoch, balanced_accuracy)`` sees each epoch's validation score (for pruning).
+    """
+
+    name = "mlp"
+
+    def __init__(
+        self,
+        hidden: Sequence[int] = (512, 256, 128),
+        dropout: float = 0.3,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        batch_size: int = 32,
+        max_epochs: int = 200,
+        patience: int = 15,
+        validation_fraction: float = 0.15,
+        device: str = "auto",
+        seed: int = 0,
+        n_jobs: int = 1,
+    ):
+        self.hidden = hidden
+        self.dropout = dropout
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        groups: np.ndarray | None = None,
+        epoch_callback: Callable[[int, float], None] | None = None,
+    ) -> "MLPClassifier":
+        import torch
+
+        Xs, yi = self._prepare(X, y)
+        tr, va = inner_split(yi, groups, self.validation_fraction, self.seed)
+        self.validation_rows_ = va
+        device = resolve_device(self.device)
+        torch.manual_seed(self.seed)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        if self.n_jobs:
+            torch.set_num_threads(int(self.n_jobs))
+        n_classes = len(self.classes_)
+        net = _build_mlp(Xs.shape[1], self.hidden, n_classes, self.dropout).to(device)
+        present = np.unique(yi[tr])
+        class_weight = np.ones(n_classes, dtype=np.float32)
+        class_weight[present] = compute_class_weight("balanced", classes=present, y=yi[tr])
+        weight = torch.tensor(class_weight, device=device)
+        loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
+        opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        X_tr = torch.from_numpy(Xs[tr]).to(device)
+        y_tr = torch.from_numpy(yi[tr].astype(np.int64)).to(device)
+        X_va = torch.from_numpy(Xs[va]).to(device)
+        y_va = torch.from_numpy(yi[va].astype(np.int64)).to(device)
+        gen = torch.Generator().manual_seed(self.seed)
+        best_loss, best_state, best_epoch, waited = np.inf, None, 0, 0
+        self.history_: list[dict[str, float]] = []
+        for epoch in range(int(self.max_epochs)):
+            net.train()
+            order = torch.randperm(len(tr), generator=gen).to(device)
+            for start in range(0, len(tr), int(self.batch_size)):
+                idx = order[start : start + int(self.batch_size)]
+                if len(idx) < 2:  # batch norm needs two rows
+                    continue
+                opt.zero_grad()
+                loss = loss_fn(net(X_tr[idx]), y_tr[idx])
+                loss.backward()
+                opt.step()
+            net.eval()
+            with torch.no_grad():
+                logits = net(X_va)
+                val_loss = float(loss_fn(logits, y_va))
+                val_score = balanced_accuracy_score(yi[va], logits.argmax(1).cpu().numpy())
+            self.history_.append({"epoch": epoch, "val_loss": val_loss, "val_balanced_accuracy": float(val_score)})
+            if epoch_callback is not None:
+                epoch_callback(epoch, float(val_score))
+            if val_loss < best_loss - 1e-6:
+                best_loss, best_epoch, waited = val_loss, epoch, 0
+                best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+            else:
+                waited += 1
+                if waited >= self.patience:
+                    break
+        net.load_state_dict(best_state)
+        self.best_epoch_ = best_epoch
+        self.net_ = net.cpu().eval()
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            logits = self.net_(torch.from_numpy(self._scale(X)))
+            return torch.softmax(logits, dim=1).numpy().astype(np.float64)
+
+    def _save_state(self):
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(self.net_.state_dict(), buffer)
+        return {"best_epoch_": self.best_epoch_, "n_features_in_": int(self.n_features_in_)}, {
+            "scaler.skops": _skops_dumps(self.scaler_),
+            "mlp.pt": buffer.getvalue(),
+        }
+
+    def _load_state(self, state, files):
+        import torch
+
+        self.scaler_ = _skops_loads(files["scaler.skops"], "scaler.skops")
+        self.best_epoch_ = state["best_epoch_"]
+        self.n_features_in_ = state["n_features_in_"]
+        net = _build_mlp(self.n_features_in_, self.hidden, len(self.classes_), self.dropout)
+        net.load_state_dict(torch.load(io.BytesIO(files["mlp.pt"]), map_location="cpu", weights_only=True))
+        self.net_ = net.eval()
+
+
+# --- ensemble -------------------------------------------------------------------------------------
+
+
+def _balanced_nll(probs: np.ndarray, y: np.ndarray) -> float:
+    weights = compute_sample_weight("balanced", y)
+    return float(-np.sum(weights * np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0))) / weights.sum())
+
+
+def fit_weights(member_probs: Sequence[np.ndarray], y: np.ndarray) -> np.ndarray:
+    """Non-negative weights summing to 1 for averaging members' probabilities on held-out rows.
+
+    Candidates: the weights minimising the class-balanced log loss, equal weights, and each member
+    alone; the one with the best balanced accuracy wins (ties: lower log loss), so the blend is
+    never worse on these rows than its best member.
+    """
+    from scipy.optimize import minimize
+
+    stack = np.stack(member_probs)  # (members, rows, classes)
+    m = len(stack)
+
+    def blend(w: np.ndarray) -> np.ndarray:
+        return np.tensordot(w, stack, axes=1)
+
+    def softmax(z: np.ndarray) -> np.ndarray:
+        e = np.exp(z - z.max())
+        return e / e.sum()
+
+    result = minimize(lambda z: _balanced_nll(blend(softmax(z)), y), np.zeros(m), method="L-BFGS-B")
+    candidates = [softmax(result.x), np.full(m, 1.0 / m)] + list(np.eye(m))
+
+    def key(w: np.ndarray) -> tuple[float, float]:
+        p = blend(w)
+        return (-balanced_accuracy_score(y, p.argmax(1)), _balanced_nll(p, y))
+
+    best = min(candidates, key=key)
+    return np.round(best, 6) / np.round(best, 6).sum()
+
+
+class EnsembleClassifier(_Base):
+    """Weighted average of member classifiers' probabilities; weights fitted on an inner
+    speaker-grouped validation split of the training rows (members refitted without it)."""
+
+    name = "ensemble"
+
+    def __init__(
+        self,
+        members: Sequence[str] = MEMBER_CLASSIFIERS,
+        member_params: Mapping[str, Mapping[str, Any]] | None = None,
+        validation_fraction: float = 0.2,
+        seed: int = 0,
+        n_jobs: int = 1,
+    ):
+        self.members = members
+        self.member_params = member_params
+        self.validation_fraction = validation_fraction
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    def _member(self, name: str) -> _Base:
+        params = dict((self.member_params or {}).get(name, {}))
+        return make_classifier(name, params, seed=self.seed, n_jobs=self.n_jobs)
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        groups: np.ndarray | None = None,
+        fitted_members: Mapping[str, _Base] | None = None,
+    ) -> "EnsembleClassifier":
+        """Fit weights; ``fitted_members`` (already trained on these same rows) skip the final refit."""
+        X = np.asarray(X, dtype=np.float32)
+        y = np.asarray(y)
+        self.classes_ = np.unique(y)
+        yi = np.searchsorted(self.classes_, y)
+        tr, va = inner_split(yi, groups, self.validation_fraction, self.seed)
+        self.validation_rows_ = va
+        g_tr = None if groups is None else np.asarray(groups)[tr]
+        val_probs = []
+        for name in self.members:
+            member = self._member(name).fit(X[tr], y[tr], g_tr)
+            val_probs.append(_align(member, member.predict_proba(X[va]), self.classes_))
+        self.weights_ = fit_weights(val_probs, yi[va])
+        self.members_: dict[str, _Base] = {}
+        for name in self.members:
+            if fitted_members is not None and name in fitted_members:
+                member = fitted_members[name]
+                if list(member.classes_) != list(self.classes_):
+                    raise ValueError(f"ensemble member {name} was trained on labels {list(member.classes_)}")
+            else:
+                member = self._member(name).fit(X, y, groups)
+            self.members_[name] = member
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        total = 0.0
+        for w, name in zip(self.weights_, self.members):
+            member = self.members_[name]
+            total = total + w * _align(member, member.predict_proba(X), self.classes_)
+        return total / np.sum(total, axis=1, keepdims=True)
+
+    def _save_state(self):
+        files: dict[str, bytes] = {}
+        for name, member in self.members_.items():
+            files[f"members/{name}.zip"] = model_bytes(member)
+        return {"weights_": [float(w) for w in self.weights_]}, files
+
+    def _load_state(self, state, files):
+        self.weights_ = np.asarray(state["weights_"], dtype=np.float64)
+        self.members_ = {name: model_from_bytes(files[f"members/{name}.zip"], f"members/{name}.zip") for name in self.members}
+
+
+def _align(member: _Base, probs: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Probability columns reordered to ``classes`` (zeros for a class the member never saw)."""
+    out = np.zeros((len(probs), len(classes)))
+    out[:, np.searchsorted(classes, member.classes_)] = probs
+    return out
+
+
+# --- factory --------------------------------------------------------------------------------------
+
+_TYPES: dict[str, type[_Base]] = {
+    "logreg": LogRegClassifier,
+    "svm": SVMClassifier,
+    "xgboost": XGBoostClassifier,
+    "mlp": MLPClassifier,
+    "ensemble": EnsembleClassifier,
+}
+
+
+def make_classifier(name: str, params: Mapping[str, Any] | None = None, seed: int = 0, n_jobs: int = 1) -> _Base:
+    """Estimator ``name`` with config ``params`` (unknown keys raise a ValueError naming them)."""
+    if name not in _TYPES:
+        raise ValueError(f"unknown classifier '{name}' (known: {', '.join(CLASSIFIERS)})")
+    cls = _TYPES[name]
+    params = dict(params or {})
+    known = set(cls().get_params())
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValueError(f"classifiers.{name}: unknown setting(s) {unknown} (known: {sorted(known - {'seed', 'n_jobs'})})")
+    for key in ("hidden", "Cs", "members"):
+        if key in params and params[key] is not None:
+            params[key] = list(params[key])
+    params.setdefault("seed", seed)
+    params["n_jobs"] = n_jobs
+    return cls(**params)
+
+
+# --- persistence ----------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def model_bytes(model: _Base, extra: Mapping[str, Any] | None = None) -> bytes:
+    """The zip of a fitted model: manifest.json (name, params, labels, state, file hashes) + files."""
+    state, files = model._save_state()
+    params = {k: v for k, v in model.get_params(deep=False).items() if k != "n_jobs"}
+    manifest = {
+        "format": MODEL_FORMAT,
+        "version": MODEL_VERSION,
+        "classifier": model.name,
+        "params": _jsonable(params),
+        "classes": [str(c) for c in model.classes_],
+        "state": _jsonable(state),
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
+        "extra": _jsonable(dict(extra or {})),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in ["manifest.json", *sorted(files)]:
+            data = json.dumps(manifest, indent=2, sort_keys=True).encode() if name == "manifest.json" else files[name]
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # no timestamps: same model, same bytes
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def save_model(model: _Base, path: str | Path, extra: Mapping[str, Any] | None = None) -> None:
+    """Write ``model`` to ``path`` (a .zip) atomically."""
+    from .cache import write_atomic
+
+    data = model_bytes(model, extra)
+    write_atomic(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    """The JSON manifest of a model zip (verified like :func:`load_model`)."""
+    return _open_zip(Path(path).read_bytes() if Path(path).is_file() else b"", str(path))[0]
+
+
+def _open_zip(data: bytes, where: str) -> tuple[dict[str, Any], dict[str, bytes]]:
+    if not data:
+        raise ModelFileError(f"{where}: model file is missing or empty")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            bad = archive.testzip()
+            if bad is not None:
+                raise ModelFileError(f"{where}: corrupt model file (bad CRC in '{bad}')")
+            contents = {name: archive.read(name) for name in archive.namelist()}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
+        raise ModelFileError(f"{where}: corrupt model file, not a readable zip ({exc})") from exc
+    if "manifest.json" not in contents:
+        raise ModelFileError(f"{where}: not a speech-emotion model (no manifest.json)")
+    try:
+        manifest = json.loads(contents.pop("manifest.json"))
+    except ValueError as exc:
+        raise ModelFileError(f"{where}: corrupt manifest.json ({exc})") from exc
+    if manifest.get("format") != MODEL_FORMAT:
+        raise ModelFileError(f"{where}: not a speech-emotion model (format {manifest.get('format')!r})")
+    if manifest.get("version") != MODEL_VERSION:
+        raise ModelFileError(f"{where}: model format version {manifest.get('version')} is not supported")
+    for name, digest in manifest.get("files", {}).items():
+        if name not in contents:
+            raise ModelFileError(f"{where}: corrupt model file ('{name}' is missing)")
+        if hashlib.sha256(contents[name]).hexdigest() != digest:
+            raise ModelFileError(f"{where}: corrupt model file ('{name}' does not match its checksum)")
+    return manifest, contents
+
+
+def model_from_bytes(data: bytes, where: str = "<model>") -> _Base:
+    """Rebuild a fitted model from :func:`model_bytes` output."""
+    manifest, files = _open_zip(data, where)
+    name = manifest["classifier"]
+    if name not in _TYPES:
+        raise ModelFileError(f"{where}: unknown classifier '{name}'")
+    model = _TYPES[name](**manifest["params"])
+    model.classes_ = np.asarray(manifest["classes"], dtype=object).astype(str)
+    try:
+        model._load_state(manifest["state"], files)
+    except ModelFileError as exc:
+        raise ModelFileError(f"{where}: {exc}") from exc
+    except Exception as exc:  # a damaged inner file: name it
+        raise ModelFileError(f"{where}: cannot load the {name} model ({type(exc).__name__}: {exc})") from exc
+    return model
+
+
+def load_model(path: str | Path) -> _Base:
+    """Load a model zip written by :func:`save_model`; a damaged file raises :class:`ModelFileError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: model file does not exist")
+    return model_from_bytes(path.read_bytes(), str(path))

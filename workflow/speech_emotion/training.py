@@ -1,0 +1,349 @@
+"""Per-fold training, the layer probe, the final model, and their output tables.
+
+Called by the thin scripts of workflow/rules/train.smk; plain functions on arrays and paths.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+
+from .classifiers import load_model, make_classifier, read_manifest, save_model
+from .layers import choose_layers, select
+from .splits import FoldData, Variant, build_fold
+
+log = logging.getLogger(__name__)
+
+
+# --- embeddings -----------------------------------------------------------------------------------
+
+
+def read_variant(name: str, shard_paths: Sequence[str | Path], layers: Sequence[int] | None = None) -> Variant:
+    """A variant's verified embedding shards (:func:`speech_emotion.embeddings.load_variant`).
+
+    With ``layers`` only those layers are read and they are concatenated: features
+    (clips, len(layers) * dim) float32; without, features stay (clips, layers, dim).
+    """
+    from .embeddings import load_variant
+
+    variant = load_variant(list(shard_paths), name=name, layers=layers)
+    if layers is None:
+        return variant
+    return Variant(name=variant.name, clip_ids=variant.clip_ids, features=select(variant.features, range(len(layers))))
+
+
+def n_layers_of(shard_paths: Sequence[str | Path]) -> int:
+    """Number of layers stored in a variant's shards."""
+    for path in shard_paths:
+        with np.load(path, allow_pickle=False) as data:
+            if len(data["clip_ids"]):
+                return int(data["embeddings"].shape[1])
+    raise ValueError("no non-empty embedding shard")
+
+
+def load_fold(
+    fold: int | None,
+    variant_paths: Mapping[str, Sequence[str | Path]],
+    manifest: pd.DataFrame,
+    folds: pd.DataFrame,
+    layers: Sequence[int] | None,
+) -> FoldData:
+    """Fold data from embedding shards: ``variant_paths`` maps "clean", "aug1", ... to shard files.
+
+    Copies only enter the training part (see :func:`speech_emotion.splits.build_fold`).
+    """
+    clean = read_variant("clean", variant_paths["clean"], layers)
+    copies = [read_variant(name, paths, layers) for name, paths in variant_paths.items() if name != "clean"]
+    return build_fold(fold, folds, manifest, clean, copies)
+
+
+def variant_paths(paths: Sequence[str | Path]) -> dict[str, list[str]]:
+    """Group embedding shard paths (results/embeddings/{encoder}/{variant}/shard-*.npz) by variant."""
+    out: dict[str, list[str]] = {}
+    for path in paths:
+        out.setdefault(Path(path).parent.name, []).append(str(path))
+    if "clean" not in out:
+        raise ValueError("no clean embedding shards among the inputs")
+    return out
+
+
+def parse_fold(fold: str | int) -> int | None:
+    """Fold wildcard -> index, or None for "all" (every clip trains: the final model)."""
+    return None if str(fold) == "all" else int(fold)
+
+
+# --- layer probe ----------------------------------------------------------------------------------
+
+
+def run_layer_probe(
+    fold: str | int,
+    clean_paths: Sequence[str | Path],
+    manifest: pd.DataFrame,
+    folds: pd.DataFrame,
+    features: Mapping[str, Any],
+    seed: int,
+) -> dict[str, Any]:
+    """The layer choice of one fold, from the clean training clips of that fold only."""
+    data = load_fold(parse_fold(fold), {"clean": clean_paths}, manifest, folds, layers=None)
+    result = choose_layers(
+        features.get("layers", "auto"),
+        data.X_train,
+        data.y_train,
+        data.groups_train,
+        max_layers=int(features.get("probe_max_layers", 3)),
+        inner_folds=int(features.get("probe_inner_folds", 3)),
+        seed=seed,
+        C=float(features.get("probe_C", 1.0)),
+        max_iter=int(features.get("probe_max_iter", 500)),
+    )
+    result["fold"] = str(fold)
+    result["n_train_clips"] = int(len(data.train_ids))
+    return result
+
+
+def probe_table(choices: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """layer_probe.tsv: fold, layer, score (balanced accuracy; empty unless probed), chosen (0/1)."""
+    rows = []
+    for choice in choices:
+        scores = choice.get("layer_scores") or [None] * choice["n_layers"]
+        for layer in range(choice["n_layers"]):
+            rows.append({
+                "fold": str(choice["fold"]),
+                "layer": layer,
+                "score": scores[layer],
+                "chosen": int(layer in choice["layers"]),
+            })
+    return pd.DataFrame(rows, columns=["fold", "layer", "score", "chosen"])
+
+
+# --- training -------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainResult:
+    model: Any
+    predictions: pd.DataFrame
+    params: dict[str, Any]
+
+
+def effective_params(classifier: str, config: Mapping[str, Any], tuned: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The classifier's config with tuned values (if any) on top."""
+    params = dict(config)
+    params.update(tuned or {})
+    return params
+
+
+def fit_classifier(
+    classifier: str,
+    params: Mapping[str, Any],
+    data: FoldData,
+    seed: int,
+    threads: int = 1,
+    member_models: Mapping[str, str | Path] | None = None,
+):
+    """Fit ``classifier`` on the training part of ``data``; the ensemble reuses its members' models."""
+    if classifier == "ensemble":
+        members = {name: load_model(path) for name, path in (member_models or {}).items()}
+        member_names = list(params.get("members") or members)
+        missing = [m for m in member_names if m not in members]
+        if missing:
+            raise ValueError(f"ensemble: no trained model given for member(s) {missing}")
+        model = make_classifier(
+            "ensemble",
+            {
+                **{k: v for k, v in params.items() if k != "member_params"},
+                "members": member_names,
+                "member_params": {m: _member_config(members[m]) for m in member_names},
+            },
+            seed=seed,
+            n_jobs=threads,
+        )
+        return model.fit(data.X_train, data.y_train, data.groups_train, fitted_members=members)
+    model = make_classifier(classifier, params, seed=seed, n_jobs=threads)
+    return model.fit(data.X_train, data.y_train, data.groups_train)
+
+
+def _member_config(model) -> dict[str, Any]:
+    return {k: v for k, v in model.get_params(deep=False).items() if k not in ("n_jobs",)}
+
+
+def selected_settings(model) -> dict[str, Any]:
+    """What a fit chose by itself (inner CV / early stopping / blend weights)."""
+    out: dict[str, Any] = {}
+    for attr in ("C_", "best_epoch_", "best_iteration_"):
+        if hasattr(model, attr):
+            out[attr.rstrip("_")] = getattr(model, attr)
+    if hasattr(model, "cv_scores_") and model.cv_scores_:
+        out["C_scores"] = model.cv_scores_
+    if hasattr(model, "weights_"):
+        out["weights"] = {name: float(w) for name, w in zip(model.members, model.weights_)}
+    return out
+
+
+def predictions_frame(model, clip_ids, fold, y_true, X, labels: Sequence[str]) -> pd.DataFrame:
+    """predictions.tsv rows: clip_id, fold, label, prediction, prob_<label> per sorted label."""
+    labels = sorted(labels)
+    probs = model.predict_proba(X) if len(X) else np.zeros((0, len(model.classes_)))
+    full = np.zeros((len(probs), len(labels)))
+    cols = [labels.index(str(c)) for c in model.classes_]
+    full[:, cols] = probs
+    frame = pd.DataFrame({
+        "clip_id": np.asarray(clip_ids, dtype=str),
+        "fold": fold,
+        "label": np.asarray(y_true, dtype=str),
+        "prediction": np.asarray(labels, dtype=object)[full.argmax(1)] if len(full) else np.array([], dtype=str),
+    })
+    for j, label in enumerate(labels):
+        frame[f"prob_{label}"] = np.round(full[:, j], 6)
+    return frame
+
+
+def train_fold(
+    encoder: str,
+    classifier: str,
+    fold: str | int,
+    config: Mapping[str, Any],
+    variant_paths: Mapping[str, Sequence[str | Path]],
+    manifest: pd.DataFrame,
+    folds: pd.DataFrame,
+    layer_choice: Mapping[str, Any],
+    seed: int,
+    threads: int = 1,
+    member_models: Mapping[str, str | Path] | None = None,
+    tuned: Mapping[str, Any] | None = None,
+) -> TrainResult:
+    """Train one (encoder, classifier, fold) job: fit on the training part, predict the test fold."""
+    layers = list(layer_choice["layers"])
+    fold_index = parse_fold(fold)
+    data = load_fold(fold_index, variant_paths, manifest, folds, layers)
+    params = effective_params(classifier, config, tuned)
+    log.info("%s/%s fold %s: %d training rows (%d clips), %d test clips, layers %s, %d features",
+             encoder, classifier, fold, len(data.y_train), len(set(data.train_ids)), len(data.test_ids),
+             layers, data.X_train.shape[1])
+    model = fit_classifier(classifier, params, data, seed, threads, member_models)
+    labels = sorted(manifest["label"].astype(str).unique())
+    predictions = predictions_frame(model, data.test_ids, fold_index if fold_index is not None else -1,
+                                    data.y_test, data.X_test, labels)
+    record = {
+        "encoder": encoder,
+        "classifier": classifier,
+        "fold": str(fold),
+        "seed": seed,
+        "layers": layers,
+        "layer_choice": {k: layer_choice.get(k) for k in ("method", "spec", "score", "n_layers")},
+        "config": dict(config),
+        "tuned": dict(tuned) if tuned else None,
+        "params": {k: v for k, v in model.get_params(deep=False).items() if k not in ("n_jobs", "member_params")},
+        "selected": selected_settings(model),
+        "labels": labels,
+        "n_train_rows": int(len(data.y_train)),
+        "n_train_clips": int(len(set(data.train_ids))),
+        "n_test_clips": int(len(data.test_ids)),
+        "n_features": int(data.X_train.shape[1]),
+    }
+    if len(predictions):
+        record["test_balanced_accuracy"] = round(float(balanced_accuracy_score(predictions["label"], predictions["prediction"])), 6)
+    return TrainResult(model=model, predictions=predictions, params=json.loads(json.dumps(record, default=_json_default)))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# --- CV summary and final model -------------------------------------------------------------------
+
+
+def cv_summary(prediction_files: Sequence[str | Path]) -> dict[str, Any]:
+    """Metrics of CV predictions: per fold mean and std, and pooled over all test clips."""
+    frames = [pd.read_csv(path, sep="\t", dtype={"clip_id": str, "label": str, "prediction": str}) for path in prediction_files]
+    if not frames:
+        return {}
+    pooled = pd.concat(frames, ignore_index=True)
+    metrics = {
+        "accuracy": lambda t, p: accuracy_score(t, p),
+        "balanced_accuracy": lambda t, p: balanced_accuracy_score(t, p),
+        "f1_macro": lambda t, p: f1_score(t, p, average="macro"),
+        "f1_weighted": lambda t, p: f1_score(t, p, average="weighted"),
+    }
+    out: dict[str, Any] = {"folds": len(frames), "clips": int(len(pooled))}
+    for name, fn in metrics.items():
+        per_fold = [float(fn(f["label"], f["prediction"])) for f in frames if len(f)]
+        out[name] = {
+            "mean": round(float(np.mean(per_fold)), 6),
+            "std": round(float(np.std(per_fold)), 6),
+            "pooled": round(float(fn(pooled["label"], pooled["prediction"])), 6),
+        }
+    return out
+
+
+def final_model_info(
+    params: Mapping[str, Any], encoder: Mapping[str, Any], audio: Mapping[str, Any], cv: Mapping[str, Any]
+) -> dict[str, Any]:
+    """model.json of a final model folder: everything predict needs besides model.zip.
+
+    ``encoder``: ``{"name", "spec" (encoders.<name>), "model_dir" (the weights' folder, relative to
+    the workflow's working directory, or None for openSMILE)}``; ``audio``: sample_rate, max_seconds,
+    batch_seconds used for the embeddings; ``cv``: :func:`cv_summary` of the classifier's CV run.
+    """
+    return {
+        "classifier": params["classifier"],
+        "encoder": dict(encoder),
+        "layers": list(params["layers"]),
+        "layer_choice": params.get("layer_choice"),
+        "labels": list(params["labels"]),
+        "params": params.get("params"),
+        "selected": params.get("selected"),
+        "tuned": params.get("tuned"),
+        "audio": dict(audio),
+        "cv": dict(cv),
+        "n_train_clips": params.get("n_train_clips"),
+        "n_features": params.get("n_features"),
+        "seed": params.get("seed"),
+        "model_file": "model.zip",
+    }
+
+
+@dataclass
+class FinalModel:
+    """A loaded final model folder."""
+
+    path: Path
+    info: dict[str, Any]
+    model: Any
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.info["labels"])
+
+    @property
+    def layers(self) -> list[int]:
+        return list(self.info["layers"])
+
+
+def load_final_model(path: str | Path) -> FinalModel:
+    """Read results/models/{encoder}/{classifier}/ (model.json + verified model.zip)."""
+    from .classifiers import ModelFileError
+
+    path = Path(path)
+    info_path = path / "model.json"
+    if not info_path.is_file():
+        raise ModelFileError(f"{info_path}: missing (is {path} a final model folder made by rule final_model?)")
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ModelFileError(f"{info_path}: corrupt JSON ({exc})") from exc
+    model_path = path / info.get("model_file", "model.zip")
+    read_manifest(model_path)
+    return FinalModel(path=path, info=info, model=load_model(model_path))

@@ -1,0 +1,139 @@
+"""Nested hyper-parameter tuning: Optuna TPE inside one training fold, speaker-grouped inner CV.
+
+The objective is the mean balanced accuracy over ``inner_folds`` speaker-disjoint splits of the
+training rows (scored on clean clips only: augmented copies train but never score). Each study is
+stored in its own SQLite file (``optuna-dashboard sqlite:///.../study.sqlite3`` opens it). The MLP
+reports its per-epoch validation score, so a MedianPruner stops hopeless trials early.
+
+Search spaces (config ``tune.spaces.<classifier>``) map a parameter to ``{choices: [...]}`` or
+``{low, high, log?, step?}`` (integers when low and high are integers). For the MLP, ``n_layers``
+and ``units`` become ``hidden``: ``units`` in the first layer, halved per layer, at least 32.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import balanced_accuracy_score
+
+from .classifiers import inner_cv, make_classifier
+
+log = logging.getLogger(__name__)
+
+TUNABLE = ("logreg", "svm", "xgboost", "mlp")
+
+
+def suggest(trial, space: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Draw one value per parameter of ``space`` from an Optuna trial."""
+    values: dict[str, Any] = {}
+    for name, spec in space.items():
+        if "choices" in spec:
+            values[name] = trial.suggest_categorical(name, list(spec["choices"]))
+        elif isinstance(spec.get("low"), int) and isinstance(spec.get("high"), int) and not spec.get("float"):
+            values[name] = trial.suggest_int(name, spec["low"], spec["high"], log=bool(spec.get("log", False)),
+                                             step=int(spec.get("step", 1)))
+        else:
+            values[name] = trial.suggest_float(name, float(spec["low"]), float(spec["high"]),
+                                               log=bool(spec.get("log", False)))
+    return values
+
+
+def to_params(classifier: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Trial values -> classifier parameters (MLP: n_layers + units -> hidden)."""
+    params = dict(values)
+    if classifier == "mlp" and ("n_layers" in params or "units" in params):
+        n_layers = int(params.pop("n_layers", 3))
+        units = int(params.pop("units", 512))
+        params["hidden"] = [max(units // 2**i, 32) for i in range(n_layers)]
+    if classifier == "logreg" and "C" in params:
+        params["C"] = float(params["C"])
+    return params
+
+
+def tune(
+    classifier: str,
+    base_params: Mapping[str, Any],
+    space: Mapping[str, Mapping[str, Any]],
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray | None,
+    storage_path: str | Path,
+    study_name: str,
+    n_trials: int = 30,
+    inner_folds: int = 3,
+    seed: int = 0,
+    n_jobs: int = 1,
+    score_mask: np.ndarray | None = None,
+    pruner: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run the study; return ``{"params": best classifier params, "value": best score, "trials": n}``.
+
+    ``score_mask`` marks rows that may be scored (clean clips); all rows of an inner training
+    split train. An existing study file is replaced, so a rerun gives the same study.
+    """
+    import optuna
+
+    if classifier not in TUNABLE:
+        raise ValueError(f"tune.classifiers: '{classifier}' cannot be tuned (tunable: {', '.join(TUNABLE)})")
+    if not space:
+        raise ValueError(f"tune.spaces.{classifier}: no search space configured")
+    X = np.asarray(X, dtype=np.float32)
+    y = np.asarray(y)
+    mask = np.ones(len(y), dtype=bool) if score_mask is None else np.asarray(score_mask, dtype=bool)
+    storage_path = Path(storage_path)
+    storage_path.parent.mkdir(parents=True, exist_ok=True)
+    if storage_path.exists():
+        storage_path.unlink()
+    storage = f"sqlite:///{storage_path.resolve()}"
+    pruner_cfg = dict(pruner or {})
+    study = optuna.create_study(
+        study_name=study_name,
+        storage=storage,
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(
+            n_startup_trials=int(pruner_cfg.get("n_startup_trials", 5)),
+            n_warmup_steps=int(pruner_cfg.get("n_warmup_steps", 10)),
+        ) if classifier == "mlp" else optuna.pruners.NopPruner(),
+    )
+    splits = inner_cv(y, groups, inner_folds, seed)
+
+    def objective(trial) -> float:
+        params = {**dict(base_params), **to_params(classifier, suggest(trial, space))}
+        scores = []
+        for k, (tr, va) in enumerate(splits):
+            va = va[mask[va]]
+            model = make_classifier(classifier, params, seed=seed, n_jobs=n_jobs)
+            g_tr = None if groups is None else np.asarray(groups)[tr]
+            if classifier == "mlp":
+                offset = k * int(params.get("max_epochs", 200))
+
+                def report(epoch: int, score: float, offset: int = offset) -> None:
+                    trial.report(score, offset + epoch)
+                    if trial.should_prune():
+                        raise optuna.TrialPruned()
+
+                model.fit(X[tr], y[tr], g_tr, epoch_callback=report)
+            else:
+                model.fit(X[tr], y[tr], g_tr)
+            scores.append(balanced_accuracy_score(y[va], model.predict(X[va])))
+        return float(np.mean(scores))
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study.optimize(objective, n_trials=int(n_trials))
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not complete:
+        raise RuntimeError(f"tuning {classifier}: every trial was pruned or failed")
+    best = study.best_trial
+    log.info("tuning %s: best inner-CV balanced accuracy %.4f with %s", classifier, best.value, best.params)
+    return {
+        "params": to_params(classifier, best.params),
+        "value": float(best.value),
+        "trials": len(study.trials),
+        "complete_trials": len(complete),
+        "pruned_trials": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
+    }
