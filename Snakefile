@@ -15,3 +15,18 @@ rule all:
 
 
 include: "workflow/rules/data.smk"
+
+
+include: "workflow/rules/augment.smk"
+
+
+include: "workflow/rules/evaluate.smk"
+
+
+include: "workflow/rules/report.smk"
+
+
+include: "workflow/rules/embed.smk"
+
+
+include: "workflow/rules/train.smk"

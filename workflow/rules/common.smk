@@ -121,3 +121,319 @@ def dataset_meta_files(wildcards):
     spec = dataset_spec()
     key = {"manifest": "manifest", "cremad": "demographics"}.get(spec["kind"])
     return [spec[key]] if key and spec.get(key) else []
+
+
+# --- augment -------------------------------------------------------------------------------------
+from speech_emotion.augment import check_per_class_labels, clips_needing_copy, max_copies, transform_config  # noqa: E402
+
+# Variants aug1..augN (N = max(augment.copies, per_class_copies); 0 = no augmentation). Copies
+# only ever train (speech_emotion.splits.build_fold); the embed stage embeds them like "clean".
+AUG_COPIES = max_copies(config["augment"])
+AUG_VARIANTS = [f"aug{n}" for n in range(1, AUG_COPIES + 1)]
+try:
+    # only the transforms: changing `copies` must not change the params of existing copies
+    AUG_TRANSFORMS = transform_config(config["augment"])
+except ValueError as exc:
+    raise WorkflowError(f"Invalid configuration: {exc}") from None
+
+
+def augment_shard_table(wildcards):
+    """check_clips' table of the shard (after the corpus is known: params need it)."""
+    frame = corpus()
+    n = int(wildcards.n)
+    if not 1 <= n <= AUG_COPIES:
+        raise WorkflowError(f"aug{n} does not exist: augment.copies gives aug1..aug{AUG_COPIES}")
+    try:
+        check_per_class_labels(config["augment"], frame["label"].unique())
+    except ValueError as exc:
+        raise WorkflowError(str(exc)) from None
+    return f"results/data/shards/shard-{wildcards.shard}.tsv"
+
+
+def augment_clip_ids(wildcards):
+    """Clip ids of the shard that get copy n: unchanged for existing n when `copies` grows."""
+    return clips_needing_copy(shard_rows(wildcards), int(wildcards.n), config["augment"])
+
+
+# --- evaluate ------------------------------------------------------------------------------------
+from speech_emotion.metrics import format_summary  # noqa: E402
+
+
+def _perception():
+    """(summaryTable.csv path or None, why there is none) for the human baseline."""
+    spec = dataset_spec()
+    if spec["kind"] != "cremad":
+        return None, f"dataset.kind is '{spec['kind']}': no listener perception votes"
+    if spec.get("perception"):
+        return spec["perception"], None
+    if config["dataset"].get("source") == "demo":
+        return None, "synthetic demo corpus: no listener perception votes"
+    return None, "dataset.perception (CREMA-D summaryTable.csv) is not set"
+
+
+PERCEPTION_FILE, PERCEPTION_NOTE = _perception()
+
+
+def perception_file(wildcards):
+    return [PERCEPTION_FILE] if PERCEPTION_FILE else []
+
+
+def cv_predictions(wildcards):
+    """predictions.tsv of every fold of one (encoder, classifier)."""
+    return expand(
+        "results/cv/{encoder}/{classifier}/fold-{fold}/predictions.tsv",
+        encoder=wildcards.encoder,
+        classifier=wildcards.classifier,
+        fold=FOLDS,
+    )
+
+
+def encoder_metrics(wildcards):
+    return expand(
+        "results/cv/{encoder}/{classifier}/metrics.json",
+        encoder=wildcards.encoder,
+        classifier=config["run"]["classifiers"],
+    )
+
+
+def all_metrics(wildcards):
+    return expand(
+        "results/cv/{encoder}/{classifier}/metrics.json",
+        encoder=config["run"]["encoders"],
+        classifier=config["run"]["classifiers"],
+    )
+
+
+def clean_embeddings(wildcards):
+    return expand("results/embeddings/{encoder}/clean/shard-{shard}.npz", encoder=wildcards.encoder, shard=SHARDS)
+
+
+def _layer_probe_runs(encoder):
+    """The probe chooses layers only for `features.layers: auto` on multi-layer (hf) encoders."""
+    return config["features"]["layers"] == "auto" and config["encoders"][encoder]["kind"] == "hf"
+
+
+def final_layers_file(wildcards):
+    """Layers the probe chose on all clips (fold "all"), when the probe runs."""
+    if _layer_probe_runs(wildcards.encoder):
+        return [f"results/cv/{wildcards.encoder}/layers/fold-all.json"]
+    return []
+
+
+def umap_layers(wildcards):
+    """Layers for the UMAP figure: the configured list; None = probe's choice or the last layer."""
+    layers = config["features"]["layers"]
+    return list(layers) if isinstance(layers, list) else None
+
+
+def evaluation_targets():
+    encoders, classifiers = config["run"]["encoders"], config["run"]["classifiers"]
+    targets = ["results/summary.tsv", "results/plots/comparison.png"]
+    targets += expand(
+        "results/cv/{encoder}/{classifier}/{name}",
+        encoder=encoders,
+        classifier=classifiers,
+        name=["metrics.json", "confusion.png", "per_class.png"],
+    )
+    targets += expand("results/plots/{encoder}/{name}.png", encoder=encoders, name=["fold_scores", "umap"])
+    targets += [f"results/plots/{e}/layer_probe.png" for e in encoders if _layer_probe_runs(e)]
+    return targets
+
+
+def print_summary(path):
+    """Print results/summary.tsv as a table (end of a successful run)."""
+    if Path(path).exists():
+        import pandas as pd
+
+        print(f"\nCross-validation summary ({path}, mean ± std over folds):", file=sys.stderr)
+        print(format_summary(pd.read_csv(path, sep="\t")), file=sys.stderr)
+
+
+# --- embed ---------------------------------------------------------------------------------------
+import os  # noqa: E402
+import re  # noqa: E402
+
+from snakemake.logging import logger  # noqa: E402
+
+from speech_emotion.embeddings import quick_check  # noqa: E402
+
+MODELS_DIR = "resources/models"
+
+
+def _model_source(encoder):
+    """How resources/models/{encoder} is made: none (opensmile), local, init or download."""
+    spec = config["encoders"][encoder]
+    if spec["kind"] != "hf":
+        return "none"
+    if spec.get("init_config"):
+        return "init"
+    return "local" if Path(spec["model"]).is_dir() else "download"
+
+
+def _encoder_regex(source):
+    """Wildcard constraint matching exactly the encoders whose model folder `source` makes."""
+    names = [re.escape(n) for n in config["encoders"] if _model_source(n) == source]
+    return "|".join(names) if names else "(?!)"
+
+
+def model_dir(encoder):
+    """Local Hugging Face folder of an encoder (None for opensmile)."""
+    source = _model_source(encoder)
+    if source == "none":
+        return None
+    if source == "local":
+        return config["encoders"][encoder]["model"]
+    return f"{MODELS_DIR}/{encoder}"
+
+
+def init_config_file(wildcards):
+    """encoders.<name>.init_config: relative to the working directory, else shipped with the workflow."""
+    path = config["encoders"][wildcards.encoder]["init_config"]
+    return path if Path(path).exists() or Path(path).is_absolute() else str(WORKFLOW_DIR / path)
+
+
+def variants():
+    """Audio variants: clean + aug1..augN (N = max(augment.copies, per_class_copies values))."""
+    return ["clean"] + AUG_VARIANTS
+
+
+def embed_audio(wildcards):
+    """clean: check_clips' shard table (accepted rows); augN: the augmented audio shard."""
+    if wildcards.variant == "clean":
+        return f"results/data/shards/shard-{wildcards.shard}.tsv"
+    return f"results/audio/{wildcards.variant}/shard-{wildcards.shard}.npz"
+
+
+def embed_model(wildcards):
+    folder = model_dir(wildcards.encoder)
+    return [folder] if folder else []
+
+
+def embed_spec(wildcards):
+    """The result-relevant part of encoders.<name> (a params value: changing it reruns the shards)."""
+    return {k: v for k, v in config["encoders"][wildcards.encoder].items() if k != "gpu"}
+
+
+def embed_gpu(wildcards):
+    """GPUs per embed job: encoders.<name>.gpu, default 1 for hf and 0 for opensmile."""
+    spec = config["encoders"][wildcards.encoder]
+    return int(spec.get("gpu", 1 if spec["kind"] == "hf" else 0))
+
+
+def embedding_shards(encoder, variant=None):
+    """Every embedding shard of an encoder (all variants, or one)."""
+    return expand(
+        "results/embeddings/{encoder}/{variant}/shard-{shard}.npz",
+        encoder=encoder,
+        variant=variants() if variant is None else [variant],
+        shard=SHARDS,
+    )
+
+
+def _flag_corrupt_embeddings():
+    """A truncated/corrupt existing shard gets mtime 0, so Snakemake rebuilds it instead of reading it."""
+    for encoder in config["run"]["encoders"]:
+        for path in embedding_shards(encoder):
+            if os.path.exists(path):
+                reason = quick_check(path)
+                if reason:
+                    logger.warning(f"Corrupt embedding shard {path} ({reason}): it will be rebuilt.")
+                    os.utime(path, (0, 0))
+
+
+_flag_corrupt_embeddings()
+
+
+# --- train ---------------------------------------------------------------------------------------
+# Fold "all" (every clip trains) is the final model's fold: layers/fold-all.json and
+# results/cv/{encoder}/{classifier}/fold-all/ feed rule final_model.
+
+
+def train_clean_shards(wildcards):
+    """Clean embedding shards of the encoder (the layer probe never reads augmented copies)."""
+    return embedding_shards(wildcards.encoder, "clean")
+
+
+def train_embedding_shards(wildcards):
+    """Every variant's shards (copies train only: speech_emotion.splits.build_fold)."""
+    return embedding_shards(wildcards.encoder)
+
+
+def classifier_config(wildcards):
+    """classifiers.<name> only: changing one classifier's settings reruns only its jobs."""
+    if wildcards.classifier not in config["classifiers"]:
+        raise WorkflowError(f"classifiers.{wildcards.classifier}: not configured")
+    return dict(config["classifiers"][wildcards.classifier])
+
+
+def _tuned(classifier):
+    tune = config["tune"]
+    return bool(tune["enabled"]) and classifier in tune.get("classifiers", []) and classifier != "ensemble"
+
+
+def tune_settings(wildcards):
+    """tune.* for one classifier: n_trials, inner_folds, its search space, pruner."""
+    tune = config["tune"]
+    return {
+        "n_trials": tune.get("n_trials", 30),
+        "inner_folds": tune.get("inner_folds", 3),
+        "space": tune.get("spaces", {}).get(wildcards.classifier, {}),
+        "pruner": tune.get("pruner", {}),
+    }
+
+
+def train_extra_inputs(wildcards):
+    """Ensemble: its members' models of the same fold; tuned classifiers: the fold's best params."""
+    extra = {}
+    if wildcards.classifier == "ensemble":
+        members = config["classifiers"]["ensemble"].get("members", [])
+        extra["members"] = expand(
+            "results/cv/{encoder}/{member}/fold-{fold}/model.zip",
+            encoder=wildcards.encoder,
+            member=members,
+            fold=wildcards.fold,
+        )
+    if _tuned(wildcards.classifier):
+        extra["tuned"] = f"results/cv/{wildcards.encoder}/{wildcards.classifier}/fold-{wildcards.fold}/tuned.json"
+    return extra
+
+
+def train_cv_predictions(wildcards):
+    return expand(
+        "results/cv/{encoder}/{classifier}/fold-{fold}/predictions.tsv",
+        encoder=wildcards.encoder,
+        classifier=wildcards.classifier,
+        fold=FOLDS,
+    )
+
+
+def final_encoder_record(wildcards):
+    """The encoder a final model needs at predict time: config entry + weights folder."""
+    spec = {k: v for k, v in config["encoders"][wildcards.encoder].items() if k != "gpu"}
+    return {"name": wildcards.encoder, "spec": spec, "model_dir": model_dir(wildcards.encoder)}
+
+
+def final_audio_settings(wildcards):
+    return {
+        "sample_rate": config["audio"]["sample_rate"],
+        "max_seconds": config["audio"]["max_seconds"],
+        "batch_seconds": config["embed"]["batch_seconds"],
+    }
+
+
+def train_targets():
+    encoders, classifiers = config["run"]["encoders"], config["run"]["classifiers"]
+    targets = expand("results/cv/{encoder}/layer_probe.tsv", encoder=encoders)
+    targets += expand(
+        "results/cv/{encoder}/{classifier}/fold-{fold}/predictions.tsv",
+        encoder=encoders,
+        classifier=classifiers,
+        fold=FOLDS,
+    )
+    targets += expand(
+        "results/models/{encoder}/{classifier}/{name}",
+        encoder=encoders,
+        classifier=classifiers,
+        name=["model.zip", "model.json"],
+    )
+    return targets
