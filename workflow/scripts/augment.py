@@ -12,7 +12,7 @@ try:
     augment_shard(
         shard_table=snakemake.input[0],  # noqa: F821
         clip_ids=list(snakemake.params.clip_ids),  # noqa: F821
-        copy=int(snakemake.params.copy),  # noqa: F821
+        copy=int(snakemake.params.copy_index),  # noqa: F821
         transforms=snakemake.params.transforms,  # noqa: F821
         seed=int(snakemake.params.seed),  # noqa: F821
         sample_rate=int(snakemake.params.sample_rate),  # noqa: F821

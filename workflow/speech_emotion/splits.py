@@ -54,11 +54,14 @@ def build_fold(
     """
     labels = manifest.set_index("clip_id")["label"].astype(str)
     speakers = manifest.set_index("clip_id")["speaker"].astype(str)
-    fold_of = folds.set_index("clip_id")["fold"]
+    fold_of = folds.set_index("clip_id")["fold"].astype(int)
     missing = sorted(set(fold_of.index) - set(clean.clip_ids))
     if missing:
         raise KeyError(f"{len(missing)} clips have no clean embedding, e.g. {missing[:3]}")
-    test_set = set() if fold is None else set(fold_of.index[fold_of == fold])
+    test_set = set() if fold is None else set(fold_of.index[fold_of == int(fold)])
+    if fold is not None and not test_set:
+        # e.g. a fold given as text ("0" != 0) would otherwise train on every clip and test on none
+        raise ValueError(f"fold {fold!r} has no clips (folds present: {sorted(set(fold_of))})")
     train_set = set(fold_of.index) - test_set
 
     parts_ids, parts_var, parts_x = [], [], []
