@@ -44,6 +44,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "500":
             self.send_error(500, "injected failure")
             return
+        if fault == "429":
+            self.send_response(429)
+            self.send_header("Retry-After", "7")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         path = srv.root / self.path.lstrip("/")
         if not path.is_file():
             self.send_error(404)
@@ -129,7 +135,7 @@ def site(tmp_path):
     root = tmp_path / "site"
     contents = build_site(root, NAMES)
     server = _Server(root)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server, contents
     server.shutdown()
@@ -194,6 +200,16 @@ def test_fails_twice_then_succeeds_and_resumes(tmp_path, site):
     assert hits == [(path, None), (path, None), (path, f"bytes={half}-")]
     assert stats.retries == 2 and stats.resumed == 1
     assert len(run.sleeps) == 2 and run.sleeps[1] > run.sleeps[0] * 0.9  # exponential backoff
+
+
+def test_rate_limit_honours_retry_after(tmp_path, site):
+    server, contents = site
+    path = f"/pointer/AudioWAV/{NAMES[1]}.wav"
+    server.faults[path] = ["429"]
+    run = _Run(tmp_path, server)
+    run()
+    _assert_complete(run, contents)
+    assert run.sleeps == [7.0] and len(server.requests_for(path)) == 2
 
 
 def test_gives_up_after_retries_and_names_the_file(tmp_path, site):
@@ -304,6 +320,18 @@ def test_missing_file_404_named(tmp_path, site):
     assert not (run.out / "AudioWAV").exists()
 
 
+def test_stops_early_after_max_failures(tmp_path, site):
+    """An outage must not cost retries x backoff for every one of 7,442 files."""
+    server, _ = site
+    shutil.rmtree(server.root / "media")
+    run = _Run(tmp_path, server, retries=0)
+    run.settings = Settings(**{**run.settings.__dict__, "jobs": 1, "max_failures": 2})
+    with pytest.raises(DownloadError, match=r"failed for [23] of 4 files \(stopped early: [12] files not tried\)"):
+        run()
+    assert len(server.requests_for("/media")) <= 3
+    assert not (run.out / "AudioWAV").exists()
+
+
 def test_missing_metadata_is_named(tmp_path, site):
     server, _ = site
     (server.root / "pointer" / "processedResults" / "summaryTable.csv").unlink()
@@ -315,7 +343,9 @@ def test_missing_metadata_is_named(tmp_path, site):
 
 @pytest.mark.slow
 def test_checkpoint_through_snakemake(tmp_path, site):
-    """`checkpoint download_cremad` fills resources/cremad from the local server."""
+    """`checkpoint download_cremad`: a failure stops the run naming the file; the fixed rerun
+    fetches only that file (the store outlives the outputs Snakemake deletes); a forced rerun
+    makes no request at all."""
     server, contents = site
     if not (REPO / "workflow" / "speech_emotion" / "datasets.py").exists():
         pytest.skip("workflow/rules/common.smk needs speech_emotion.datasets (not merged yet)")
@@ -327,17 +357,36 @@ def test_checkpoint_through_snakemake(tmp_path, site):
     )
     cfg = work / "config.yaml"
     cfg.write_text(yaml.safe_dump(config))
-    server.faults[f"/media/AudioWAV/{NAMES[0]}.wav"] = ["drop"]
     cmd = [
         sys.executable, "-m", "snakemake", "resources/cremad/AudioWAV", "resources/cremad/summaryTable.csv",
         "-s", str(REPO / "Snakefile"), "-d", str(work), "--cores", "1", "--configfile", str(cfg),
     ]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    out = work / "resources" / "cremad"
+    missing = server.root / "media" / "AudioWAV" / f"{NAMES[3]}.wav"
+    missing.rename(missing.with_suffix(".hidden"))
+    server.faults[f"/media/AudioWAV/{NAMES[0]}.wav"] = ["drop"]
+
+    failed = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert failed.returncode != 0
+    assert f"{NAMES[3]}: HTTP 404" in failed.stderr and "dataset.source: /path/to/AudioWAV" in failed.stderr
+    assert not (out / "AudioWAV").exists() and not (out / "summaryTable.csv").exists()
+    assert f"{NAMES[3]}.wav failed" in (work / "results" / "logs" / "download_cremad.log").read_text()
+
+    missing.with_suffix(".hidden").rename(missing)
+    server.log.clear()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    out = work / "resources" / "cremad"
-    assert sorted(p.name for p in (out / "AudioWAV").iterdir()) == sorted(f"{n}.wav" for n in NAMES)
-    assert (out / "AudioWAV" / f"{NAMES[0]}.wav").read_bytes() == contents[NAMES[0]]
-    assert (out / "VideoDemographics.csv").is_file() and (out / "summaryTable.csv").is_file()
-    log = (work / "results" / "logs" / "download_cremad.log").read_text()
-    assert "resuming at byte" in log and "4 files" in log
+    assert [p for p, _ in server.log] == [f"/media/AudioWAV/{NAMES[3]}.wav"]
+    assert sorted(p.name for p in (out / "AudioWAV").glob("*.wav")) == sorted(f"{n}.wav" for n in NAMES)
+    for name, data in contents.items():
+        assert (out / "AudioWAV" / f"{name}.wav").read_bytes() == data
+    assert "VoiceVote" in (out / "summaryTable.csv").read_text()
+    assert "ActorID" in (out / "VideoDemographics.csv").read_text()
+
+    server.log.clear()
+    forced = subprocess.run(cmd + ["--forcerun", "download_cremad"], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert forced.returncode == 0, forced.stderr[-3000:]
+    assert server.log == []
+    assert len(list((out / "AudioWAV").glob("*.wav"))) == len(NAMES)

@@ -76,6 +76,14 @@ class _ChecksumError(Exception):
     """Content does not match its pointer (retried from scratch)."""
 
 
+class _Busy(requests.HTTPError):
+    """A retryable HTTP status; ``retry_after`` is the server's Retry-After in seconds, if any."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class Pointer:
     """A Git LFS pointer: the SHA-256 and size in bytes of the real file."""
@@ -95,6 +103,7 @@ class Settings:
     jobs: int = 8
     backoff_s: float = 1.0
     max_backoff_s: float = 60.0
+    max_failures: int = 50  # stop early (outage, rate limit) instead of trying every file
 
 
 @dataclass
@@ -203,6 +212,8 @@ class _Client:
                     raise DownloadError(f"{exc} (gave up after {attempts} attempts)") from exc
                 delay = min(self.settings.max_backoff_s, self.settings.backoff_s * 2 ** (attempt - 1))
                 delay *= 0.5 + random.random() / 2
+                if isinstance(exc, _Busy) and exc.retry_after is not None:
+                    delay = max(delay, min(exc.retry_after, self.settings.max_backoff_s))
                 log.warning("%s: attempt %d/%d failed (%s); retrying in %.1f s", what, attempt, attempts, exc, delay)
                 self._count(retries=1)
                 self.sleep(delay)
@@ -213,7 +224,9 @@ class _Client:
         response = self.session.get(url, headers=headers or {}, stream=True, timeout=(timeout, timeout))
         if response.status_code in _RETRY_STATUS:
             response.close()
-            raise requests.HTTPError(f"HTTP {response.status_code} from {url}")
+            wait = response.headers.get("Retry-After", "")
+            retry_after = float(wait) if wait.strip().isdigit() else None
+            raise _Busy(f"HTTP {response.status_code} from {url}", retry_after)
         if response.status_code >= 400 and response.status_code != 416:
             response.close()
             raise _Permanent(f"HTTP {response.status_code} from {url}")
@@ -316,13 +329,14 @@ def _publish_folder(files: Iterable[Path], dest: Path) -> None:
             shutil.rmtree(tmp)
 
 
-def _failure_message(failures: dict[str, str], total: int) -> str:
+def _failure_message(failures: dict[str, str], total: int, untried: int) -> str:
     shown = sorted(failures.items())
     lines = [f"  {name}: {reason}" for name, reason in shown[:20]]
     if len(shown) > 20:
         lines.append(f"  ... and {len(shown) - 20} more (see the log)")
+    stopped = f" (stopped early: {untried} files not tried)" if untried else ""
     return (
-        f"CREMA-D download failed for {len(failures)} of {total} files:\n" + "\n".join(lines) + "\n"
+        f"CREMA-D download failed for {len(failures)} of {total} files{stopped}:\n" + "\n".join(lines) + "\n"
         "Nothing was written to the output folder (no partial corpus). Rerunning resumes where this "
         f"run stopped. {LOCAL_COPY_HINT}"
     )
@@ -392,15 +406,23 @@ def download_cremad(
         client._count(downloaded=1)
 
     started = time.monotonic()
+    untried = 0
     with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
         futures = {pool.submit(one, name): name for name in names}
         for done, future in enumerate(as_completed(futures), 1):
+            if future.cancelled():
+                untried += 1
+                continue
             name = futures[future]
             try:
                 future.result()
             except (DownloadError, _Permanent, requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
                 failures[name] = str(exc)
                 log.error("%s.wav failed: %s", name, exc)
+                if len(failures) == settings.max_failures:
+                    log.error("%d files failed: stopping (the rest is not tried)", len(failures))
+                    for pending in futures:
+                        pending.cancel()
             if done % 250 == 0 or done == len(names):
                 log.info("%d/%d files done (%d failed)", done, len(names), len(failures))
     _write_pointer_cache(pointer_path, pointers)
@@ -411,7 +433,7 @@ def download_cremad(
         stats.bytes / 1e6, time.monotonic() - started,
     )
     if failures:
-        raise DownloadError(_failure_message(failures, len(names)))
+        raise DownloadError(_failure_message(failures, len(names), untried))
 
     _publish_folder((store_audio / f"{name}.wav" for name in names), audio_dir)
     for dest, src in meta_files.items():
