@@ -321,3 +321,22 @@ def test_raising_copies_schedules_only_the_new_copy(tmp_path):
     # copies: 0 disables the stage: no aug1 exists (and rule all lists no augment output)
     off = run_snakemake(tmp_path, targets(1)[0], "-n", "--cores", "1", "--configfile", configfile(0))
     assert off.returncode != 0 and "aug1 does not exist" in off.stderr + off.stdout, off.stderr[-3000:]
+
+
+@pytest.mark.shared
+def test_real_speech_copies_stay_within_ranges():
+    from conftest import shared_path
+
+    from speech_emotion.audio import load_audio
+
+    files = sorted(shared_path("data", "cremad-sample", "AudioWAV").glob("*.wav"))
+    assert len(files) == 12
+    stretch = build_pipeline(only("time_stretch"))
+    noise = build_pipeline(only("noise"))
+    for i, path in enumerate(files):
+        x = load_audio(path, SR)
+        y = augment_clip(x, SR, stretch, 42, path.stem, 1)
+        assert 1 / 1.1 - 1e-3 <= len(y) / len(x) <= 1 / 0.9 + 1e-3
+        z = augment_clip(x, SR, noise, 42, path.stem, 1)
+        snr = 10 * np.log10(np.mean(x.astype(np.float64) ** 2) / np.mean((z - x).astype(np.float64) ** 2))
+        assert 9.7 <= snr <= 30.3, (path.name, snr)
