@@ -123,6 +123,12 @@ def dataset_meta_files(wildcards):
     return [spec[key]] if key and spec.get(key) else []
 
 
+# List a corpus already on disk now: Snakemake ignores an input function's error when the output
+# exists, so a badly named new file would otherwise be skipped silently on a rerun.
+if config["dataset"]["kind"] != "cremad" or config["dataset"].get("source") not in (None, "download", "demo"):
+    corpus()
+
+
 # --- augment -------------------------------------------------------------------------------------
 from speech_emotion.augment import check_per_class_labels, clips_needing_copy, max_copies, transform_config  # noqa: E402
 
