@@ -1,0 +1,170 @@
+"""Classifiers: estimator contract, probabilities, fold-local scaling, inner splits, safe model files."""
+
+from __future__ import annotations
+
+import zipfile
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from speech_emotion import classifiers as C
+
+LABELS = np.array(["ANG", "HAP", "NEU", "SAD"])
+
+SMALL = {
+    "logreg": {"Cs": [0.01, 1.0]},
+    "svm": {},
+    "xgboost": {"n_estimators": 40, "max_depth": 3},
+    "mlp": {"hidden": [32, 16], "max_epochs": 60, "patience": 10},
+    "ensemble": {
+        "members": ["logreg", "xgboost", "mlp"],
+        "member_params": {
+            "logreg": {"Cs": [1.0]},
+            "xgboost": {"n_estimators": 30, "max_depth": 3},
+            "mlp": {"hidden": [32], "max_epochs": 40, "patience": 8},
+        },
+    },
+}
+
+
+def separable(n_per_class=40, n_speakers=8, dim=12, seed=0, shift=4.0):
+    """Four well-separated classes; speakers spread over classes."""
+    rng = np.random.default_rng(seed)
+    k = len(LABELS)
+    y_idx = np.repeat(np.arange(k), n_per_class)
+    X = rng.normal(size=(len(y_idx), dim)).astype(np.float32)
+    X[np.arange(len(y_idx)), y_idx] += shift
+    X += 100.0  # far from zero: a missing scaler would hurt the MLP
+    groups = np.array([f"spk{i % n_speakers}" for i in range(len(y_idx))])
+    perm = rng.permutation(len(y_idx))
+    return X[perm], LABELS[y_idx][perm], groups[perm]
+
+
+@pytest.mark.parametrize("name", C.CLASSIFIERS)
+def test_fits_separable_data_and_probabilities_sum_to_one(name):
+    X, y, g = separable(seed=1)
+    X_test, y_test, _ = separable(n_per_class=15, seed=2)
+    model = C.make_classifier(name, SMALL[name], seed=0).fit(X, y, g)
+    assert list(model.classes_) == sorted(LABELS)
+    probs = model.predict_proba(X_test)
+    assert probs.shape == (len(X_test), len(LABELS))
+    assert np.all(probs >= 0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-6)
+    accuracy = np.mean(model.predict(X_test) == y_test)
+    assert accuracy >= 0.9, f"{name}: accuracy {accuracy:.2f} on separable data"
+    # scikit-learn contract: get_params/clone round trip
+    twin = clone(model)
+    assert twin.get_params() == model.get_params()
+
+
+@pytest.mark.parametrize("name", C.CLASSIFIERS)
+def test_model_zip_round_trip(tmp_path, name):
+    X, y, g = separable(seed=3)
+    model = C.make_classifier(name, SMALL[name], seed=0).fit(X, y, g)
+    path = tmp_path / "model.zip"
+    C.save_model(model, path)
+    loaded = C.load_model(path)
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-6)
+    names = zipfile.ZipFile(path).namelist()
+    assert "manifest.json" in names
+    assert not any(n.endswith((".pkl", ".pickle", ".joblib")) for n in names)
+
+
+def test_mlp_is_deterministic():
+    X, y, g = separable(seed=4)
+    a = C.make_classifier("mlp", SMALL["mlp"], seed=7).fit(X, y, g).predict_proba(X)
+    b = C.make_classifier("mlp", SMALL["mlp"], seed=7).fit(X, y, g).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_corrupt_model_zip_names_the_file(tmp_path):
+    X, y, g = separable(seed=5)
+    path = tmp_path / "model.zip"
+    C.save_model(C.make_classifier("logreg", {"Cs": [1.0]}).fit(X, y, g), path)
+    data = path.read_bytes()
+    (tmp_path / "truncated.zip").write_bytes(data[: len(data) // 2])
+    with pytest.raises(C.ModelFileError, match="truncated.zip"):
+        C.load_model(tmp_path / "truncated.zip")
+    # a member file swapped inside an otherwise valid zip fails its checksum
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tampered, "w") as dst:
+        for name in src.namelist():
+            payload = src.read(name)
+            dst.writestr(name, payload + b"x" if name.endswith(".skops") else payload)
+    with pytest.raises(C.ModelFileError, match="tampered.zip.*checksum"):
+        C.load_model(tampered)
+    with pytest.raises(C.ModelFileError, match="does not exist"):
+        C.load_model(tmp_path / "absent.zip")
+
+
+def test_unknown_setting_is_rejected():
+    with pytest.raises(ValueError, match="classifiers.svm: unknown setting"):
+        C.make_classifier("svm", {"CC": 1.0})
+
+
+def test_scaler_sees_only_the_rows_given_to_fit(monkeypatch):
+    """Spy on StandardScaler.fit: no test row is ever used to fit a scaler."""
+    X, y, g = separable(seed=6)
+    X_test, _, _ = separable(n_per_class=10, seed=7)
+    seen = []
+    original = C.StandardScaler.fit
+
+    def spy(self, data, *args, **kwargs):
+        seen.append(np.asarray(data).copy())
+        return original(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(C.StandardScaler, "fit", spy)
+    for name in ("logreg", "mlp"):
+        model = C.make_classifier(name, SMALL[name], seed=0).fit(X, y, g)
+        model.predict_proba(X_test)
+    assert seen
+    train_rows = {row.tobytes() for row in X}
+    for fitted in seen:
+        assert {row.tobytes() for row in fitted} <= train_rows
+
+
+@pytest.mark.parametrize("name", ["mlp", "xgboost", "ensemble"])
+def test_inner_validation_is_speaker_disjoint_part_of_training_rows(name):
+    X, y, g = separable(seed=8)
+    model = C.make_classifier(name, SMALL[name], seed=0).fit(X, y, g)
+    val = model.validation_rows_
+    assert 0 < len(val) < len(X) and val.max() < len(X)
+    inner_train = np.setdiff1d(np.arange(len(X)), val)
+    assert not set(g[val]) & set(g[inner_train]), "a speaker is on both sides of the inner split"
+
+
+def test_logreg_picks_C_by_inner_cv():
+    X, y, g = separable(seed=9)
+    model = C.make_classifier("logreg", {"Cs": [1e-4, 1.0]}, seed=0).fit(X, y, g)
+    assert set(model.cv_scores_) == {repr(1e-4), repr(1.0)}
+    assert model.C_ in (1e-4, 1.0)
+    assert C.make_classifier("logreg", {"C": 0.5}).fit(X, y, g).C_ == 0.5
+
+
+def test_ensemble_weights_prefer_the_informative_member():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 30)
+    good = np.eye(3)[y] * 0.8 + 0.2 / 3
+    noise = rng.dirichlet(np.ones(3), size=len(y))
+    weights = C.fit_weights([noise, good], y)
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights[1] > 0.5
+
+
+def test_ensemble_reuses_fitted_members():
+    X, y, g = separable(seed=10)
+    members = {name: C.make_classifier(name, SMALL["ensemble"]["member_params"][name]).fit(X, y, g)
+               for name in ("logreg", "xgboost")}
+    ens = C.make_classifier("ensemble", {"members": ["logreg", "xgboost"],
+                                         "member_params": SMALL["ensemble"]["member_params"]})
+    ens.fit(X, y, g, fitted_members=members)
+    assert ens.members_["logreg"] is members["logreg"]
+    np.testing.assert_allclose(ens.predict_proba(X).sum(1), 1.0)
+
+
+def test_inner_cv_groups_speakers():
+    y = np.repeat([0, 1], 30)
+    g = np.array([f"s{i % 6}" for i in range(60)])
+    for tr, va in C.inner_cv(y, g, 3, seed=0):
+        assert not set(g[tr]) & set(g[va])
