@@ -211,25 +211,17 @@ def all_metrics(wildcards):
 
 
 def clean_embeddings(wildcards):
-    return expand("results/embeddings/{encoder}/clean/shard-{shard}.npz", encoder=wildcards.encoder, shard=SHARDS)
+    return embedding_shards(wildcards.encoder, "clean")
 
 
 def _layer_probe_runs(encoder):
-    """The probe chooses layers only for `features.layers: auto` on multi-layer (hf) encoders."""
+    """The probe scores layers only for `features.layers: auto` on multi-layer (hf) encoders."""
     return config["features"]["layers"] == "auto" and config["encoders"][encoder]["kind"] == "hf"
 
 
 def final_layers_file(wildcards):
-    """Layers the probe chose on all clips (fold "all"), when the probe runs."""
-    if _layer_probe_runs(wildcards.encoder):
-        return [f"results/cv/{wildcards.encoder}/layers/fold-all.json"]
-    return []
-
-
-def umap_layers(wildcards):
-    """Layers for the UMAP figure: the configured list; None = probe's choice or the last layer."""
-    layers = config["features"]["layers"]
-    return list(layers) if isinstance(layers, list) else None
+    """Layers the final model reads (fold "all", written by layer_probe); the UMAP uses them too."""
+    return f"results/cv/{wildcards.encoder}/layers/fold-all.json"
 
 
 def evaluation_targets():

@@ -95,17 +95,19 @@ def label_set(predictions: pd.DataFrame) -> list[str]:
     return sorted(labels)
 
 
-def scores(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict[str, float]:
-    """The four metrics on one set of predictions."""
+def scores(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, float]:
+    """The four metrics on one set of predictions.
+
+    F1 averages over the labels that occur (true or predicted) in this set, as scikit-learn does,
+    so a subset without some class (a CREMA-D intensity level without NEU) is not penalised for it.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return {
             "accuracy": float(accuracy_score(y_true, y_pred)),
             "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
-            "f1_macro": float(f1_score(y_true, y_pred, labels=list(labels), average="macro", zero_division=0)),
-            "f1_weighted": float(
-                f1_score(y_true, y_pred, labels=list(labels), average="weighted", zero_division=0)
-            ),
+            "f1_macro": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+            "f1_weighted": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
         }
 
 
@@ -131,13 +133,13 @@ def _ordered(values: Iterable[str], preferred: Sequence[str] = ()) -> list[str]:
     return [v for v in preferred if v in values] + sorted(values - set(preferred))
 
 
-def per_group(frame: pd.DataFrame, column: str, labels: Sequence[str], order: Sequence[str] = ()) -> dict:
+def per_group(frame: pd.DataFrame, column: str, order: Sequence[str] = ()) -> dict:
     """Scores for each value of ``column`` (clip count, the four metrics)."""
     out = {}
     for value in _ordered(frame[column].astype(str), order):
         rows = frame[frame[column].astype(str) == value]
         out[value] = {"n": int(len(rows))} | {
-            k: _r(v) for k, v in scores(rows["label"], rows["prediction"], labels).items()
+            k: _r(v) for k, v in scores(rows["label"], rows["prediction"]).items()
         }
     return out
 
@@ -238,8 +240,8 @@ def compute_metrics(
     frame = sort_predictions(predictions)
     labels = label_set(frame)
     folds = sorted(frame["fold"].unique())
-    per_fold = {str(k): scores(g["label"], g["prediction"], labels) for k, g in frame.groupby("fold", sort=True)}
-    pooled = scores(frame["label"], frame["prediction"], labels)
+    per_fold = {str(k): scores(g["label"], g["prediction"]) for k, g in frame.groupby("fold", sort=True)}
+    pooled = scores(frame["label"], frame["prediction"])
     out: dict[str, Any] = {
         "labels": labels,
         "n_clips": int(len(frame)),
@@ -290,7 +292,7 @@ def compute_metrics(
             column = _find_column(frame, name)
             if column is not None and frame[column].notna().any():
                 rows = frame[frame[column].notna()]
-                groups[name] = per_group(rows, column, labels, GROUP_ORDER.get(name, ()))
+                groups[name] = per_group(rows, column, GROUP_ORDER.get(name, ()))
         out["per_group"] = groups
 
     if perception is not None:
@@ -334,3 +336,15 @@ def format_summary(frame: pd.DataFrame) -> str:
     for row in [header] + body:
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     return "\n".join(lines) + "\n"
+
+
+def evaluate_files(
+    prediction_paths: Iterable[str | Path],
+    manifest_path: str | Path,
+    perception_path: str | Path | None = None,
+    perception_note: str | None = None,
+) -> dict[str, Any]:
+    """:func:`compute_metrics` from the files of one (encoder, classifier) pair."""
+    manifest = pd.read_csv(manifest_path, sep="\t", dtype={"clip_id": str, "speaker": str, "label": str})
+    perception = read_perception(perception_path) if perception_path else None
+    return compute_metrics(read_predictions(prediction_paths), manifest, perception, perception_note)

@@ -1,0 +1,170 @@
+# Cross-validated predictions -> metrics.json per (encoder, classifier), results/summary.tsv, figures.
+
+
+rule aggregate:
+    input:
+        predictions=cv_predictions,
+        manifest="results/data/manifest.tsv",
+        perception=perception_file,
+    output:
+        metrics="results/cv/{encoder}/{classifier}/metrics.json",
+    log:
+        "results/logs/aggregate/{encoder}/{classifier}.log",
+    params:
+        protocol=config["cv"]["protocol"],
+        perception_note=PERCEPTION_NOTE,
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/aggregate.py"
+
+
+rule classifier_figures:
+    input:
+        metrics="results/cv/{encoder}/{classifier}/metrics.json",
+    output:
+        confusion=report(
+            "results/cv/{encoder}/{classifier}/confusion.png",
+            caption="../report/confusion.rst",
+            category="2. Per classifier",
+            subcategory="{encoder}",
+            labels={"encoder": "{encoder}", "classifier": "{classifier}", "figure": "confusion matrix"},
+        ),
+        per_class=report(
+            "results/cv/{encoder}/{classifier}/per_class.png",
+            caption="../report/per_class.rst",
+            category="2. Per classifier",
+            subcategory="{encoder}",
+            labels={"encoder": "{encoder}", "classifier": "{classifier}", "figure": "per-class scores"},
+        ),
+    log:
+        "results/logs/classifier_figures/{encoder}/{classifier}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/plot_classifier.py"
+
+
+rule summary:
+    input:
+        metrics=all_metrics,
+    output:
+        "results/summary.tsv",
+    log:
+        "results/logs/summary.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/summary.py"
+
+
+rule plot_comparison:
+    input:
+        summary="results/summary.tsv",
+        metrics=all_metrics,
+    output:
+        report(
+            "results/plots/comparison.png",
+            caption="../report/comparison.rst",
+            category="1. Overview",
+            labels={"figure": "all encoder / classifier pairs"},
+        ),
+    log:
+        "results/logs/plots/comparison.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/plot_comparison.py"
+
+
+rule plot_fold_scores:
+    input:
+        metrics=encoder_metrics,
+    output:
+        report(
+            "results/plots/{encoder}/fold_scores.png",
+            caption="../report/fold_scores.rst",
+            category="3. Per encoder",
+            subcategory="{encoder}",
+            labels={"encoder": "{encoder}", "figure": "per-fold scores"},
+        ),
+    log:
+        "results/logs/plots/{encoder}/fold_scores.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/plot_fold_scores.py"
+
+
+rule plot_umap:
+    input:
+        embeddings=clean_embeddings,
+        manifest="results/data/manifest.tsv",
+        layers=final_layers_file,
+    output:
+        report(
+            "results/plots/{encoder}/umap.png",
+            caption="../report/umap.rst",
+            category="3. Per encoder",
+            subcategory="{encoder}",
+            labels={"encoder": "{encoder}", "figure": "UMAP of embeddings"},
+        ),
+    log:
+        "results/logs/plots/{encoder}/umap.log",
+    params:
+        seed=config["seed"],
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/plot_umap.py"
+
+
+rule plot_layer_probe:
+    input:
+        probe="results/cv/{encoder}/layer_probe.tsv",
+        layers=final_layers_file,
+    output:
+        report(
+            "results/plots/{encoder}/layer_probe.png",
+            caption="../report/layer_probe.rst",
+            category="3. Per encoder",
+            subcategory="{encoder}",
+            labels={"encoder": "{encoder}", "figure": "layer probe"},
+        ),
+    log:
+        "results/logs/plots/{encoder}/layer_probe.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/plot_layer_probe.py"
+
+
+TARGETS.append(evaluation_targets)
