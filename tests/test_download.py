@@ -7,6 +7,7 @@ metadata CSVs. Faults (HTTP 500, a connection dropped mid-body) are injected per
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -22,8 +23,8 @@ import pytest
 import soundfile as sf
 import yaml
 
-from conftest import REPO
-from speech_emotion.download import DownloadError, Settings, download_cremad, parse_pointer
+from conftest import REPO, shared_path
+from speech_emotion.download import DownloadError, Settings, download_cremad, parse_pointer, read_names
 
 NAMES = ["1001_DFA_ANG_XX", "1001_DFA_HAP_XX", "1002_IEO_SAD_HI", "1002_IEO_NEU_XX"]
 
@@ -178,6 +179,15 @@ def test_parse_pointer():
         parse_pointer("RIFF\x00\x00WAVEfmt ")
 
 
+def test_read_names_of_the_official_list():
+    """The real SentenceFilenames.csv yields exactly the 7,442 names that have LFS pointers."""
+    meta = shared_path("data", "cremad-meta")
+    names = read_names((meta / "SentenceFilenames.csv").read_text(encoding="utf-8"))
+    lfs = (meta / "AudioWAV-lfs.tsv").read_text().splitlines()[1:]
+    assert len(names) == 7442
+    assert names == sorted(line.split("\t")[0].removesuffix(".wav") for line in lfs)
+
+
 def test_all_good(tmp_path, site):
     server, contents = site
     run = _Run(tmp_path, server)
@@ -325,7 +335,7 @@ def test_stops_early_after_max_failures(tmp_path, site):
     server, _ = site
     shutil.rmtree(server.root / "media")
     run = _Run(tmp_path, server, retries=0)
-    run.settings = Settings(**{**run.settings.__dict__, "jobs": 1, "max_failures": 2})
+    run.settings = dataclasses.replace(run.settings, jobs=1, max_failures=2)
     with pytest.raises(DownloadError, match=r"failed for [23] of 4 files \(stopped early: [12] files not tried\)"):
         run()
     assert len(server.requests_for("/media")) <= 3
@@ -347,8 +357,6 @@ def test_checkpoint_through_snakemake(tmp_path, site):
     fetches only that file (the store outlives the outputs Snakemake deletes); a forced rerun
     makes no request at all."""
     server, contents = site
-    if not (REPO / "workflow" / "speech_emotion" / "datasets.py").exists():
-        pytest.skip("workflow/rules/common.smk needs speech_emotion.datasets (not merged yet)")
     work = tmp_path / "work"
     work.mkdir()
     config = yaml.safe_load((REPO / "config.yaml").read_text())
