@@ -46,6 +46,7 @@ def test_parse_cremad_name_rejects_bad_names(name):
         parse_cremad_name(name)
 
 
+@pytest.mark.shared
 def test_every_official_cremad_name_parses():
     names = pd.read_csv(shared_path("data", "cremad-meta", "SentenceFilenames.csv"))["Filename"]
     parsed = pd.DataFrame([parse_cremad_name(n) for n in names])
@@ -247,6 +248,7 @@ def folds_table(workdir: Path) -> pd.DataFrame:
 
 
 @pytest.mark.slow
+@pytest.mark.shared
 def test_snakemake_urdu_folder_dataset(tmp_path):
     urdu = shared_path("data", "urdu")
     (tmp_path / "data").symlink_to(urdu)  # a relative dataset.root: outputs hold relative paths
@@ -272,6 +274,7 @@ def test_snakemake_urdu_folder_dataset(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.shared
 def test_snakemake_cremad_sample_local_source(tmp_path):
     audio = shared_path("data", "cremad-sample", "AudioWAV")
     demographics = shared_path("data", "cremad-meta", "VideoDemographics.csv")
