@@ -1,0 +1,65 @@
+# Encoder weights (downloaded once or random-initialised) and per-shard embeddings of every variant.
+
+
+localrules:
+    download_model,
+
+
+rule download_model:
+    output:
+        directory(f"{MODELS_DIR}/{{encoder}}"),
+    log:
+        "results/logs/download_model/{encoder}.log",
+    params:
+        repo_id=lambda wildcards: config["encoders"][wildcards.encoder]["model"],
+        revision=lambda wildcards: config["encoders"][wildcards.encoder].get("revision"),
+    wildcard_constraints:
+        encoder=_encoder_regex("download"),
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/download_model.py"
+
+
+rule init_model:
+    input:
+        config=init_config_file,
+    output:
+        directory(f"{MODELS_DIR}/{{encoder}}"),
+    log:
+        "results/logs/init_model/{encoder}.log",
+    params:
+        seed=lambda wildcards: int(config["encoders"][wildcards.encoder].get("init_seed", 0)),
+    wildcard_constraints:
+        encoder=_encoder_regex("init"),
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/init_model.py"
+
+
+rule embed:
+    input:
+        audio=embed_audio,
+        model=embed_model,
+    output:
+        "results/embeddings/{encoder}/{variant}/shard-{shard}.npz",
+    log:
+        "results/logs/embed/{encoder}/{variant}/shard-{shard}.log",
+    params:
+        encoder=embed_spec,
+        sample_rate=config["audio"]["sample_rate"],
+        max_seconds=config["audio"]["max_seconds"],
+    threads: config["embed"].get("threads", 4)
+    resources:
+        mem_mb=config["embed"].get("mem_mb", 16000),
+        runtime=config["embed"].get("runtime", 240),
+        gpu=embed_gpu,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/embed.py"
+
+
+# Until the training stage consumes them, the clean shards of run.encoders are default targets.
+TARGETS.append(lambda: [p for e in config["run"]["encoders"] for p in embedding_shards(e, "clean")])

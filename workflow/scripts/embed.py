@@ -1,0 +1,61 @@
+"""Rule embed: one shard of one audio variant -> results/embeddings/{encoder}/{variant}/shard-{i}.npz."""
+import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from speech_emotion.audio import load_audio, resample
+from speech_emotion.audio_store import read_audio_shard
+from speech_emotion.embeddings import embed_signals, make_encoder, write_shard
+from speech_emotion.encoders import read_source
+
+logging.basicConfig(
+    filename=snakemake.log[0], filemode="w", level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+)
+log = logging.getLogger("embed")
+spec = snakemake.params.encoder
+rate = snakemake.params.sample_rate
+# Speed-only settings come straight from the config (not params) so changing them never reruns
+# finished shards: embed.device (auto|cpu|cuda) and embed.batch_seconds.
+device = snakemake.config["embed"]["device"]
+batch_seconds = snakemake.config["embed"]["batch_seconds"]
+torch.set_num_threads(max(1, snakemake.threads))
+
+audio_input = snakemake.input.audio
+if snakemake.wildcards.variant == "clean":
+    table = pd.read_csv(audio_input, sep="\t", dtype=str, keep_default_na=False)
+    table = table[table["reason"] == ""].sort_values("clip_id")
+    clip_ids = table["clip_id"].tolist()
+    signals = [load_audio(path, rate) for path in table["path"]]
+else:
+    ids, audio, shard_rate = read_audio_shard(audio_input)
+    order = sorted(range(len(ids)), key=lambda i: ids[i])
+    clip_ids = [ids[i] for i in order]
+    signals = [resample(audio[i], shard_rate, rate) for i in order]
+log.info(
+    "encoder %s (%s), variant %s, shard %s: %d clips, %.1f s of audio",
+    snakemake.wildcards.encoder, spec, snakemake.wildcards.variant, snakemake.wildcards.shard,
+    len(clip_ids), sum(len(s) for s in signals) / rate,
+)  # fmt: skip
+
+model_dir = snakemake.input.model[0] if snakemake.input.model else None
+encoder = make_encoder(spec, model_dir, device, rate)
+log.info("device %s, batch_seconds %s, max_seconds %s", getattr(encoder, "device", "cpu"), batch_seconds,
+         snakemake.params.max_seconds)  # fmt: skip
+embeddings = embed_signals(encoder, signals, batch_seconds, snakemake.params.max_seconds)
+
+if spec["kind"] == "opensmile":
+    import opensmile
+
+    model, revision = spec["feature_set"], f"opensmile-{opensmile.__version__}"
+else:
+    source = read_source(model_dir)
+    name = spec["model"]
+    model = source.get("model", Path(name).name if Path(name).is_absolute() else name)
+    revision = source.get("revision", spec.get("revision", "local"))
+dtype = "float32" if spec["kind"] == "opensmile" else "float16"  # openSMILE functionals overflow float16
+write_shard(snakemake.output[0], clip_ids, embeddings, snakemake.wildcards.encoder, model, revision, dtype)
+log.info("wrote %s: %s", snakemake.output[0], embeddings.shape)

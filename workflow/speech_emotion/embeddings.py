@@ -1,0 +1,312 @@
+"""Embedding shards: clips -> (clips, layers, dim) float16 arrays, written and read safely.
+
+Embedding (:func:`embed_signals`):
+- clips longer than ``max_seconds`` (or than the model's own limit, 30 s for Whisper) are cut
+  into equal windows no longer than that; nothing is truncated. The windows' frames are pooled
+  together exactly: the clip's mean and standard deviation are those of ALL its valid frames
+  (each window's hidden states computed with that window as context), combined from per-window
+  counts, means and variances;
+- items (clips or windows) are sorted by length, longest first, and grouped into batches whose
+  padded length x size stays within ``batch_seconds`` of audio, so padding stays small;
+- one vector per hidden layer: mean ++ std (population, ddof=0) over valid frames.
+
+Shard file (``.npz``): ``clip_ids`` (str), ``embeddings`` (clips, layers, dim): float16 for
+Hugging Face encoders, float32 for openSMILE (its functionals reach 1e11, beyond float16),
+``encoder``, ``model``, ``revision``, ``layers``, ``pooling``, and ``checksum`` (SHA-256 of ids
+and array) that :func:`load_shard` verifies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .cache import atomic_path
+from .splits import Variant
+
+log = logging.getLogger(__name__)
+
+POOLING = "mean+std over valid frames of all windows (population std)"
+REQUIRED_KEYS = ("clip_ids", "embeddings", "encoder", "model", "revision", "layers", "checksum")
+FLOAT16_MAX = float(np.finfo(np.float16).max)
+
+
+class ShardError(ValueError):
+    """An embedding shard that cannot be used (truncated, corrupt, inconsistent); names the file."""
+
+
+# --- windows and batches -------------------------------------------------------------------------
+
+
+def window_bounds(n_samples: int, max_samples: int | None) -> list[tuple[int, int]]:
+    """Split ``n_samples`` into the fewest equal windows of at most ``max_samples`` each."""
+    if not max_samples or n_samples <= max_samples:
+        return [(0, n_samples)]
+    count = math.ceil(n_samples / max_samples)
+    size = math.ceil(n_samples / count)
+    return [(start, min(start + size, n_samples)) for start in range(0, n_samples, size)]
+
+
+def plan_batches(lengths: Sequence[int], batch_samples: int, pad_safe: bool = True) -> list[list[int]]:
+    """Indices grouped into batches, longest first; a batch's size x its longest item <= ``batch_samples``.
+
+    A single item longer than the budget gets a batch of its own. ``pad_safe=False`` (models whose
+    output depends on padding) puts only equal-length items together.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    batches: list[list[int]] = []
+    for index in order:
+        if batches:
+            current = batches[-1]
+            longest = lengths[current[0]]
+            fits = (len(current) + 1) * longest <= batch_samples
+            if fits and (pad_safe or lengths[index] == longest):
+                current.append(index)
+                continue
+        batches.append([index])
+    return batches
+
+
+def combine_stats(counts: Sequence[int], means: Sequence[np.ndarray], variances: Sequence[np.ndarray]) -> np.ndarray:
+    """Exact mean ++ std over the union of frames of several windows (parallel variance formula)."""
+    n = np.asarray(counts, dtype=np.float64)
+    total = n.sum()
+    if total <= 0:
+        raise ValueError("no valid frames to pool")
+    mu = np.stack(means)
+    mean = np.tensordot(n, mu, axes=1) / total
+    m2 = np.tensordot(n, np.stack(variances), axes=1) + np.tensordot(n, (mu - mean) ** 2, axes=1)
+    return np.concatenate([mean, np.sqrt(np.maximum(m2 / total, 0.0))], axis=-1)
+
+
+# --- embedding ---------------------------------------------------------------------------------------
+
+
+class Progress:
+    """Logs clips done and clips/s at most every ``every`` seconds (and at the end)."""
+
+    def __init__(self, total: int, every: float = 10.0, sample_rate: int = 16000):
+        self.total, self.every, self.rate = total, every, sample_rate
+        self.start = self.last = time.perf_counter()
+        self.done = 0
+        self.audio_s = 0.0
+
+    def update(self, clips: int, samples: int) -> None:
+        self.done += clips
+        self.audio_s += samples / self.rate
+        now = time.perf_counter()
+        if now - self.last >= self.every or self.done >= self.total:
+            self.last = now
+            elapsed = max(now - self.start, 1e-9)
+            log.info(
+                "embedded %d/%d clips (%.0f%%): %.2f clips/s, %.1f audio-s/s, %.0f s elapsed",
+                self.done, self.total, 100.0 * self.done / max(self.total, 1),
+                self.done / elapsed, self.audio_s / elapsed, elapsed,
+            )  # fmt: skip
+
+
+def embed_signals(
+    encoder: Any,
+    signals: Sequence[np.ndarray],
+    batch_seconds: float,
+    max_seconds: float | None = None,
+    progress_every: float = 10.0,
+) -> np.ndarray:
+    """Embed clips with an :class:`~speech_emotion.encoders.HFEncoder` or ``OpenSmileEncoder``.
+
+    Returns float32 (clips, layers, dim) in the order of ``signals``.
+    """
+    from .encoders import OpenSmileEncoder
+
+    rate = encoder.sample_rate
+    progress = Progress(len(signals), progress_every, rate)
+    out = np.zeros((len(signals), encoder.n_layers, encoder.dim), dtype=np.float32)
+    if isinstance(encoder, OpenSmileEncoder):
+        for i, signal in enumerate(signals):
+            out[i, 0] = encoder.features(signal)
+            progress.update(1, len(signal))
+        return out
+
+    limits = [int(max_seconds * rate)] if max_seconds else []
+    if encoder.max_samples:
+        limits.append(encoder.max_samples)
+    max_samples = min(limits) if limits else None
+    items: list[tuple[int, int, int]] = []  # (clip, start, end)
+    for clip, signal in enumerate(signals):
+        if len(signal) == 0:
+            raise ValueError(f"clip #{clip} has no samples")
+        items.extend((clip, start, end) for start, end in window_bounds(len(signal), max_samples))
+    windows_left = np.bincount([c for c, _, _ in items], minlength=len(signals))
+    parts: dict[int, list[Any]] = {}
+    batch_samples = max(1, int(batch_seconds * rate))
+    for batch in plan_batches([e - s for _, s, e in items], batch_samples, encoder.pad_safe):
+        chunk = [np.ascontiguousarray(signals[items[i][0]][items[i][1] : items[i][2]]) for i in batch]
+        done_clips, done_samples = 0, 0
+        for i, stats in zip(batch, encoder.stats(chunk)):
+            clip = items[i][0]
+            parts.setdefault(clip, []).append(stats)
+            windows_left[clip] -= 1
+            if windows_left[clip] == 0:
+                got = parts.pop(clip)
+                out[clip] = combine_stats([s.count for s in got], [s.mean for s in got], [s.var for s in got])
+                done_clips += 1
+                done_samples += len(signals[clip])
+        progress.update(done_clips, done_samples)
+    return out
+
+
+# --- shard files -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Contents of one embedding shard file."""
+
+    clip_ids: np.ndarray
+    embeddings: np.ndarray  # (clips, layers, dim): float16 (hf) or float32 (opensmile)
+    metadata: dict[str, Any]
+
+
+def _checksum(clip_ids: np.ndarray, embeddings: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    digest.update("\n".join(str(c) for c in clip_ids).encode("utf-8"))
+    digest.update(f"{embeddings.shape} {embeddings.dtype}".encode("ascii"))
+    digest.update(np.ascontiguousarray(embeddings).tobytes())
+    return digest.hexdigest()
+
+
+def to_float16(embeddings: np.ndarray, what: str = "embeddings") -> np.ndarray:
+    """Cast to float16, refusing values that would overflow to infinity or are not finite."""
+    if not np.isfinite(embeddings).all():
+        raise ValueError(f"{what}: contains NaN or infinite values")
+    peak = float(np.abs(embeddings).max()) if embeddings.size else 0.0
+    if peak > FLOAT16_MAX:
+        raise ValueError(f"{what}: value {peak:.4g} exceeds the float16 range ({FLOAT16_MAX})")
+    return embeddings.astype(np.float16)
+
+
+def write_shard(
+    path: str | Path,
+    clip_ids: Sequence[str],
+    embeddings: np.ndarray,
+    encoder: str,
+    model: str,
+    revision: str,
+    dtype: str = "float16",
+) -> None:
+    """Write one embedding shard atomically (array + metadata + checksum); ``dtype`` float16 or float32."""
+    ids = np.array(list(clip_ids), dtype=str)
+    array = np.asarray(embeddings)
+    if dtype == "float16":
+        array = to_float16(array, f"{path}")
+    elif not np.isfinite(array).all():
+        raise ValueError(f"{path}: contains NaN or infinite values")
+    else:
+        array = array.astype(dtype)
+    if array.ndim != 3 or array.shape[0] != len(ids):
+        raise ValueError(f"{path}: embeddings shape {array.shape} does not match {len(ids)} clips x layers x dim")
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(
+            tmp,
+            clip_ids=ids,
+            embeddings=array,
+            encoder=np.array(encoder),
+            model=np.array(model),
+            revision=np.array(revision),
+            layers=np.int64(array.shape[1]),
+            pooling=np.array(POOLING),
+            checksum=np.array(_checksum(ids, array)),
+        )
+
+
+def quick_check(path: str | Path) -> str | None:
+    """Cheap structural check (zip directory and member names, no decompression).
+
+    Returns a reason when the file is unusable (e.g. truncated), ``None`` when it looks whole.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = {Path(n).stem for n in archive.namelist()}
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        return f"not a readable .npz archive ({exc})"
+    missing = [k for k in REQUIRED_KEYS if k not in names]
+    return f"missing arrays {missing}" if missing else None
+
+
+def load_shard(path: str | Path) -> Shard:
+    """Read and verify an embedding shard; raise :class:`ShardError` naming the file when it is bad."""
+    path = Path(path)
+    hint = "delete it and rerun the workflow to rebuild it"
+    if not path.is_file():
+        raise ShardError(f"{path}: embedding shard is missing")
+    reason = quick_check(path)
+    if reason:
+        raise ShardError(f"{path}: corrupt or truncated embedding shard: {reason}; {hint}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            ids = data["clip_ids"]
+            array = data["embeddings"]
+            meta = {k: data[k].item() for k in ("encoder", "model", "revision", "layers", "pooling") if k in data}
+            stored = str(data["checksum"])
+    except Exception as exc:  # zlib / CRC / format errors all mean the same to the caller
+        raise ShardError(f"{path}: corrupt embedding shard ({type(exc).__name__}: {exc}); {hint}") from exc
+    if array.ndim != 3 or array.shape[0] != len(ids):
+        raise ShardError(f"{path}: embeddings shape {array.shape} does not match {len(ids)} clip ids; {hint}")
+    if _checksum(ids, array) != stored:
+        raise ShardError(f"{path}: checksum mismatch, the file was changed after it was written; {hint}")
+    return Shard(clip_ids=ids.astype(str), embeddings=array, metadata=meta)
+
+
+def load_variant(paths: Sequence[str | Path], name: str | None = None, layers: Sequence[int] | None = None) -> Variant:
+    """Concatenate the shards of one variant into a :class:`~speech_emotion.splits.Variant`.
+
+    ``name`` defaults to the shards' folder name (``results/embeddings/<enc>/<variant>/``).
+    ``features`` is (clips, layers, dim) as stored (float16 for hf, float32 for opensmile), or only
+    the given ``layers`` (saves memory).
+    Shards must agree on encoder and layer count; a clip id in two shards is an error.
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ValueError("load_variant: no shard paths given")
+    if name is None:
+        names = {p.parent.name for p in paths}
+        if len(names) != 1:
+            raise ValueError(f"load_variant: shards from several variants {sorted(names)}; pass name=")
+        name = names.pop()
+    ids, arrays, first = [], [], None
+    for path in paths:
+        shard = load_shard(path)
+        if first is None:
+            first = (shard.metadata.get("encoder"), shard.embeddings.shape[1:], path)
+        elif (shard.metadata.get("encoder"), shard.embeddings.shape[1:]) != first[:2]:
+            raise ShardError(f"{path}: encoder/shape {shard.embeddings.shape[1:]} differs from {first[2]}")
+        ids.append(shard.clip_ids)
+        arrays.append(shard.embeddings if layers is None else shard.embeddings[:, list(layers)])
+    clip_ids = np.concatenate(ids)
+    unique, counts = np.unique(clip_ids, return_counts=True)
+    if (counts > 1).any():
+        raise ShardError(f"variant {name}: clip ids in more than one shard, e.g. {unique[counts > 1][:3].tolist()}")
+    return Variant(name=name, clip_ids=clip_ids, features=np.concatenate(arrays))
+
+
+
+def make_encoder(spec: dict[str, Any], model_dir: str | Path | None, device: str, sample_rate: int) -> Any:
+    """The encoder described by ``encoders.<name>`` (``kind: hf`` loads from ``model_dir``)."""
+    from .encoders import HFEncoder, OpenSmileEncoder
+
+    if spec["kind"] == "opensmile":
+        return OpenSmileEncoder(spec["feature_set"], sample_rate)
+    if spec["kind"] == "hf":
+        if model_dir is None:
+            raise ValueError("kind hf needs a model folder")
+        return HFEncoder(model_dir, device, sample_rate, real_length=bool(spec.get("real_length", False)))
+    raise ValueError(f"unknown encoder kind {spec['kind']!r}")
