@@ -1,0 +1,238 @@
+"""Training stage: layer probe, per-fold training on embedding shards, final model, rerun scope."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from speech_emotion import classifiers as C
+from speech_emotion.embeddings import write_shard
+from speech_emotion.layers import choose_layers, probe_layers, resolve_layers, select
+from speech_emotion.training import (
+    cv_summary,
+    final_model_info,
+    load_final_model,
+    probe_table,
+    run_layer_probe,
+    train_fold,
+)
+
+LABELS = ["ANG", "HAP", "NEU", "SAD"]
+N_LAYERS, DIM, SIGNAL_LAYER = 5, 8, 3
+
+
+def synthetic_corpus(n_speakers=9, per_label=3, seed=0):
+    """Clips whose label shows only in layer SIGNAL_LAYER; speakers in 3 disjoint folds."""
+    rng = np.random.default_rng(seed)
+    rows, emb = [], []
+    for s in range(n_speakers):
+        for label_index, label in enumerate(LABELS):
+            for k in range(per_label):
+                clip = f"s{s}_{label}_{k}"
+                rows.append({"clip_id": clip, "speaker": f"s{s}", "label": label, "fold": s % 3})
+                x = rng.normal(size=(N_LAYERS, DIM))
+                x[SIGNAL_LAYER, label_index] += 3.0
+                emb.append(x)
+    frame = pd.DataFrame(rows)
+    return frame, np.asarray(emb, dtype=np.float32)
+
+
+def write_embeddings(root: Path, frame: pd.DataFrame, emb: np.ndarray, variants=("clean", "aug1"), shards=2, seed=1):
+    rng = np.random.default_rng(seed)
+    paths = {}
+    for variant in variants:
+        data = emb if variant == "clean" else emb + rng.normal(scale=0.1, size=emb.shape).astype(np.float32)
+        paths[variant] = []
+        for shard in range(shards):
+            rows = np.arange(len(frame)) % shards == shard
+            path = root / "results/embeddings/enc" / variant / f"shard-{shard}.npz"
+            write_shard(path, frame["clip_id"][rows], data[rows], "enc", "synthetic", "test")
+            paths[variant].append(str(path))
+    return paths
+
+
+def test_resolve_and_select_layers():
+    assert resolve_layers("last", 5) == [4]
+    assert resolve_layers("all", 3) == [0, 1, 2]
+    assert resolve_layers([-1, 0], 5) == [0, 4]
+    with pytest.raises(ValueError, match="out of range"):
+        resolve_layers([7], 5)
+    x = np.arange(2 * 3 * 4).reshape(2, 3, 4)
+    assert select(x, [0, 2]).shape == (2, 8)
+    np.testing.assert_array_equal(select(x, [2])[0], x[0, 2])
+
+
+def test_probe_picks_the_informative_layer():
+    frame, emb = synthetic_corpus()
+    result = probe_layers(emb, frame["label"].to_numpy(), frame["speaker"].to_numpy(), max_layers=3, inner_folds=3)
+    assert int(np.argmax(result["layer_scores"])) == SIGNAL_LAYER
+    assert SIGNAL_LAYER in result["layers"]
+    assert result["layers"] == list(range(result["layers"][0], result["layers"][-1] + 1)), "layers must be adjacent"
+    assert len(result["layers"]) <= 3
+    assert result["layer_scores"][SIGNAL_LAYER] > 0.8 > max(s for i, s in enumerate(result["layer_scores"]) if i != SIGNAL_LAYER)
+    fixed = choose_layers("last", emb, frame["label"], frame["speaker"])
+    assert fixed["layers"] == [N_LAYERS - 1] and fixed["method"] == "config"
+
+
+def test_layer_probe_uses_training_fold_only(tmp_path, monkeypatch):
+    frame, emb = synthetic_corpus()
+    paths = write_embeddings(tmp_path, frame, emb)
+    seen = []
+    import speech_emotion.training as T
+
+    original = T.choose_layers
+
+    def spy(spec, embeddings, y, groups, **kwargs):
+        seen.append(set(groups))
+        return original(spec, embeddings, y, groups, **kwargs)
+
+    monkeypatch.setattr(T, "choose_layers", spy)
+    manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
+    result = run_layer_probe("1", paths["clean"], manifest, folds, {"layers": "auto", "probe_max_layers": 2}, seed=0)
+    test_speakers = set(frame.loc[frame["fold"] == 1, "speaker"])
+    assert seen and not seen[0] & test_speakers
+    assert SIGNAL_LAYER in result["layers"] and result["fold"] == "1"
+    table = probe_table([result])
+    assert list(table.columns) == ["fold", "layer", "score", "chosen"]
+    assert len(table) == N_LAYERS and table["chosen"].sum() == len(result["layers"])
+
+
+@pytest.mark.parametrize("classifier", ["logreg", "ensemble"])
+def test_train_fold_outputs_and_leakage(tmp_path, monkeypatch, classifier):
+    frame, emb = synthetic_corpus()
+    paths = write_embeddings(tmp_path, frame, emb)
+    manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
+    choice = {"layers": [SIGNAL_LAYER], "method": "probe", "spec": "auto", "score": 0.9, "n_layers": N_LAYERS}
+    members = {}
+    if classifier == "ensemble":
+        for member, cfg in {"logreg": {"Cs": [1.0]}, "svm": {}}.items():
+            result = train_fold("enc", member, 0, cfg, paths, manifest, folds, choice, seed=0)
+            members[member] = tmp_path / f"{member}.zip"
+            C.save_model(result.model, members[member])
+    fitted = []
+    original = C.StandardScaler.fit
+    monkeypatch.setattr(C.StandardScaler, "fit", lambda self, X, *a, **k: (fitted.append(np.asarray(X).copy()), original(self, X, *a, **k))[1])
+    config = {"Cs": [0.1, 1.0]} if classifier == "logreg" else {"members": ["logreg", "svm"]}
+    result = train_fold("enc", classifier, 0, config, paths, manifest, folds, choice, seed=0, member_models=members)
+
+    test = frame[frame["fold"] == 0]
+    pred = result.predictions
+    assert list(pred.columns) == ["clip_id", "fold", "label", "prediction"] + [f"prob_{lab}" for lab in LABELS]
+    assert sorted(pred["clip_id"]) == sorted(test["clip_id"]), "exactly the clean clips of the test fold"
+    assert (pred["fold"] == 0).all()
+    np.testing.assert_allclose(pred[[f"prob_{lab}" for lab in LABELS]].sum(axis=1), 1.0, atol=1e-5)
+    assert (pred["label"] == pred["prediction"]).mean() > 0.8
+    params = result.params
+    assert params["layers"] == [SIGNAL_LAYER]
+    assert params["n_train_clips"] == len(frame) - len(test)
+    assert params["n_train_rows"] == 2 * params["n_train_clips"], "clean + one augmented copy of training clips only"
+    json.dumps(params)
+    # no scaler ever saw a test clip (clean features of the chosen layer)
+    test_rows = {row.astype(np.float32).tobytes() for row in select(emb[frame["fold"] == 0].astype(np.float16), [SIGNAL_LAYER])}
+    assert fitted
+    for X in fitted:
+        assert not {row.astype(np.float32).tobytes() for row in X} & test_rows
+    if classifier == "ensemble":
+        assert set(params["selected"]["weights"]) == {"logreg", "svm"}
+
+
+def test_final_model_folder_round_trip(tmp_path):
+    frame, emb = synthetic_corpus()
+    paths = write_embeddings(tmp_path, frame, emb, variants=("clean",))
+    manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
+    choice = {"layers": [SIGNAL_LAYER], "method": "probe", "spec": "auto", "score": 0.9, "n_layers": N_LAYERS}
+    pred_files = []
+    for fold in range(3):
+        r = train_fold("enc", "logreg", fold, {"Cs": [1.0]}, paths, manifest, folds, choice, seed=0)
+        pred_files.append(tmp_path / f"pred-{fold}.tsv")
+        r.predictions.to_csv(pred_files[-1], sep="\t", index=False)
+    cv = cv_summary(pred_files)
+    assert cv["folds"] == 3 and cv["clips"] == len(frame)
+    assert 0.8 < cv["balanced_accuracy"]["mean"] <= 1.0
+    final = train_fold("enc", "logreg", "all", {"Cs": [1.0]}, paths, manifest, folds, choice, seed=0)
+    assert final.params["n_train_clips"] == len(frame) and len(final.predictions) == 0
+    out = tmp_path / "results/models/enc/logreg"
+    out.mkdir(parents=True)
+    C.save_model(final.model, out / "model.zip")
+    info = final_model_info(final.params, {"name": "enc", "spec": {"kind": "hf", "model": "x"}, "model_dir": "m"},
+                            {"sample_rate": 16000, "max_seconds": 30.0, "batch_seconds": 60.0}, cv)
+    (out / "model.json").write_text(json.dumps(info))
+    loaded = load_final_model(out)
+    assert loaded.layers == [SIGNAL_LAYER] and loaded.labels == LABELS
+    assert loaded.info["cv"]["balanced_accuracy"]["mean"] == cv["balanced_accuracy"]["mean"]
+    (out / "model.zip").write_bytes(b"garbage")
+    with pytest.raises(C.ModelFileError, match="model.zip"):
+        load_final_model(out)
+
+
+# --- whole workflow: rerun scope ----------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _tone_corpus(root: Path) -> None:
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    for li, label in enumerate(["Angry", "Happy", "Sad"]):
+        for s in range(6):
+            for k in range(2):
+                t = np.arange(int(16000 * 0.6)) / 16000
+                wave = 0.3 * np.sin(2 * np.pi * (150 + 120 * li + 5 * s) * t) + 0.01 * rng.normal(size=t.size)
+                (root / label).mkdir(parents=True, exist_ok=True)
+                sf.write(root / label / f"S{s}_{label[0]}{k}.wav", wave.astype(np.float32), 16000)
+
+
+def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
+           "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir, timeout=1200)
+
+
+def _planned(output: str) -> set[tuple[str, str]]:
+    """(rule, wildcards) of the jobs a dry run lists."""
+    jobs, rule = set(), None
+    for line in output.splitlines():
+        m = re.match(r"^(?:local)?rule (\w+):", line.strip())
+        if m:
+            rule = m.group(1)
+            jobs.add((rule, ""))
+        m = re.match(r"^wildcards: (.*)$", line.strip())
+        if m and rule:
+            jobs.discard((rule, ""))
+            jobs.add((rule, m.group(1)))
+    return jobs
+
+
+@pytest.mark.slow
+def test_changing_svm_C_reruns_only_svm_jobs(tmp_path):
+    _tone_corpus(tmp_path / "corpus")
+    (tmp_path / "config.yaml").write_text(
+        "dataset: {kind: folder, root: corpus, speaker_regex: '^(S\\d+)_'}\n"
+        "cv: {folds: 2}\naugment: {copies: 0}\nembed: {shards: 1}\n"
+        "run: {encoders: [egemaps], classifiers: [logreg, svm, ensemble]}\n"
+        "classifiers: {logreg: {Cs: [1.0]}, ensemble: {members: [logreg, svm]}}\n"
+    )
+    targets = [f"results/cv/egemaps/{c}/fold-{f}/predictions.tsv" for c in ("logreg", "svm", "ensemble") for f in (0, 1)]
+    run = _snakemake(tmp_path, *targets)
+    assert run.returncode == 0, run.stderr[-4000:]
+    again = _snakemake(tmp_path, "-n", *targets)
+    assert "Nothing to be done" in again.stdout + again.stderr, (again.stdout + again.stderr)[-3000:]
+    changed = _snakemake(tmp_path, "-n", *targets, "--config", 'classifiers={"svm":{"C":3.0}}')
+    assert changed.returncode == 0, changed.stderr[-3000:]
+    jobs = _planned(changed.stdout + changed.stderr)
+    train_jobs = {w for rule, w in jobs if rule == "train"}
+    assert train_jobs, (changed.stdout + changed.stderr)[-3000:]
+    assert all("classifier=svm" in w or "classifier=ensemble" in w for w in train_jobs), train_jobs
+    assert any("classifier=svm" in w for w in train_jobs)
+    assert not any("classifier=logreg" in w for w in train_jobs)
+    assert {rule for rule, _ in jobs} <= {"train"}, jobs
