@@ -279,6 +279,8 @@ def job_counts(output: str) -> dict[str, int]:
 
 @pytest.mark.slow
 def test_raising_copies_schedules_only_the_new_copy(tmp_path):
+    """copies 2 -> 3: the dry run lists only aug3's augment and embed jobs (existing copies' params
+    do not depend on `copies`)."""
     rng = np.random.default_rng(3)
     for label, freq in (("ANG", 300.0), ("NEU", 150.0)):
         (tmp_path / "corpus" / label).mkdir(parents=True)
@@ -293,6 +295,7 @@ def test_raising_copies_schedules_only_the_new_copy(tmp_path):
             "embed": {"shards": 2},
             "cv": {"folds": 3},
             "augment": {"copies": copies},
+            "run": {"encoders": ["egemaps"], "classifiers": ["logreg"]},  # openSMILE: no model to fetch
         }))
         return str(path)
 
@@ -301,22 +304,26 @@ def test_raising_copies_schedules_only_the_new_copy(tmp_path):
     def targets(copies: int) -> list[str]:  # given before --configfile (which takes several values)
         return [f"results/audio/aug{n}/shard-{s}.npz" for n in range(1, copies + 1) for s in shards]
 
-    first = run_snakemake(tmp_path, *targets(2), "--cores", "1", "--configfile", configfile(2))
+    def embeddings(copies: int) -> list[str]:
+        variants = ["clean"] + [f"aug{n}" for n in range(1, copies + 1)]
+        return [f"results/embeddings/egemaps/{v}/shard-{s}.npz" for v in variants for s in shards]
+
+    first = run_snakemake(tmp_path, *targets(2), *embeddings(2), "--cores", "1", "--configfile", configfile(2))
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-6000:]
-    assert job_counts(first.stderr + first.stdout)["augment"] == 4
+    assert job_counts(first.stderr + first.stdout) == {"check_clips": 2, "augment": 4, "embed": 6}
     counted = sum(len(read_audio_shard(tmp_path / t)[0]) for t in targets(2))
     assert counted == 2 * 6  # every clip, twice, split over the shards (an empty shard still has a file)
 
-    same = run_snakemake(tmp_path, *targets(2), "-n", "--cores", "1", "--configfile", configfile(2))
+    same = run_snakemake(tmp_path, *targets(2), *embeddings(2), "-n", "--cores", "1", "--configfile", configfile(2))
     assert same.returncode == 0, same.stderr[-3000:]
     assert job_counts(same.stderr + same.stdout) == {}, same.stdout[-2000:]
 
-    more = run_snakemake(tmp_path, *targets(3), "-n", "--cores", "1", "--configfile", configfile(3))
+    more = run_snakemake(tmp_path, *targets(3), *embeddings(3), "-n", "--cores", "1", "--configfile", configfile(3))
     assert more.returncode == 0, more.stderr[-3000:]
     text = more.stderr + more.stdout
-    assert job_counts(text) == {"augment": len(shards)}, text[-3000:]
-    scheduled = set(re.findall(r"output: results/audio/(aug\d+)/shard-\d+\.npz", text))
-    assert scheduled == {"aug3"}, text[-3000:]
+    assert job_counts(text) == {"augment": len(shards), "embed": len(shards)}, text[-3000:]
+    scheduled = re.findall(r"output: results/(?:audio|embeddings/egemaps)/(\w+)/shard-\d+\.npz", text)
+    assert sorted(scheduled) == ["aug3"] * 4, text[-3000:]
 
     # copies: 0 disables the stage: no aug1 exists (and rule all lists no augment output)
     off = run_snakemake(tmp_path, targets(1)[0], "-n", "--cores", "1", "--configfile", configfile(0))
