@@ -107,6 +107,8 @@ def tune(
         scores = []
         for k, (tr, va) in enumerate(splits):
             va = va[mask[va]]
+            if not len(va):
+                continue
             model = make_classifier(classifier, params, seed=seed, n_jobs=n_jobs)
             g_tr = None if groups is None else np.asarray(groups)[tr]
             if classifier == "mlp":
@@ -121,6 +123,8 @@ def tune(
             else:
                 model.fit(X[tr], y[tr], g_tr)
             scores.append(balanced_accuracy_score(y[va], model.predict(X[va])))
+        if not scores:
+            raise ValueError("tuning: no inner validation fold has a clean clip to score")
         return float(np.mean(scores))
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -1,0 +1,72 @@
+"""Nested tuning: Optuna TPE on speaker-grouped inner CV, SQLite study per fold, MLP pruning."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+
+from speech_emotion.tuning import suggest, to_params, tune
+
+
+def data(seed=0, n_per_class=24, n_speakers=6):
+    rng = np.random.default_rng(seed)
+    y_idx = np.repeat(np.arange(3), n_per_class)
+    X = rng.normal(size=(len(y_idx), 10)).astype(np.float32)
+    X[np.arange(len(y_idx)), y_idx] += 2.5
+    groups = np.array([f"s{i % n_speakers}" for i in range(len(y_idx))])
+    return X, np.array(["A", "B", "C"])[y_idx], groups
+
+
+@pytest.mark.parametrize("classifier,space,base", [
+    ("svm", {"C": {"low": 0.1, "high": 100.0, "log": True}, "gamma": {"low": 1e-4, "high": 1e-1, "log": True}}, {}),
+    ("mlp", {"lr": {"low": 1e-4, "high": 1e-2, "log": True}, "batch_size": {"choices": [16, 32]},
+             "n_layers": {"low": 2, "high": 3}, "units": {"low": 32, "high": 64}, "dropout": {"low": 0.1, "high": 0.5}},
+     {"max_epochs": 15, "patience": 5}),
+])
+def test_three_trials_write_the_sqlite_study(tmp_path, classifier, space, base):
+    X, y, g = data()
+    path = tmp_path / "fold-0" / "study.sqlite3"
+    result = tune(classifier, base, space, X, y, g, path, "enc-x-fold-0", n_trials=3, inner_folds=3, seed=0,
+                  pruner={"n_startup_trials": 1, "n_warmup_steps": 2})
+    assert path.is_file()
+    study = optuna.load_study(study_name="enc-x-fold-0", storage=f"sqlite:///{path}")
+    assert len(study.trials) == 3
+    assert 0.0 <= result["value"] <= 1.0 and result["trials"] == 3
+    if classifier == "mlp":
+        assert "hidden" in result["params"] and "units" not in result["params"]
+        assert 2 <= len(result["params"]["hidden"]) <= 3
+        # the MLP reports one validation score per epoch (what the MedianPruner compares)
+        assert all(t.intermediate_values for t in study.trials)
+    else:
+        assert 0.1 <= result["params"]["C"] <= 100.0
+    # rerun: the study is replaced, not appended to, and gives the same best value (seeded)
+    again = tune(classifier, base, space, X, y, g, path, "enc-x-fold-0", n_trials=3, inner_folds=3, seed=0,
+                 pruner={"n_startup_trials": 1, "n_warmup_steps": 2})
+    assert len(optuna.load_study(study_name="enc-x-fold-0", storage=f"sqlite:///{path}").trials) == 3
+    assert again["value"] == pytest.approx(result["value"])
+
+
+def test_inner_cv_scores_only_clean_rows(tmp_path, monkeypatch):
+    """Rows masked out (augmented copies) train but are never scored."""
+    import speech_emotion.tuning as T
+
+    X, y, g = data(seed=1)
+    mask = (np.arange(len(y)) // 6) % 2 == 0  # every speaker has masked and unmasked rows
+    scored = []
+    original = T.balanced_accuracy_score
+    monkeypatch.setattr(T, "balanced_accuracy_score", lambda t, p: (scored.append(len(t)), original(t, p))[1])
+    tune("logreg", {}, {"C": {"low": 0.01, "high": 10.0, "log": True}}, X, y, g, tmp_path / "s.sqlite3", "s",
+         n_trials=1, inner_folds=3, seed=0, score_mask=mask)
+    assert sum(scored) == mask.sum()
+
+
+def test_space_types_and_mlp_mapping():
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
+    trial = study.ask()
+    values = suggest(trial, {"a": {"choices": [16, 32]}, "b": {"low": 2, "high": 5}, "c": {"low": 0.1, "high": 0.5}})
+    assert values["a"] in (16, 32) and isinstance(values["b"], int) and isinstance(values["c"], float)
+    assert to_params("mlp", {"n_layers": 3, "units": 256, "lr": 0.01}) == {"hidden": [256, 128, 64], "lr": 0.01}
+    assert to_params("mlp", {"n_layers": 5, "units": 128})["hidden"] == [128, 64, 32, 32, 32]
+    with pytest.raises(ValueError, match="cannot be tuned"):
+        tune("ensemble", {}, {"x": {"low": 0, "high": 1}}, *data(), "x.sqlite3", "x")
