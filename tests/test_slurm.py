@@ -206,7 +206,12 @@ def slurm_cluster():
         if daemons:
             _run(["scancel", "--partition", "cpu,gpu"], env=env)  # only this test cluster's jobs
         for proc in reversed(daemons):
-            _stop(proc.pid)
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         if munged:
             _stop(munged)
         for path in (conf, gres):
@@ -243,12 +248,12 @@ def slurm_env(env: dict) -> dict:
     return dict(env, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
 
 
-def slurm_args() -> list[str]:
-    return [
-        "--executor", "slurm",
-        "--workflow-profile", str(SLURM_PROFILE),
-        "--profile", str(TEST_PROFILE),
-    ]
+def slurm_args(*profiles: Path) -> list[str]:
+    """profiles/slurm as the workflow profile, then the given profiles, then the test additions."""
+    args = ["--executor", "slurm", "--workflow-profile", str(SLURM_PROFILE)]
+    for profile in (*profiles, TEST_PROFILE):
+        args += ["--profile", str(profile)]
+    return args
 
 
 def test_override_profile_only_adds_keys():
@@ -300,3 +305,79 @@ def test_gpu_request_reaches_the_job(slurm_cluster, tmp_path):
     assert jobs["rule_embed"]["Partition"] == "gpu" and "gpu:1" in jobs["rule_embed"].get("TresPerJob", "")
     assert jobs["rule_other"]["Partition"] == "cpu" and "gpu" not in jobs["rule_other"].get("TresPerJob", "")
     assert all(job["JobState"] == "COMPLETED" for job in jobs.values())
+
+
+def rules_of_workflow(env: dict) -> set[str]:
+    result = _run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--list-rules",
+         "--workflow-profile", str(DEMO_PROFILE)],
+        cwd=REPO, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {line.split()[0] for line in result.stdout.splitlines() if line.strip() and not line.startswith(" ")}
+
+
+def demo_targets(rules: set[str]) -> list[str]:
+    """The demo DAG's targets to run on SLURM: data stage, then embeddings (GPU jobs)."""
+    targets = ["results/data/manifest.tsv", "results/data/folds.tsv"]
+    if "embed" in rules:
+        targets += [f"results/embeddings/tiny-wavlm/clean/shard-{i}.npz" for i in range(2)]
+    return targets
+
+
+def assert_same_outputs(local: Path, remote: Path) -> int:
+    """Every file under results/ (data, embeddings, ...) is identical between two runs."""
+    files = sorted(p.relative_to(local) for p in (local / "results").rglob("*") if p.is_file())
+    files = [f for f in files if f.parts[1] not in {"logs", "demo"}]  # logs hold timings; demo = input
+    assert files, "local run produced nothing"
+    for rel in files:
+        theirs = remote / rel
+        assert theirs.exists(), f"{rel} made locally but not on SLURM"
+        if rel.suffix == ".npz":
+            with np.load(local / rel, allow_pickle=False) as a, np.load(theirs, allow_pickle=False) as b:
+                assert sorted(a.files) == sorted(b.files), rel
+                for key in a.files:
+                    assert np.array_equal(a[key], b[key]), f"{rel}: {key} differs between local and SLURM"
+        else:
+            assert (local / rel).read_bytes() == theirs.read_bytes(), f"{rel} differs between local and SLURM"
+    return len(files)
+
+
+@pytest.mark.slow
+def test_demo_dag_on_slurm_matches_local_run(slurm_cluster, tmp_path):
+    """The demo DAG through SLURM (embed on the gpu partition with a GPU) gives the local results."""
+    env = slurm_env(slurm_cluster)
+    targets = demo_targets(rules_of_workflow(env))
+    local, remote = tmp_path / "local", tmp_path / "slurm"
+    local.mkdir()
+    remote.mkdir()
+    started = time.time()
+    snakemake(["--cores", "2", "--workflow-profile", str(DEMO_PROFILE), *targets], local, env, tmp_path / "local.log")
+    local_seconds = time.time() - started
+    started = time.time()
+    text = snakemake(
+        [*slurm_args(DEMO_PROFILE), "--verbose", *targets],
+        remote, env, tmp_path / "slurm.log",
+    )
+    slurm_seconds = time.time() - started
+    print(f"demo targets {targets}: local {local_seconds:.0f} s, SLURM {slurm_seconds:.0f} s")
+
+    compared = assert_same_outputs(local, remote)
+    assert compared >= len(targets)
+
+    jobs = [job for job in jobs_of_run(slurm_cluster) if job.get("WorkDir") == str(remote)]
+    by_rule: dict[str, list[dict]] = {}
+    for job in jobs:
+        rule = job["Comment"].removeprefix("rule_").split("_wildcards_")[0]
+        by_rule.setdefault(rule, []).append(job)
+    assert {"check_clips", "manifest", "folds"} <= set(by_rule), sorted(by_rule)
+    assert all(job["JobState"] == "COMPLETED" for job in jobs), [(j["Comment"], j["JobState"]) for j in jobs]
+    for rule, rule_jobs in by_rule.items():
+        for job in rule_jobs:
+            gpu = "gpu:1" in job.get("TresPerJob", "")
+            assert gpu == (rule == "embed"), f"{job['Comment']}: TresPerJob={job.get('TresPerJob')}"
+            assert job["Partition"] == ("gpu" if rule == "embed" else "cpu"), job["Comment"]
+    if any("embeddings" in t for t in targets):
+        assert len(by_rule.get("embed", [])) == 2
+        embed_calls = [line for line in text.splitlines() if "sbatch call:" in line and "rule_embed" in line]
+        assert embed_calls and all("--gpus=1" in line for line in embed_calls), embed_calls
