@@ -19,9 +19,8 @@ log = logging.getLogger("embed")
 spec = snakemake.params.encoder
 rate = snakemake.params.sample_rate
 # Speed-only settings come straight from the config (not params) so changing them never reruns
-# finished shards: embed.device (auto|cpu|cuda) and embed.batch_seconds.
+# finished shards: embed.device (auto|cpu|cuda), embed.batch_seconds / embed.cpu_batch_seconds.
 device = snakemake.config["embed"]["device"]
-batch_seconds = snakemake.config["embed"]["batch_seconds"]
 torch.set_num_threads(max(1, snakemake.threads))
 
 audio_input = snakemake.input.audio
@@ -43,6 +42,9 @@ log.info(
 
 model_dir = snakemake.input.model[0] if snakemake.input.model else None
 encoder = make_encoder(spec, model_dir, device, rate)
+on_gpu = getattr(encoder, "device", "cpu") == "cuda"
+embed_cfg = snakemake.config["embed"]
+batch_seconds = embed_cfg["batch_seconds"] if on_gpu else embed_cfg.get("cpu_batch_seconds", embed_cfg["batch_seconds"])
 log.info("device %s, batch_seconds %s, max_seconds %s", getattr(encoder, "device", "cpu"), batch_seconds,
          snakemake.params.max_seconds)  # fmt: skip
 embeddings = embed_signals(encoder, signals, batch_seconds, snakemake.params.max_seconds)
