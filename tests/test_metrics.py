@@ -10,6 +10,7 @@ from conftest import shared_path
 
 from speech_emotion.metrics import (
     MetricsError,
+    check_coverage,
     compute_metrics,
     format_summary,
     human_baseline,
@@ -173,3 +174,13 @@ def test_summary_table_sorted_and_formatted():
     assert table.loc[0, "balanced_accuracy_mean"] == 0.75 and table.loc[0, "n_clips"] == 7
     text = format_summary(table)
     assert "0.750 ± 0.000" in text and text.splitlines()[0].startswith("encoder")
+
+
+def test_coverage_against_folds():
+    preds, _ = tables()
+    folds = preds[["clip_id", "fold"]]
+    check_coverage(preds, folds)  # every clip once, in its own fold
+    with pytest.raises(MetricsError, match="never predicted"):
+        check_coverage(preds.iloc[1:], folds)
+    with pytest.raises(MetricsError, match="another fold"):
+        check_coverage(preds.assign(fold=0), folds)

@@ -55,6 +55,7 @@ def fake_upstream(workdir: Path, folds: int = 3, shards: int = 2) -> dict:
     (workdir / "results/data").mkdir(parents=True)
     manifest.to_csv(workdir / "results/data/manifest.tsv", sep="\t", index=False)
     manifest["fold"] = manifest["speaker"].astype(int) % folds
+    manifest[["clip_id", "fold"]].to_csv(workdir / "results/data/folds.tsv", sep="\t", index=False)
     perception = pd.DataFrame({"FileName": manifest["clip_id"],
                                "VoiceVote": [l[0] if rng.random() < 0.5 else "N" for l in manifest["label"]]})
     perception.to_csv(workdir / "summaryTable.csv")

@@ -5,6 +5,7 @@ rule aggregate:
     input:
         predictions=cv_predictions,
         manifest="results/data/manifest.tsv",
+        folds="results/data/folds.tsv",
         perception=perception_file,
     output:
         metrics="results/cv/{encoder}/{classifier}/metrics.json",

@@ -13,6 +13,7 @@ metrics = evaluate_files(
     snakemake.input.manifest,  # noqa: F821
     perception[0] if isinstance(perception, list) and perception else perception or None,
     snakemake.params.perception_note,  # noqa: F821
+    snakemake.input.folds,  # noqa: F821
 )
 metrics = {"encoder": snakemake.wildcards.encoder, "classifier": snakemake.wildcards.classifier,  # noqa: F821
            "protocol": snakemake.params.protocol} | metrics  # noqa: F821

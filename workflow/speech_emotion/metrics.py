@@ -338,13 +338,38 @@ def format_summary(frame: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_coverage(predictions: pd.DataFrame, folds: pd.DataFrame) -> None:
+    """Every clip of folds.tsv is predicted exactly once, in its own fold; raise otherwise."""
+    expected = folds.assign(clip_id=folds["clip_id"].astype(str)).set_index("clip_id")["fold"].astype(int)
+    got = predictions.set_index("clip_id")["fold"].astype(int)
+    missing = sorted(set(expected.index) - set(got.index))
+    extra = sorted(set(got.index) - set(expected.index))
+    if missing or extra:
+        raise MetricsError(
+            f"predictions do not cover folds.tsv: {len(missing)} clip(s) never predicted "
+            f"(e.g. {missing[:3]}), {len(extra)} clip(s) not in folds.tsv (e.g. {extra[:3]})"
+        )
+    wrong = got[got != expected.loc[got.index]]
+    if len(wrong):
+        raise MetricsError(
+            f"{len(wrong)} clip(s) predicted in another fold than folds.tsv assigns, e.g. {sorted(wrong.index)[:3]}"
+        )
+
+
 def evaluate_files(
     prediction_paths: Iterable[str | Path],
     manifest_path: str | Path,
     perception_path: str | Path | None = None,
     perception_note: str | None = None,
+    folds_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """:func:`compute_metrics` from the files of one (encoder, classifier) pair."""
+    """:func:`compute_metrics` from the files of one (encoder, classifier) pair.
+
+    With ``folds_path``, first check that every clip is predicted exactly once, in its own fold.
+    """
     manifest = pd.read_csv(manifest_path, sep="\t", dtype={"clip_id": str, "speaker": str, "label": str})
+    predictions = read_predictions(prediction_paths)
+    if folds_path:
+        check_coverage(predictions, pd.read_csv(folds_path, sep="\t", dtype={"clip_id": str}))
     perception = read_perception(perception_path) if perception_path else None
-    return compute_metrics(read_predictions(prediction_paths), manifest, perception, perception_note)
+    return compute_metrics(predictions, manifest, perception, perception_note)
