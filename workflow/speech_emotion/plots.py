@@ -186,7 +186,7 @@ def plot_layer_probe(table: pd.DataFrame, path: str | Path, chosen: Sequence[int
     ax.set_ylabel("probe balanced accuracy (inner CV)")
     if len(stats) <= 30:
         ax.set_xticks(list(stats.index))
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=4, fontsize=8, frameon=False)
     ax.set_title(title or "Linear probe per layer")
     _save(fig, path)
 
