@@ -128,14 +128,19 @@ def throughput(args: argparse.Namespace, folder: Path) -> dict:
     run_a(signals[:1])  # warm-up (allocator, kernels)
     methods = {"a": run_a, "b": run_b, "c": run_c}
     seconds = dict.fromkeys(methods, 0.0)
+    per_group = []
     groups = [signals[i : i + args.group] for i in range(0, len(signals), args.group)]
     for g, group in enumerate(groups):
         names = list(methods)
         names = names[g % 3 :] + names[: g % 3]  # rotate the order per group
+        took = {}
         for name in names:
             start = time.perf_counter()
             inner = methods[name](group)
-            seconds[name] += inner if name == "b" else time.perf_counter() - start
+            took[name] = inner if name == "b" else time.perf_counter() - start
+            seconds[name] += took[name]
+        per_group.append({k: round(v, 1) for k, v in took.items()})
+        print(f"group {g} ({', '.join(names)}): seconds {per_group[-1]}", flush=True)
     audio_s = sum(len(s) for s in signals) / 16000
     rates = {k: audio_s / v for k, v in seconds.items()}
     return {
@@ -147,6 +152,9 @@ def throughput(args: argparse.Namespace, folder: Path) -> dict:
         "batch_seconds": args.batch_seconds,
         "audio_s_per_s": {k: round(v, 2) for k, v in rates.items()},
         "wall_seconds": {k: round(v, 1) for k, v in seconds.items()},
+        "seconds_per_group": per_group,
+        "median_group_ratio_a_over_b": round(float(np.median([g["b"] / g["a"] for g in per_group])), 3),
+        "median_group_ratio_a_over_c": round(float(np.median([g["c"] / g["a"] for g in per_group])), 3),
         "ratio_a_over_b": round(rates["a"] / rates["b"], 3),
         "ratio_a_over_c": round(rates["a"] / rates["c"], 3),
         "peak_rss_mb": round(peak_rss_mb()),

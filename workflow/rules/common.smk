@@ -248,13 +248,9 @@ def print_summary(path):
 
 
 # --- embed ---------------------------------------------------------------------------------------
-import os  # noqa: E402
 import re  # noqa: E402
 
-from snakemake.logging import logger  # noqa: E402
-
-from speech_emotion.embeddings import quick_check  # noqa: E402
-
+# (Truncated/corrupt shards are removed at start-up by the cache check at the top of this file.)
 MODELS_DIR = "resources/models"
 
 
@@ -326,20 +322,6 @@ def embedding_shards(encoder, variant=None):
         variant=variants() if variant is None else [variant],
         shard=SHARDS,
     )
-
-
-def _flag_corrupt_embeddings():
-    """A truncated/corrupt existing shard gets mtime 0, so Snakemake rebuilds it instead of reading it."""
-    for encoder in config["run"]["encoders"]:
-        for path in embedding_shards(encoder):
-            if os.path.exists(path):
-                reason = quick_check(path)
-                if reason:
-                    logger.warning(f"Corrupt embedding shard {path} ({reason}): it will be rebuilt.")
-                    os.utime(path, (0, 0))
-
-
-_flag_corrupt_embeddings()
 
 
 # --- train ---------------------------------------------------------------------------------------
