@@ -60,6 +60,3 @@ rule embed:
     script:
         "../scripts/embed.py"
 
-
-# Until the training stage consumes them, the clean shards of run.encoders are default targets.
-TARGETS.append(lambda: [p for e in config["run"]["encoders"] for p in embedding_shards(e, "clean")])
