@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import re
 import sys
-import tomllib
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -22,6 +21,11 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    tomllib = pytest.importorskip("tomli")
 
 REPO = Path(__file__).resolve().parents[1]
 ENVS = sorted((REPO / "envs").glob("*.yaml"))
