@@ -117,11 +117,11 @@ def test_console_script_labels_a_real_cremad_clip(demo_model):
     assert cells[0].endswith("1001_DFA_ANG_XX.wav") and cells[1] in LABELS
 
 
-def test_demo_workflow_model_if_built(tmp_path):
-    """When the demo profile has run in this checkout, its final models label a real clip."""
-    models = sorted((REPO / "results/models").glob("*/*/model.json"))
-    if not models:
-        pytest.skip("no results/models/*/* yet: run `snakemake --cores 2 --workflow-profile profiles/demo` first")
+@pytest.mark.slow
+def test_demo_workflow_models_label_a_real_clip(demo_run, tmp_path):
+    """Every final model of the demo run labels a real CREMA-D clip."""
+    models = sorted((demo_run / "results/models").glob("*/*/model.json"))
+    assert len(models) == 10, models
     clip = shared_path("data", "cremad-sample", "AudioWAV", "1001_DFA_ANG_XX.wav")
     env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"), HF_HUB_OFFLINE="1")
     for info in models:

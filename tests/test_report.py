@@ -147,11 +147,9 @@ def test_evaluation_rules_and_report(tmp_path):
         assert caption in html, caption
 
 
-def test_demo_end_to_end_report(tmp_path):
+def test_demo_end_to_end_report(demo_run):
     """The demo profile runs every stage; then the report shows every figure (minutes on 2 cores)."""
-    work = tmp_path / "demo"
-    work.mkdir()
-    snakemake(work, "--workflow-profile", str(REPO / "profiles" / "demo"), timeout=3000)
+    work = demo_run
     summary = pd.read_csv(work / "results/summary.tsv", sep="\t")
     assert len(summary) == len(summary[["encoder", "classifier"]].drop_duplicates()) > 0
     pngs = sorted((work / "results").rglob("*.png"))
