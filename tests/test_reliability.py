@@ -1,0 +1,450 @@
+"""Reliability of the whole workflow (issue 8): interruption, corrupt caches, bad input,
+determinism across working directories, and reruns of only the stale steps.
+
+Every test here reuses the session's complete demo run (``demo_run``), copied before anything is
+changed, and runs only reduced target sets or dry runs (``-n``) on top of it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from conftest import REPO, run_snakemake
+from speech_emotion.cache import find_corrupt
+from speech_emotion.embeddings import load_shard
+from speech_emotion.shards import shard_of
+
+DEMO = ("--cores", "2", "--workflow-profile", str(REPO / "profiles" / "demo"))
+ENCODERS = ("tiny-wavlm", "egemaps")  # profiles/demo/demo-config.yaml
+CLASSIFIERS = ("logreg", "svm", "xgboost", "mlp", "ensemble")
+FOLDS = ("0", "1", "2", "all")  # three CV folds + the final model's fold
+SHARDS = ("0", "1")
+
+
+# --- helpers --------------------------------------------------------------------------------------
+def copy_run(source: Path, target: Path) -> Path:
+    """A copy of a finished run, .snakemake metadata and mtimes included (copytree uses copy2)."""
+    shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("locks", "incomplete"))
+    return target
+
+
+def job(rule: str, **wildcards: str) -> str:
+    """A job as `rule[key=value,...]` (wildcards sorted), the form planned_jobs returns."""
+    inner = ",".join(f"{k}={v}" for k, v in sorted(wildcards.items()))
+    return f"{rule}[{inner}]" if inner else rule
+
+
+def planned_jobs(output: str) -> list[str]:
+    """Every job a (dry) run lists, as job() strings, in the order listed."""
+    jobs: list[str] = []
+    for block in re.split(r"\n(?=(?:local)?(?:rule|checkpoint) \w+:\s*$)", output, flags=re.MULTILINE):
+        head = re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):\s*$", block.strip("\n").splitlines()[0] if block.strip() else "")
+        if not head:
+            continue
+        found = re.search(r"^\s+wildcards: (.*)$", block, flags=re.MULTILINE)
+        pairs = dict(item.split("=", 1) for item in found.group(1).split(", ")) if found else {}
+        jobs.append(job(head.group(1), **pairs))
+    return jobs
+
+
+def job_set(result: subprocess.CompletedProcess) -> set[str]:
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    jobs = planned_jobs(result.stdout + "\n" + result.stderr)
+    assert len(jobs) == len(set(jobs)), sorted(jobs)
+    return set(jobs)
+
+
+def nothing_to_do(result: subprocess.CompletedProcess) -> bool:
+    return result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
+
+
+def downstream_of_predictions(encoder: str, classifiers: tuple[str, ...]) -> set[str]:
+    """What a new predictions.tsv of (encoder, classifier) reruns: its metrics, figures, final model,
+    the encoder's fold-score plot, the summary, the comparison plot and `all`."""
+    jobs = {job("plot_fold_scores", encoder=encoder), "summary", "plot_comparison", "all"}
+    for c in classifiers:
+        jobs |= {job(rule, encoder=encoder, classifier=c) for rule in ("aggregate", "classifier_figures", "final_model")}
+    return jobs
+
+
+def train_jobs(encoder: str, classifiers: tuple[str, ...], folds: tuple[str, ...] = FOLDS) -> set[str]:
+    return {job("train", encoder=encoder, classifier=c, fold=f) for c in classifiers for f in folds}
+
+
+def explain(got: set[str], expected: set[str]) -> str:
+    return f"unexpected: {sorted(got - expected)}\nmissing: {sorted(expected - got)}"
+
+
+@pytest.fixture(scope="module")
+def stale(demo_run, tmp_path_factory) -> Path:
+    """A copy of the demo run for dry runs only (they change no output)."""
+    return copy_run(demo_run, tmp_path_factory.mktemp("stale") / "run")
+
+
+# --- 1 + 4: SIGKILL in the embed stage, rerun; same bytes in another working directory --------------
+REDUCED = [f"results/cv/egemaps/logreg/fold-{k}/predictions.tsv" for k in range(3)] + [
+    "results/cv/egemaps/logreg/metrics.json"
+]
+
+
+def _start(workdir: Path, log: Path, *args: str) -> subprocess.Popen:
+    """Snakemake in its own process group (so that one killpg reaches every job it started)."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), *args]
+    return subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+
+
+@pytest.mark.slow
+def test_sigkill_during_embed_then_rerun_equals_uninterrupted_run(demo_run, tmp_path):
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir()
+    log = tmp_path / "killed.log"
+    embeddings = [f"results/embeddings/egemaps/{v}/shard-{s}.npz" for v in ("clean", "aug1") for s in SHARDS]
+    process = _start(workdir, log, *REDUCED, *DEMO)
+    try:
+        deadline = time.monotonic() + 900
+        started = None
+        while time.monotonic() < deadline and process.poll() is None:
+            text = log.read_text()
+            if started is None and re.search(r"^(?:local)?rule embed:", text, flags=re.MULTILINE):
+                started = time.monotonic()
+            if started is not None and time.monotonic() - started > 2.0:
+                break
+            time.sleep(0.2)
+        assert process.poll() is None, "the run ended before an embed job was seen:\n" + log.read_text()[-3000:]
+        assert started is not None, "no embed job within 15 minutes:\n" + log.read_text()[-3000:]
+        os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    missing = [p for p in embeddings if not (workdir / p).exists()]
+    assert missing, "killed too late: every embedding shard was already written"
+    # Atomic writes: what exists under a final name is complete (only .tmp-* leftovers may be partial).
+    assert find_corrupt([workdir / "results"]) == []
+    for path in embeddings:
+        if (workdir / path).exists():
+            load_shard(workdir / path)  # opens, and its checksum matches
+    assert not (workdir / "results/cv").exists()
+
+    rerun = run_snakemake(workdir, *REDUCED, *DEMO, "--rerun-incomplete")
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-6000:]
+    assert "Corrupt cached file" not in rerun.stderr + rerun.stdout  # nothing truncated was left to read
+    assert all((workdir / p).exists() for p in embeddings)
+
+    # Same bytes as the uninterrupted demo run in another working directory (item 4).
+    for target in REDUCED:
+        ours, theirs = (workdir / target).read_bytes(), (demo_run / target).read_bytes()
+        assert ours == theirs, f"{target} differs from the uninterrupted run"
+        text = ours.decode("utf-8")
+        for absolute in (str(workdir), str(demo_run), str(tmp_path), str(REPO), "/tmp/", os.path.expanduser("~")):
+            assert absolute not in text, f"{target} holds an absolute path ({absolute})"
+        assert not re.search(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d", text), f"{target} holds a timestamp"
+    metrics = (workdir / REDUCED[-1]).read_text()
+    assert '"balanced_accuracy"' in metrics and '"f1_macro"' in metrics
+
+
+@pytest.mark.slow
+def test_other_seed_other_folds(demo_run, tmp_path):
+    """seed 43 (demo corpus, folds): the same clips, speakers and labels, but other folds."""
+    result = run_snakemake(tmp_path, "results/data/folds.tsv", *DEMO, "--config", "seed=43")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    columns = ["clip_id", "speaker", "label"]
+    mine = pd.read_csv(tmp_path / "results/data/manifest.tsv", sep="\t", dtype=str)
+    theirs = pd.read_csv(demo_run / "results/data/manifest.tsv", sep="\t", dtype=str)
+    assert mine[columns].equals(theirs[columns])
+    folds43 = pd.read_csv(tmp_path / "results/data/folds.tsv", sep="\t", dtype=str).set_index("clip_id")["fold"]
+    folds42 = pd.read_csv(demo_run / "results/data/folds.tsv", sep="\t", dtype=str).set_index("clip_id")["fold"]
+    assert set(folds43.index) == set(folds42.index)
+    assert not folds43.equals(folds42.loc[folds43.index])
+    speakers = mine.set_index("clip_id")["speaker"]
+    assert (pd.DataFrame({"s": speakers, "f": folds43}).groupby("s")["f"].nunique() == 1).all()  # speaker-disjoint
+
+
+# --- 2: a truncated embedding shard and model file are found, named and rebuilt ---------------------
+@pytest.mark.slow
+def test_truncated_shard_and_model_are_rebuilt_and_named(demo_run, tmp_path):
+    workdir = copy_run(demo_run, tmp_path / "run")
+    shard = workdir / "results/embeddings/tiny-wavlm/clean/shard-1.npz"
+    model = workdir / "results/cv/egemaps/svm/fold-1/model.zip"
+    for path in (shard, model):
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+
+    dry = run_snakemake(workdir, "-n", *DEMO)
+    text = dry.stdout + dry.stderr
+    for path in ("results/embeddings/tiny-wavlm/clean/shard-1.npz", "results/cv/egemaps/svm/fold-1/model.zip"):
+        assert re.search(rf"Corrupt cached file {re.escape(path)}: not a complete archive", text), text[-3000:]
+    got = job_set(dry)
+    expected = (
+        {job("embed", encoder="tiny-wavlm", variant="clean", shard="1")}
+        # the probe and UMAP read the clean shards; every tiny-wavlm classifier reads all shards
+        | {job("layer_probe", encoder="tiny-wavlm", fold=f) for f in FOLDS}
+        | {job(r, encoder="tiny-wavlm") for r in ("layer_probe_table", "plot_layer_probe", "plot_umap")}
+        | train_jobs("tiny-wavlm", CLASSIFIERS)
+        | downstream_of_predictions("tiny-wavlm", CLASSIFIERS)
+        # egemaps: svm's fold 1 and the ensemble of that fold (svm is a member)
+        | train_jobs("egemaps", ("svm", "ensemble"), ("1",))
+        | downstream_of_predictions("egemaps", ("svm", "ensemble"))
+    )
+    assert got == expected, explain(got, expected)
+
+
+# --- 3: bad input through the whole DAG; manifest rows with problems ---------------------------------
+RATE = 16000
+BAD = {  # file stem -> the reason rejected.tsv gives (regex)
+    "s1_empty": "empty file",
+    "s2_truncated": "truncated file",
+    "s3_text": "not audio",
+    "s4_nan": "NaN",
+    "s5_silent": "silent",
+    "s6_short": "too short",
+}
+
+
+def _voice(seconds: float, rate: int, label: int, seed: int) -> np.ndarray:
+    """A tone whose pitch and loudness depend on the label, with a little noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    f0 = (140.0, 260.0)[label] * (1 + 0.03 * rng.standard_normal())
+    amp = (0.15, 0.45)[label]
+    wave = amp * (np.sin(2 * np.pi * f0 * t) + 0.3 * np.sin(4 * np.pi * f0 * t)) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
+    return (wave + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def make_bad_corpus(root: Path) -> None:
+    """<root>/{calm,loud}/s<speaker>_<name>.wav: 6 speakers x 2 labels x 2 good clips, one 8 kHz
+    stereo and one 48 kHz 24-bit clip (both usable), and one clip of each broken kind."""
+    labels = ("calm", "loud")
+    for li, label in enumerate(labels):
+        (root / label).mkdir(parents=True)
+        for s in range(1, 7):
+            for k in range(2):
+                sf.write(root / label / f"s{s}_ok{k}.wav", _voice(0.8, RATE, li, 100 * s + 10 * li + k), RATE,
+                         subtype="PCM_16")
+    stereo = np.stack([_voice(0.8, 8000, 0, 1), _voice(0.8, 8000, 0, 2)], axis=1)
+    sf.write(root / "calm" / "s1_stereo8k.wav", stereo, 8000, subtype="PCM_16")
+    sf.write(root / "loud" / "s2_hires48k.wav", _voice(0.8, 48000, 1, 3), 48000, subtype="PCM_24")
+    whole = (root / "calm" / "s1_ok0.wav").read_bytes()
+    (root / "calm" / "s1_empty.wav").write_bytes(b"")
+    (root / "loud" / "s2_truncated.wav").write_bytes(whole[: len(whole) // 2])
+    (root / "calm" / "s3_text.wav").write_text("not a wave file\n" * 50)
+    nan = _voice(0.8, RATE, 1, 4)
+    nan[1000] = np.nan
+    sf.write(root / "loud" / "s4_nan.wav", nan, RATE, subtype="FLOAT")
+    sf.write(root / "calm" / "s5_silent.wav", np.zeros(RATE, dtype=np.float32), RATE, subtype="PCM_16")
+    sf.write(root / "loud" / "s6_short.wav", _voice(0.05, RATE, 1, 5), RATE, subtype="PCM_16")
+
+
+@pytest.mark.slow
+def test_bad_input_end_to_end(tmp_path):
+    make_bad_corpus(tmp_path / "corpus")
+    (tmp_path / "config.yaml").write_text(
+        "dataset: {kind: folder, root: corpus, speaker_regex: '^(s\\d+)_'}\n"
+        "audio: {max_rejected_fraction: 0.3}\n"
+        "cv: {folds: 2}\naugment: {copies: 1}\nembed: {shards: 2}\n"
+        "run: {encoders: [egemaps], classifiers: [logreg]}\n"
+        "classifiers: {logreg: {Cs: [0.1, 1.0]}}\n"
+        "train: {threads: 1}\n"
+    )
+    result = run_snakemake(tmp_path, "--cores", "2", "--configfile", str(tmp_path / "config.yaml"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+
+    rejected = pd.read_csv(tmp_path / "results/data/rejected.tsv", sep="\t", dtype=str, keep_default_na=False)
+    reasons = dict(zip(rejected["clip_id"].str.split("/").str[1], rejected["reason"]))
+    assert set(reasons) == set(BAD), reasons
+    for stem, pattern in BAD.items():
+        assert re.search(pattern, reasons[stem]), (stem, reasons[stem])
+    assert rejected["path"].str.startswith("corpus/").all()
+
+    manifest = pd.read_csv(tmp_path / "results/data/manifest.tsv", sep="\t", dtype=str).set_index("clip_id")
+    good = {f"{label}/s{s}_ok{k}" for label in ("calm", "loud") for s in range(1, 7) for k in range(2)}
+    convertible = {"calm/s1_stereo8k": ("8000", "2"), "loud/s2_hires48k": ("48000", "1")}
+    assert set(manifest.index) == good | set(convertible)  # nothing else lost
+    for clip_id, (rate, channels) in convertible.items():
+        assert (manifest.loc[clip_id, "sample_rate"], manifest.loc[clip_id, "channels"]) == (rate, channels)
+
+    predicted = pd.concat(
+        pd.read_csv(p, sep="\t", dtype=str) for p in sorted((tmp_path / "results/cv/egemaps/logreg").glob("fold-[0-9]/predictions.tsv"))
+    )
+    assert sorted(predicted["clip_id"]) == sorted(manifest.index)  # every clip, once, converted ones included
+    clean_ids = set()
+    for s in SHARDS:
+        clean_ids |= set(load_shard(tmp_path / f"results/embeddings/egemaps/clean/shard-{s}.npz").clip_ids)
+    assert clean_ids == set(manifest.index)
+    assert (tmp_path / "results/models/egemaps/logreg/model.zip").is_file()
+    assert (tmp_path / "results/summary.tsv").is_file()
+
+
+MANIFEST_ROWS = ["a/c0.wav,happy,s1", "a/c1.wav,sad,s1", "a/c2.wav,happy,s2", "a/c3.wav,sad,s2"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "row, problem",
+    [
+        ("a/missing.wav,sad,s2", "audio file 'a/missing.wav' does not exist"),
+        ("a/c1.wav,sad,s2", "duplicate clip id 'a/c1' (first on line 3)"),
+        ("a/c4.wav,,s2", "empty label"),
+        ("a/c4.wav,sad,s9", "speaker 's9' has only this one clip"),
+    ],
+)
+def test_manifest_row_problems_stop_the_workflow_naming_the_row(tmp_path, row, problem):
+    (tmp_path / "db" / "a").mkdir(parents=True)
+    for i in range(5):
+        sf.write(tmp_path / "db" / "a" / f"c{i}.wav", _voice(0.5, RATE, i % 2, i), RATE)
+    (tmp_path / "db" / "list.csv").write_text("path,label,speaker\n" + "\n".join([*MANIFEST_ROWS, row]) + "\n")
+    (tmp_path / "config.yaml").write_text("dataset: {kind: manifest, manifest: db/list.csv}\n")
+    result = run_snakemake(tmp_path, "-n", "--cores", "1", "--configfile", str(tmp_path / "config.yaml"))
+    assert result.returncode != 0
+    assert f"db/list.csv, line 6: {problem}" in result.stdout + result.stderr, result.stderr[-3000:]
+
+
+# --- 5: only stale steps rerun (dry runs on a copy of the demo run) ---------------------------------
+@pytest.mark.slow
+def test_nothing_changed_nothing_to_do(stale):
+    assert nothing_to_do(run_snakemake(stale, "-n", *DEMO))
+
+
+@pytest.mark.slow
+def test_classifier_parameter_reruns_only_its_jobs(stale):
+    got = job_set(run_snakemake(stale, "-n", *DEMO, "--config", 'classifiers={"svm":{"C":3.0}}'))
+    expected = set()
+    for encoder in ENCODERS:  # svm's folds, the ensemble (svm is a member), and what reads their predictions
+        expected |= train_jobs(encoder, ("svm", "ensemble")) | downstream_of_predictions(encoder, ("svm", "ensemble"))
+    assert got == expected, explain(got, expected)
+
+
+@pytest.mark.slow
+def test_one_more_augmented_copy_reruns_only_its_audio_and_embeddings(stale):
+    got = job_set(run_snakemake(stale, "-n", *DEMO, "--config", 'augment={"copies":2}'))
+    expected = {job("augment", n="2", shard=s) for s in SHARDS}
+    for encoder in ENCODERS:  # every classifier trains on the copies; the probe and UMAP read clean only
+        expected |= {job("embed", encoder=encoder, variant="aug2", shard=s) for s in SHARDS}
+        expected |= train_jobs(encoder, CLASSIFIERS) | downstream_of_predictions(encoder, CLASSIFIERS)
+    assert got == expected, explain(got, expected)
+
+
+@pytest.mark.slow
+def test_one_new_clip_reruns_its_shard_only(demo_run, tmp_path):
+    workdir = copy_run(demo_run, tmp_path / "run")
+    audio = workdir / "results/demo/AudioWAV"
+    new = "1001_DFA_ANG_HI"  # an existing actor; the demo corpus has only XX intensities
+    assert not (audio / f"{new}.wav").exists()
+    shutil.copy2(audio / "1001_DFA_ANG_XX.wav", audio / f"{new}.wav")
+    shard = str(shard_of(new, len(SHARDS)))
+    got = job_set(run_snakemake(workdir, "-n", *DEMO))
+    expected = {job("check_clips", shard=shard), "manifest", "folds", job("augment", n="1", shard=shard)}
+    for encoder in ENCODERS:  # new folds: every probe, classifier and figure downstream
+        expected |= {job("embed", encoder=encoder, variant=v, shard=shard) for v in ("clean", "aug1")}
+        expected |= {job("layer_probe", encoder=encoder, fold=f) for f in FOLDS}
+        expected |= {job("layer_probe_table", encoder=encoder), job("plot_umap", encoder=encoder)}
+        expected |= train_jobs(encoder, CLASSIFIERS) | downstream_of_predictions(encoder, CLASSIFIERS)
+    expected.add(job("plot_layer_probe", encoder="tiny-wavlm"))  # only hf encoders have a probe figure
+    assert got == expected, explain(got, expected)
+
+
+def copy_workflow(target: Path) -> Path:
+    """The workflow's code (Snakefile, rules, scripts, library, shipped resources, profiles) elsewhere."""
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy2(REPO / name, target / name)
+    for name in ("workflow", "resources", "profiles", "envs"):
+        if (REPO / name).exists():
+            shutil.copytree(REPO / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "cremad", "models"))
+    return target
+
+
+@pytest.mark.slow
+def test_mlp_code_change_reruns_only_mlp_jobs(stale, tmp_path):
+    code = copy_workflow(tmp_path)
+    profile = ("--cores", "2", "--workflow-profile", str(code / "profiles" / "demo"))
+
+    def dry_run():
+        return subprocess.run(
+            [sys.executable, "-m", "snakemake", "-s", str(code / "Snakefile"), "-d", str(stale), "-n", *profile],
+            capture_output=True, text=True, timeout=600,
+        )
+
+    unchanged = dry_run()
+    assert nothing_to_do(unchanged), unchanged.stdout[-3000:] + unchanged.stderr[-3000:]  # the copy's location is irrelevant
+    source = code / "workflow/speech_emotion/classifiers.py"
+    text = source.read_text()
+    anchor = "class MLPClassifier(_Base):\n"
+    assert anchor in text
+    source.write_text(text.replace(anchor, anchor + "    _code_change = 1  # an edit of the MLP only\n"))
+    got = job_set(dry_run())
+    expected = set()
+    for encoder in ENCODERS:
+        expected |= train_jobs(encoder, ("mlp", "ensemble")) | downstream_of_predictions(encoder, ("mlp", "ensemble"))
+    assert got == expected, explain(got, expected)
+
+
+# --- the per-classifier code fingerprint (params `code` of rules train and tune) --------------------
+def _package_copy(target: Path) -> tuple[Path, Path]:
+    shutil.copytree(REPO / "workflow", target / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
+    return target / "workflow/scripts/train.py", target / "workflow/speech_emotion"
+
+
+def _fingerprints(script: Path, package: Path) -> dict[str, str]:
+    from speech_emotion.fingerprint import OWN_DEFINITIONS, classifier_code
+
+    return {name: classifier_code(name, script, package) for name in OWN_DEFINITIONS}
+
+
+def _edit(path: Path, anchor: str, insert: str) -> None:
+    """Insert ``insert`` after the (first) line that starts with ``anchor``."""
+    text = path.read_text()
+    start = text.index(anchor)
+    end = text.index("\n", start) + 1
+    path.write_text(text[:end] + insert + text[end:])
+
+
+def test_code_fingerprint_follows_each_classifiers_own_code(tmp_path):
+    base = _fingerprints(*_package_copy(tmp_path / "a"))
+    assert _fingerprints(*_package_copy(tmp_path / "b")) == base  # text only: the location is irrelevant
+    assert len(set(base.values())) == len(base)
+
+    script, package = _package_copy(tmp_path / "mlp")
+    _edit(package / "classifiers.py", "class MLPClassifier(_Base):", "    _edited = 1\n")
+    changed = {k for k, v in _fingerprints(script, package).items() if v != base[k]}
+    assert changed == {"mlp"}
+
+    script, package = _package_copy(tmp_path / "helper")  # a helper only the MLP uses
+    _edit(package / "classifiers.py", "def _build_mlp(", "    n_in = int(n_in)\n")
+    assert {k for k, v in _fingerprints(script, package).items() if v != base[k]} == {"mlp"}
+
+    script, package = _package_copy(tmp_path / "shared")  # shared code: every classifier
+    _edit(package / "classifiers.py", "def inner_split(", "    seed = int(seed)\n")
+    assert all(v != base[k] for k, v in _fingerprints(script, package).items())
+
+    script, package = _package_copy(tmp_path / "training")  # a module train.py imports
+    (package / "training.py").write_text((package / "training.py").read_text() + "\n# edited\n")
+    assert all(v != base[k] for k, v in _fingerprints(script, package).items())
+
+    script, package = _package_copy(tmp_path / "unrelated")  # a module training never imports
+    (package / "download.py").write_text((package / "download.py").read_text() + "\n# edited\n")
+    assert _fingerprints(script, package) == base
+
+
+def test_code_fingerprint_counts_a_helper_used_elsewhere_as_shared(tmp_path):
+    script, package = _package_copy(tmp_path / "a")
+    base = _fingerprints(script, package)
+    # SVM starts using the MLP's helper: editing the helper must now rerun the SVM too
+    _edit(package / "classifiers.py", "class SVMClassifier(_Base):", "    _device = staticmethod(lambda: resolve_device('cpu'))\n")
+    with_use = _fingerprints(script, package)
+    _edit(package / "classifiers.py", "def resolve_device(", "    device = str(device)\n")
+    edited = _fingerprints(script, package)
+    assert edited["svm"] != with_use["svm"] and edited["mlp"] != with_use["mlp"]
+    assert edited["logreg"] != with_use["logreg"]  # the helper moved to the shared part: every classifier
