@@ -139,6 +139,9 @@ def test_sigkill_during_embed_then_rerun_equals_uninterrupted_run(demo_run, tmp_
             load_shard(workdir / path)  # opens, and its checksum matches
     assert not (workdir / "results/cv").exists()
 
+    # A SIGKILLed Snakemake leaves its lock behind (it says so and names --unlock); then rerun.
+    unlock = run_snakemake(workdir, *REDUCED, *DEMO, "--unlock")
+    assert unlock.returncode == 0, unlock.stderr[-3000:]
     rerun = run_snakemake(workdir, *REDUCED, *DEMO, "--rerun-incomplete")
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-6000:]
     assert "Corrupt cached file" not in rerun.stderr + rerun.stdout  # nothing truncated was left to read
@@ -200,6 +203,30 @@ def test_truncated_shard_and_model_are_rebuilt_and_named(demo_run, tmp_path):
         | downstream_of_predictions("egemaps", ("svm", "ensemble"))
     )
     assert got == expected, explain(got, expected)
+    # The files stay requested (marker <file>.corrupt) until rebuilt: a second dry run plans the same.
+    again = run_snakemake(workdir, "-n", *DEMO)
+    assert job_set(again) == expected
+    assert "Rebuilding results/embeddings/tiny-wavlm/clean/shard-1.npz (found corrupt earlier" in again.stdout + again.stderr
+
+
+def test_quarantine_marks_until_rebuilt(tmp_path):
+    from speech_emotion.cache import quarantine_corrupt
+
+    good, bad = tmp_path / "cv/a/model.zip", tmp_path / "emb/x/shard-0.npz"
+    for path in (good, bad):
+        path.parent.mkdir(parents=True)
+    import zipfile
+
+    with zipfile.ZipFile(good, "w") as archive:
+        archive.writestr("m.json", "{}")
+    bad.write_bytes(good.read_bytes()[:20])
+    roots = [tmp_path / "cv", tmp_path / "emb", tmp_path / "absent"]
+    found, pending = quarantine_corrupt(roots)
+    assert [p for p, _ in found] == [bad] and pending == [bad] and not bad.exists() and good.exists()
+    assert "not a complete archive" in bad.with_name("shard-0.npz.corrupt").read_text()
+    assert quarantine_corrupt(roots) == ([], [bad])  # still pending (e.g. after a dry run)
+    bad.write_bytes(good.read_bytes())  # rebuilt
+    assert quarantine_corrupt(roots) == ([], []) and not bad.with_name("shard-0.npz.corrupt").exists()
 
 
 # --- 3: bad input through the whole DAG; manifest rows with problems ---------------------------------

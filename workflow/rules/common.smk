@@ -12,7 +12,7 @@ min_version("8.20")
 WORKFLOW_DIR = Path(workflow.basedir)
 sys.path.insert(0, str(WORKFLOW_DIR / "workflow"))
 
-from speech_emotion.cache import find_corrupt  # noqa: E402
+from speech_emotion.cache import quarantine_corrupt  # noqa: E402
 from speech_emotion.config import ConfigError, check_config, coerce_to_schema, load_schema  # noqa: E402
 from speech_emotion.datasets import DatasetError, list_corpus  # noqa: E402
 from speech_emotion.shards import shard_of  # noqa: E402
@@ -29,11 +29,16 @@ except ConfigError as exc:
 
 
 # A cached file that was truncated or overwritten (by hand, a full disk, a killed copy) is removed
-# here, before the DAG is built, so Snakemake rebuilds exactly that file (and what depends on it).
+# here, before the DAG is built, and `rule all` requests it (Snakemake would not rebuild a missing
+# intermediate whose consumers are up to date): exactly that file is rebuilt, and what depends on it.
+# A marker <file>.corrupt keeps it requested across dry runs until it exists again.
+CORRUPT_REBUILD = []
 if workflow.is_main_process:
-    for _path, _problem in find_corrupt(["results/audio", "results/embeddings", "results/cv", "results/models"]):
-        logger.warning(f"Corrupt cached file {_path}: {_problem}. Removing it so that it is rebuilt.")
-        _path.unlink()
+    _found, CORRUPT_REBUILD = quarantine_corrupt(["results/audio", "results/embeddings", "results/cv", "results/models"])
+    for _path, _problem in _found:
+        logger.warning(f"Corrupt cached file {_path}: {_problem}. Removed; the next run rebuilds it.")
+    for _path in sorted(set(CORRUPT_REBUILD) - {p for p, _ in _found}):
+        logger.warning(f"Rebuilding {_path} (found corrupt earlier; marker {_path}.corrupt).")
 
 
 wildcard_constraints:
@@ -48,7 +53,7 @@ SHARDS = list(range(config["embed"]["shards"]))
 FOLDS = list(range(config["cv"]["folds"]))
 
 # Each rule file appends a function returning the targets it adds to `rule all`.
-TARGETS = []
+TARGETS = [lambda: [str(p) for p in CORRUPT_REBUILD]]
 
 
 def all_targets(wildcards):

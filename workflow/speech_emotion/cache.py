@@ -95,3 +95,31 @@ def find_corrupt(roots: list[str | Path]) -> list[tuple[Path, str]]:
                 if problem:
                     found.append((path, problem))
     return found
+
+
+CORRUPT_MARK = ".corrupt"
+
+
+def quarantine_corrupt(roots: list[str | Path]) -> tuple[list[tuple[Path, str]], list[Path]]:
+    """Remove every corrupt cached file ``X`` under ``roots``, leaving a marker ``X.corrupt`` (the reason).
+
+    Returns (files found corrupt now with the reason, every ``X`` still awaiting its rebuild).
+    Snakemake does not rebuild a missing intermediate file whose consumers are up to date, so the
+    workflow requests the pending files explicitly; the marker keeps them pending across dry runs
+    and runs of other targets, and is removed once ``X`` exists again.
+    """
+    found = find_corrupt(roots)
+    for path, problem in found:
+        path.with_name(path.name + CORRUPT_MARK).write_text(problem + "\n", encoding="utf-8")
+        path.unlink()
+    pending = []
+    for root in map(Path, roots):
+        if not root.is_dir():
+            continue
+        for marker in sorted(root.rglob("*" + CORRUPT_MARK)):
+            original = marker.with_name(marker.name[: -len(CORRUPT_MARK)])
+            if original.exists():
+                marker.unlink()
+            else:
+                pending.append(original)
+    return found, pending
