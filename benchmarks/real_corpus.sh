@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Real-corpus results table: URDU emotional speech (../shared/data/urdu, 400 clips, 4 classes,
+# natural talk-show speech) with eGeMAPS, ComParE and the real pretrained Whisper tiny.en
+# (../shared/models/whisper-tiny.en), every classifier, speaker-independent 5-fold CV.
+#
+#   benchmarks/real_corpus.sh [WORKDIR] [extra snakemake arguments...]
+#
+# WORKDIR (default /tmp/ser-urdu) receives the filled-in config (urdu.yaml) and every output
+# (WORKDIR/results, logs under WORKDIR/results/logs); rerunning reuses what is up to date.
+# Prints results/summary.tsv as a Markdown table (WA and UA mean ± std over the 5 folds, pooled UA
+# from metrics.json, chance levels) and copies the layer-probe figure of whisper-tiny.en to WORKDIR/layer_probe_whisper-tiny.en.png.
+# Needs ../shared (data and model) beside this checkout; no network.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SHARED="$(cd "$REPO/.." && pwd)/shared"
+WORKDIR="${1:-/tmp/ser-urdu}"
+shift || true
+
+for need in "$SHARED/data/urdu" "$SHARED/models/whisper-tiny.en"; do
+    if [[ ! -d "$need" ]]; then
+        echo "real_corpus.sh: $need not found (../shared must sit beside the checkout $REPO)" >&2
+        exit 2
+    fi
+done
+
+mkdir -p "$WORKDIR"
+WORKDIR="$(cd "$WORKDIR" && pwd)"
+CONFIG="$WORKDIR/urdu.yaml"
+# fill in the absolute paths (same text on every rerun: the config does not make jobs stale)
+sed "s|@SHARED@|$SHARED|g" "$REPO/benchmarks/urdu.yaml" > "$CONFIG.tmp"
+mv "$CONFIG.tmp" "$CONFIG"
+
+CORES="$(nproc)"
+TARGETS=(results/summary.tsv results/plots/whisper-tiny.en/layer_probe.png results/plots/comparison.png)
+echo "[real_corpus] $(date -u +%FT%TZ) snakemake --cores $CORES in $WORKDIR" >&2
+start=$(date +%s)
+snakemake --snakefile "$REPO/Snakefile" --directory "$WORKDIR" --configfile "$CONFIG" \
+    --cores "$CORES" --rerun-incomplete --show-failed-logs "$@" "${TARGETS[@]}"
+echo "[real_corpus] snakemake finished in $(( $(date +%s) - start )) s" >&2
+
+cp "$WORKDIR/results/plots/whisper-tiny.en/layer_probe.png" "$WORKDIR/layer_probe_whisper-tiny.en.png"
+
+python3 - "$WORKDIR" <<'PY'
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+work = Path(sys.argv[1])
+summary = pd.read_csv(work / "results" / "summary.tsv", sep="\t")
+manifest = pd.read_csv(work / "results" / "data" / "manifest.tsv", sep="\t")
+counts = manifest["label"].value_counts()
+folds = int(summary["n_folds"].iloc[0])
+
+def cell(row, name):
+    return f"{row[f'{name}_mean']:.3f} ± {row[f'{name}_std']:.3f}"
+
+best = summary["balanced_accuracy_mean"].max()
+print("| encoder | classifier | WA (mean ± std) | UA (mean ± std) | UA pooled |")
+print("|---|---|---|---|---|")
+for row in summary.to_dict("records"):
+    ua = cell(row, "balanced_accuracy")
+    if row["balanced_accuracy_mean"] == best:
+        ua = f"**{ua}**"
+    metrics = json.loads((work / "results" / "cv" / row["encoder"] / row["classifier"] / "metrics.json").read_text())
+    print(f"| {row['encoder']} | {row['classifier']} | {cell(row, 'accuracy')} | {ua} "
+          f"| {metrics['balanced_accuracy']['pooled']:.3f} |")
+print(
+    f"| chance | | {counts.max() / counts.sum():.3f} (majority class {counts.idxmax()}) "
+    f"| {1 / len(counts):.3f} (1/{len(counts)} classes) | {1 / len(counts):.3f} |"
+)
+print()
+print(
+    f"{len(manifest)} clips, {manifest['speaker'].nunique()} speakers, {len(counts)} classes "
+    f"({', '.join(f'{k} {v}' for k, v in counts.sort_index().items())}); mean ± std over {folds} "
+    f"speaker-disjoint folds (protocol {summary['protocol'].iloc[0]}); UA pooled = balanced accuracy "
+    f"of all {folds} folds' predictions together (metrics.json); bold = best mean UA."
+)
+print(f"Layer-probe figure: {work / 'layer_probe_whisper-tiny.en.png'}")
+PY
