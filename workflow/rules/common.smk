@@ -422,3 +422,24 @@ def train_targets():
         name=["model.zip", "model.json"],
     )
     return targets
+
+
+# --- reliability ---------------------------------------------------------------------------------
+from speech_emotion.fingerprint import classifier_code  # noqa: E402
+
+
+@functools.lru_cache(maxsize=None)
+def _code_fingerprint(classifier, script):
+    return classifier_code(
+        classifier, WORKFLOW_DIR / "workflow" / "scripts" / script, WORKFLOW_DIR / "workflow" / "speech_emotion"
+    )
+
+
+def train_code(wildcards):
+    """Hash of the source text deciding this classifier's results (train.py, the library it imports,
+    the classifier's own class): editing the MLP reruns only MLP jobs (speech_emotion.fingerprint)."""
+    return _code_fingerprint(wildcards.classifier, "train.py")
+
+
+def tune_code(wildcards):
+    return _code_fingerprint(wildcards.classifier, "tune.py")

@@ -53,6 +53,7 @@ rule tune:
         config=classifier_config,
         tune=tune_settings,
         seed=config["seed"],
+        code=tune_code,
     threads: config["train"].get("threads", 2)
     resources:
         mem_mb=config["train"].get("mem_mb", 8000),
@@ -81,6 +82,7 @@ rule train:
     params:
         config=classifier_config,
         seed=config["seed"],
+        code=train_code,
     threads: config["train"].get("threads", 2)
     resources:
         mem_mb=config["train"].get("mem_mb", 8000),
