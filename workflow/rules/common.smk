@@ -291,6 +291,13 @@ def init_config_file(wildcards):
     return path if Path(path).exists() or Path(path).is_absolute() else str(WORKFLOW_DIR / path)
 
 
+def init_config_texts(wildcards):
+    """The model and preprocessor configs as text: a params value, so the model is rebuilt when
+    their content changes but not when the checkout moves (an input path would be absolute)."""
+    folder = Path(init_config_file(wildcards)).parent
+    return {name: (folder / name).read_text(encoding="utf-8") for name in ("config.json", "preprocessor_config.json")}
+
+
 def variants():
     """Audio variants: clean + aug1..augN (N = max(augment.copies, per_class_copies values))."""
     return ["clean"] + AUG_VARIANTS

@@ -22,13 +22,13 @@ rule download_model:
 
 
 rule init_model:
-    input:
-        config=init_config_file,
     output:
         directory(f"{MODELS_DIR}/{{encoder}}"),
     log:
         "results/logs/init_model/{encoder}.log",
     params:
+        configs=init_config_texts,
+        name=lambda wildcards: Path(init_config_file(wildcards)).parent.name,
         seed=lambda wildcards: int(config["encoders"][wildcards.encoder].get("init_seed", 0)),
     wildcard_constraints:
         encoder=_encoder_regex("init"),

@@ -235,10 +235,11 @@ def _atomic_dir(out_dir: str | Path) -> Iterator[Path]:
             shutil.rmtree(tmp)
 
 
-def init_model(config_json: str | Path, out_dir: str | Path, seed: int) -> None:
+def init_model(config_json: str | Path, out_dir: str | Path, seed: int, name: str | None = None) -> None:
     """Random weights from a shipped ``config.json`` (fixed seed), saved with ``save_pretrained``.
 
-    The feature extractor comes from ``preprocessor_config.json`` beside the config.
+    The feature extractor comes from ``preprocessor_config.json`` beside the config; ``name``
+    (default: the config's folder name) is recorded as the model's source.
     """
     import torch
     from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
@@ -251,7 +252,7 @@ def init_model(config_json: str | Path, out_dir: str | Path, seed: int) -> None:
     with _atomic_dir(out_dir) as tmp:
         model.save_pretrained(str(tmp))
         extractor.save_pretrained(str(tmp))
-        source = {"model": f"random-init:{config_dir.name}", "revision": f"seed-{seed}"}
+        source = {"model": f"random-init:{name or config_dir.name}", "revision": f"seed-{seed}"}
         (tmp / SOURCE_FILE).write_text(json.dumps(source, indent=2) + "\n", encoding="utf-8")
 
 
