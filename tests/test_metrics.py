@@ -172,8 +172,12 @@ def test_summary_table_sorted_and_formatted():
     assert list(table["encoder"]) == ["egemaps", "wavlm"]
     assert list(table.columns[:4]) == ["encoder", "classifier", "accuracy_mean", "accuracy_std"]
     assert table.loc[0, "balanced_accuracy_mean"] == 0.75 and table.loc[0, "n_clips"] == 7
+    # pooled UA over both folds' predictions: recalls 2/3 and 3/4 (test_hand_computed_values)
+    assert table.loc[0, "balanced_accuracy_pooled"] == pytest.approx((2 / 3 + 3 / 4) / 2, abs=1e-6)
+    assert table.loc[0, "accuracy_pooled"] == pytest.approx(5 / 7, abs=1e-6)
     text = format_summary(table)
     assert "0.750 ± 0.000" in text and text.splitlines()[0].startswith("encoder")
+    assert "UA pooled" in text.splitlines()[0] and "0.708" in text
 
 
 def test_coverage_against_folds():

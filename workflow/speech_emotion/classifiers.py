@@ -72,6 +72,47 @@ def inner_split(y: np.ndarray, groups: np.ndarray | None, fraction: float, seed:
     return next(splitter.split(np.zeros(len(y)), y))
 
 
+def cross_val_proba(
+    make: Callable[[], "_Base"],
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray | None,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    n_jobs: int = 1,
+) -> np.ndarray:
+    """Out-of-fold probabilities: per (train, held-out) split, a fresh ``make()`` model fitted on
+    the train rows predicts the held-out rows. Columns follow ``np.unique(y)``; rows that no split
+    holds out stay NaN (the k-fold splits of :func:`inner_cv` hold out every row once)."""
+    X = np.asarray(X, dtype=np.float32)
+    y = np.asarray(y)
+    classes = np.unique(y)
+
+    def one(tr: np.ndarray, va: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        model = make().fit(X[tr], y[tr], None if groups is None else np.asarray(groups)[tr])
+        return va, _align(model, model.predict_proba(X[va]), classes)
+
+    if n_jobs == 1:
+        results = [one(tr, va) for tr, va in splits]
+    else:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=n_jobs)(delayed(one)(tr, va) for tr, va in splits)
+    out = np.full((len(y), len(classes)), np.nan)
+    for va, probs in results:
+        out[va] = probs
+    return out
+
+
+def pooled_balanced_accuracy(probs: np.ndarray, y: np.ndarray) -> float:
+    """Balanced accuracy of out-of-fold predictions pooled over all inner folds (rows with NaN
+    probabilities left out). One score over every training row: unlike a mean of per-inner-fold
+    scores it does not jump when a class is missing from one speaker-grouped inner fold."""
+    y = np.asarray(y)
+    classes = np.unique(y)
+    seen = ~np.isnan(probs).any(axis=1)
+    return float(balanced_accuracy_score(y[seen], classes[np.argmax(probs[seen], axis=1)]))
+
+
 # --- base -----------------------------------------------------------------------------------------
 
 
@@ -130,7 +171,8 @@ def _skops_loads(data: bytes, where: str) -> Any:
 
 
 class LogRegClassifier(_Base):
-    """Multinomial logistic regression, class-balanced, C picked by speaker-grouped inner CV."""
+    """Multinomial logistic regression, class-balanced; C picked by the balanced accuracy of its
+    pooled out-of-fold predictions under speaker-grouped inner CV of the training rows."""
 
     name = "logreg"
 
@@ -139,7 +181,7 @@ class LogRegClassifier(_Base):
         Cs: Sequence[float] = (0.001, 0.01, 0.1, 1.0, 10.0),
         C: float | None = None,
         max_iter: int = 2000,
-        inner_folds: int = 3,
+        inner_folds: int = 5,
         seed: int = 0,
         n_jobs: int = 1,
     ):
@@ -164,18 +206,14 @@ class LogRegClassifier(_Base):
         elif len(self.Cs) == 1:
             self.C_ = float(self.Cs[0])
         else:
-            from joblib import Parallel, delayed
-
             splits = inner_cv(yi, groups, self.inner_folds, self.seed)
-            jobs = [(C, tr, va) for C in self.Cs for tr, va in splits]
-
-            def score(C: float, tr: np.ndarray, va: np.ndarray) -> float:
-                scaler = StandardScaler().fit(X[tr])
-                model = self._model(C).fit(scaler.transform(X[tr]), yi[tr])
-                return balanced_accuracy_score(yi[va], model.predict(scaler.transform(X[va])))
-
-            scores = Parallel(n_jobs=self.n_jobs)(delayed(score)(C, tr, va) for C, tr, va in jobs)
-            per_c = {float(C): float(np.mean(scores[i * len(splits) : (i + 1) * len(splits)])) for i, C in enumerate(self.Cs)}
+            per_c = {}
+            for C in self.Cs:
+                probs = cross_val_proba(
+                    lambda C=C: LogRegClassifier(C=float(C), max_iter=self.max_iter, seed=self.seed),
+                    X, yi, groups, splits, self.n_jobs,
+                )
+                per_c[float(C)] = pooled_balanced_accuracy(probs, yi)
             self.cv_scores_ = {repr(C): s for C, s in per_c.items()}
             # best score; ties go to the smaller C (stronger regularisation)
             self.C_ = min(per_c, key=lambda C: (-round(per_c[C], 10), C))
@@ -507,8 +545,14 @@ def fit_weights(member_probs: Sequence[np.ndarray], y: np.ndarray) -> np.ndarray
 
 
 class EnsembleClassifier(_Base):
-    """Weighted average of member classifiers' probabilities; weights fitted on an inner
-    speaker-grouped validation split of the training rows (members refitted without it)."""
+    """Weighted average of member classifiers' probabilities.
+
+    The weights are fitted on out-of-fold probabilities of the members over ``inner_folds``
+    speaker-grouped inner folds of the training rows (every training row is held out once, so the
+    weights rest on all of them, not on one small split). When that blend scores a lower pooled
+    inner balanced accuracy than the best single member, the ensemble becomes that member
+    (weight 1): on held-out inner data it is never worse than its best member.
+    """
 
     name = "ensemble"
 
@@ -516,13 +560,13 @@ class EnsembleClassifier(_Base):
         self,
         members: Sequence[str] = MEMBER_CLASSIFIERS,
         member_params: Mapping[str, Mapping[str, Any]] | None = None,
-        validation_fraction: float = 0.2,
+        inner_folds: int = 3,
         seed: int = 0,
         n_jobs: int = 1,
     ):
         self.members = members
         self.member_params = member_params
-        self.validation_fraction = validation_fraction
+        self.inner_folds = inner_folds
         self.seed = seed
         self.n_jobs = n_jobs
 
@@ -542,14 +586,19 @@ class EnsembleClassifier(_Base):
         y = np.asarray(y)
         self.classes_ = np.unique(y)
         yi = np.searchsorted(self.classes_, y)
-        tr, va = inner_split(yi, groups, self.validation_fraction, self.seed)
-        self.validation_rows_ = va
-        g_tr = None if groups is None else np.asarray(groups)[tr]
-        val_probs = []
-        for name in self.members:
-            member = self._member(name).fit(X[tr], y[tr], g_tr)
-            val_probs.append(_align(member, member.predict_proba(X[va]), self.classes_))
-        self.weights_ = fit_weights(val_probs, yi[va])
+        self.inner_splits_ = inner_cv(yi, groups, self.inner_folds, self.seed)
+        held_out = [
+            cross_val_proba(lambda name=name: self._member(name), X, y, groups, self.inner_splits_)
+            for name in self.members
+        ]
+        scores = {name: pooled_balanced_accuracy(p, yi) for name, p in zip(self.members, held_out)}
+        weights = fit_weights(held_out, yi)
+        scores["blend"] = pooled_balanced_accuracy(np.tensordot(weights, np.stack(held_out), axes=1), yi)
+        best = max(self.members, key=lambda name: scores[name])
+        if scores["blend"] < scores[best]:
+            weights = np.array([float(name == best) for name in self.members])
+        self.weights_ = weights
+        self.inner_scores_ = {name: round(float(v), 6) for name, v in scores.items()}
         self.members_: dict[str, _Base] = {}
         for name in self.members:
             if fitted_members is not None and name in fitted_members:
@@ -573,10 +622,11 @@ class EnsembleClassifier(_Base):
         files: dict[str, bytes] = {}
         for name, member in self.members_.items():
             files[f"members/{name}.zip"] = model_bytes(member)
-        return {"weights_": [float(w) for w in self.weights_]}, files
+        return {"weights_": [float(w) for w in self.weights_], "inner_scores_": self.inner_scores_}, files
 
     def _load_state(self, state, files):
         self.weights_ = np.asarray(state["weights_"], dtype=np.float64)
+        self.inner_scores_ = state.get("inner_scores_", {})
         self.members_ = {name: model_from_bytes(files[f"members/{name}.zip"], f"members/{name}.zip") for name in self.members}
 
 

@@ -1,9 +1,9 @@
 """Which encoder layers a classifier reads: last, all, a list, or picked by a linear probe.
 
 Embeddings keep every hidden layer, shape (clips, layers, dim). ``features.layers: auto`` scores
-each layer with a fast class-balanced logistic-regression probe under speaker-grouped inner CV on
-the training part of a fold only, then keeps the best layer or, when it scores better, the best
-run of up to ``probe_max_layers`` ADJACENT layers around it (concatenated).
+each layer with a fast class-balanced logistic-regression probe (balanced accuracy of its
+out-of-fold predictions pooled over speaker-grouped inner folds) on the training part of a fold
+only, then keeps the best layer or, when it scores better, the best run of up to ``probe_max_layers`` ADJACENT layers around it (concatenated).
 """
 
 from __future__ import annotations
@@ -12,10 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import balanced_accuracy_score
-from sklearn.preprocessing import StandardScaler
-
-from .classifiers import inner_cv
+from .classifiers import LogRegClassifier, cross_val_proba, inner_cv, pooled_balanced_accuracy
 
 # A wider window must beat the best narrower one by this much (parsimony against CV noise).
 MIN_GAIN = 0.005
@@ -51,16 +48,12 @@ def probe_score(
     X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, inner_folds: int, seed: int, C: float = 1.0,
     max_iter: int = 500,
 ) -> float:
-    """Mean balanced accuracy of a standardised, class-balanced logistic regression over inner folds."""
-    from sklearn.linear_model import LogisticRegression
-
-    scores = []
-    for tr, va in inner_cv(y, groups, inner_folds, seed):
-        scaler = StandardScaler().fit(X[tr])
-        model = LogisticRegression(C=C, class_weight="balanced", max_iter=max_iter, random_state=seed)
-        model.fit(scaler.transform(X[tr]), y[tr])
-        scores.append(balanced_accuracy_score(y[va], model.predict(scaler.transform(X[va]))))
-    return float(np.mean(scores))
+    """Balanced accuracy of a standardised, class-balanced logistic regression's out-of-fold
+    predictions pooled over speaker-grouped inner folds (the logreg classifier with a fixed C)."""
+    probs = cross_val_proba(
+        lambda: LogRegClassifier(C=C, max_iter=max_iter, seed=seed), X, y, groups, inner_cv(y, groups, inner_folds, seed)
+    )
+    return pooled_balanced_accuracy(probs, y)
 
 
 def probe_layers(
@@ -68,7 +61,7 @@ def probe_layers(
     y: np.ndarray,
     groups: np.ndarray | None,
     max_layers: int = 3,
-    inner_folds: int = 3,
+    inner_folds: int = 5,
     seed: int = 0,
     C: float = 1.0,
     max_iter: int = 500,
@@ -114,7 +107,7 @@ def choose_layers(
     y: np.ndarray,
     groups: np.ndarray | None,
     max_layers: int = 3,
-    inner_folds: int = 3,
+    inner_folds: int = 5,
     seed: int = 0,
     C: float = 1.0,
     max_iter: int = 500,

@@ -311,6 +311,7 @@ def summary_row(metrics: Mapping[str, Any], encoder: str, classifier: str, proto
     for name in METRICS:
         row[f"{name}_mean"] = metrics[name]["mean"]
         row[f"{name}_std"] = metrics[name]["std"]
+        row[f"{name}_pooled"] = metrics[name]["pooled"]
     row.update(n_clips=metrics["n_clips"], n_folds=metrics["n_folds"], protocol=protocol)
     return row
 
@@ -324,12 +325,14 @@ def summary_table(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 def format_summary(frame: pd.DataFrame) -> str:
     """The summary as a fixed-width text table (mean ± std), for logs and the end of a run."""
     lines = []
-    header = ["encoder", "classifier", "UA", "WA", "F1 macro", "F1 weighted", "clips", "protocol"]
+    header = ["encoder", "classifier", "UA", "UA pooled", "WA", "F1 macro", "F1 weighted", "clips", "protocol"]
     body = []
     for r in frame.to_dict("records"):
         cells = [str(r["encoder"]), str(r["classifier"])]
         for name in ("balanced_accuracy", "accuracy", "f1_macro", "f1_weighted"):
             cells.append(f"{r[f'{name}_mean']:.3f} ± {r[f'{name}_std']:.3f}")
+            if name == "balanced_accuracy":
+                cells.append(f"{r[f'{name}_pooled']:.3f}")
         cells += [str(r["n_clips"]), str(r["protocol"])]
         body.append(cells)
     widths = [max(len(row[i]) for row in [header] + body) for i in range(len(header))]

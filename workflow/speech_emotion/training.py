@@ -99,7 +99,7 @@ def run_layer_probe(
         data.y_train,
         data.groups_train,
         max_layers=int(features.get("probe_max_layers", 3)),
-        inner_folds=int(features.get("probe_inner_folds", 3)),
+        inner_folds=int(features.get("probe_inner_folds", 5)),
         seed=seed,
         C=float(features.get("probe_C", 1.0)),
         max_iter=int(features.get("probe_max_iter", 500)),
@@ -185,6 +185,8 @@ def selected_settings(model) -> dict[str, Any]:
         out["C_scores"] = model.cv_scores_
     if hasattr(model, "weights_"):
         out["weights"] = {name: float(w) for name, w in zip(model.members, model.weights_)}
+    if getattr(model, "inner_scores_", None):
+        out["inner_balanced_accuracy"] = model.inner_scores_
     return out
 
 
