@@ -8,7 +8,8 @@
 # WORKDIR (default /tmp/ser-urdu) receives the filled-in config (urdu.yaml) and every output
 # (WORKDIR/results, logs under WORKDIR/results/logs); rerunning reuses what is up to date.
 # Prints results/summary.tsv as a Markdown table (WA and UA mean ± std over the 5 folds, pooled UA
-# from metrics.json, chance levels) and copies the layer-probe figure of whisper-tiny.en to WORKDIR/layer_probe_whisper-tiny.en.png.
+# from summary.tsv, chance levels, ensemble vs best single classifier, the layers chosen per fold)
+# and copies the layer-probe figure of whisper-tiny.en to WORKDIR/layer_probe_whisper-tiny.en.png.
 # Needs ../shared (data and model) beside this checkout; no network.
 set -euo pipefail
 
@@ -42,7 +43,6 @@ echo "[real_corpus] snakemake finished in $(( $(date +%s) - start )) s" >&2
 cp "$WORKDIR/results/plots/whisper-tiny.en/layer_probe.png" "$WORKDIR/layer_probe_whisper-tiny.en.png"
 
 python3 - "$WORKDIR" <<'PY'
-import json
 import sys
 from pathlib import Path
 
@@ -57,16 +57,17 @@ folds = int(summary["n_folds"].iloc[0])
 def cell(row, name):
     return f"{row[f'{name}_mean']:.3f} ± {row[f'{name}_std']:.3f}"
 
-best = summary["balanced_accuracy_mean"].max()
+best_mean = summary["balanced_accuracy_mean"].max()
+best_pooled = summary["balanced_accuracy_pooled"].max()
 print("| encoder | classifier | WA (mean ± std) | UA (mean ± std) | UA pooled |")
 print("|---|---|---|---|---|")
 for row in summary.to_dict("records"):
-    ua = cell(row, "balanced_accuracy")
-    if row["balanced_accuracy_mean"] == best:
+    ua, pooled = cell(row, "balanced_accuracy"), f"{row['balanced_accuracy_pooled']:.3f}"
+    if row["balanced_accuracy_mean"] == best_mean:
         ua = f"**{ua}**"
-    metrics = json.loads((work / "results" / "cv" / row["encoder"] / row["classifier"] / "metrics.json").read_text())
-    print(f"| {row['encoder']} | {row['classifier']} | {cell(row, 'accuracy')} | {ua} "
-          f"| {metrics['balanced_accuracy']['pooled']:.3f} |")
+    if row["balanced_accuracy_pooled"] == best_pooled:
+        pooled = f"**{pooled}**"
+    print(f"| {row['encoder']} | {row['classifier']} | {cell(row, 'accuracy')} | {ua} | {pooled} |")
 print(
     f"| chance | | {counts.max() / counts.sum():.3f} (majority class {counts.idxmax()}) "
     f"| {1 / len(counts):.3f} (1/{len(counts)} classes) | {1 / len(counts):.3f} |"
@@ -76,7 +77,20 @@ print(
     f"{len(manifest)} clips, {manifest['speaker'].nunique()} speakers, {len(counts)} classes "
     f"({', '.join(f'{k} {v}' for k, v in counts.sort_index().items())}); mean ± std over {folds} "
     f"speaker-disjoint folds (protocol {summary['protocol'].iloc[0]}); UA pooled = balanced accuracy "
-    f"of all {folds} folds' predictions together (metrics.json); bold = best mean UA."
+    f"of all {folds} folds' predictions together; bold = best."
 )
+for encoder, rows in summary.groupby("encoder"):
+    singles = rows[rows["classifier"] != "ensemble"]
+    ensemble = rows[rows["classifier"] == "ensemble"]
+    if len(singles) and len(ensemble):
+        top = singles.loc[singles["balanced_accuracy_pooled"].idxmax()]
+        print(f"{encoder}: ensemble UA pooled {ensemble['balanced_accuracy_pooled'].iloc[0]:.3f}, mean "
+              f"{ensemble['balanced_accuracy_mean'].iloc[0]:.3f}; best single ({top['classifier']}) pooled "
+              f"{top['balanced_accuracy_pooled']:.3f}, mean {top['balanced_accuracy_mean']:.3f}")
+probe = work / "results" / "cv" / "whisper-tiny.en" / "layer_probe.tsv"
+if probe.is_file():
+    table = pd.read_csv(probe, sep="\t", dtype={"fold": str})
+    chosen = table[table["chosen"] == 1].groupby("fold")["layer"].apply(list)
+    print("whisper-tiny.en layers chosen per fold: " + ", ".join(f"fold {k} {v}" for k, v in chosen.items()))
 print(f"Layer-probe figure: {work / 'layer_probe_whisper-tiny.en.png'}")
 PY
