@@ -216,3 +216,15 @@ def test_inner_cv_groups_speakers():
     g = np.array([f"s{i % 6}" for i in range(60)])
     for tr, va in C.inner_cv(y, g, 3, seed=0):
         assert not set(g[tr]) & set(g[va])
+
+
+def test_cuda_request_without_a_gpu_names_the_config_key():
+    import torch
+
+    from speech_emotion.devices import resolve_device
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    assert resolve_device("auto", "embed.device") == "cpu"
+    with pytest.raises(RuntimeError, match=r"classifiers\.mlp\.device is 'cuda'"):
+        C.make_classifier("mlp", {"device": "cuda", "max_epochs": 1}).fit(*separable(seed=3))

@@ -470,9 +470,9 @@ def test_code_fingerprint_counts_a_helper_used_elsewhere_as_shared(tmp_path):
     script, package = _package_copy(tmp_path / "a")
     base = _fingerprints(script, package)
     # SVM starts using the MLP's helper: editing the helper must now rerun the SVM too
-    _edit(package / "classifiers.py", "class SVMClassifier(_Base):", "    _device = staticmethod(lambda: resolve_device('cpu'))\n")
+    _edit(package / "classifiers.py", "class SVMClassifier(_Base):", "    _builder = staticmethod(lambda: _build_mlp(1, [1], 2, 0.0))\n")
     with_use = _fingerprints(script, package)
-    _edit(package / "classifiers.py", "def resolve_device(", "    device = str(device)\n")
+    _edit(package / "classifiers.py", "def _build_mlp(", "    n_in = int(n_in)\n")
     edited = _fingerprints(script, package)
     assert edited["svm"] != with_use["svm"] and edited["mlp"] != with_use["mlp"]
     assert edited["logreg"] != with_use["logreg"]  # the helper moved to the shared part: every classifier

@@ -28,6 +28,8 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, Strat
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 
+from .devices import resolve_device
+
 CLASSIFIERS = ("logreg", "svm", "xgboost", "mlp", "ensemble")
 MEMBER_CLASSIFIERS = ("logreg", "svm", "xgboost", "mlp")
 MODEL_FORMAT = "speech-emotion-model"
@@ -373,17 +375,6 @@ def _build_mlp(n_in: int, hidden: Sequence[int], n_out: int, dropout: float):
     return nn.Sequential(*layers)
 
 
-def resolve_device(device: str) -> str:
-    """``auto`` -> cuda when available, else cpu."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' requested but torch sees no CUDA device")
-    return device
-
-
 class MLPClassifier(_Base):
     """Feed-forward net (Linear-BatchNorm-ReLU-Dropout blocks), class-weighted cross-entropy, AdamW.
 
@@ -432,7 +423,7 @@ class MLPClassifier(_Base):
         Xs, yi = self._prepare(X, y)
         tr, va = inner_split(yi, groups, self.validation_fraction, self.seed)
         self.validation_rows_ = va
-        device = resolve_device(self.device)
+        device = resolve_device(self.device, "classifiers.mlp.device")
         torch.manual_seed(self.seed)
         torch.use_deterministic_algorithms(True, warn_only=True)
         if self.n_jobs:

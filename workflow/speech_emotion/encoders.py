@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .devices import resolve_device
+
 WHISPER_HOP = 320  # samples per Whisper encoder frame at 16 kHz (10 ms mel hop x conv stride 2)
 WHISPER_MARGIN = 1600  # zeros appended to every real-length item (0.1 s): same edge context alone or batched
 SOURCE_FILE = "source.json"  # written by download_model / init_model: where the weights came from
@@ -33,17 +35,6 @@ class FrameStats:
     count: int
     mean: np.ndarray  # (layers, dim) float64
     var: np.ndarray  # (layers, dim) float64
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when this process sees a GPU, else ``cpu``."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("embed.device is 'cuda' but no CUDA device is visible to this job")
-    return device
 
 
 def read_source(model_dir: str | Path) -> dict[str, str]:
@@ -83,7 +74,7 @@ class HFEncoder:
         from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
 
         self.model_dir = str(model_dir)
-        self.device = resolve_device(device)
+        self.device = resolve_device(device, "embed.device")
         self.dtype = torch.float16 if self.device == "cuda" else torch.float32
         self.sample_rate = sample_rate
         config = AutoConfig.from_pretrained(self.model_dir, local_files_only=True)

@@ -28,7 +28,7 @@ OWN_DEFINITIONS: dict[str, tuple[str, ...]] = {
     "logreg": ("LogRegClassifier",),
     "svm": ("SVMClassifier",),
     "xgboost": ("XGBoostClassifier",),
-    "mlp": ("MLPClassifier", "_build_mlp", "resolve_device"),
+    "mlp": ("MLPClassifier", "_build_mlp"),
     "ensemble": ("EnsembleClassifier", "fit_weights", "_balanced_nll", "_align"),
 }
 
