@@ -176,10 +176,10 @@ def test_ensemble_is_not_worse_than_its_best_member_on_inner_folds():
     model = C.make_classifier("ensemble", params, seed=0).fit(X, y, g)
     scores = model.inner_scores_
     assert set(scores) == {"logreg", "mlp", "blend"}
-    chosen = scores["blend"] if scores["blend"] >= max(scores["logreg"], scores["mlp"]) else None
-    if chosen is None:  # the blend lost on inner data: the ensemble is its best member alone
-        assert list(model.weights_) == [1.0, 0.0]
     assert scores["logreg"] > scores["mlp"]
+    # on these rows the noisy member drags the blend below logreg: the ensemble is logreg alone
+    assert scores["blend"] < scores["logreg"], scores
+    assert list(model.weights_) == [1.0, 0.0]
 
 
 def test_logreg_picks_C_by_inner_cv():
