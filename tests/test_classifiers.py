@@ -136,7 +136,7 @@ def test_inner_validation_is_speaker_disjoint_part_of_training_rows(name):
 
 def test_ensemble_weights_come_from_speaker_disjoint_inner_folds_covering_every_row():
     X, y, g = separable(seed=8)
-    model = C.make_classifier("ensemble", SMALL["ensemble"], seed=0).fit(X, y, g)
+    model = C.make_classifier("ensemble", {**SMALL["ensemble"], "weights": "fitted"}, seed=0).fit(X, y, g)
     held_out = np.concatenate([va for _, va in model.inner_splits_])
     assert sorted(held_out) == list(range(len(X))), "every training row is held out exactly once"
     for tr, va in model.inner_splits_:
@@ -171,7 +171,7 @@ def test_cross_val_proba_and_pooled_balanced_accuracy_by_hand():
 def test_ensemble_is_not_worse_than_its_best_member_on_inner_folds():
     # one informative member (logreg) and one that only sees noise (an MLP too small to learn)
     X, y, g = separable(seed=12, shift=1.5)
-    params = {"members": ["logreg", "mlp"],
+    params = {"members": ["logreg", "mlp"], "weights": "fitted",
               "member_params": {"logreg": {"Cs": [1.0]}, "mlp": {"hidden": [2], "max_epochs": 1, "lr": 1e-6}}}
     model = C.make_classifier("ensemble", params, seed=0).fit(X, y, g)
     scores = model.inner_scores_
@@ -198,6 +198,22 @@ def test_ensemble_weights_prefer_the_informative_member():
     weights = C.fit_weights([noise, good], y)
     assert weights.sum() == pytest.approx(1.0)
     assert weights[1] > 0.5
+
+
+def test_equal_weight_ensemble_is_the_mean_of_its_members_probabilities(monkeypatch):
+    X, y, g = separable(seed=11, shift=1.0)
+    member_params = SMALL["ensemble"]["member_params"]
+    members = {name: C.make_classifier(name, member_params[name]).fit(X, y, g) for name in ("logreg", "xgboost", "mlp")}
+    ens = C.make_classifier("ensemble", {"members": list(members), "member_params": member_params})
+    assert ens.weights == "equal"  # the default
+    monkeypatch.setattr(C, "cross_val_proba", lambda *a, **k: pytest.fail("equal weights need no inner CV"))
+    ens.fit(X, y, g, fitted_members=members)
+    np.testing.assert_allclose(ens.weights_, [1 / 3] * 3)
+    by_hand = sum(m.predict_proba(X[:20]) for m in members.values()) / 3
+    np.testing.assert_allclose(ens.predict_proba(X[:20]), by_hand, atol=1e-12)
+    assert ens.inner_scores_ == {}
+    with pytest.raises(ValueError, match="classifiers.ensemble.weights"):
+        C.make_classifier("ensemble", {"members": ["logreg"], "weights": "median"}).fit(X, y, g)
 
 
 def test_ensemble_reuses_fitted_members():
@@ -228,3 +244,55 @@ def test_cuda_request_without_a_gpu_names_the_config_key():
     assert resolve_device("auto", "embed.device") == "cpu"
     with pytest.raises(RuntimeError, match=r"classifiers\.mlp\.device is 'cuda'"):
         C.make_classifier("mlp", {"device": "cuda", "max_epochs": 1}).fit(*separable(seed=3))
+
+
+# --- augmented copies only train: inner splits hold out and score clean rows only -----------------
+
+
+def with_copies(X, y, g, n_copies=2, seed=0, shift=3.0):
+    """Clean rows, then ``n_copies`` copies of each (same label and speaker, shifted features, as
+    augmentation moves them); returns X, y, groups and the clean-row mask."""
+    rng = np.random.default_rng(seed)
+    copies = [X + shift + rng.normal(scale=1.0, size=X.shape).astype(np.float32) for _ in range(n_copies)]
+    clean = np.r_[np.ones(len(X), bool), np.zeros(n_copies * len(X), bool)]
+    return np.concatenate([X, *copies]), np.tile(y, n_copies + 1), np.tile(g, n_copies + 1), clean
+
+
+def test_inner_splits_hold_out_clean_rows_only_and_keep_held_out_copies_out_of_training():
+    Xa, ya, ga, clean = with_copies(*separable(seed=3))
+    splits = C.inner_cv(ya, ga, 4, seed=0, score_mask=clean)
+    held_out = np.concatenate([va for _, va in splits])
+    assert sorted(held_out) == list(np.flatnonzero(clean)), "every clean row held out once, no copy"
+    for tr, va in splits:
+        # a held-out clip's copies share its speaker, so they are on neither side
+        assert not set(ga[tr]) & set(ga[va])
+    tr, va = C.inner_split(ya, ga, 0.25, 0, clean)
+    assert len(va) and clean[va].all() and not set(ga[tr]) & set(ga[va])
+    assert (~clean[tr]).any(), "copies of inner-training clips still train"
+
+
+@pytest.mark.parametrize("name", ["mlp", "xgboost"])
+def test_early_stopping_watches_clean_rows_only(name):
+    Xa, ya, ga, clean = with_copies(*separable(seed=8))
+    model = C.make_classifier(name, SMALL[name], seed=0).fit(Xa, ya, ga, clean)
+    assert len(model.validation_rows_) and clean[model.validation_rows_].all()
+
+
+def test_logreg_and_ensemble_score_inner_folds_on_clean_rows_only():
+    Xa, ya, ga, clean = with_copies(*separable(seed=5, shift=1.0))
+    logreg = C.make_classifier("logreg", {"Cs": [0.01, 1.0]}, seed=0).fit(Xa, ya, ga, clean)
+    splits = C.inner_cv(ya, ga, 5, 0, clean)
+    for c in (0.01, 1.0):
+        probs = C.cross_val_proba(lambda c=c: C.LogRegClassifier(C=c, max_iter=2000, seed=0), Xa, ya, ga, splits)
+        assert np.isnan(probs[~clean]).all()
+        assert logreg.cv_scores_[repr(c)] == pytest.approx(C.pooled_balanced_accuracy(probs, ya))
+    # the copies would change the scores if they were held out too (so the check above can fail)
+    unmasked = C.make_classifier("logreg", {"Cs": [0.01, 1.0]}, seed=0).fit(Xa, ya, ga)
+    assert unmasked.cv_scores_ != logreg.cv_scores_
+
+    params = {"members": ["logreg", "xgboost"], "weights": "fitted", "member_params": SMALL["ensemble"]["member_params"]}
+    ens = C.make_classifier("ensemble", params, seed=0).fit(Xa, ya, ga, clean)
+    held_out = np.concatenate([va for _, va in ens.inner_splits_])
+    assert sorted(held_out) == list(np.flatnonzero(clean))
+    probs = C.cross_val_proba(lambda: C.LogRegClassifier(C=1.0, max_iter=2000, seed=0), Xa, ya, ga, ens.inner_splits_)
+    assert ens.inner_scores_["logreg"] == pytest.approx(C.pooled_balanced_accuracy(probs, ya), abs=1e-6)

@@ -358,9 +358,12 @@ def test_classifier_parameter_reruns_only_its_jobs(stale):
 def test_one_more_augmented_copy_reruns_only_its_audio_and_embeddings(stale):
     got = job_set(run_snakemake(stale, "-n", *DEMO, "--config", 'augment={"copies":2}'))
     expected = {job("augment", n="2", shard=s) for s in SHARDS}
-    for encoder in ENCODERS:  # every classifier trains on the copies; the probe and UMAP read clean only
+    for encoder in ENCODERS:  # the probes ask again whether copies help (UMAP reads their layer choice); classifiers train on them
         expected |= {job("embed", encoder=encoder, variant="aug2", shard=s) for s in SHARDS}
+        expected |= {job("layer_probe", encoder=encoder, fold=f) for f in FOLDS}
+        expected |= {job("layer_probe_table", encoder=encoder), job("plot_umap", encoder=encoder)}
         expected |= train_jobs(encoder, CLASSIFIERS) | downstream_of_predictions(encoder, CLASSIFIERS)
+    expected.add(job("plot_layer_probe", encoder="tiny-wavlm"))
     assert got == expected, explain(got, expected)
 
 
@@ -454,7 +457,7 @@ def test_code_fingerprint_follows_each_classifiers_own_code(tmp_path):
     assert {k for k, v in _fingerprints(script, package).items() if v != base[k]} == {"mlp"}
 
     script, package = _package_copy(tmp_path / "shared")  # shared code: every classifier
-    _edit(package / "classifiers.py", "def inner_split(", "    seed = int(seed)\n")
+    _edit(package / "classifiers.py", "def _scored(", "    va = np.asarray(va)\n")
     assert all(v != base[k] for k, v in _fingerprints(script, package).items())
 
     script, package = _package_copy(tmp_path / "training")  # a module train.py imports

@@ -15,7 +15,7 @@ import pytest
 
 from speech_emotion import classifiers as C
 from speech_emotion.embeddings import write_shard
-from speech_emotion.layers import choose_layers, probe_layers, resolve_layers, select
+from speech_emotion.layers import choose_augmented, choose_layers, probe_layers, resolve_layers, select
 from speech_emotion.training import (
     cv_summary,
     final_model_info,
@@ -23,6 +23,7 @@ from speech_emotion.training import (
     probe_table,
     run_layer_probe,
     train_fold,
+    trained_variants,
 )
 
 LABELS = ["ANG", "HAP", "NEU", "SAD"]
@@ -96,13 +97,70 @@ def test_layer_probe_uses_training_fold_only(tmp_path, monkeypatch):
 
     monkeypatch.setattr(T, "choose_layers", spy)
     manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
-    result = run_layer_probe("1", paths["clean"], manifest, folds, {"layers": "auto", "probe_max_layers": 2}, seed=0)
+    result = run_layer_probe("1", paths, manifest, folds, {"layers": "auto", "probe_max_layers": 2}, seed=0)
     test_speakers = set(frame.loc[frame["fold"] == 1, "speaker"])
     assert seen and not seen[0] & test_speakers
     assert SIGNAL_LAYER in result["layers"] and result["fold"] == "1"
+    n_train = int((frame["fold"] != 1).sum())
+    assert result["augment"]["mode"] == "auto" and result["augment"]["copy_rows"] == n_train  # one copy each
+    assert isinstance(result["augment"]["use"], bool) and result["augment"]["score_without"] is not None
     table = probe_table([result])
     assert list(table.columns) == ["fold", "layer", "score", "chosen"]
     assert len(table) == N_LAYERS and table["chosen"].sum() == len(result["layers"])
+
+
+def copies_corpus(kind: str, seed: int, n_speakers=8, per=2, dim=20):
+    """Clean rows (4 classes, weak signal) + 2 copies each: ``helpful`` copies are further draws
+    of the clip's class, ``harmful`` ones look like the next class (as a bad augmentation would)."""
+    rng = np.random.default_rng(seed)
+    X, y, g, clean = [], [], [], []
+    for s in range(n_speakers):
+        for c in range(4):
+            for _ in range(per):
+                for copy in range(3):
+                    x = rng.normal(size=dim)
+                    if copy == 0 or kind == "helpful":
+                        x[c] += 1.5
+                    else:
+                        x[(c + 1) % 4] += 3.0
+                    X.append(x)
+                    y.append(c)
+                    g.append(s)
+                    clean.append(copy == 0)
+    return np.array(X, np.float32), np.array(y), np.array(g), np.array(clean)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_augmented_copies_train_only_when_the_probe_says_they_help(seed):
+    for kind, expected in (("harmful", False), ("helpful", True)):
+        X, y, g, clean = copies_corpus(kind, seed)
+        choice = choose_augmented("auto", X, y, g, clean, inner_folds=4, seed=0)
+        assert choice["use"] is expected, (kind, choice)
+        assert choice["copy_rows"] == 128
+        # scored on the same held-out clean clips: "without" is the probe trained on clean rows only
+        splits = C.inner_cv(y, g, 4, 0, clean)
+        probs = C.cross_val_proba(lambda: C.LogRegClassifier(C=1.0, max_iter=500, seed=0), X, y, g,
+                                  [(tr[clean[tr]], va) for tr, va in splits])
+        assert choice["score_without"] == pytest.approx(C.pooled_balanced_accuracy(probs, y))
+    X, y, g, clean = copies_corpus("harmful", seed)
+    assert choose_augmented("always", X, y, g, clean)["use"] is True
+    assert choose_augmented("auto", X[clean], y[clean], g[clean], clean[clean])["use"] is False  # no copies
+    with pytest.raises(ValueError, match="augment.use"):
+        choose_augmented("sometimes", X, y, g, clean)
+
+
+def test_a_fold_whose_probe_drops_the_copies_trains_on_clean_clips_only(tmp_path):
+    frame, emb = synthetic_corpus()
+    paths = write_embeddings(tmp_path, frame, emb)
+    assert trained_variants(paths, {"augment": {"use": True}}) == paths
+    assert trained_variants(paths, {}) == paths, "a layer choice without the key keeps the copies"
+    assert trained_variants(paths, {"augment": {"use": False}}) == {"clean": paths["clean"]}
+    manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
+    choice = {"layers": [SIGNAL_LAYER], "method": "probe", "spec": "auto", "score": 0.9, "n_layers": N_LAYERS,
+              "augment": {"mode": "auto", "use": False, "copy_rows": 72, "score_with": 0.5, "score_without": 0.6}}
+    result = train_fold("enc", "logreg", 0, {"Cs": [1.0]}, paths, manifest, folds, choice, seed=0)
+    assert result.params["n_train_rows"] == result.params["n_train_clips"] == int((frame["fold"] != 0).sum())
+    assert result.params["augment"] == choice["augment"]
 
 
 @pytest.mark.parametrize("classifier", ["logreg", "ensemble"])
@@ -120,7 +178,8 @@ def test_train_fold_outputs_and_leakage(tmp_path, monkeypatch, classifier):
     fitted = []
     original = C.StandardScaler.fit
     monkeypatch.setattr(C.StandardScaler, "fit", lambda self, X, *a, **k: (fitted.append(np.asarray(X).copy()), original(self, X, *a, **k))[1])
-    config = {"Cs": [0.1, 1.0]} if classifier == "logreg" else {"members": ["logreg", "svm"]}
+    # fitted ensemble weights refit the members on inner folds: their scalers must not see the test fold either
+    config = {"Cs": [0.1, 1.0]} if classifier == "logreg" else {"members": ["logreg", "svm"], "weights": "fitted"}
     result = train_fold("enc", classifier, 0, config, paths, manifest, folds, choice, seed=0, member_models=members)
 
     test = frame[frame["fold"] == 0]

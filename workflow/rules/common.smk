@@ -341,11 +341,6 @@ def embedding_shards(encoder, variant=None):
 # results/cv/{encoder}/{classifier}/fold-all/ feed rule final_model.
 
 
-def train_clean_shards(wildcards):
-    """Clean embedding shards of the encoder (the layer probe never reads augmented copies)."""
-    return embedding_shards(wildcards.encoder, "clean")
-
-
 def train_embedding_shards(wildcards):
     """Every variant's shards (copies train only: speech_emotion.splits.build_fold)."""
     return embedding_shards(wildcards.encoder)

@@ -3,7 +3,7 @@
 
 rule layer_probe:
     input:
-        clean=train_clean_shards,
+        embeddings=train_embedding_shards,
         manifest="results/data/manifest.tsv",
         folds="results/data/folds.tsv",
     output:
@@ -12,6 +12,7 @@ rule layer_probe:
         "results/logs/layer_probe/{encoder}/fold-{fold}.log",
     params:
         features=config["features"],
+        augment_use=config["augment"].get("use", "auto"),
         seed=config["seed"],
     threads: config["train"].get("threads", 2)
     resources:

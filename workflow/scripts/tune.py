@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from speech_emotion.cache import write_json_atomic
-from speech_emotion.training import load_fold, parse_fold, variant_paths
+from speech_emotion.training import load_fold, parse_fold, trained_variants, variant_paths
 from speech_emotion.tuning import tune
 
 logging.basicConfig(filename=snakemake.log[0], filemode="w", level=logging.INFO,
@@ -16,8 +16,9 @@ logging.basicConfig(filename=snakemake.log[0], filemode="w", level=logging.INFO,
 w = snakemake.wildcards
 manifest = pd.read_csv(snakemake.input.manifest, sep="\t", dtype={"clip_id": str, "label": str, "speaker": str})
 folds = pd.read_csv(snakemake.input.folds, sep="\t", dtype={"clip_id": str})
-layers = json.loads(Path(snakemake.input.layers).read_text(encoding="utf-8"))["layers"]
-data = load_fold(parse_fold(w.fold), variant_paths(snakemake.input.embeddings), manifest, folds, layers)
+choice = json.loads(Path(snakemake.input.layers).read_text(encoding="utf-8"))
+data = load_fold(parse_fold(w.fold), trained_variants(variant_paths(snakemake.input.embeddings), choice), manifest,
+                 folds, choice["layers"])
 settings = snakemake.params.tune
 result = tune(
     w.classifier, snakemake.params.config, settings["space"], data.X_train, data.y_train, data.groups_train,

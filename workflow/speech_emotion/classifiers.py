@@ -4,7 +4,8 @@ Every estimator standardises its input with a scaler fitted inside ``fit`` (so o
 is given: the training part of a fold), weights classes by their frequency in those rows, and
 takes ``groups`` (speakers) for any inner split it needs (C selection, early stopping, ensemble
 weights), so no inner validation row ever shares a speaker with an inner training row and the
-test fold is never seen. ``classes_`` are the sorted labels; ``predict_proba`` columns follow them.
+test fold is never seen. ``score_mask`` marks the rows an inner split may hold out and score (the
+clean clips); the other rows (augmented copies) only ever train, as in the outer folds. ``classes_`` are the sorted labels; ``predict_proba`` columns follow them.
 
 Models are saved as one zip per model (:func:`save_model` / :func:`load_model`) holding a JSON
 manifest and files in formats that load without running code: skops for scikit-learn objects,
@@ -43,11 +44,19 @@ class ModelFileError(ValueError):
 # --- inner splits ---------------------------------------------------------------------------------
 
 
-def inner_cv(y: np.ndarray, groups: np.ndarray | None, n_splits: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _scored(va: np.ndarray, score_mask: np.ndarray | None) -> np.ndarray:
+    """Held-out rows that may be scored: the clean ones (a held-out clip's copies neither train nor score)."""
+    return va if score_mask is None else va[np.asarray(score_mask, dtype=bool)[va]]
+
+
+def inner_cv(
+    y: np.ndarray, groups: np.ndarray | None, n_splits: int, seed: int, score_mask: np.ndarray | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Speaker-grouped stratified ``n_splits``-fold splits of the rows given (a training fold).
 
-    Falls back to plain stratified splits when there are fewer speakers than splits (the fallback
-    is only reached on toy data; real corpora have many speakers).
+    Held-out rows are only those of ``score_mask`` (when given). Falls back to plain stratified
+    splits when there are fewer speakers than splits (the fallback is only reached on toy data;
+    real corpora have many speakers).
     """
     y = np.asarray(y)
     zeros = np.zeros(len(y))
@@ -55,23 +64,28 @@ def inner_cv(y: np.ndarray, groups: np.ndarray | None, n_splits: int, seed: int)
         splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
         splits = list(splitter.split(zeros, y, groups))
         if all(len(np.unique(y[tr])) == len(np.unique(y)) for tr, _ in splits):
-            return splits
+            return [(tr, _scored(va, score_mask)) for tr, va in splits]
     counts = np.unique(y, return_counts=True)[1]
     n = max(2, min(n_splits, int(counts.min())))
-    return list(StratifiedKFold(n_splits=n, shuffle=True, random_state=seed).split(zeros, y))
+    splits = StratifiedKFold(n_splits=n, shuffle=True, random_state=seed).split(zeros, y)
+    return [(tr, _scored(va, score_mask)) for tr, va in splits]
 
 
-def inner_split(y: np.ndarray, groups: np.ndarray | None, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """One speaker-grouped (train, validation) split holding out about ``fraction`` of the rows."""
+def inner_split(
+    y: np.ndarray, groups: np.ndarray | None, fraction: float, seed: int, score_mask: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One speaker-grouped (train, validation) split holding out about ``fraction`` of the rows
+    (validation rows only from ``score_mask`` when given)."""
     y = np.asarray(y)
     n_splits = max(2, int(round(1.0 / fraction)))
     if groups is not None and len(np.unique(groups)) >= n_splits:
         splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
         for tr, va in splitter.split(np.zeros(len(y)), y, groups):
-            if len(np.unique(y[tr])) == len(np.unique(y)):
-                return tr, va
+            if len(np.unique(y[tr])) == len(np.unique(y)) and len(_scored(va, score_mask)):
+                return tr, _scored(va, score_mask)
     splitter = StratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
-    return next(splitter.split(np.zeros(len(y)), y))
+    tr, va = next(splitter.split(np.zeros(len(y)), y))
+    return tr, _scored(va, score_mask)
 
 
 def cross_val_proba(
@@ -81,16 +95,21 @@ def cross_val_proba(
     groups: np.ndarray | None,
     splits: Sequence[tuple[np.ndarray, np.ndarray]],
     n_jobs: int = 1,
+    score_mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """Out-of-fold probabilities: per (train, held-out) split, a fresh ``make()`` model fitted on
     the train rows predicts the held-out rows. Columns follow ``np.unique(y)``; rows that no split
-    holds out stay NaN (the k-fold splits of :func:`inner_cv` hold out every row once)."""
+    holds out stay NaN (the k-fold splits of :func:`inner_cv` hold out every scored row once).
+    ``score_mask`` is handed on to each model's own inner splits."""
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y)
     classes = np.unique(y)
 
     def one(tr: np.ndarray, va: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        model = make().fit(X[tr], y[tr], None if groups is None else np.asarray(groups)[tr])
+        fit_args = [X[tr], y[tr], None if groups is None else np.asarray(groups)[tr]]
+        if score_mask is not None:
+            fit_args.append(np.asarray(score_mask)[tr])
+        model = make().fit(*fit_args)
         return va, _align(model, model.predict_proba(X[va]), classes)
 
     if n_jobs == 1:
@@ -199,7 +218,9 @@ class LogRegClassifier(_Base):
 
         return LogisticRegression(C=C, class_weight="balanced", max_iter=self.max_iter, random_state=self.seed)
 
-    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "LogRegClassifier":
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, score_mask: np.ndarray | None = None,
+    ) -> "LogRegClassifier":
         X = np.asarray(X, dtype=np.float32)
         Xs, yi = self._prepare(X, y)
         self.cv_scores_: dict[str, float] = {}
@@ -208,12 +229,12 @@ class LogRegClassifier(_Base):
         elif len(self.Cs) == 1:
             self.C_ = float(self.Cs[0])
         else:
-            splits = inner_cv(yi, groups, self.inner_folds, self.seed)
+            splits = inner_cv(yi, groups, self.inner_folds, self.seed, score_mask)
             per_c = {}
             for C in self.Cs:
                 probs = cross_val_proba(
                     lambda C=C: LogRegClassifier(C=float(C), max_iter=self.max_iter, seed=self.seed),
-                    X, yi, groups, splits, self.n_jobs,
+                    X, yi, groups, splits, self.n_jobs, score_mask,
                 )
                 per_c[float(C)] = pooled_balanced_accuracy(probs, yi)
             self.cv_scores_ = {repr(C): s for C, s in per_c.items()}
@@ -261,7 +282,12 @@ class SVMClassifier(_Base):
         self.seed = seed
         self.n_jobs = n_jobs
 
-    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "SVMClassifier":
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, score_mask: np.ndarray | None = None,
+    ) -> "SVMClassifier":
+        """Platt calibration holds out every row of each speaker-grouped inner fold, copies included:
+        scikit-learn's ``CalibratedClassifierCV(ensemble=False)`` needs folds that partition the
+        rows, so ``score_mask`` is not applied here."""
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.svm import SVC
 
@@ -314,11 +340,13 @@ class XGBoostClassifier(_Base):
         self.seed = seed
         self.n_jobs = n_jobs
 
-    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "XGBoostClassifier":
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, score_mask: np.ndarray | None = None,
+    ) -> "XGBoostClassifier":
         import xgboost as xgb
 
         Xs, yi = self._prepare(X, y)
-        tr, va = inner_split(yi, groups, self.validation_fraction, self.seed)
+        tr, va = inner_split(yi, groups, self.validation_fraction, self.seed, score_mask)
         self.validation_rows_ = va
         weights = compute_sample_weight("balanced", yi[tr])
         val_weights = compute_sample_weight(
@@ -416,12 +444,13 @@ class MLPClassifier(_Base):
         X: np.ndarray,
         y: np.ndarray,
         groups: np.ndarray | None = None,
+        score_mask: np.ndarray | None = None,
         epoch_callback: Callable[[int, float], None] | None = None,
     ) -> "MLPClassifier":
         import torch
 
         Xs, yi = self._prepare(X, y)
-        tr, va = inner_split(yi, groups, self.validation_fraction, self.seed)
+        tr, va = inner_split(yi, groups, self.validation_fraction, self.seed, score_mask)
         self.validation_rows_ = va
         device = resolve_device(self.device, "classifiers.mlp.device")
         torch.manual_seed(self.seed)
@@ -536,11 +565,12 @@ def fit_weights(member_probs: Sequence[np.ndarray], y: np.ndarray) -> np.ndarray
 
 
 class EnsembleClassifier(_Base):
-    """Weighted average of member classifiers' probabilities.
+    """Average of member classifiers' probabilities: equal weights (``weights="equal"``, soft
+    voting) or fitted ones (``weights="fitted"``).
 
-    The weights are fitted on out-of-fold probabilities of the members over ``inner_folds``
-    speaker-grouped inner folds of the training rows (every training row is held out once, so the
-    weights rest on all of them, not on one small split). When that blend scores a lower pooled
+    Fitted weights are fitted on out-of-fold probabilities of the members over ``inner_folds``
+    speaker-grouped inner folds of the training rows (every clean training row is held out once, so
+    the weights rest on all of them, not on one small split). When that blend scores a lower pooled
     inner balanced accuracy than the best single member, the ensemble becomes that member
     (weight 1): on held-out inner data it is never worse than its best member.
     """
@@ -551,12 +581,14 @@ class EnsembleClassifier(_Base):
         self,
         members: Sequence[str] = MEMBER_CLASSIFIERS,
         member_params: Mapping[str, Mapping[str, Any]] | None = None,
+        weights: str = "equal",
         inner_folds: int = 3,
         seed: int = 0,
         n_jobs: int = 1,
     ):
         self.members = members
         self.member_params = member_params
+        self.weights = weights
         self.inner_folds = inner_folds
         self.seed = seed
         self.n_jobs = n_jobs
@@ -570,26 +602,20 @@ class EnsembleClassifier(_Base):
         X: np.ndarray,
         y: np.ndarray,
         groups: np.ndarray | None = None,
+        score_mask: np.ndarray | None = None,
         fitted_members: Mapping[str, _Base] | None = None,
     ) -> "EnsembleClassifier":
         """Fit weights; ``fitted_members`` (already trained on these same rows) skip the final refit."""
         X = np.asarray(X, dtype=np.float32)
         y = np.asarray(y)
         self.classes_ = np.unique(y)
-        yi = np.searchsorted(self.classes_, y)
-        self.inner_splits_ = inner_cv(yi, groups, self.inner_folds, self.seed)
-        held_out = [
-            cross_val_proba(lambda name=name: self._member(name), X, y, groups, self.inner_splits_)
-            for name in self.members
-        ]
-        scores = {name: pooled_balanced_accuracy(p, yi) for name, p in zip(self.members, held_out)}
-        weights = fit_weights(held_out, yi)
-        scores["blend"] = pooled_balanced_accuracy(np.tensordot(weights, np.stack(held_out), axes=1), yi)
-        best = max(self.members, key=lambda name: scores[name])
-        if scores["blend"] < scores[best]:
-            weights = np.array([float(name == best) for name in self.members])
-        self.weights_ = weights
-        self.inner_scores_ = {name: round(float(v), 6) for name, v in scores.items()}
+        if self.weights == "equal":
+            self.weights_ = np.full(len(self.members), 1.0 / len(self.members))
+            self.inner_scores_: dict[str, float] = {}
+        elif self.weights == "fitted":
+            self._fit_weights(X, y, groups, score_mask)
+        else:
+            raise ValueError(f"classifiers.ensemble.weights: '{self.weights}' is unknown (equal|fitted)")
         self.members_: dict[str, _Base] = {}
         for name in self.members:
             if fitted_members is not None and name in fitted_members:
@@ -597,10 +623,32 @@ class EnsembleClassifier(_Base):
                 if list(member.classes_) != list(self.classes_):
                     raise ValueError(f"ensemble member {name} was trained on labels {list(member.classes_)}")
             else:
-                member = self._member(name).fit(X, y, groups)
+                member = self._member(name).fit(X, y, groups, score_mask)
             self.members_[name] = member
         self.n_features_in_ = X.shape[1]
         return self
+
+    def _fit_weights(
+        self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, score_mask: np.ndarray | None,
+    ) -> None:
+        """``weights_`` and ``inner_scores_`` from the members' out-of-fold probabilities."""
+        yi = np.searchsorted(self.classes_, y)
+        self.inner_splits_ = inner_cv(yi, groups, self.inner_folds, self.seed, score_mask)
+        held_out = [
+            cross_val_proba(lambda name=name: self._member(name), X, y, groups, self.inner_splits_,
+                            score_mask=score_mask)
+            for name in self.members
+        ]
+        scored = ~np.isnan(held_out[0]).any(axis=1)
+        held_out = [p[scored] for p in held_out]
+        scores = {name: pooled_balanced_accuracy(p, yi[scored]) for name, p in zip(self.members, held_out)}
+        weights = fit_weights(held_out, yi[scored])
+        scores["blend"] = pooled_balanced_accuracy(np.tensordot(weights, np.stack(held_out), axes=1), yi[scored])
+        best = max(self.members, key=lambda name: scores[name])
+        if scores["blend"] < scores[best]:
+            weights = np.array([float(name == best) for name in self.members])
+        self.weights_ = weights
+        self.inner_scores_ = {name: round(float(v), 6) for name, v in scores.items()}
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         total = 0.0

@@ -1,9 +1,13 @@
-"""Which encoder layers a classifier reads: last, all, a list, or picked by a linear probe.
+"""Which encoder layers a classifier reads (last, all, a list, or picked by a linear probe), and
+whether a fold's augmented copies train.
 
 Embeddings keep every hidden layer, shape (clips, layers, dim). ``features.layers: auto`` scores
 each layer with a fast class-balanced logistic-regression probe (balanced accuracy of its
-out-of-fold predictions pooled over speaker-grouped inner folds) on the training part of a fold
-only, then keeps the best layer or, when it scores better, the best run of up to ``probe_max_layers`` ADJACENT layers around it (concatenated).
+out-of-fold predictions pooled over speaker-grouped inner folds) on the clean training clips of a
+fold only, then keeps the best layer or, when it scores better, the best run of up to
+``probe_max_layers`` ADJACENT layers around it (concatenated). ``augment.use: auto`` then asks the
+same probe, on the chosen layers, whether training with the augmented copies beats training
+without them (held-out inner rows are clean clips either way).
 """
 
 from __future__ import annotations
@@ -46,13 +50,13 @@ def select(embeddings: np.ndarray, layers: Sequence[int]) -> np.ndarray:
 
 def probe_score(
     X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, inner_folds: int, seed: int, C: float = 1.0,
-    max_iter: int = 500,
+    max_iter: int = 500, score_mask: np.ndarray | None = None,
 ) -> float:
     """Balanced accuracy of a standardised, class-balanced logistic regression's out-of-fold
-    predictions pooled over speaker-grouped inner folds (the logreg classifier with a fixed C)."""
-    probs = cross_val_proba(
-        lambda: LogRegClassifier(C=C, max_iter=max_iter, seed=seed), X, y, groups, inner_cv(y, groups, inner_folds, seed)
-    )
+    predictions pooled over speaker-grouped inner folds (the logreg classifier with a fixed C);
+    only ``score_mask`` rows are held out and scored."""
+    splits = inner_cv(y, groups, inner_folds, seed, score_mask)
+    probs = cross_val_proba(lambda: LogRegClassifier(C=C, max_iter=max_iter, seed=seed), X, y, groups, splits)
     return pooled_balanced_accuracy(probs, y)
 
 
@@ -123,3 +127,40 @@ def choose_layers(
     result["spec"] = spec if isinstance(spec, str) else list(spec)
     result["n_layers"] = int(n_layers)
     return result
+
+
+def choose_augmented(
+    mode: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray | None,
+    clean: np.ndarray,
+    inner_folds: int = 5,
+    seed: int = 0,
+    C: float = 1.0,
+    max_iter: int = 500,
+) -> dict[str, Any]:
+    """Whether a fold's augmented copies train its classifiers (``augment.use``).
+
+    ``X``/``y``/``groups``: the fold's training rows on the chosen layers, copies included;
+    ``clean`` marks the clean rows. ``always``: they train. ``auto``: the probe is scored twice on
+    the same speaker-grouped inner folds and the same held-out clean clips, trained with and
+    without the copies; the copies train only when they raise that score by more than
+    :data:`MIN_GAIN` (without them is the cheaper, plainer model).
+    """
+    clean = np.asarray(clean, dtype=bool)
+    n_copies = int((~clean).sum())
+    if mode not in ("auto", "always"):
+        raise ValueError(f"augment.use: '{mode}' is unknown (auto|always)")
+    if mode == "always" or n_copies == 0:
+        return {"mode": mode, "use": n_copies > 0, "copy_rows": n_copies, "score_with": None, "score_without": None}
+    splits = inner_cv(y, groups, inner_folds, seed, clean)
+
+    def score(splits: list[tuple[np.ndarray, np.ndarray]]) -> float:
+        make = lambda: LogRegClassifier(C=C, max_iter=max_iter, seed=seed)  # noqa: E731
+        return pooled_balanced_accuracy(cross_val_proba(make, X, y, groups, splits), y)
+
+    with_copies = score(splits)
+    without = score([(tr[clean[tr]], va) for tr, va in splits])
+    return {"mode": mode, "use": bool(with_copies > without + MIN_GAIN), "copy_rows": n_copies,
+            "score_with": with_copies, "score_without": without}

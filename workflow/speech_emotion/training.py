@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
 from .classifiers import load_model, make_classifier, read_manifest, save_model
-from .layers import choose_layers, select
+from .layers import choose_augmented, choose_layers, select
 from .splits import FoldData, Variant, build_fold
 
 log = logging.getLogger(__name__)
@@ -85,28 +85,42 @@ def parse_fold(fold: str | int) -> int | None:
 
 def run_layer_probe(
     fold: str | int,
-    clean_paths: Sequence[str | Path],
+    paths: Mapping[str, Sequence[str | Path]],
     manifest: pd.DataFrame,
     folds: pd.DataFrame,
     features: Mapping[str, Any],
     seed: int,
+    augment_use: str = "auto",
 ) -> dict[str, Any]:
-    """The layer choice of one fold, from the clean training clips of that fold only."""
-    data = load_fold(parse_fold(fold), {"clean": clean_paths}, manifest, folds, layers=None)
-    result = choose_layers(
-        features.get("layers", "auto"),
-        data.X_train,
-        data.y_train,
-        data.groups_train,
-        max_layers=int(features.get("probe_max_layers", 3)),
-        inner_folds=int(features.get("probe_inner_folds", 5)),
-        seed=seed,
-        C=float(features.get("probe_C", 1.0)),
-        max_iter=int(features.get("probe_max_iter", 500)),
-    )
+    """The layer choice of one fold (from its clean training clips only) and, under ``result["augment"]``,
+    whether its augmented copies train (:func:`speech_emotion.layers.choose_augmented`).
+
+    ``paths`` maps "clean", "aug1", ... to embedding shards (copies are read on the chosen layers only).
+    """
+    fold_index = parse_fold(fold)
+    data = load_fold(fold_index, {"clean": paths["clean"]}, manifest, folds, layers=None)
+    probe = {
+        "inner_folds": int(features.get("probe_inner_folds", 5)),
+        "seed": seed,
+        "C": float(features.get("probe_C", 1.0)),
+        "max_iter": int(features.get("probe_max_iter", 500)),
+    }
+    result = choose_layers(features.get("layers", "auto"), data.X_train, data.y_train, data.groups_train,
+                           max_layers=int(features.get("probe_max_layers", 3)), **probe)
+    with_copies = load_fold(fold_index, paths, manifest, folds, result["layers"])
+    result["augment"] = choose_augmented(augment_use, with_copies.X_train, with_copies.y_train,
+                                         with_copies.groups_train, with_copies.train_variants == "clean", **probe)
     result["fold"] = str(fold)
     result["n_train_clips"] = int(len(data.train_ids))
     return result
+
+
+def trained_variants(paths: Mapping[str, Sequence[str | Path]], layer_choice: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The variants that train in a fold: all of ``paths``, or clean only when the fold's probe
+    (``layer_choice["augment"]["use"]``) kept the copies out."""
+    if layer_choice.get("augment", {}).get("use", True):
+        return {name: list(p) for name, p in paths.items()}
+    return {"clean": list(paths["clean"])}
 
 
 def probe_table(choices: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -149,7 +163,9 @@ def fit_classifier(
     threads: int = 1,
     member_models: Mapping[str, str | Path] | None = None,
 ):
-    """Fit ``classifier`` on the training part of ``data``; the ensemble reuses its members' models."""
+    """Fit ``classifier`` on the training part of ``data``; the ensemble reuses its members' models.
+    Inner splits hold out and score clean rows only (augmented copies only train)."""
+    clean = data.train_variants == "clean"
     if classifier == "ensemble":
         members = {name: load_model(path) for name, path in (member_models or {}).items()}
         member_names = list(params.get("members") or members)
@@ -166,9 +182,9 @@ def fit_classifier(
             seed=seed,
             n_jobs=threads,
         )
-        return model.fit(data.X_train, data.y_train, data.groups_train, fitted_members=members)
+        return model.fit(data.X_train, data.y_train, data.groups_train, clean, fitted_members=members)
     model = make_classifier(classifier, params, seed=seed, n_jobs=threads)
-    return model.fit(data.X_train, data.y_train, data.groups_train)
+    return model.fit(data.X_train, data.y_train, data.groups_train, clean)
 
 
 def _member_config(model) -> dict[str, Any]:
@@ -225,7 +241,7 @@ def train_fold(
     """Train one (encoder, classifier, fold) job: fit on the training part, predict the test fold."""
     layers = list(layer_choice["layers"])
     fold_index = parse_fold(fold)
-    data = load_fold(fold_index, variant_paths, manifest, folds, layers)
+    data = load_fold(fold_index, trained_variants(variant_paths, layer_choice), manifest, folds, layers)
     params = effective_params(classifier, config, tuned)
     log.info("%s/%s fold %s: %d training rows (%d clips), %d test clips, layers %s, %d features",
              encoder, classifier, fold, len(data.y_train), len(set(data.train_ids)), len(data.test_ids),
@@ -241,6 +257,7 @@ def train_fold(
         "seed": seed,
         "layers": layers,
         "layer_choice": {k: layer_choice.get(k) for k in ("method", "spec", "score", "n_layers")},
+        "augment": layer_choice.get("augment"),
         "config": dict(config),
         "tuned": dict(tuned) if tuned else None,
         "params": {k: v for k, v in model.get_params(deep=False).items() if k not in ("n_jobs", "member_params")},

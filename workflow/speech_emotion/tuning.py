@@ -100,13 +100,12 @@ def tune(
             n_warmup_steps=int(pruner_cfg.get("n_warmup_steps", 10)),
         ) if classifier == "mlp" else optuna.pruners.NopPruner(),
     )
-    splits = inner_cv(y, groups, inner_folds, seed)
+    splits = inner_cv(y, groups, inner_folds, seed, mask)
 
     def objective(trial) -> float:
         params = {**dict(base_params), **to_params(classifier, suggest(trial, space))}
         scores = []
         for k, (tr, va) in enumerate(splits):
-            va = va[mask[va]]
             if not len(va):
                 continue
             model = make_classifier(classifier, params, seed=seed, n_jobs=n_jobs)
@@ -119,9 +118,9 @@ def tune(
                     if trial.should_prune():
                         raise optuna.TrialPruned()
 
-                model.fit(X[tr], y[tr], g_tr, epoch_callback=report)
+                model.fit(X[tr], y[tr], g_tr, mask[tr], epoch_callback=report)
             else:
-                model.fit(X[tr], y[tr], g_tr)
+                model.fit(X[tr], y[tr], g_tr, mask[tr])
             scores.append(balanced_accuracy_score(y[va], model.predict(X[va])))
         if not scores:
             raise ValueError("tuning: no inner validation fold has a clean clip to score")
