@@ -8,7 +8,8 @@
 # WORKDIR (default /tmp/ser-urdu) receives the filled-in config (urdu.yaml) and every output
 # (WORKDIR/results, logs under WORKDIR/results/logs); rerunning reuses what is up to date.
 # Prints results/summary.tsv as a Markdown table (WA and UA mean ± std over the 5 folds, pooled UA
-# from summary.tsv, chance levels, ensemble vs best single classifier, the layers chosen per fold)
+# from summary.tsv, chance levels, ensemble vs best single classifier, the layers chosen per fold,
+# whether each fold's augmented copies trained)
 # and copies the layer-probe figure of whisper-tiny.en to WORKDIR/layer_probe_whisper-tiny.en.png.
 # Needs ../shared (data and model) beside this checkout; no network.
 set -euo pipefail
@@ -92,5 +93,16 @@ if probe.is_file():
     table = pd.read_csv(probe, sep="\t", dtype={"fold": str})
     chosen = table[table["chosen"] == 1].groupby("fold")["layer"].apply(list)
     print("whisper-tiny.en layers chosen per fold: " + ", ".join(f"fold {k} {v}" for k, v in chosen.items()))
+import json  # noqa: E402
+for encoder in sorted(summary["encoder"].unique()):
+    choices = sorted((work / "results" / "cv" / encoder / "layers").glob("fold-*.json"))
+    used = []
+    for path in choices:
+        augment = json.loads(path.read_text()).get("augment") or {}
+        if augment.get("score_with") is not None:
+            used.append(f"{path.stem[5:]} {'yes' if augment['use'] else 'no'} "
+                        f"({augment['score_with']:.3f} vs {augment['score_without']:.3f})")
+    if used:
+        print(f"{encoder}: augmented copies train (probe UA with vs without) per fold: " + ", ".join(used))
 print(f"Layer-probe figure: {work / 'layer_probe_whisper-tiny.en.png'}")
 PY
