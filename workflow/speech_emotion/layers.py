@@ -50,13 +50,13 @@ def select(embeddings: np.ndarray, layers: Sequence[int]) -> np.ndarray:
 
 def probe_score(
     X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, inner_folds: int, seed: int, C: float = 1.0,
-    max_iter: int = 500, score_mask: np.ndarray | None = None,
+    max_iter: int = 500,
 ) -> float:
     """Balanced accuracy of a standardised, class-balanced logistic regression's out-of-fold
-    predictions pooled over speaker-grouped inner folds (the logreg classifier with a fixed C);
-    only ``score_mask`` rows are held out and scored."""
-    splits = inner_cv(y, groups, inner_folds, seed, score_mask)
-    probs = cross_val_proba(lambda: LogRegClassifier(C=C, max_iter=max_iter, seed=seed), X, y, groups, splits)
+    predictions pooled over speaker-grouped inner folds (the logreg classifier with a fixed C)."""
+    probs = cross_val_proba(
+        lambda: LogRegClassifier(C=C, max_iter=max_iter, seed=seed), X, y, groups, inner_cv(y, groups, inner_folds, seed)
+    )
     return pooled_balanced_accuracy(probs, y)
 
 
