@@ -396,17 +396,22 @@ def copy_workflow(target: Path) -> Path:
     return target
 
 
+def dry_run_with(code: Path, workdir: Path) -> subprocess.CompletedProcess:
+    """A dry run of the workflow copy ``code`` on the finished run in ``workdir``."""
+    # every rerun trigger stays on: a copy of the workflow in another folder changes nothing
+    profile = ("--cores", "2", "--workflow-profile", str(code / "profiles" / "demo"))
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(code / "Snakefile"), "-d", str(workdir), "-n", *profile],
+        capture_output=True, text=True, timeout=600,
+    )
+
+
 @pytest.mark.slow
 def test_mlp_code_change_reruns_only_mlp_jobs(stale, tmp_path):
     code = copy_workflow(tmp_path)
-    # every rerun trigger stays on: a copy of the workflow in another folder changes nothing
-    profile = ("--cores", "2", "--workflow-profile", str(code / "profiles" / "demo"))
 
     def dry_run():
-        return subprocess.run(
-            [sys.executable, "-m", "snakemake", "-s", str(code / "Snakefile"), "-d", str(stale), "-n", *profile],
-            capture_output=True, text=True, timeout=600,
-        )
+        return dry_run_with(code, stale)
 
     unchanged = dry_run()
     assert nothing_to_do(unchanged), unchanged.stdout[-3000:] + unchanged.stderr[-3000:]  # the copy's location is irrelevant
@@ -422,7 +427,18 @@ def test_mlp_code_change_reruns_only_mlp_jobs(stale, tmp_path):
     assert got == expected, explain(got, expected)
 
 
-# --- the per-classifier code fingerprint (params `code` of rules train and tune) --------------------
+@pytest.mark.slow
+def test_layer_probe_code_change_reruns_the_probes(stale, tmp_path):
+    code = copy_workflow(tmp_path)
+    layers = code / "workflow/speech_emotion/layers.py"
+    _edit(layers, "    clean = np.asarray(clean, dtype=bool)", "    mode = str(mode)  # an edit of the probe code\n")
+    got = job_set(dry_run_with(code, stale))
+    probes = {job("layer_probe", encoder=e, fold=f) for e in ENCODERS for f in FOLDS}
+    assert probes <= got, explain(got, probes)  # before the `code` param the probes stayed as they were
+    assert not any(j.startswith(("embed[", "augment[", "check_clips[")) for j in got), sorted(got)
+
+
+# --- the per-classifier code fingerprint (params `code` of rules train, tune and layer_probe) -------
 def _package_copy(target: Path) -> tuple[Path, Path]:
     shutil.copytree(REPO / "workflow", target / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
     return target / "workflow/scripts/train.py", target / "workflow/speech_emotion"

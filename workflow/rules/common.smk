@@ -445,3 +445,9 @@ def train_code(wildcards):
 
 def tune_code(wildcards):
     return _code_fingerprint(wildcards.classifier, "tune.py")
+
+
+def probe_code(wildcards):
+    """Hash of the code deciding a fold's layer choice and copies decision (layer_probe.py, the library
+    it imports, the logistic-regression probe's own class): editing speech_emotion.layers reruns the probes."""
+    return _code_fingerprint("logreg", "layer_probe.py")

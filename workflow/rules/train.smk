@@ -14,6 +14,7 @@ rule layer_probe:
         features=config["features"],
         augment_use=config["augment"].get("use", "auto"),
         seed=config["seed"],
+        code=probe_code,
     threads: config["train"].get("threads", 2)
     resources:
         mem_mb=config["train"].get("mem_mb", 8000),
