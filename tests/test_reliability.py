@@ -409,18 +409,14 @@ def dry_run_with(code: Path, workdir: Path) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_mlp_code_change_reruns_only_mlp_jobs(stale, tmp_path):
     code = copy_workflow(tmp_path)
-
-    def dry_run():
-        return dry_run_with(code, stale)
-
-    unchanged = dry_run()
+    unchanged = dry_run_with(code, stale)
     assert nothing_to_do(unchanged), unchanged.stdout[-3000:] + unchanged.stderr[-3000:]  # the copy's location is irrelevant
     source = code / "workflow/speech_emotion/classifiers.py"
     text = source.read_text()
     anchor = "class MLPClassifier(_Base):\n"
     assert anchor in text
     source.write_text(text.replace(anchor, anchor + "    _code_change = 1  # an edit of the MLP only\n"))
-    got = job_set(dry_run())
+    got = job_set(dry_run_with(code, stale))
     expected = set()
     for encoder in ENCODERS:
         expected |= train_jobs(encoder, ("mlp", "ensemble")) | downstream_of_predictions(encoder, ("mlp", "ensemble"))
