@@ -69,16 +69,18 @@ for row in summary.to_dict("records"):
     if row["balanced_accuracy_pooled"] == best_pooled:
         pooled = f"**{pooled}**"
     print(f"| {row['encoder']} | {row['classifier']} | {cell(row, 'accuracy')} | {ua} | {pooled} |")
+chance_mean = summary["chance_balanced_accuracy_mean"].iloc[0]
 print(
     f"| chance | | {counts.max() / counts.sum():.3f} (majority class {counts.idxmax()}) "
-    f"| {1 / len(counts):.3f} (1/{len(counts)} classes) | {1 / len(counts):.3f} |"
+    f"| {chance_mean:.3f} (mean over folds of 1/classes in the fold) | {1 / len(counts):.3f} (1/{len(counts)}) |"
 )
 print()
 print(
     f"{len(manifest)} clips, {manifest['speaker'].nunique()} speakers, {len(counts)} classes "
     f"({', '.join(f'{k} {v}' for k, v in counts.sort_index().items())}); mean ± std over {folds} "
     f"speaker-disjoint folds (protocol {summary['protocol'].iloc[0]}); UA pooled = balanced accuracy "
-    f"of all {folds} folds' predictions together; bold = best."
+    f"of all {folds} folds' predictions together; bold = best. Chance UA of a fold is 1/(classes in its "
+    f"test part): compare the fold means with {chance_mean:.3f}, the pooled UA with {1 / len(counts):.3f}."
 )
 for encoder, rows in summary.groupby("encoder"):
     singles = rows[rows["classifier"] != "ensemble"]
@@ -104,5 +106,13 @@ for encoder in sorted(summary["encoder"].unique()):
                         f"({augment['score_with']:.3f} vs {augment['score_without']:.3f})")
     if used:
         print(f"{encoder}: augmented copies train (probe UA with vs without) per fold: " + ", ".join(used))
+fallbacks = []
+for path in sorted((work / "results" / "cv").glob("*/*/fold-*/params.json")):
+    grouping = json.loads(path.read_text()).get("selected", {}).get("inner_grouping", {})
+    for purpose, record in grouping.items():
+        if record["grouping"] != "speaker":
+            fallbacks.append(f"{path.parent.parent.parent.name}/{path.parent.parent.name}/{path.parent.name} {purpose}")
+print(f"inner splits grouped by clip instead of speaker (class from too few speakers): "
+      f"{', '.join(fallbacks) if fallbacks else 'none'}")
 print(f"Layer-probe figure: {work / 'layer_probe_whisper-tiny.en.png'}")
 PY

@@ -146,7 +146,7 @@ def test_ensemble_weights_come_from_speaker_disjoint_inner_folds_covering_every_
 def test_cross_val_proba_and_pooled_balanced_accuracy_by_hand():
     # 3 speaker-grouped folds of 2 classes; a "model" that always predicts its training majority
     class Majority(C._Base):
-        def fit(self, X, y, groups=None):
+        def fit(self, X, y, groups=None, score_mask=None, clips=None):
             self.classes_, counts = np.unique(y, return_counts=True)
             self.top_ = int(np.argmax(counts))
             return self
@@ -250,38 +250,144 @@ def test_cuda_request_without_a_gpu_names_the_config_key():
 
 
 def with_copies(X, y, g, n_copies=2, seed=0, shift=3.0):
-    """Clean rows, then ``n_copies`` copies of each (same label and speaker, shifted features, as
-    augmentation moves them); returns X, y, groups and the clean-row mask."""
+    """Clean rows, then ``n_copies`` copies of each (same label, speaker and clip id, shifted features,
+    as augmentation moves them); returns X, y, groups, the clean-row mask and the clip ids."""
     rng = np.random.default_rng(seed)
     copies = [X + shift + rng.normal(scale=1.0, size=X.shape).astype(np.float32) for _ in range(n_copies)]
     clean = np.r_[np.ones(len(X), bool), np.zeros(n_copies * len(X), bool)]
-    return np.concatenate([X, *copies]), np.tile(y, n_copies + 1), np.tile(g, n_copies + 1), clean
+    clips = np.tile(np.array([f"clip{i}" for i in range(len(X))]), n_copies + 1)
+    return np.concatenate([X, *copies]), np.tile(y, n_copies + 1), np.tile(g, n_copies + 1), clean, clips
 
 
 def test_inner_splits_hold_out_clean_rows_only_and_keep_held_out_copies_out_of_training():
-    Xa, ya, ga, clean = with_copies(*separable(seed=3))
-    splits = C.inner_cv(ya, ga, 4, seed=0, score_mask=clean)
+    Xa, ya, ga, clean, clips = with_copies(*separable(seed=3))
+    splits = C.inner_cv(ya, ga, 4, seed=0, score_mask=clean, clips=clips)
+    assert splits.grouping == "speaker" and splits.reason is None
     held_out = np.concatenate([va for _, va in splits])
     assert sorted(held_out) == list(np.flatnonzero(clean)), "every clean row held out once, no copy"
     for tr, va in splits:
         # a held-out clip's copies share its speaker, so they are on neither side
         assert not set(ga[tr]) & set(ga[va])
-    tr, va = C.inner_split(ya, ga, 0.25, 0, clean)
+    (tr, va), = C.inner_split(ya, ga, 0.25, 0, clean, clips)
     assert len(va) and clean[va].all() and not set(ga[tr]) & set(ga[va])
     assert (~clean[tr]).any(), "copies of inner-training clips still train"
 
 
+def one_speaker_class(n_copies=2, seed=0, informative=True, n_speakers=10):
+    """Speaker s0 records only class D (12 clips); s1, s2, ... record A, B and C (4 clips each).
+
+    A speaker-grouped split cannot keep D in every inner training part. Copies are their clip's
+    features plus a little noise (as augmentation leaves a clip close to itself). With
+    ``informative=False`` the features carry no label information at all."""
+    rng = np.random.default_rng(seed)
+    labels, speakers = ["D"] * 12, ["s0"] * 12
+    for s in range(1, n_speakers):
+        for label in "ABC":
+            labels += [label] * 4
+            speakers += [f"s{s}"] * 4
+    y, g = np.array(labels), np.array(speakers)
+    X = rng.normal(size=(len(y), 16)).astype(np.float32)
+    if informative:
+        X[np.arange(len(y)), np.searchsorted(["A", "B", "C", "D"], y)] += 3.0
+    copies = [X + rng.normal(scale=0.05, size=X.shape).astype(np.float32) for _ in range(n_copies)]
+    clean = np.r_[np.ones(len(y), bool), np.zeros(n_copies * len(y), bool)]
+    clips = np.tile(np.array([f"c{i}" for i in range(len(y))]), n_copies + 1)
+    return np.concatenate([X, *copies]), np.tile(y, n_copies + 1), np.tile(g, n_copies + 1), clean, clips
+
+
+def assert_no_clip_on_both_sides(splits, clips, clean, y):
+    for tr, va in splits:
+        assert len(va) and clean[va].all(), "held-out rows are clean clips only"
+        assert not set(clips[tr]) & set(clips[va]), "a held-out clip or one of its copies trains"
+        assert set(y[tr]) == set(y), "an inner training part lacks a class"
+
+
+def test_inner_splits_fall_back_to_clip_groups_never_to_rows(caplog):
+    Xa, ya, ga, clean, clips = one_speaker_class()
+    with caplog.at_level("WARNING"):
+        splits = C.inner_cv(ya, ga, 5, 0, clean, clips, purpose="test choice")
+    assert splits.grouping == "clip" and "class D comes from 1 speaker" in splits.reason
+    assert "test choice: inner splits grouped by clip" in caplog.text
+    assert_no_clip_on_both_sides(splits, clips, clean, ya)
+    assert sorted(np.concatenate([va for _, va in splits])) == list(np.flatnonzero(clean))
+    # one split: any speaker-grouped split that keeps s0 in training will do ...
+    one = C.inner_split(ya, ga, 0.15, 0, clean, clips)
+    assert one.grouping == "speaker"
+    assert_no_clip_on_both_sides(one, clips, clean, ya)
+    # ... unless there are fewer speakers than the 1/0.15 splits
+    Xa, ya, ga, clean, clips = one_speaker_class(n_speakers=5)
+    one = C.inner_split(ya, ga, 0.15, 0, clean, clips)
+    assert one.grouping == "clip" and "5 speakers for 7 inner folds" in one.reason
+    assert_no_clip_on_both_sides(one, clips, clean, ya)
+    with pytest.raises(ValueError, match="needs the clip id of every row"):
+        C.inner_cv(ya, ga, 5, 0, clean)  # copies without clip ids cannot be grouped
+
+
+@pytest.mark.parametrize("name,purpose", [("logreg", "C"), ("svm", "calibration"), ("xgboost", "early_stopping"),
+                                          ("mlp", "early_stopping"), ("ensemble", "weights")])
+def test_every_inner_choice_keeps_a_clip_and_its_copies_on_one_side(name, purpose):
+    Xa, ya, ga, clean, clips = one_speaker_class(n_speakers=5)
+    params = {**SMALL[name], "weights": "fitted"} if name == "ensemble" else SMALL[name]
+    model = C.make_classifier(name, params, seed=0).fit(Xa, ya, ga, clean, clips)
+    assert model.inner_grouping_[purpose]["grouping"] == "clip"
+    assert_no_clip_on_both_sides(model.inner_splits_, clips, clean, ya)
+    model = C.make_classifier(name, params, seed=0).fit(*separable(seed=3))
+    assert model.inner_grouping_[purpose] == {"grouping": "speaker", "reason": None}
+
+
+def test_svm_calibrates_on_clean_rows_only():
+    Xa, ya, ga, clean, clips = with_copies(*separable(seed=3))
+    model = C.make_classifier("svm", {}, seed=0).fit(Xa, ya, ga, clean, clips)
+    assert model.n_calibration_rows_ == clean.sum()  # before: every row, copies included (2 of 3)
+    probs = model.predict_proba(Xa[:20])
+    np.testing.assert_allclose(probs.sum(1), 1.0)
+
+
+def test_platt_fit_by_hand():
+    # symmetric, perfectly separated decision values: P(positive | f=0) is 1/2 (b = 0), the slope is
+    # negative, and P(f) + P(-f) = 1
+    f = np.array([-2.0, -1.0, 1.0, 2.0])
+    a, b = C.platt_fit(f, np.array([False, False, True, True]))
+    assert a < 0 and b == pytest.approx(0.0, abs=1e-6)
+    p = C.platt_apply(np.array([0.0, 1.0, -1.0]), a, b)
+    assert p[0] == pytest.approx(0.5) and p[1] + p[2] == pytest.approx(1.0)
+    # Platt's smoothed targets ((2+1)/(2+2) = 0.75 for positives, 0.25 for negatives) keep the slope
+    # finite: the fitted probabilities stay near them instead of going to 0 and 1
+    assert 0.65 < p[1] < 0.85
+    # the same fit as scikit-learn's sigmoid calibration on noisy data
+    from sklearn.calibration import _sigmoid_calibration
+
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=200)
+    positive = rng.random(200) < 1 / (1 + np.exp(-2 * f))
+    np.testing.assert_allclose(C.platt_fit(f, positive), _sigmoid_calibration(f, positive), atol=1e-4)
+
+
+def test_copies_decision_is_not_fooled_by_copies_of_held_out_clips():
+    """Features without label information: copies cannot help, and they must not look as if they did.
+
+    Before, the fallback split rows without grouping: held-out clips had their own near-identical
+    copies in inner training and the decision scored 0.61 with copies against 0.28 without."""
+    from speech_emotion.layers import choose_augmented
+
+    Xa, ya, ga, clean, clips = one_speaker_class(informative=False)
+    result = choose_augmented("auto", Xa, ya, ga, clean, clips, inner_folds=5, seed=0)
+    assert result["inner"]["grouping"] == "clip"
+    assert result["score_with"] < 0.45, result  # chance is 0.25 (4 classes)
+    assert result["score_with"] - result["score_without"] < 0.1, result
+
+
 @pytest.mark.parametrize("name", ["mlp", "xgboost"])
 def test_early_stopping_watches_clean_rows_only(name):
-    Xa, ya, ga, clean = with_copies(*separable(seed=8))
-    model = C.make_classifier(name, SMALL[name], seed=0).fit(Xa, ya, ga, clean)
+    Xa, ya, ga, clean, clips = with_copies(*separable(seed=8))
+    model = C.make_classifier(name, SMALL[name], seed=0).fit(Xa, ya, ga, clean, clips)
     assert len(model.validation_rows_) and clean[model.validation_rows_].all()
 
 
 def test_logreg_and_ensemble_score_inner_folds_on_clean_rows_only():
-    Xa, ya, ga, clean = with_copies(*separable(seed=5, shift=1.0))
-    logreg = C.make_classifier("logreg", {"Cs": [0.01, 1.0]}, seed=0).fit(Xa, ya, ga, clean)
-    splits = C.inner_cv(ya, ga, 5, 0, clean)
+    Xa, ya, ga, clean, clips = with_copies(*separable(seed=5, shift=1.0))
+    logreg = C.make_classifier("logreg", {"Cs": [0.01, 1.0]}, seed=0).fit(Xa, ya, ga, clean, clips)
+    splits = C.inner_cv(ya, ga, 5, 0, clean, clips)
     for c in (0.01, 1.0):
         probs = C.cross_val_proba(lambda c=c: C.LogRegClassifier(C=c, max_iter=2000, seed=0), Xa, ya, ga, splits)
         assert np.isnan(probs[~clean]).all()
@@ -291,8 +397,26 @@ def test_logreg_and_ensemble_score_inner_folds_on_clean_rows_only():
     assert unmasked.cv_scores_ != logreg.cv_scores_
 
     params = {"members": ["logreg", "xgboost"], "weights": "fitted", "member_params": SMALL["ensemble"]["member_params"]}
-    ens = C.make_classifier("ensemble", params, seed=0).fit(Xa, ya, ga, clean)
+    ens = C.make_classifier("ensemble", params, seed=0).fit(Xa, ya, ga, clean, clips)
     held_out = np.concatenate([va for _, va in ens.inner_splits_])
     assert sorted(held_out) == list(np.flatnonzero(clean))
     probs = C.cross_val_proba(lambda: C.LogRegClassifier(C=1.0, max_iter=2000, seed=0), Xa, ya, ga, ens.inner_splits_)
     assert ens.inner_scores_["logreg"] == pytest.approx(C.pooled_balanced_accuracy(probs, ya), abs=1e-6)
+
+
+def test_mlp_results_do_not_depend_on_threads():
+    """train.threads / --cores must not change a number: the MLP trains on one torch thread."""
+    import torch
+
+    X, y, g = separable(seed=4, dim=300)
+    previous = torch.get_num_threads()
+    try:
+        probs = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            model = C.make_classifier("mlp", {"hidden": [256, 128], "max_epochs": 15}, seed=0, n_jobs=threads)
+            probs.append(model.fit(X, y, g).predict_proba(X))
+            assert torch.get_num_threads() == threads, "the caller's thread setting is restored"
+    finally:
+        torch.set_num_threads(previous)
+    np.testing.assert_array_equal(probs[0], probs[1])

@@ -272,6 +272,53 @@ def test_load_variant(tmp_path):
         E.load_variant([folder / "shard-1.npz", folder / "shard-2.npz"])
 
 
+def test_shards_record_device_and_mixed_devices_are_warned_about(tmp_path, caplog):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "enc" / "clean"
+    E.write_shard(folder / "shard-0.npz", ["a"], rng.normal(size=(1, 2, 6)), "enc", "m", "r")
+    E.write_shard(folder / "shard-1.npz", ["b"], rng.normal(size=(1, 2, 6)), "enc", "m", "r",
+                  device="cuda", compute_dtype="float16")
+    assert {"device": "cpu", "compute_dtype": "float32"}.items() <= E.load_shard(folder / "shard-0.npz").metadata.items()
+    with caplog.at_level("WARNING"):
+        E.load_variant([folder / "shard-0.npz"])
+    assert not caplog.text
+    with caplog.at_level("WARNING"):
+        variant = E.load_variant([folder / "shard-0.npz", folder / "shard-1.npz"])
+    assert variant.made_with == ("cpu float32", "cuda float16")
+    assert "different devices/dtypes (cpu float32, cuda float16)" in caplog.text
+
+
+def test_embeddings_do_not_depend_on_threads(tmp_path):
+    """embed.threads (and the machine's cores) must not change a number: batches run side by side,
+    each on one torch thread. A WavLM wide enough for multi-threaded kernels to split their sums
+    (with 2 torch threads, 13 of its 7,680 float16 values changed before)."""
+    import json
+
+    import torch
+
+    config = json.loads((REPO / "resources" / "tiny-wavlm" / "config.json").read_text())
+    config.update(hidden_size=256, intermediate_size=1024, num_hidden_layers=4, num_attention_heads=4,
+                  conv_dim=[128] * 7)
+    folder = tmp_path / "wider-wavlm"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config))
+    preprocessor = "preprocessor_config.json"
+    (folder / preprocessor).write_text((REPO / "resources" / "tiny-wavlm" / preprocessor).read_text())
+    M.init_model(folder / "config.json", tmp_path / "model", seed=0)
+    signals = [_signal(seconds, seed) for seed, seconds in enumerate((1.0, 2.0, 3.0))]
+    previous = torch.get_num_threads()
+    try:
+        results = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)  # what a job with `threads` cores would have
+            encoder = M.HFEncoder(tmp_path / "model", "cpu", RATE)
+            results.append(E.embed_signals(encoder, signals, batch_seconds=2.5, workers=threads))
+        assert torch.get_num_threads() == 2, "the caller's thread setting is restored"
+    finally:
+        torch.set_num_threads(previous)
+    np.testing.assert_array_equal(results[0], results[1])
+
+
 def test_float16_overflow_is_refused(tmp_path):
     with pytest.raises(ValueError, match="float16"):
         E.write_shard(tmp_path / "x.npz", ["a"], np.full((1, 1, 2), 1e6), "e", "m", "r")

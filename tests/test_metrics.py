@@ -76,6 +76,35 @@ def test_hand_computed_values():
     assert m["chance"]["balanced_accuracy"] == 0.5 and m["chance"]["accuracy"] == pytest.approx(4 / 7, abs=1e-6)
 
 
+def test_macro_f1_averages_over_the_classes_present_in_the_truth():
+    """90 clips of two classes, one predicted as a class absent from this subset (a fold without an
+    Angry test clip): F1 NEU = 2*1*(44/45)/(1+44/45) = 88/89, F1 SAD = 1; the absent class adds nothing.
+    Before, macro-F1 also averaged in F1 = 0 for ANG: (88/89 + 1) / 3 = 0.663 while UA is 0.989."""
+    from speech_emotion.metrics import scores
+
+    truth = ["NEU"] * 45 + ["SAD"] * 45
+    predicted = ["ANG"] + ["NEU"] * 44 + ["SAD"] * 45
+    got = scores(truth, predicted)
+    assert got["balanced_accuracy"] == pytest.approx((44 / 45 + 1) / 2)
+    assert got["f1_macro"] == pytest.approx((88 / 89 + 1) / 2)
+    assert got["f1_weighted"] == pytest.approx((88 / 89 + 1) / 2)
+
+
+def test_chance_per_fold_follows_the_classes_of_each_test_part():
+    """Fold 0 tests 4 classes, fold 1 only 2: chance UA 1/4 and 1/2, fold mean 3/8; pooled 1/4."""
+    rows = [("a", 0, "ANG"), ("b", 0, "HAP"), ("c", 0, "NEU"), ("d", 0, "SAD"),
+            ("e", 1, "NEU"), ("f", 1, "SAD"), ("g", 1, "SAD")]
+    preds = pd.DataFrame(rows, columns=["clip_id", "fold", "label"]).assign(prediction="SAD")
+    m = compute_metrics(preds)
+    assert m["chance"]["balanced_accuracy"] == 0.25
+    assert m["chance"]["balanced_accuracy_mean"] == pytest.approx((1 / 4 + 1 / 2) / 2)
+    assert m["chance"]["accuracy_mean"] == pytest.approx((1 / 4 + 2 / 3) / 2, abs=1e-6)
+    row = summary_row(m, "enc", "clf", "speaker")
+    assert row["chance_balanced_accuracy_mean"] == pytest.approx(0.375)
+    assert row["chance_balanced_accuracy_pooled"] == 0.25
+    assert "0.375 / 0.250" in format_summary(summary_table([row]))
+
+
 def test_per_speaker_and_groups():
     preds, manifest = tables()
     m = compute_metrics(preds, manifest)

@@ -160,6 +160,28 @@ def test_sigkill_during_embed_then_rerun_equals_uninterrupted_run(demo_run, tmp_
 
 
 @pytest.mark.slow
+def test_results_do_not_depend_on_cores_or_threads(demo_run, tmp_path):
+    """The demo ran with one thread per job (train.threads, embed.threads: 1). Its tiny-wavlm
+    embeddings and every tiny-wavlm model made again with 2 threads per job and 2 cores give the same
+    numbers: the same embeddings, byte-identical predictions.tsv and metrics.json."""
+    workdir = copy_run(demo_run, tmp_path / "run")
+    for folder in ("embeddings", "cv"):  # (a missing intermediate alone would not be rebuilt)
+        shutil.rmtree(workdir / "results" / folder / "tiny-wavlm")
+    result = run_snakemake(workdir, *DEMO, "--config", 'train={"threads": 2}', 'embed={"threads": 2}')
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    assert re.search(r"threads: 2", result.stdout + result.stderr), "the jobs did not get 2 threads"
+    for variant in ("clean", "aug1"):
+        for s in SHARDS:
+            path = f"results/embeddings/tiny-wavlm/{variant}/shard-{s}.npz"
+            mine, theirs = load_shard(workdir / path), load_shard(demo_run / path)
+            np.testing.assert_array_equal(mine.embeddings, theirs.embeddings, err_msg=path)
+    for classifier in CLASSIFIERS:
+        base = f"results/cv/tiny-wavlm/{classifier}"
+        for target in [f"{base}/fold-{k}/predictions.tsv" for k in range(3)] + [f"{base}/metrics.json"]:
+            assert (workdir / target).read_bytes() == (demo_run / target).read_bytes(), f"{target} differs"
+
+
+@pytest.mark.slow
 def test_other_seed_other_folds(demo_run, tmp_path):
     """seed 43 (demo corpus, folds): the same clips, speakers and labels, but other folds."""
     result = run_snakemake(tmp_path, "results/data/folds.tsv", *DEMO, "--config", "seed=43")
@@ -177,6 +199,11 @@ def test_other_seed_other_folds(demo_run, tmp_path):
 
 
 # --- 2: a truncated embedding shard and model file are found, named and rebuilt ---------------------
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` with its bytes."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
 @pytest.mark.slow
 def test_truncated_shard_and_model_are_rebuilt_and_named(demo_run, tmp_path):
     workdir = copy_run(demo_run, tmp_path / "run")
@@ -186,11 +213,15 @@ def test_truncated_shard_and_model_are_rebuilt_and_named(demo_run, tmp_path):
         data = path.read_bytes()
         path.write_bytes(data[: len(data) // 2])
 
+    before = snapshot(workdir / "results")
     dry = run_snakemake(workdir, "-n", *DEMO)
+    # a dry run changes nothing on disk (before, it removed the corrupt files) ...
+    assert snapshot(workdir / "results") == before
     text = dry.stdout + dry.stderr
     for path in ("results/embeddings/tiny-wavlm/clean/shard-1.npz", "results/cv/egemaps/svm/fold-1/model.zip"):
         assert re.search(rf"Corrupt cached file {re.escape(path)}: not a complete archive", text), text[-3000:]
     got = job_set(dry)
+    # ... and still lists the rebuild
     expected = (
         {job("embed", encoder="tiny-wavlm", variant="clean", shard="1")}
         # the probe and UMAP read the clean shards; every tiny-wavlm classifier reads all shards
@@ -203,30 +234,41 @@ def test_truncated_shard_and_model_are_rebuilt_and_named(demo_run, tmp_path):
         | downstream_of_predictions("egemaps", ("svm", "ensemble"))
     )
     assert got == expected, explain(got, expected)
-    # The files stay requested (marker <file>.corrupt) until rebuilt: a second dry run plans the same.
-    again = run_snakemake(workdir, "-n", *DEMO)
-    assert job_set(again) == expected
-    assert "Rebuilding results/embeddings/tiny-wavlm/clean/shard-1.npz (found corrupt earlier" in again.stdout + again.stderr
+    assert job_set(run_snakemake(workdir, "-n", *DEMO)) == expected  # the same plan again
+    # a real run rebuilds exactly that (here: the model's part of it) and leaves no marker behind
+    rebuilt = run_snakemake(workdir, "results/cv/egemaps/svm/fold-1/model.zip", *DEMO)
+    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-5000:]
+    assert find_corrupt([workdir / "results/cv"]) == []
+    assert "Corrupt cached file results/cv" not in (lambda r: r.stdout + r.stderr)(run_snakemake(workdir, "-n", *DEMO))
 
 
-def test_quarantine_marks_until_rebuilt(tmp_path):
-    from speech_emotion.cache import quarantine_corrupt
+def test_corrupt_markers_keep_an_interrupted_rebuild_requested(tmp_path):
+    """A real run marks a corrupt file it rebuilds; if the run stops after Snakemake removed the file,
+    the marker keeps it requested; once it exists again (and opens) the marker goes."""
+    import zipfile
+
+    from speech_emotion.cache import clear_rebuilt_markers, mark_corrupt, pending_rebuilds
 
     good, bad = tmp_path / "cv/a/model.zip", tmp_path / "emb/x/shard-0.npz"
     for path in (good, bad):
         path.parent.mkdir(parents=True)
-    import zipfile
-
     with zipfile.ZipFile(good, "w") as archive:
         archive.writestr("m.json", "{}")
     bad.write_bytes(good.read_bytes()[:20])
     roots = [tmp_path / "cv", tmp_path / "emb", tmp_path / "absent"]
-    found, pending = quarantine_corrupt(roots)
-    assert [p for p, _ in found] == [bad] and pending == [bad] and not bad.exists() and good.exists()
-    assert "not a complete archive" in bad.with_name("shard-0.npz.corrupt").read_text()
-    assert quarantine_corrupt(roots) == ([], [bad])  # still pending (e.g. after a dry run)
+    assert [p for p, _ in find_corrupt(roots)] == [bad]
+    mark_corrupt(bad, "not a complete archive")
+    assert pending_rebuilds(roots) == []  # still there: its job is forced, not requested
+    clear_rebuilt_markers(roots)
+    assert bad.with_name("shard-0.npz.corrupt").exists(), "still corrupt: the marker stays"
+    bad.unlink()  # the rebuild started (Snakemake removed the old file) and was interrupted
+    assert pending_rebuilds(roots) == [bad]
+    clear_rebuilt_markers(roots)
+    assert pending_rebuilds(roots) == [bad]
     bad.write_bytes(good.read_bytes())  # rebuilt
-    assert quarantine_corrupt(roots) == ([], []) and not bad.with_name("shard-0.npz.corrupt").exists()
+    assert pending_rebuilds(roots) == []
+    clear_rebuilt_markers(roots)
+    assert not bad.with_name("shard-0.npz.corrupt").exists()
 
 
 # --- 3: bad input through the whole DAG; manifest rows with problems ---------------------------------

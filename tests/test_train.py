@@ -15,9 +15,9 @@ import pytest
 
 from speech_emotion import classifiers as C
 from speech_emotion.embeddings import write_shard
+from speech_emotion.metrics import compute_metrics, cv_summary, read_predictions
 from speech_emotion.layers import choose_augmented, choose_layers, probe_layers, resolve_layers, select
 from speech_emotion.training import (
-    cv_summary,
     final_model_info,
     load_final_model,
     probe_table,
@@ -113,10 +113,10 @@ def copies_corpus(kind: str, seed: int, n_speakers=8, per=2, dim=20):
     """Clean rows (4 classes, weak signal) + 2 copies each: ``helpful`` copies are further draws
     of the clip's class, ``harmful`` ones look like the next class (as a bad augmentation would)."""
     rng = np.random.default_rng(seed)
-    X, y, g, clean = [], [], [], []
+    X, y, g, clean, clips = [], [], [], [], []
     for s in range(n_speakers):
         for c in range(4):
-            for _ in range(per):
+            for i in range(per):
                 for copy in range(3):
                     x = rng.normal(size=dim)
                     if copy == 0 or kind == "helpful":
@@ -127,14 +127,15 @@ def copies_corpus(kind: str, seed: int, n_speakers=8, per=2, dim=20):
                     y.append(c)
                     g.append(s)
                     clean.append(copy == 0)
-    return np.array(X, np.float32), np.array(y), np.array(g), np.array(clean)
+                    clips.append(f"{s}-{c}-{i}")
+    return np.array(X, np.float32), np.array(y), np.array(g), np.array(clean), np.array(clips)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_augmented_copies_train_only_when_the_probe_says_they_help(seed):
     for kind, expected in (("harmful", False), ("helpful", True)):
-        X, y, g, clean = copies_corpus(kind, seed)
-        choice = choose_augmented("auto", X, y, g, clean, inner_folds=4, seed=0)
+        X, y, g, clean, clips = copies_corpus(kind, seed)
+        choice = choose_augmented("auto", X, y, g, clean, clips, inner_folds=4, seed=0)
         assert choice["use"] is expected, (kind, choice)
         assert choice["copy_rows"] == 128
         # scored on the same held-out clean clips: "without" is the probe trained on clean rows only
@@ -142,11 +143,11 @@ def test_augmented_copies_train_only_when_the_probe_says_they_help(seed):
         probs = C.cross_val_proba(lambda: C.LogRegClassifier(C=1.0, max_iter=500, seed=0), X, y, g,
                                   [(tr[clean[tr]], va) for tr, va in splits])
         assert choice["score_without"] == pytest.approx(C.pooled_balanced_accuracy(probs, y))
-    X, y, g, clean = copies_corpus("harmful", seed)
-    assert choose_augmented("always", X, y, g, clean)["use"] is True
-    assert choose_augmented("auto", X[clean], y[clean], g[clean], clean[clean])["use"] is False  # no copies
+    X, y, g, clean, clips = copies_corpus("harmful", seed)
+    assert choose_augmented("always", X, y, g, clean, clips)["use"] is True
+    assert choose_augmented("auto", X[clean], y[clean], g[clean], clean[clean], clips[clean])["use"] is False
     with pytest.raises(ValueError, match="augment.use"):
-        choose_augmented("sometimes", X, y, g, clean)
+        choose_augmented("sometimes", X, y, g, clean, clips)
 
 
 def test_a_fold_whose_probe_drops_the_copies_trains_on_clean_clips_only(tmp_path):
@@ -193,6 +194,8 @@ def test_train_fold_outputs_and_leakage(tmp_path, monkeypatch, classifier):
     assert params["layers"] == [SIGNAL_LAYER]
     assert params["n_train_clips"] == len(frame) - len(test)
     assert params["n_train_rows"] == 2 * params["n_train_clips"], "clean + one augmented copy of training clips only"
+    purpose = "C" if classifier == "logreg" else "weights"
+    assert params["selected"]["inner_grouping"][purpose]["grouping"] in ("speaker", "clip")
     json.dumps(params)
     # no scaler ever saw a test clip (clean features of the chosen layer)
     test_rows = {row.astype(np.float32).tobytes() for row in select(emb[frame["fold"] == 0].astype(np.float16), [SIGNAL_LAYER])}
@@ -213,8 +216,8 @@ def test_final_model_folder_round_trip(tmp_path):
         r = train_fold("enc", "logreg", fold, {"Cs": [1.0]}, paths, manifest, folds, choice, seed=0)
         pred_files.append(tmp_path / f"pred-{fold}.tsv")
         r.predictions.to_csv(pred_files[-1], sep="\t", index=False)
-    cv = cv_summary(pred_files)
-    assert cv["folds"] == 3 and cv["clips"] == len(frame)
+    cv = cv_summary(compute_metrics(read_predictions(pred_files)))
+    assert cv["folds"] == 3 and cv["clips"] == len(frame) and cv["chance"]["balanced_accuracy"] == 1 / len(LABELS)
     assert 0.8 < cv["balanced_accuracy"]["mean"] <= 1.0
     final = train_fold("enc", "logreg", "all", {"Cs": [1.0]}, paths, manifest, folds, choice, seed=0)
     assert final.params["n_train_clips"] == len(frame) and len(final.predictions) == 0

@@ -54,11 +54,32 @@ def test_inner_cv_scores_only_clean_rows(tmp_path, monkeypatch):
     X, y, g = data(seed=1)
     mask = (np.arange(len(y)) // 6) % 2 == 0  # every speaker has masked and unmasked rows
     scored = []
-    original = T.balanced_accuracy_score
-    monkeypatch.setattr(T, "balanced_accuracy_score", lambda t, p: (scored.append(len(t)), original(t, p))[1])
+    original = T.pooled_balanced_accuracy
+    monkeypatch.setattr(T, "pooled_balanced_accuracy",
+                        lambda p, t: (scored.append(int((~np.isnan(p).any(axis=1)).sum())), original(p, t))[1])
     tune("logreg", {}, {"C": {"low": 0.01, "high": 10.0, "log": True}}, X, y, g, tmp_path / "s.sqlite3", "s",
-         n_trials=1, inner_folds=3, seed=0, score_mask=mask)
-    assert sum(scored) == mask.sum()
+         n_trials=1, inner_folds=3, seed=0, score_mask=mask, clips=np.arange(len(y)))
+    assert scored == [mask.sum()]
+
+
+def test_trials_are_scored_like_every_other_inner_choice(tmp_path):
+    """The objective is the pooled out-of-fold balanced accuracy (as the layer probe and the logreg C
+    choice), not the mean of per-inner-fold scores, which differs on these rows."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    from speech_emotion.classifiers import LogRegClassifier, cross_val_proba, inner_cv, pooled_balanced_accuracy
+
+    X, y, g = data(seed=2, n_per_class=10)
+    X = X + np.random.default_rng(5).normal(scale=3.0, size=X.shape).astype(np.float32)  # a hard problem
+    result = tune("logreg", {}, {"C": {"choices": [0.1]}}, X, y, g, tmp_path / "s.sqlite3", "s",
+                  n_trials=1, inner_folds=3, seed=0)
+    splits = inner_cv(y, g, 3, 0)
+    probs = cross_val_proba(lambda: LogRegClassifier(C=0.1, seed=0), X, y, g, splits)
+    pooled = pooled_balanced_accuracy(probs, y)
+    per_fold = np.mean([balanced_accuracy_score(y[va], np.unique(y)[probs[va].argmax(1)]) for _, va in splits])
+    assert abs(pooled - per_fold) > 1e-3, "the two scoring rules must differ here for the test to mean anything"
+    assert result["value"] == pytest.approx(pooled)
+    assert result["inner"] == {"grouping": "speaker", "reason": None}
 
 
 def test_space_types_and_mlp_mapping():

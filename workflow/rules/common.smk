@@ -12,7 +12,7 @@ min_version("8.20")
 WORKFLOW_DIR = Path(workflow.basedir)
 sys.path.insert(0, str(WORKFLOW_DIR / "workflow"))
 
-from speech_emotion.cache import quarantine_corrupt  # noqa: E402
+from speech_emotion.cache import clear_rebuilt_markers, find_corrupt, mark_corrupt, pending_rebuilds  # noqa: E402
 from speech_emotion.config import ConfigError, check_config, coerce_to_schema, load_schema  # noqa: E402
 from speech_emotion.datasets import DatasetError, list_corpus  # noqa: E402
 from speech_emotion.shards import shard_of  # noqa: E402
@@ -28,17 +28,41 @@ except ConfigError as exc:
     raise WorkflowError(f"Invalid configuration: {exc}") from None
 
 
-# A cached file that was truncated or overwritten (by hand, a full disk, a killed copy) is removed
-# here, before the DAG is built, and `rule all` requests it (Snakemake would not rebuild a missing
-# intermediate whose consumers are up to date): exactly that file is rebuilt, and what depends on it.
-# A marker <file>.corrupt keeps it requested across dry runs until it exists again.
-CORRUPT_REBUILD = []
+# Cached archives (.npz, .zip) that do not open (truncated by hand, a full disk, a killed copy) are
+# found at start-up without changing anything on disk. While the DAG is built, the job writing such a
+# file is forced (rebuild_if_corrupt): a dry run lists the rebuild and what follows from it, a real run
+# rebuilds it. A real run also leaves a marker <file>.corrupt that keeps the file requested by rule all
+# until it exists again (Snakemake does not rebuild a missing intermediate whose consumers are up to date).
+CACHE_ROOTS = ["results/audio", "results/embeddings", "results/cv", "results/models"]
+CORRUPT = {}
+PENDING_REBUILD = []
 if workflow.is_main_process:
-    _found, CORRUPT_REBUILD = quarantine_corrupt(["results/audio", "results/embeddings", "results/cv", "results/models"])
-    for _path, _problem in _found:
-        logger.warning(f"Corrupt cached file {_path}: {_problem}. Removed; the next run rebuilds it.")
-    for _path in sorted(set(CORRUPT_REBUILD) - {p for p, _ in _found}):
+    CORRUPT = {str(path): problem for path, problem in find_corrupt(CACHE_ROOTS)}
+    PENDING_REBUILD = [str(path) for path in pending_rebuilds(CACHE_ROOTS)]
+    for _path, _problem in CORRUPT.items():
+        logger.warning(f"Corrupt cached file {_path}: {_problem}. Its job is rerun (a dry run only lists it).")
+    for _path in PENDING_REBUILD:
         logger.warning(f"Rebuilding {_path} (found corrupt earlier; marker {_path}.corrupt).")
+
+
+def executing():
+    """True in a run that executes jobs (not a dry run, --touch, --summary, --report or --lint)."""
+    return workflow.executor_plugin is not None and not workflow.dryrun and not workflow.touch
+
+
+def rebuild_if_corrupt(pattern):
+    """Input function (adding no input) for the rules writing cached archives; it forces the job whose output
+    `pattern` (formatted with the job's wildcards) was found corrupt at start-up."""
+
+    def check(wildcards):
+        path = pattern.format(**dict(wildcards.items()))
+        if path in CORRUPT:
+            if executing():
+                mark_corrupt(path, CORRUPT[path])
+            workflow.dag.forcefiles.add(path)
+        return []
+
+    return check
 
 
 wildcard_constraints:
@@ -53,7 +77,7 @@ SHARDS = list(range(config["embed"]["shards"]))
 FOLDS = list(range(config["cv"]["folds"]))
 
 # Each rule file appends a function returning the targets it adds to `rule all`.
-TARGETS = [lambda: [str(p) for p in CORRUPT_REBUILD]]
+TARGETS = [lambda: sorted(CORRUPT) + PENDING_REBUILD]
 
 
 def all_targets(wildcards):
@@ -383,15 +407,6 @@ def train_extra_inputs(wildcards):
     if _tuned(wildcards.classifier):
         extra["tuned"] = f"results/cv/{wildcards.encoder}/{wildcards.classifier}/fold-{wildcards.fold}/tuned.json"
     return extra
-
-
-def train_cv_predictions(wildcards):
-    return expand(
-        "results/cv/{encoder}/{classifier}/fold-{fold}/predictions.tsv",
-        encoder=wildcards.encoder,
-        classifier=wildcards.classifier,
-        fold=FOLDS,
-    )
 
 
 def final_encoder_record(wildcards):

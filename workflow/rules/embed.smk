@@ -40,6 +40,7 @@ rule init_model:
 
 rule embed:
     input:
+        cache=rebuild_if_corrupt("results/embeddings/{encoder}/{variant}/shard-{shard}.npz"),
         audio=embed_audio,
         model=embed_model,
     output:

@@ -1,7 +1,11 @@
-# The HTML report (`snakemake --report results/report.html`) and the summary at the end of a run.
+# The HTML report (`snakemake --report results/report.html`); what a run does when it starts and ends.
 
 
 report: "../report/workflow.rst"
+
+
+onstart:
+    clear_rebuilt_markers(CACHE_ROOTS)
 
 
 onsuccess:

@@ -71,6 +71,7 @@ rule tune:
 rule train:
     input:
         unpack(train_extra_inputs),
+        cache=rebuild_if_corrupt("results/cv/{encoder}/{classifier}/fold-{fold}/model.zip"),
         embeddings=train_embedding_shards,
         manifest="results/data/manifest.tsv",
         folds="results/data/folds.tsv",
@@ -99,9 +100,10 @@ rule train:
 
 rule final_model:
     input:
+        cache=rebuild_if_corrupt("results/models/{encoder}/{classifier}/model.zip"),
         model="results/cv/{encoder}/{classifier}/fold-all/model.zip",
         params="results/cv/{encoder}/{classifier}/fold-all/params.json",
-        predictions=train_cv_predictions,
+        metrics="results/cv/{encoder}/{classifier}/metrics.json",
     output:
         model="results/models/{encoder}/{classifier}/model.zip",
         info="results/models/{encoder}/{classifier}/model.json",

@@ -5,7 +5,6 @@ import logging
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 from speech_emotion.audio import load_audio, resample
 from speech_emotion.audio_store import read_audio_shard
@@ -21,7 +20,6 @@ rate = snakemake.params.sample_rate
 # Speed-only settings come straight from the config (not params) so changing them never reruns
 # finished shards: embed.device (auto|cpu|cuda), embed.batch_seconds / embed.cpu_batch_seconds.
 device = snakemake.config["embed"]["device"]
-torch.set_num_threads(max(1, snakemake.threads))
 
 audio_input = snakemake.input.audio
 if snakemake.wildcards.variant == "clean":
@@ -42,12 +40,13 @@ log.info(
 
 model_dir = snakemake.input.model[0] if snakemake.input.model else None
 encoder = make_encoder(spec, model_dir, device, rate)
-on_gpu = getattr(encoder, "device", "cpu") == "cuda"
+on_gpu = encoder.device == "cuda"
 embed_cfg = snakemake.config["embed"]
 batch_seconds = embed_cfg["batch_seconds"] if on_gpu else embed_cfg.get("cpu_batch_seconds", embed_cfg["batch_seconds"])
-log.info("device %s, batch_seconds %s, max_seconds %s", getattr(encoder, "device", "cpu"), batch_seconds,
+log.info("device %s (%s), batch_seconds %s, max_seconds %s", encoder.device, encoder.compute_dtype, batch_seconds,
          snakemake.params.max_seconds)  # fmt: skip
-embeddings = embed_signals(encoder, signals, batch_seconds, snakemake.params.max_seconds)
+# embed.threads batches run side by side, each on one torch thread: the numbers do not depend on it
+embeddings = embed_signals(encoder, signals, batch_seconds, snakemake.params.max_seconds, workers=snakemake.threads)
 
 if spec["kind"] == "opensmile":
     import opensmile
@@ -59,5 +58,6 @@ else:
     model = source.get("model", Path(name).name if Path(name).is_absolute() else name)
     revision = source.get("revision", spec.get("revision", "local"))
 dtype = "float32" if spec["kind"] == "opensmile" else "float16"  # openSMILE functionals overflow float16
-write_shard(snakemake.output[0], clip_ids, embeddings, snakemake.wildcards.encoder, model, revision, dtype)
+write_shard(snakemake.output[0], clip_ids, embeddings, snakemake.wildcards.encoder, model, revision, dtype,
+            device=encoder.device, compute_dtype=encoder.compute_dtype)
 log.info("wrote %s: %s", snakemake.output[0], embeddings.shape)

@@ -8,13 +8,14 @@ from pathlib import Path
 
 from speech_emotion.cache import atomic_path, write_json_atomic
 from speech_emotion.classifiers import load_model
-from speech_emotion.training import cv_summary, final_model_info
+from speech_emotion.metrics import cv_summary
+from speech_emotion.training import final_model_info
 
 logging.basicConfig(filename=snakemake.log[0], filemode="w", level=logging.INFO,
                     format="%(asctime)s %(levelname)s %(message)s")
 load_model(snakemake.input.model)  # verify before publishing
 params = json.loads(Path(snakemake.input.params).read_text(encoding="utf-8"))
-cv = cv_summary(snakemake.input.predictions)
+cv = cv_summary(json.loads(Path(snakemake.input.metrics).read_text(encoding="utf-8")))
 info = final_model_info(params, snakemake.params.encoder, snakemake.params.audio, cv)
 with atomic_path(snakemake.output.model) as tmp:
     shutil.copyfile(snakemake.input.model, tmp)

@@ -25,5 +25,6 @@ result = tune(
     snakemake.output.study, f"{w.encoder}-{w.classifier}-fold-{w.fold}",
     n_trials=settings["n_trials"], inner_folds=settings["inner_folds"], seed=snakemake.params.seed,
     n_jobs=snakemake.threads, score_mask=data.train_variants == "clean", pruner=settings.get("pruner"),
+    clips=data.train_ids,
 )
 write_json_atomic(snakemake.output.best, result)

@@ -100,26 +100,34 @@ def find_corrupt(roots: list[str | Path]) -> list[tuple[Path, str]]:
 CORRUPT_MARK = ".corrupt"
 
 
-def quarantine_corrupt(roots: list[str | Path]) -> tuple[list[tuple[Path, str]], list[Path]]:
-    """Remove every corrupt cached file ``X`` under ``roots``, leaving a marker ``X.corrupt`` (the reason).
+def mark_corrupt(path: str | Path, problem: str) -> None:
+    """Leave ``<path>.corrupt`` (the reason) beside a corrupt cached file that is being rebuilt.
 
-    Returns (files found corrupt now with the reason, every ``X`` still awaiting its rebuild).
-    Snakemake does not rebuild a missing intermediate file whose consumers are up to date, so the
-    workflow requests the pending files explicitly; the marker keeps them pending across dry runs
-    and runs of other targets, and is removed once ``X`` exists again.
+    Snakemake removes the old file when its job starts; should the run stop before the job ends, the
+    file is missing while its consumers look up to date, and Snakemake would not rebuild it. The
+    marker keeps it requested (:func:`pending_rebuilds`) until it exists again.
     """
-    found = find_corrupt(roots)
-    for path, problem in found:
-        path.with_name(path.name + CORRUPT_MARK).write_text(problem + "\n", encoding="utf-8")
-        path.unlink()
+    path = Path(path)
+    path.with_name(path.name + CORRUPT_MARK).write_text(problem + "\n", encoding="utf-8")
+
+
+def pending_rebuilds(roots: list[str | Path]) -> list[Path]:
+    """Every file ``X`` under ``roots`` with a marker ``X.corrupt`` that does not exist yet (read only)."""
     pending = []
     for root in map(Path, roots):
-        if not root.is_dir():
-            continue
-        for marker in sorted(root.rglob("*" + CORRUPT_MARK)):
-            original = marker.with_name(marker.name[: -len(CORRUPT_MARK)])
-            if original.exists():
-                marker.unlink()
-            else:
-                pending.append(original)
-    return found, pending
+        if root.is_dir():
+            for marker in sorted(root.rglob("*" + CORRUPT_MARK)):
+                original = marker.with_name(marker.name[: -len(CORRUPT_MARK)])
+                if not original.exists():
+                    pending.append(original)
+    return pending
+
+
+def clear_rebuilt_markers(roots: list[str | Path]) -> None:
+    """Remove the markers of files that exist again and open (rebuilt)."""
+    for root in map(Path, roots):
+        if root.is_dir():
+            for marker in sorted(root.rglob("*" + CORRUPT_MARK)):
+                original = marker.with_name(marker.name[: -len(CORRUPT_MARK)])
+                if original.exists() and zip_problem(original) is None:
+                    marker.unlink()

@@ -2,10 +2,14 @@
 
 Every estimator standardises its input with a scaler fitted inside ``fit`` (so only on the rows it
 is given: the training part of a fold), weights classes by their frequency in those rows, and
-takes ``groups`` (speakers) for any inner split it needs (C selection, early stopping, ensemble
-weights), so no inner validation row ever shares a speaker with an inner training row and the
+takes ``groups`` (speakers) for any inner split it needs (C selection, calibration, early stopping,
+ensemble weights), so no inner validation row shares a speaker with an inner training row and the
 test fold is never seen. ``score_mask`` marks the rows an inner split may hold out and score (the
-clean clips); the other rows (augmented copies) only ever train, as in the outer folds. ``classes_`` are the sorted labels; ``predict_proba`` columns follow them.
+clean clips); the other rows (augmented copies) only ever train, as in the outer folds. ``clips``
+gives each row's clip id (shared by its copies): where speaker groups cannot be used, inner splits
+group by clip, so a clip and its copies are never on both sides (:func:`inner_cv`). Each fitted
+estimator keeps its inner splits (``inner_splits_``) and how they were grouped
+(``inner_grouping_``). ``classes_`` are the sorted labels; ``predict_proba`` columns follow them.
 
 Models are saved as one zip per model (:func:`save_model` / :func:`load_model`) holding a JSON
 manifest and files in formats that load without running code: skops for scikit-learn objects,
@@ -17,24 +21,28 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import balanced_accuracy_score
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, StratifiedShuffleSplit
+from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 
-from .devices import resolve_device
+from .devices import resolve_device, single_torch_thread
 
 CLASSIFIERS = ("logreg", "svm", "xgboost", "mlp", "ensemble")
 MEMBER_CLASSIFIERS = ("logreg", "svm", "xgboost", "mlp")
 MODEL_FORMAT = "speech-emotion-model"
 MODEL_VERSION = 1
+
+log = logging.getLogger(__name__)
 
 
 class ModelFileError(ValueError):
@@ -44,48 +52,166 @@ class ModelFileError(ValueError):
 # --- inner splits ---------------------------------------------------------------------------------
 
 
-def _scored(va: np.ndarray, score_mask: np.ndarray | None) -> np.ndarray:
-    """Held-out rows that may be scored: the clean ones (a held-out clip's copies neither train nor score)."""
-    return va if score_mask is None else va[np.asarray(score_mask, dtype=bool)[va]]
+@dataclass(frozen=True)
+class InnerSplits:
+    """Inner (train, held-out) index pairs of a training part, and how they were grouped.
+
+    ``grouping`` is ``"speaker"`` (no speaker on both sides) or ``"clip"`` (the fallback when
+    speaker groups cannot give every inner training part every class: a clip and its augmented
+    copies are one group, so they are still never on both sides); ``reason`` says why the fallback
+    was taken (None for speaker grouping). Held-out rows are clean rows only.
+    """
+
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    grouping: str
+    reason: str | None = None
+
+    def __iter__(self):
+        return iter(self.splits)
+
+    def __len__(self) -> int:
+        return len(self.splits)
+
+    def record(self) -> dict[str, Any]:
+        """What a fold's record keeps: the grouping and, for the fallback, why."""
+        return {"grouping": self.grouping, "reason": self.reason}
+
+
+def _clean_mask(n: int, score_mask: np.ndarray | None) -> np.ndarray:
+    return np.ones(n, dtype=bool) if score_mask is None else np.asarray(score_mask, dtype=bool)
+
+
+def _clip_groups(n: int, clips: np.ndarray | None, clean: np.ndarray) -> np.ndarray:
+    """Group of each row for the clip fallback: its clip id (a copy shares its clip's id)."""
+    if clips is not None:
+        return np.asarray(clips)
+    if not clean.all():
+        raise ValueError("inner CV over augmented copies needs the clip id of every row (clips=), so that a "
+                         "clip and its copies stay on one side of every inner split")
+    return np.arange(n)
+
+
+def _missing_class_reason(y: np.ndarray, groups: np.ndarray, n_splits: int) -> str:
+    speakers = {label: len(np.unique(groups[y == label])) for label in np.unique(y)}
+    if len(np.unique(groups)) < n_splits:
+        return f"{len(np.unique(groups))} speakers for {n_splits} inner folds"
+    fewest = min(speakers, key=lambda label: (speakers[label], str(label)))
+    return (f"a speaker-grouped {n_splits}-fold split leaves an inner training part without a class "
+            f"(class {fewest} comes from {speakers[fewest]} speaker(s))")
+
+
+def _fallback_splits(
+    y: np.ndarray, clips: np.ndarray, clean: np.ndarray, n_splits: int, seed: int,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Clip-grouped stratified splits (a clip and its copies on one side); fewer splits when a class
+    has fewer clean clips than ``n_splits``."""
+    per_class = min(len(np.unique(clips[(y == label) & clean])) or len(np.unique(clips[y == label]))
+                    for label in np.unique(y))
+    n = max(2, min(n_splits, per_class))
+    splitter = StratifiedGroupKFold(n_splits=n, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y, clips))
+
+
+def _log_fallback(purpose: str, reason: str) -> None:
+    log.warning("%s: inner splits grouped by clip, not by speaker: %s", purpose, reason)
 
 
 def inner_cv(
-    y: np.ndarray, groups: np.ndarray | None, n_splits: int, seed: int, score_mask: np.ndarray | None = None,
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Speaker-grouped stratified ``n_splits``-fold splits of the rows given (a training fold).
+    y: np.ndarray,
+    groups: np.ndarray | None,
+    n_splits: int,
+    seed: int,
+    score_mask: np.ndarray | None = None,
+    clips: np.ndarray | None = None,
+    purpose: str = "inner CV",
+) -> InnerSplits:
+    """Speaker-grouped stratified ``n_splits``-fold splits of the rows given (a training part).
 
-    Held-out rows are only those of ``score_mask`` (when given). Falls back to plain stratified
-    splits when there are fewer speakers than splits (the fallback is only reached on toy data;
-    real corpora have many speakers).
+    Held-out rows are only those of ``score_mask`` (the clean clips; a held-out clip's copies are on
+    neither side). When speaker groups cannot give every inner training part every class (a class
+    from fewer speakers than splits, or fewer speakers than splits), the splits group rows by clip
+    instead (``clips``: each row's clip id, shared by its copies), never by row, and the fallback is
+    logged with its reason (``purpose`` names the inner choice in the log).
     """
     y = np.asarray(y)
-    zeros = np.zeros(len(y))
-    if groups is not None and len(np.unique(groups)) >= n_splits:
-        splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-        splits = list(splitter.split(zeros, y, groups))
-        if all(len(np.unique(y[tr])) == len(np.unique(y)) for tr, _ in splits):
-            return [(tr, _scored(va, score_mask)) for tr, va in splits]
-    counts = np.unique(y, return_counts=True)[1]
-    n = max(2, min(n_splits, int(counts.min())))
-    splits = StratifiedKFold(n_splits=n, shuffle=True, random_state=seed).split(zeros, y)
-    return [(tr, _scored(va, score_mask)) for tr, va in splits]
+    clean = _clean_mask(len(y), score_mask)
+    n_classes = len(np.unique(y))
+    if groups is not None:
+        groups = np.asarray(groups)
+        if len(np.unique(groups)) >= n_splits:
+            splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+            splits = list(splitter.split(np.zeros(len(y)), y, groups))
+            if all(len(np.unique(y[tr])) == n_classes for tr, _ in splits):
+                return InnerSplits([(tr, va[clean[va]]) for tr, va in splits], "speaker")
+        reason = _missing_class_reason(y, groups, n_splits)
+    else:
+        reason = "no speaker ids given"
+    splits = _fallback_splits(y, _clip_groups(len(y), clips, clean), clean, n_splits, seed)
+    _log_fallback(purpose, reason)
+    return InnerSplits([(tr, va[clean[va]]) for tr, va in splits], "clip", reason)
 
 
 def inner_split(
-    y: np.ndarray, groups: np.ndarray | None, fraction: float, seed: int, score_mask: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """One speaker-grouped (train, validation) split holding out about ``fraction`` of the rows
-    (validation rows only from ``score_mask`` when given)."""
+    y: np.ndarray,
+    groups: np.ndarray | None,
+    fraction: float,
+    seed: int,
+    score_mask: np.ndarray | None = None,
+    clips: np.ndarray | None = None,
+    purpose: str = "inner split",
+) -> InnerSplits:
+    """One (train, validation) split holding out about ``fraction`` of the clips, validation rows only
+    from ``score_mask``: the first speaker-grouped split whose training part has every class, else
+    the first clip-grouped one (logged, as in :func:`inner_cv`)."""
     y = np.asarray(y)
+    clean = _clean_mask(len(y), score_mask)
+    n_classes = len(np.unique(y))
     n_splits = max(2, int(round(1.0 / fraction)))
-    if groups is not None and len(np.unique(groups)) >= n_splits:
-        splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-        for tr, va in splitter.split(np.zeros(len(y)), y, groups):
-            if len(np.unique(y[tr])) == len(np.unique(y)) and len(_scored(va, score_mask)):
-                return tr, _scored(va, score_mask)
-    splitter = StratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
-    tr, va = next(splitter.split(np.zeros(len(y)), y))
-    return tr, _scored(va, score_mask)
+
+    def first_valid(splits) -> tuple[np.ndarray, np.ndarray] | None:
+        for tr, va in splits:
+            if len(np.unique(y[tr])) == n_classes and clean[va].any():
+                return tr, va[clean[va]]
+        return None
+
+    if groups is not None:
+        groups = np.asarray(groups)
+        if len(np.unique(groups)) >= n_splits:
+            splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+            found = first_valid(splitter.split(np.zeros(len(y)), y, groups))
+            if found is not None:
+                return InnerSplits([found], "speaker")
+        reason = _missing_class_reason(y, groups, n_splits)
+    else:
+        reason = "no speaker ids given"
+    found = first_valid(_fallback_splits(y, _clip_groups(len(y), clips, clean), clean, n_splits, seed))
+    if found is None:
+        raise ValueError(f"{purpose}: no clip-grouped split keeps every class in training ({reason})")
+    _log_fallback(purpose, reason)
+    return InnerSplits([found], "clip", reason)
+
+
+def out_of_fold(
+    fit_predict: Callable[[int, np.ndarray, np.ndarray], np.ndarray],
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    n_rows: int,
+    n_columns: int,
+    n_jobs: int = 1,
+) -> np.ndarray:
+    """Out-of-fold values: ``fit_predict(k, train, held_out)`` gives the held-out rows' values of split
+    ``k``; rows that no split holds out stay NaN. Splits run in parallel with ``n_jobs`` (processes:
+    the result does not depend on it)."""
+    splits = list(splits)
+    if n_jobs == 1 or len(splits) < 2:
+        results = [fit_predict(k, tr, va) for k, (tr, va) in enumerate(splits)]
+    else:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=n_jobs)(delayed(fit_predict)(k, tr, va) for k, (tr, va) in enumerate(splits))
+    out = np.full((n_rows, n_columns), np.nan)
+    for (_, va), values in zip(splits, results):
+        out[va] = np.asarray(values).reshape(len(va), n_columns)
+    return out
 
 
 def cross_val_proba(
@@ -96,38 +222,34 @@ def cross_val_proba(
     splits: Sequence[tuple[np.ndarray, np.ndarray]],
     n_jobs: int = 1,
     score_mask: np.ndarray | None = None,
+    clips: np.ndarray | None = None,
+    fit_extra: Callable[[int], Mapping[str, Any]] | None = None,
 ) -> np.ndarray:
     """Out-of-fold probabilities: per (train, held-out) split, a fresh ``make()`` model fitted on
     the train rows predicts the held-out rows. Columns follow ``np.unique(y)``; rows that no split
     holds out stay NaN (the k-fold splits of :func:`inner_cv` hold out every scored row once).
-    ``score_mask`` is handed on to each model's own inner splits."""
+    ``groups``, ``score_mask`` and ``clips`` are handed on to each model's own inner splits;
+    ``fit_extra(k)`` gives more keyword arguments for the fit of split ``k`` (e.g. a callback)."""
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y)
     classes = np.unique(y)
 
-    def one(tr: np.ndarray, va: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        fit_args = [X[tr], y[tr], None if groups is None else np.asarray(groups)[tr]]
-        if score_mask is not None:
-            fit_args.append(np.asarray(score_mask)[tr])
-        model = make().fit(*fit_args)
-        return va, _align(model, model.predict_proba(X[va]), classes)
+    def rows(values: np.ndarray | None, index: np.ndarray) -> np.ndarray | None:
+        return None if values is None else np.asarray(values)[index]
 
-    if n_jobs == 1:
-        results = [one(tr, va) for tr, va in splits]
-    else:
-        from joblib import Parallel, delayed
+    def one(k: int, tr: np.ndarray, va: np.ndarray) -> np.ndarray:
+        extra = fit_extra(k) if fit_extra is not None else {}
+        model = make().fit(X[tr], y[tr], rows(groups, tr), rows(score_mask, tr), clips=rows(clips, tr), **extra)
+        return align_proba(model, model.predict_proba(X[va]), classes)
 
-        results = Parallel(n_jobs=n_jobs)(delayed(one)(tr, va) for tr, va in splits)
-    out = np.full((len(y), len(classes)), np.nan)
-    for va, probs in results:
-        out[va] = probs
-    return out
+    return out_of_fold(one, splits, len(y), len(classes), n_jobs)
 
 
 def pooled_balanced_accuracy(probs: np.ndarray, y: np.ndarray) -> float:
     """Balanced accuracy of out-of-fold predictions pooled over all inner folds (rows with NaN
-    probabilities left out). One score over every training row: unlike a mean of per-inner-fold
-    scores it does not jump when a class is missing from one speaker-grouped inner fold."""
+    probabilities left out). The one score of every inner choice (C, layers, copies, ensemble
+    weights, tuning): unlike a mean of per-inner-fold scores it does not jump when a class is
+    missing from one speaker-grouped inner fold."""
     y = np.asarray(y)
     classes = np.unique(y)
     seen = ~np.isnan(probs).any(axis=1)
@@ -153,6 +275,12 @@ class _Base(ClassifierMixin, BaseEstimator):
 
     def _scale(self, X: np.ndarray) -> np.ndarray:
         return self.scaler_.transform(np.asarray(X, dtype=np.float32)).astype(np.float32)
+
+    def _keep_inner(self, purpose: str, splits: "InnerSplits") -> "InnerSplits":
+        """Remember the inner splits of one inner choice and how they were grouped (the fold's record)."""
+        self.inner_splits_ = splits
+        self.inner_grouping_ = {purpose: splits.record()}
+        return splits
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
@@ -219,22 +347,29 @@ class LogRegClassifier(_Base):
         return LogisticRegression(C=C, class_weight="balanced", max_iter=self.max_iter, random_state=self.seed)
 
     def fit(
-        self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, score_mask: np.ndarray | None = None,
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        groups: np.ndarray | None = None,
+        score_mask: np.ndarray | None = None,
+        clips: np.ndarray | None = None,
     ) -> "LogRegClassifier":
         X = np.asarray(X, dtype=np.float32)
         Xs, yi = self._prepare(X, y)
         self.cv_scores_: dict[str, float] = {}
+        self.inner_grouping_ = {}
         if self.C is not None:
             self.C_ = float(self.C)
         elif len(self.Cs) == 1:
             self.C_ = float(self.Cs[0])
         else:
-            splits = inner_cv(yi, groups, self.inner_folds, self.seed, score_mask)
+            splits = self._keep_inner(
+                "C", inner_cv(yi, groups, self.inner_folds, self.seed, score_mask, clips, purpose="logreg C choice"))
             per_c = {}
             for C in self.Cs:
                 probs = cross_val_proba(
                     lambda C=C: LogRegClassifier(C=float(C), max_iter=self.max_iter, seed=self.seed),
-                    X, yi, groups, splits, self.n_jobs, score_mask,
+                    X, yi, groups, splits, self.n_jobs, score_mask, clips,
                 )
                 per_c[float(C)] = pooled_balanced_accuracy(probs, yi)
             self.cv_scores_ = {repr(C): s for C, s in per_c.items()}
@@ -262,7 +397,13 @@ class LogRegClassifier(_Base):
 
 
 class SVMClassifier(_Base):
-    """Class-balanced SVC with Platt-scaled probabilities (calibrated on speaker-grouped inner CV)."""
+    """Class-balanced SVC with Platt-scaled probabilities.
+
+    The Platt sigmoids (one per class, on the SVC's one-vs-rest decision values) are fitted on
+    out-of-fold decision values of the clean training rows over ``calibration_folds`` inner folds
+    (speaker-grouped, else clip-grouped): augmented copies train the inner SVCs but are never
+    calibration points. The SVC that predicts is then fitted on every training row.
+    """
 
     name = "svm"
 
@@ -282,39 +423,99 @@ class SVMClassifier(_Base):
         self.seed = seed
         self.n_jobs = n_jobs
 
-    def fit(
-        self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, score_mask: np.ndarray | None = None,
-    ) -> "SVMClassifier":
-        """Platt calibration holds out every row of each speaker-grouped inner fold, copies included:
-        scikit-learn's ``CalibratedClassifierCV(ensemble=False)`` needs folds that partition the
-        rows, so ``score_mask`` is not applied here."""
-        from sklearn.calibration import CalibratedClassifierCV
+    def _svc(self):
         from sklearn.svm import SVC
 
+        return SVC(C=self.C, gamma=self.gamma, kernel=self.kernel, class_weight="balanced", random_state=self.seed)
+
+    def _decision(self, svc, Xs: np.ndarray) -> np.ndarray:
+        """(rows, classes) one-vs-rest decision values; (rows, 1) for two classes."""
+        return np.asarray(svc.decision_function(Xs), dtype=np.float64).reshape(len(Xs), -1)
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        groups: np.ndarray | None = None,
+        score_mask: np.ndarray | None = None,
+        clips: np.ndarray | None = None,
+    ) -> "SVMClassifier":
         Xs, yi = self._prepare(X, y)
-        svc = SVC(C=self.C, gamma=self.gamma, kernel=self.kernel, class_weight="balanced", random_state=self.seed)
-        splits = inner_cv(yi, groups, self.calibration_folds, self.seed)
-        self.model_ = CalibratedClassifierCV(svc, method="sigmoid", ensemble=False, cv=splits, n_jobs=self.n_jobs)
-        self.model_.fit(Xs, yi)
-        self.model_.cv = len(splits)  # the fitted model does not need the index arrays
+        splits = self._keep_inner("calibration", inner_cv(
+            yi, groups, self.calibration_folds, self.seed, score_mask, clips, purpose="svm calibration"))
+        columns = 1 if len(self.classes_) == 2 else len(self.classes_)
+
+        def decision(_: int, tr: np.ndarray, va: np.ndarray) -> np.ndarray:
+            return self._decision(self._svc().fit(Xs[tr], yi[tr]), Xs[va])
+
+        held_out = out_of_fold(decision, splits, len(yi), columns, self.n_jobs)
+        rows = ~np.isnan(held_out).any(axis=1)
+        self.n_calibration_rows_ = int(rows.sum())
+        targets = yi[rows][:, None] == (np.arange(columns) + (1 if columns == 1 else 0))[None, :]
+        self.calibration_ = [platt_fit(held_out[rows, k], targets[:, k]) for k in range(columns)]
+        self.model_ = self._svc().fit(Xs, yi)
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict_proba(self._scale(X))
+        decision = self._decision(self.model_, self._scale(X))
+        probs = np.column_stack([platt_apply(decision[:, k], a, b) for k, (a, b) in enumerate(self.calibration_)])
+        if len(self.classes_) == 2:
+            return np.column_stack([1.0 - probs[:, 0], probs[:, 0]])
+        total = probs.sum(axis=1, keepdims=True)
+        uniform = np.full_like(probs, 1.0 / probs.shape[1])
+        return np.divide(probs, total, out=uniform, where=total > 0)
 
     def _save_state(self):
-        return {}, {"scaler.skops": _skops_dumps(self.scaler_), "svm.skops": _skops_dumps(self.model_)}
+        state = {"calibration_": [[float(a), float(b)] for a, b in self.calibration_],
+                 "n_calibration_rows_": self.n_calibration_rows_}
+        return state, {"scaler.skops": _skops_dumps(self.scaler_), "svm.skops": _skops_dumps(self.model_)}
 
     def _load_state(self, state, files):
+        self.calibration_ = [tuple(pair) for pair in state["calibration_"]]
+        self.n_calibration_rows_ = state.get("n_calibration_rows_")
         self.scaler_ = _skops_loads(files["scaler.skops"], "scaler.skops")
         self.model_ = _skops_loads(files["svm.skops"], "svm.skops")
+
+
+def platt_fit(decision: np.ndarray, positive: np.ndarray) -> tuple[float, float]:
+    """Platt's sigmoid ``P(positive | f) = 1 / (1 + exp(a f + b))`` fitted by maximum likelihood on
+    Platt's smoothed targets (as scikit-learn's sigmoid calibration does)."""
+    from scipy.optimize import minimize
+    from scipy.special import expit, log_expit
+
+    f = np.asarray(decision, dtype=np.float64)
+    positive = np.asarray(positive, dtype=bool)
+    n_pos, n_neg = float(positive.sum()), float((~positive).sum())
+    target = np.where(positive, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+
+    def loss_and_grad(ab: np.ndarray) -> tuple[float, np.ndarray]:
+        z = -(ab[0] * f + ab[1])  # log-odds of the positive class
+        loss = -np.sum(target * log_expit(z) + (1.0 - target) * log_expit(-z))
+        dz = expit(z) - target
+        return float(loss), np.array([-np.sum(dz * f), -np.sum(dz)])
+
+    start = np.array([0.0, np.log((n_neg + 1.0) / (n_pos + 1.0))])
+    a, b = minimize(loss_and_grad, start, jac=True, method="L-BFGS-B").x
+    return float(a), float(b)
+
+
+def platt_apply(decision: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Calibrated probability of the positive class from decision values."""
+    from scipy.special import expit
+
+    return expit(-(a * np.asarray(decision, dtype=np.float64) + b))
 
 
 # --- XGBoost --------------------------------------------------------------------------------------
 
 
 class XGBoostClassifier(_Base):
-    """Gradient-boosted trees (hist), balanced sample weights, early stopping on a speaker-held-out split."""
+    """Gradient-boosted trees (hist), balanced sample weights, early stopping on a speaker-held-out split.
+
+    Trains on one thread whatever ``n_jobs`` says: with more threads XGBoost adds its histogram
+    sums in another order and the probabilities move in the sixth digit (results would depend on
+    ``--cores``); parallelism comes from jobs running side by side.
+    """
 
     name = "xgboost"
 
@@ -341,12 +542,18 @@ class XGBoostClassifier(_Base):
         self.n_jobs = n_jobs
 
     def fit(
-        self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, score_mask: np.ndarray | None = None,
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        groups: np.ndarray | None = None,
+        score_mask: np.ndarray | None = None,
+        clips: np.ndarray | None = None,
     ) -> "XGBoostClassifier":
         import xgboost as xgb
 
         Xs, yi = self._prepare(X, y)
-        tr, va = inner_split(yi, groups, self.validation_fraction, self.seed, score_mask)
+        (tr, va), = self._keep_inner("early_stopping", inner_split(
+            yi, groups, self.validation_fraction, self.seed, score_mask, clips, purpose="xgboost early stopping"))
         self.validation_rows_ = va
         weights = compute_sample_weight("balanced", yi[tr])
         val_weights = compute_sample_weight(
@@ -362,7 +569,7 @@ class XGBoostClassifier(_Base):
             early_stopping_rounds=self.early_stopping_rounds,
             eval_metric="mlogloss" if len(self.classes_) > 2 else "logloss",
             random_state=self.seed,
-            n_jobs=self.n_jobs,
+            n_jobs=1,  # histogram sums over more threads differ in the last digits: one thread, same numbers
         )
         self.model_.fit(Xs[tr], yi[tr], sample_weight=weights, eval_set=[(Xs[va], yi[va])],
                         sample_weight_eval_set=[val_weights], verbose=False)
@@ -445,18 +652,26 @@ class MLPClassifier(_Base):
         y: np.ndarray,
         groups: np.ndarray | None = None,
         score_mask: np.ndarray | None = None,
+        clips: np.ndarray | None = None,
         epoch_callback: Callable[[int, float], None] | None = None,
     ) -> "MLPClassifier":
+        Xs, yi = self._prepare(X, y)
+        (tr, va), = self._keep_inner("early_stopping", inner_split(
+            yi, groups, self.validation_fraction, self.seed, score_mask, clips, purpose="mlp early stopping"))
+        self.validation_rows_ = va
+        with single_torch_thread():
+            self._train(Xs, yi, tr, va, epoch_callback)
+        return self
+
+    def _train(
+        self, Xs: np.ndarray, yi: np.ndarray, tr: np.ndarray, va: np.ndarray,
+        epoch_callback: Callable[[int, float], None] | None,
+    ) -> None:
         import torch
 
-        Xs, yi = self._prepare(X, y)
-        tr, va = inner_split(yi, groups, self.validation_fraction, self.seed, score_mask)
-        self.validation_rows_ = va
         device = resolve_device(self.device, "classifiers.mlp.device")
         torch.manual_seed(self.seed)
         torch.use_deterministic_algorithms(True, warn_only=True)
-        if self.n_jobs:
-            torch.set_num_threads(int(self.n_jobs))
         n_classes = len(self.classes_)
         net = _build_mlp(Xs.shape[1], self.hidden, n_classes, self.dropout).to(device)
         present = np.unique(yi[tr])
@@ -501,12 +716,11 @@ class MLPClassifier(_Base):
         net.load_state_dict(best_state)
         self.best_epoch_ = best_epoch
         self.net_ = net.cpu().eval()
-        return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         import torch
 
-        with torch.no_grad():
+        with single_torch_thread(), torch.no_grad():
             logits = self.net_(torch.from_numpy(self._scale(X)))
             return torch.softmax(logits, dim=1).numpy().astype(np.float64)
 
@@ -603,17 +817,19 @@ class EnsembleClassifier(_Base):
         y: np.ndarray,
         groups: np.ndarray | None = None,
         score_mask: np.ndarray | None = None,
+        clips: np.ndarray | None = None,
         fitted_members: Mapping[str, _Base] | None = None,
     ) -> "EnsembleClassifier":
         """Fit weights; ``fitted_members`` (already trained on these same rows) skip the final refit."""
         X = np.asarray(X, dtype=np.float32)
         y = np.asarray(y)
         self.classes_ = np.unique(y)
+        self.inner_grouping_ = {}
         if self.weights == "equal":
             self.weights_ = np.full(len(self.members), 1.0 / len(self.members))
             self.inner_scores_: dict[str, float] = {}
         elif self.weights == "fitted":
-            self._fit_weights(X, y, groups, score_mask)
+            self._fit_weights(X, y, groups, score_mask, clips)
         else:
             raise ValueError(f"classifiers.ensemble.weights: '{self.weights}' is unknown (equal|fitted)")
         self.members_: dict[str, _Base] = {}
@@ -623,20 +839,22 @@ class EnsembleClassifier(_Base):
                 if list(member.classes_) != list(self.classes_):
                     raise ValueError(f"ensemble member {name} was trained on labels {list(member.classes_)}")
             else:
-                member = self._member(name).fit(X, y, groups, score_mask)
+                member = self._member(name).fit(X, y, groups, score_mask, clips=clips)
             self.members_[name] = member
         self.n_features_in_ = X.shape[1]
         return self
 
     def _fit_weights(
         self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, score_mask: np.ndarray | None,
+        clips: np.ndarray | None,
     ) -> None:
         """``weights_`` and ``inner_scores_`` from the members' out-of-fold probabilities."""
         yi = np.searchsorted(self.classes_, y)
-        self.inner_splits_ = inner_cv(yi, groups, self.inner_folds, self.seed, score_mask)
+        splits = self._keep_inner("weights", inner_cv(
+            yi, groups, self.inner_folds, self.seed, score_mask, clips, purpose="ensemble weights"))
         held_out = [
-            cross_val_proba(lambda name=name: self._member(name), X, y, groups, self.inner_splits_,
-                            score_mask=score_mask)
+            cross_val_proba(lambda name=name: self._member(name), X, y, groups, splits,
+                            score_mask=score_mask, clips=clips)
             for name in self.members
         ]
         scored = ~np.isnan(held_out[0]).any(axis=1)
@@ -654,7 +872,7 @@ class EnsembleClassifier(_Base):
         total = 0.0
         for w, name in zip(self.weights_, self.members):
             member = self.members_[name]
-            total = total + w * _align(member, member.predict_proba(X), self.classes_)
+            total = total + w * align_proba(member, member.predict_proba(X), self.classes_)
         return total / np.sum(total, axis=1, keepdims=True)
 
     def _save_state(self):
@@ -669,10 +887,11 @@ class EnsembleClassifier(_Base):
         self.members_ = {name: model_from_bytes(files[f"members/{name}.zip"], f"members/{name}.zip") for name in self.members}
 
 
-def _align(member: _Base, probs: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Probability columns reordered to ``classes`` (zeros for a class the member never saw)."""
+def align_proba(model: _Base, probs: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """A model's probability columns (its ``classes_``) reordered to ``classes`` (zeros for a class
+    the model never saw)."""
     out = np.zeros((len(probs), len(classes)))
-    out[:, np.searchsorted(classes, member.classes_)] = probs
+    out[:, np.searchsorted(classes, model.classes_)] = probs
     return out
 
 

@@ -12,8 +12,9 @@ Embedding (:func:`embed_signals`):
 
 Shard file (``.npz``): ``clip_ids`` (str), ``embeddings`` (clips, layers, dim): float16 for
 Hugging Face encoders, float32 for openSMILE (its functionals reach 1e11, beyond float16),
-``encoder``, ``model``, ``revision``, ``layers``, ``pooling``, and ``checksum`` (SHA-256 of ids
-and array) that :func:`load_shard` verifies.
+``encoder``, ``model``, ``revision``, ``layers``, ``pooling``, ``device`` and ``compute_dtype`` (what
+the encoder ran on: a GPU in float16 gives slightly different numbers than a CPU in float32), and
+``checksum`` (SHA-256 of ids and array) that :func:`load_shard` verifies.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import math
 import time
 import zipfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 POOLING = "mean+std over valid frames of all windows (population std)"
 REQUIRED_KEYS = ("clip_ids", "embeddings", "encoder", "model", "revision", "layers", "checksum")
+METADATA_KEYS = ("encoder", "model", "revision", "layers", "pooling", "device", "compute_dtype")
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
@@ -120,11 +123,16 @@ def embed_signals(
     batch_seconds: float,
     max_seconds: float | None = None,
     progress_every: float = 10.0,
+    workers: int = 1,
 ) -> np.ndarray:
     """Embed clips with an :class:`~speech_emotion.encoders.HFEncoder` or ``OpenSmileEncoder``.
 
-    Returns float32 (clips, layers, dim) in the order of ``signals``.
+    Returns float32 (clips, layers, dim) in the order of ``signals``. Torch runs on one CPU thread
+    per batch and ``workers`` batches run side by side, so the numbers do not depend on
+    ``workers`` (``embed.threads``) or on the cores of the machine; the batches themselves depend
+    only on the clips and ``batch_seconds``.
     """
+    from .devices import single_torch_thread
     from .encoders import OpenSmileEncoder
 
     rate = encoder.sample_rate
@@ -148,20 +156,34 @@ def embed_signals(
     windows_left = np.bincount([c for c, _, _ in items], minlength=len(signals))
     parts: dict[int, list[Any]] = {}
     batch_samples = max(1, int(batch_seconds * rate))
-    for batch in plan_batches([e - s for _, s, e in items], batch_samples, encoder.pad_safe):
-        chunk = [np.ascontiguousarray(signals[items[i][0]][items[i][1] : items[i][2]]) for i in batch]
-        done_clips, done_samples = 0, 0
-        for i, stats in zip(batch, encoder.stats(chunk)):
-            clip = items[i][0]
-            parts.setdefault(clip, []).append(stats)
-            windows_left[clip] -= 1
-            if windows_left[clip] == 0:
-                got = parts.pop(clip)
-                out[clip] = combine_stats([s.count for s in got], [s.mean for s in got], [s.var for s in got])
-                done_clips += 1
-                done_samples += len(signals[clip])
-        progress.update(done_clips, done_samples)
+    batches = plan_batches([e - s for _, s, e in items], batch_samples, encoder.pad_safe)
+
+    def run(batch: list[int]) -> list[Any]:
+        return encoder.stats([np.ascontiguousarray(signals[items[i][0]][items[i][1] : items[i][2]]) for i in batch])
+
+    with single_torch_thread(), ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
+        for batch, batch_stats in zip(batches, pool.map(run, batches)):
+            done_clips, done_samples = _collect(batch, batch_stats, items, parts, windows_left, signals, out)
+            progress.update(done_clips, done_samples)
     return out
+
+
+def _collect(
+    batch: list[int], batch_stats: list[Any], items: list[tuple[int, int, int]], parts: dict[int, list[Any]],
+    windows_left: np.ndarray, signals: Sequence[np.ndarray], out: np.ndarray,
+) -> tuple[int, int]:
+    """Store a batch's frame statistics; pool each clip whose last window is done. Returns (clips, samples) done."""
+    done_clips, done_samples = 0, 0
+    for i, stats in zip(batch, batch_stats):
+        clip = items[i][0]
+        parts.setdefault(clip, []).append(stats)
+        windows_left[clip] -= 1
+        if windows_left[clip] == 0:
+            got = parts.pop(clip)
+            out[clip] = combine_stats([s.count for s in got], [s.mean for s in got], [s.var for s in got])
+            done_clips += 1
+            done_samples += len(signals[clip])
+    return done_clips, done_samples
 
 
 # --- shard files -------------------------------------------------------------------------------------
@@ -202,8 +224,11 @@ def write_shard(
     model: str,
     revision: str,
     dtype: str = "float16",
+    device: str = "cpu",
+    compute_dtype: str = "float32",
 ) -> None:
-    """Write one embedding shard atomically (array + metadata + checksum); ``dtype`` float16 or float32."""
+    """Write one embedding shard atomically (array + metadata + checksum); ``dtype`` float16 or float32
+    (as stored); ``device`` and ``compute_dtype``: what the encoder ran on (cpu float32, cuda float16)."""
     ids = np.array(list(clip_ids), dtype=str)
     array = np.asarray(embeddings)
     if dtype == "float16":
@@ -224,6 +249,8 @@ def write_shard(
             revision=np.array(revision),
             layers=np.int64(array.shape[1]),
             pooling=np.array(POOLING),
+            device=np.array(device),
+            compute_dtype=np.array(compute_dtype),
             checksum=np.array(_checksum(ids, array)),
         )
 
@@ -255,7 +282,7 @@ def load_shard(path: str | Path) -> Shard:
         with np.load(path, allow_pickle=False) as data:
             ids = data["clip_ids"]
             array = data["embeddings"]
-            meta = {k: data[k].item() for k in ("encoder", "model", "revision", "layers", "pooling") if k in data}
+            meta = {k: data[k].item() for k in METADATA_KEYS if k in data}
             stored = str(data["checksum"])
     except Exception as exc:  # zlib / CRC / format errors all mean the same to the caller
         raise ShardError(f"{path}: corrupt embedding shard ({type(exc).__name__}: {exc}); {hint}") from exc
@@ -282,9 +309,10 @@ def load_variant(paths: Sequence[str | Path], name: str | None = None, layers: S
         if len(names) != 1:
             raise ValueError(f"load_variant: shards from several variants {sorted(names)}; pass name=")
         name = names.pop()
-    ids, arrays, first = [], [], None
+    ids, arrays, first, made_with = [], [], None, set()
     for path in paths:
         shard = load_shard(path)
+        made_with.add(made_with_of(shard.metadata))
         if first is None:
             first = (shard.metadata.get("encoder"), shard.embeddings.shape[1:], path)
         elif (shard.metadata.get("encoder"), shard.embeddings.shape[1:]) != first[:2]:
@@ -295,7 +323,24 @@ def load_variant(paths: Sequence[str | Path], name: str | None = None, layers: S
     unique, counts = np.unique(clip_ids, return_counts=True)
     if (counts > 1).any():
         raise ShardError(f"variant {name}: clip ids in more than one shard, e.g. {unique[counts > 1][:3].tolist()}")
-    return Variant(name=name, clip_ids=clip_ids, features=np.concatenate(arrays))
+    warn_mixed_devices(made_with, f"variant {name}")
+    return Variant(name=name, clip_ids=clip_ids, features=np.concatenate(arrays), made_with=tuple(sorted(made_with)))
+
+
+def made_with_of(metadata: dict[str, Any]) -> str:
+    """``<device> <compute dtype>`` of a shard ("unrecorded" for shards written before it was recorded)."""
+    if "device" not in metadata:
+        return "unrecorded"
+    return f"{metadata['device']} {metadata.get('compute_dtype', '?')}"
+
+
+def warn_mixed_devices(made_with: set[str] | Sequence[str], what: str) -> None:
+    """Warn when the embeddings of one encoder were computed on different devices or dtypes."""
+    kinds = sorted(set(made_with))
+    if len(kinds) > 1:
+        log.warning("%s: embedding shards were computed with different devices/dtypes (%s); GPU float16 and "
+                    "CPU float32 give slightly different numbers, so results are not exactly reproducible. "
+                    "Rerun the embed jobs with one embed.device for identical numbers.", what, ", ".join(kinds))
 
 
 

@@ -106,6 +106,11 @@ class HFEncoder:
     def dim(self) -> int:
         return 2 * self.hidden
 
+    @property
+    def compute_dtype(self) -> str:
+        """The float type the model runs in (recorded in each embedding shard)."""
+        return str(self.dtype).removeprefix("torch.")
+
     def stats(self, signals: list[np.ndarray]) -> list[FrameStats]:
         """Frame statistics of each signal (one forward pass for the whole list)."""
         import torch
@@ -193,6 +198,8 @@ class OpenSmileEncoder:
     real_length = False
     max_samples = None
     pad_safe = True
+    device = "cpu"
+    compute_dtype = "float32"  # openSMILE computes in single precision
 
     def __init__(self, feature_set: str, sample_rate: int = 16000):
         import opensmile

@@ -26,10 +26,10 @@ CLASSIFIERS_MODULE = "classifiers"
 # Top-level names in classifiers.py that belong to one classifier only.
 OWN_DEFINITIONS: dict[str, tuple[str, ...]] = {
     "logreg": ("LogRegClassifier",),
-    "svm": ("SVMClassifier",),
+    "svm": ("SVMClassifier", "platt_fit", "platt_apply"),
     "xgboost": ("XGBoostClassifier",),
     "mlp": ("MLPClassifier", "_build_mlp"),
-    "ensemble": ("EnsembleClassifier", "fit_weights", "_balanced_nll", "_align"),
+    "ensemble": ("EnsembleClassifier", "fit_weights", "_balanced_nll"),
 }
 
 

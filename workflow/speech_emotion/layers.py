@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from .classifiers import LogRegClassifier, cross_val_proba, inner_cv, pooled_balanced_accuracy
+from .classifiers import InnerSplits, LogRegClassifier, cross_val_proba, inner_cv, pooled_balanced_accuracy
 
 # A wider window must beat the best narrower one by this much (parsimony against CV noise).
 MIN_GAIN = 0.005
@@ -49,14 +49,12 @@ def select(embeddings: np.ndarray, layers: Sequence[int]) -> np.ndarray:
 
 
 def probe_score(
-    X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, inner_folds: int, seed: int, C: float = 1.0,
+    X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, splits: InnerSplits, seed: int, C: float = 1.0,
     max_iter: int = 500,
 ) -> float:
     """Balanced accuracy of a standardised, class-balanced logistic regression's out-of-fold
-    predictions pooled over speaker-grouped inner folds (the logreg classifier with a fixed C)."""
-    probs = cross_val_proba(
-        lambda: LogRegClassifier(C=C, max_iter=max_iter, seed=seed), X, y, groups, inner_cv(y, groups, inner_folds, seed)
-    )
+    predictions pooled over the inner ``splits`` (the logreg classifier with a fixed C)."""
+    probs = cross_val_proba(lambda: LogRegClassifier(C=C, max_iter=max_iter, seed=seed), X, y, groups, splits)
     return pooled_balanced_accuracy(probs, y)
 
 
@@ -78,10 +76,11 @@ def probe_layers(
     n_layers = embeddings.shape[1]
     y = np.asarray(y)
     if n_layers == 1:
-        return {"layers": [0], "score": None, "layer_scores": [None], "windows": []}
+        return {"layers": [0], "score": None, "layer_scores": [None], "windows": [], "inner": None}
+    splits = inner_cv(y, groups, inner_folds, seed, purpose="layer probe")
 
     def score(layers: Sequence[int]) -> float:
-        return probe_score(select(embeddings, layers), y, groups, inner_folds, seed, C, max_iter)
+        return probe_score(select(embeddings, layers), y, groups, splits, seed, C, max_iter)
 
     layer_scores = [score([i]) for i in range(n_layers)]
     best = int(np.argmax(layer_scores))
@@ -102,6 +101,7 @@ def probe_layers(
         "score": chosen["score"],
         "layer_scores": layer_scores,
         "windows": windows,
+        "inner": splits.record(),
     }
 
 
@@ -123,7 +123,7 @@ def choose_layers(
         result["method"] = "probe"
     else:
         result = {"layers": resolve_layers(spec, n_layers), "score": None, "layer_scores": [], "windows": [],
-                  "method": "config"}
+                  "inner": None, "method": "config"}
     result["spec"] = spec if isinstance(spec, str) else list(spec)
     result["n_layers"] = int(n_layers)
     return result
@@ -135,6 +135,7 @@ def choose_augmented(
     y: np.ndarray,
     groups: np.ndarray | None,
     clean: np.ndarray,
+    clips: np.ndarray,
     inner_folds: int = 5,
     seed: int = 0,
     C: float = 1.0,
@@ -142,25 +143,23 @@ def choose_augmented(
 ) -> dict[str, Any]:
     """Whether a fold's augmented copies train its classifiers (``augment.use``).
 
-    ``X``/``y``/``groups``: the fold's training rows on the chosen layers, copies included;
+    ``X``/``y``/``groups``/``clips``: the fold's training rows on the chosen layers, copies included;
     ``clean`` marks the clean rows. ``always``: they train. ``auto``: the probe is scored twice on
-    the same speaker-grouped inner folds and the same held-out clean clips, trained with and
-    without the copies; the copies train only when they raise that score by more than
-    :data:`MIN_GAIN` (without them is the cheaper, plainer model).
+    the same inner folds (speaker-grouped, else clip-grouped: a held-out clip's copies never train)
+    and the same held-out clean clips, trained with and without the copies; the copies train only
+    when they raise that score by more than :data:`MIN_GAIN` (without them is the cheaper, plainer
+    model).
     """
     clean = np.asarray(clean, dtype=bool)
     n_copies = int((~clean).sum())
     if mode not in ("auto", "always"):
         raise ValueError(f"augment.use: '{mode}' is unknown (auto|always)")
     if mode == "always" or n_copies == 0:
-        return {"mode": mode, "use": n_copies > 0, "copy_rows": n_copies, "score_with": None, "score_without": None}
-    splits = inner_cv(y, groups, inner_folds, seed, clean)
-
-    def score(splits: list[tuple[np.ndarray, np.ndarray]]) -> float:
-        make = lambda: LogRegClassifier(C=C, max_iter=max_iter, seed=seed)  # noqa: E731
-        return pooled_balanced_accuracy(cross_val_proba(make, X, y, groups, splits), y)
-
-    with_copies = score(splits)
-    without = score([(tr[clean[tr]], va) for tr, va in splits])
+        return {"mode": mode, "use": n_copies > 0, "copy_rows": n_copies, "score_with": None, "score_without": None,
+                "inner": None}
+    splits = inner_cv(y, groups, inner_folds, seed, clean, clips, purpose="copies decision")
+    without_copies = InnerSplits([(tr[clean[tr]], va) for tr, va in splits], splits.grouping, splits.reason)
+    with_copies = probe_score(X, y, groups, splits, seed, C, max_iter)
+    without = probe_score(X, y, groups, without_copies, seed, C, max_iter)
     return {"mode": mode, "use": bool(with_copies > without + MIN_GAIN), "copy_rows": n_copies,
-            "score_with": with_copies, "score_without": without}
+            "score_with": with_copies, "score_without": without, "inner": splits.record()}

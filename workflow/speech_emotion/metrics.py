@@ -96,19 +96,39 @@ def label_set(predictions: pd.DataFrame) -> list[str]:
 
 
 def scores(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, float]:
-    """The four metrics on one set of predictions.
+    """The four metrics on one set of predictions (a fold, a speaker, an intensity level, all clips).
 
-    F1 averages over the labels that occur (true or predicted) in this set, as scikit-learn does,
-    so a subset without some class (a CREMA-D intensity level without NEU) is not penalised for it.
+    Every average runs over the classes present in this set's truth, as balanced accuracy (UA) does:
+    a subset without some class (a fold without an Angry test clip, a CREMA-D intensity level
+    without NEU) is not charged a zero F1 for that class when a clip is predicted as it (that clip
+    still counts as an error in its own class's recall and F1).
     """
+    present = sorted(set(np.asarray(y_true, dtype=str)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return {
             "accuracy": float(accuracy_score(y_true, y_pred)),
             "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
-            "f1_macro": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
-            "f1_weighted": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
+            "f1_macro": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+            "f1_weighted": float(f1_score(y_true, y_pred, labels=present, average="weighted", zero_division=0)),
         }
+
+
+def chance_levels(frame: pd.DataFrame) -> dict[str, Any]:
+    """Chance UA and WA of a predictions table, pooled and as the mean over its folds.
+
+    A guess without information recalls 1/k on average over the k classes present in a test part,
+    so a fold whose test clips lack a class has a higher chance UA than the pooled 1/classes.
+    """
+    folds = [group for _, group in frame.groupby("fold", sort=True)]
+    return {
+        "balanced_accuracy": _r(1.0 / frame["label"].nunique()),
+        "balanced_accuracy_mean": _r(np.mean([1.0 / g["label"].nunique() for g in folds])),
+        "accuracy": _r(frame["label"].value_counts().max() / len(frame)),
+        "accuracy_mean": _r(np.mean([g["label"].value_counts().max() / len(g) for g in folds])),
+        "note": "balanced_accuracy: 1/classes in the test clips; accuracy: always predicting the most frequent "
+                "class; *_mean: the mean over folds of the same per fold (compare with the metrics' fold mean)",
+    }
 
 
 def _summary(per_fold: Mapping[str, float], pooled: float) -> dict[str, Any]:
@@ -252,12 +272,7 @@ def compute_metrics(
     for name in METRICS:
         out[name] = _summary({k: v[name] for k, v in per_fold.items()}, pooled[name])
 
-    support = frame["label"].value_counts()
-    out["chance"] = {
-        "balanced_accuracy": _r(1.0 / len(labels)),
-        "accuracy": _r(support.max() / len(frame)),
-        "note": "balanced_accuracy: 1/classes; accuracy: always predicting the most frequent class",
-    }
+    out["chance"] = chance_levels(frame)
     precision, recall, f1, count = precision_recall_fscore_support(
         frame["label"], frame["prediction"], labels=labels, zero_division=0
     )
@@ -305,6 +320,14 @@ def compute_metrics(
     return out
 
 
+def cv_summary(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """The CV figures a final model's model.json keeps: per metric mean, std and pooled, chance, counts."""
+    out: dict[str, Any] = {"folds": metrics["n_folds"], "clips": metrics["n_clips"], "chance": metrics["chance"]}
+    for name in METRICS:
+        out[name] = {key: metrics[name][key] for key in ("mean", "std", "pooled")}
+    return out
+
+
 def summary_row(metrics: Mapping[str, Any], encoder: str, classifier: str, protocol: str) -> dict[str, Any]:
     """One row of results/summary.tsv."""
     row: dict[str, Any] = {"encoder": encoder, "classifier": classifier}
@@ -312,6 +335,8 @@ def summary_row(metrics: Mapping[str, Any], encoder: str, classifier: str, proto
         row[f"{name}_mean"] = metrics[name]["mean"]
         row[f"{name}_std"] = metrics[name]["std"]
         row[f"{name}_pooled"] = metrics[name]["pooled"]
+    row["chance_balanced_accuracy_mean"] = metrics["chance"]["balanced_accuracy_mean"]
+    row["chance_balanced_accuracy_pooled"] = metrics["chance"]["balanced_accuracy"]
     row.update(n_clips=metrics["n_clips"], n_folds=metrics["n_folds"], protocol=protocol)
     return row
 
@@ -325,7 +350,8 @@ def summary_table(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 def format_summary(frame: pd.DataFrame) -> str:
     """The summary as a fixed-width text table (mean ± std), for logs and the end of a run."""
     lines = []
-    header = ["encoder", "classifier", "UA", "UA pooled", "WA", "F1 macro", "F1 weighted", "clips", "protocol"]
+    header = ["encoder", "classifier", "UA", "UA pooled", "UA chance", "WA", "F1 macro", "F1 weighted", "clips",
+              "protocol"]
     body = []
     for r in frame.to_dict("records"):
         cells = [str(r["encoder"]), str(r["classifier"])]
@@ -333,6 +359,7 @@ def format_summary(frame: pd.DataFrame) -> str:
             cells.append(f"{r[f'{name}_mean']:.3f} ± {r[f'{name}_std']:.3f}")
             if name == "balanced_accuracy":
                 cells.append(f"{r[f'{name}_pooled']:.3f}")
+                cells.append(f"{r['chance_balanced_accuracy_mean']:.3f} / {r['chance_balanced_accuracy_pooled']:.3f}")
         cells += [str(r["n_clips"]), str(r["protocol"])]
         body.append(cells)
     widths = [max(len(row[i]) for row in [header] + body) for i in range(len(header))]

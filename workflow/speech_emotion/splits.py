@@ -20,6 +20,7 @@ class Variant:
     name: str
     clip_ids: np.ndarray
     features: np.ndarray
+    made_with: tuple[str, ...] = ()  # devices/dtypes the embeddings were computed with
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+from sklearn.metrics import balanced_accuracy_score
 
 from .classifiers import load_model, make_classifier, read_manifest, save_model
 from .layers import choose_augmented, choose_layers, select
@@ -37,7 +37,8 @@ def read_variant(name: str, shard_paths: Sequence[str | Path], layers: Sequence[
     variant = load_variant(list(shard_paths), name=name, layers=layers)
     if layers is None:
         return variant
-    return Variant(name=variant.name, clip_ids=variant.clip_ids, features=select(variant.features, range(len(layers))))
+    return Variant(name=variant.name, clip_ids=variant.clip_ids, features=select(variant.features, range(len(layers))),
+                   made_with=variant.made_with)
 
 
 def n_layers_of(shard_paths: Sequence[str | Path]) -> int:
@@ -60,8 +61,11 @@ def load_fold(
 
     Copies only enter the training part (see :func:`speech_emotion.splits.build_fold`).
     """
+    from .embeddings import warn_mixed_devices
+
     clean = read_variant("clean", variant_paths["clean"], layers)
     copies = [read_variant(name, paths, layers) for name, paths in variant_paths.items() if name != "clean"]
+    warn_mixed_devices({kind for v in (clean, *copies) for kind in v.made_with}, "clean and augmented variants")
     return build_fold(fold, folds, manifest, clean, copies)
 
 
@@ -109,10 +113,20 @@ def run_layer_probe(
                            max_layers=int(features.get("probe_max_layers", 3)), **probe)
     with_copies = load_fold(fold_index, paths, manifest, folds, result["layers"])
     result["augment"] = choose_augmented(augment_use, with_copies.X_train, with_copies.y_train,
-                                         with_copies.groups_train, with_copies.train_variants == "clean", **probe)
+                                         with_copies.groups_train, with_copies.train_variants == "clean",
+                                         with_copies.train_ids, **probe)
     result["fold"] = str(fold)
     result["n_train_clips"] = int(len(data.train_ids))
+    log_inner_grouping(f"fold {fold}", {"layer probe": result["inner"], "copies decision": result["augment"]["inner"]})
     return result
+
+
+def log_inner_grouping(where: str, inner: Mapping[str, Mapping[str, Any] | None]) -> None:
+    """Warn in the job's log for each inner choice whose splits fell back from speaker to clip groups."""
+    for purpose, record in inner.items():
+        if record and record["grouping"] != "speaker":
+            log.warning("%s: %s splits grouped by %s, not by speaker: %s", where, purpose, record["grouping"],
+                        record["reason"])
 
 
 def trained_variants(paths: Mapping[str, Sequence[str | Path]], layer_choice: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -182,9 +196,9 @@ def fit_classifier(
             seed=seed,
             n_jobs=threads,
         )
-        return model.fit(data.X_train, data.y_train, data.groups_train, clean, fitted_members=members)
+        return model.fit(data.X_train, data.y_train, data.groups_train, clean, data.train_ids, fitted_members=members)
     model = make_classifier(classifier, params, seed=seed, n_jobs=threads)
-    return model.fit(data.X_train, data.y_train, data.groups_train, clean)
+    return model.fit(data.X_train, data.y_train, data.groups_train, clean, data.train_ids)
 
 
 def _member_config(model) -> dict[str, Any]:
@@ -203,6 +217,8 @@ def selected_settings(model) -> dict[str, Any]:
         out["weights"] = {name: float(w) for name, w in zip(model.members, model.weights_)}
     if getattr(model, "inner_scores_", None):
         out["inner_balanced_accuracy"] = model.inner_scores_
+    if getattr(model, "inner_grouping_", None):
+        out["inner_grouping"] = model.inner_grouping_
     return out
 
 
@@ -247,6 +263,7 @@ def train_fold(
              encoder, classifier, fold, len(data.y_train), len(set(data.train_ids)), len(data.test_ids),
              layers, data.X_train.shape[1])
     model = fit_classifier(classifier, params, data, seed, threads, member_models)
+    log_inner_grouping(f"{encoder}/{classifier} fold {fold}", getattr(model, "inner_grouping_", {}))
     labels = sorted(manifest["label"].astype(str).unique())
     predictions = predictions_frame(model, data.test_ids, fold_index if fold_index is not None else -1,
                                     data.y_test, data.X_test, labels)
@@ -281,30 +298,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-# --- CV summary and final model -------------------------------------------------------------------
-
-
-def cv_summary(prediction_files: Sequence[str | Path]) -> dict[str, Any]:
-    """Metrics of CV predictions: per fold mean and std, and pooled over all test clips."""
-    frames = [pd.read_csv(path, sep="\t", dtype={"clip_id": str, "label": str, "prediction": str}) for path in prediction_files]
-    if not frames:
-        return {}
-    pooled = pd.concat(frames, ignore_index=True)
-    metrics = {
-        "accuracy": lambda t, p: accuracy_score(t, p),
-        "balanced_accuracy": lambda t, p: balanced_accuracy_score(t, p),
-        "f1_macro": lambda t, p: f1_score(t, p, average="macro"),
-        "f1_weighted": lambda t, p: f1_score(t, p, average="weighted"),
-    }
-    out: dict[str, Any] = {"folds": len(frames), "clips": int(len(pooled))}
-    for name, fn in metrics.items():
-        per_fold = [float(fn(f["label"], f["prediction"])) for f in frames if len(f)]
-        out[name] = {
-            "mean": round(float(np.mean(per_fold)), 6),
-            "std": round(float(np.std(per_fold)), 6),
-            "pooled": round(float(fn(pooled["label"], pooled["prediction"])), 6),
-        }
-    return out
+# --- final model -------------------------------------------------------------------
 
 
 def final_model_info(
@@ -314,7 +308,7 @@ def final_model_info(
 
     ``encoder``: ``{"name", "spec" (encoders.<name>), "model_dir" (the weights' folder, relative to
     the workflow's working directory, or None for openSMILE)}``; ``audio``: sample_rate, max_seconds,
-    batch_seconds used for the embeddings; ``cv``: :func:`cv_summary` of the classifier's CV run.
+    batch_seconds used for the embeddings; ``cv``: :func:`speech_emotion.metrics.cv_summary` of the classifier's metrics.json.
     """
     return {
         "classifier": params["classifier"],

@@ -1,7 +1,9 @@
 """Nested hyper-parameter tuning: Optuna TPE inside one training fold, speaker-grouped inner CV.
 
-The objective is the mean balanced accuracy over ``inner_folds`` speaker-disjoint splits of the
-training rows (scored on clean clips only: augmented copies train but never score). Each study is
+The objective is the balanced accuracy of out-of-fold predictions pooled over ``inner_folds``
+speaker-grouped splits of the training rows (clip-grouped where speakers cannot be used; scored on
+clean clips only: augmented copies train but never score), the one score of every inner choice
+(:func:`speech_emotion.classifiers.pooled_balanced_accuracy`). Each study is
 stored in its own SQLite file (``optuna-dashboard sqlite:///.../study.sqlite3`` opens it). The MLP
 reports its per-epoch validation score, so a MedianPruner stops hopeless trials early.
 
@@ -18,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import balanced_accuracy_score
 
-from .classifiers import inner_cv, make_classifier
+from .classifiers import cross_val_proba, inner_cv, make_classifier, pooled_balanced_accuracy
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +70,13 @@ def tune(
     n_jobs: int = 1,
     score_mask: np.ndarray | None = None,
     pruner: Mapping[str, Any] | None = None,
+    clips: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Run the study; return ``{"params": best classifier params, "value": best score, "trials": n}``.
 
     ``score_mask`` marks rows that may be scored (clean clips); all rows of an inner training
-    split train. An existing study file is replaced, so a rerun gives the same study.
+    split train; ``clips`` (each row's clip id) keeps a clip and its copies on one side where the
+    splits cannot group by speaker. An existing study file is replaced, so a rerun gives the same study.
     """
     import optuna
 
@@ -100,31 +103,29 @@ def tune(
             n_warmup_steps=int(pruner_cfg.get("n_warmup_steps", 10)),
         ) if classifier == "mlp" else optuna.pruners.NopPruner(),
     )
-    splits = inner_cv(y, groups, inner_folds, seed, mask)
+    splits = inner_cv(y, groups, inner_folds, seed, mask, clips, purpose="tuning")
 
     def objective(trial) -> float:
         params = {**dict(base_params), **to_params(classifier, suggest(trial, space))}
-        scores = []
-        for k, (tr, va) in enumerate(splits):
-            if not len(va):
-                continue
-            model = make_classifier(classifier, params, seed=seed, n_jobs=n_jobs)
-            g_tr = None if groups is None else np.asarray(groups)[tr]
-            if classifier == "mlp":
-                offset = k * int(params.get("max_epochs", 200))
 
-                def report(epoch: int, score: float, offset: int = offset) -> None:
-                    trial.report(score, offset + epoch)
-                    if trial.should_prune():
-                        raise optuna.TrialPruned()
+        def pruning(k: int) -> dict[str, Any]:
+            """The MLP reports each epoch's validation score of inner split k to the pruner."""
+            if classifier != "mlp":
+                return {}
+            offset = k * int(params.get("max_epochs", 200))
 
-                model.fit(X[tr], y[tr], g_tr, mask[tr], epoch_callback=report)
-            else:
-                model.fit(X[tr], y[tr], g_tr, mask[tr])
-            scores.append(balanced_accuracy_score(y[va], model.predict(X[va])))
-        if not scores:
+            def report(epoch: int, score: float) -> None:
+                trial.report(score, offset + epoch)
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+
+            return {"epoch_callback": report}
+
+        probs = cross_val_proba(lambda: make_classifier(classifier, params, seed=seed, n_jobs=n_jobs), X, y, groups,
+                                splits, score_mask=mask, clips=clips, fit_extra=pruning)
+        if np.isnan(probs).any(axis=1).all():
             raise ValueError("tuning: no inner validation fold has a clean clip to score")
-        return float(np.mean(scores))
+        return pooled_balanced_accuracy(probs, y)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study.optimize(objective, n_trials=int(n_trials))
@@ -134,6 +135,7 @@ def tune(
     best = study.best_trial
     log.info("tuning %s: best inner-CV balanced accuracy %.4f with %s", classifier, best.value, best.params)
     return {
+        "inner": splits.record(),
         "params": to_params(classifier, best.params),
         "value": float(best.value),
         "trials": len(study.trials),
