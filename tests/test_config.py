@@ -86,3 +86,30 @@ def test_bad_config_stops_before_any_job(tmp_path, override, expected):
     assert result.returncode != 0
     assert expected in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_predefined_protocol_needs_a_fold_source(tmp_path):
+    (tmp_path / "clips.csv").write_text("path,label,speaker,split\n")
+    config = default_config()
+    config["cv"]["protocol"] = "predefined"
+    config["dataset"] = {"kind": "folder", "root": str(tmp_path), "speaker_regex": "^(x)"}
+    with pytest.raises(ConfigError, match=r"cv.protocol: predefined needs the fold of every clip: set cv.fold_table"):
+        check_config(config, tmp_path)
+    config["cv"]["fold_table"] = "folds.csv"
+    with pytest.raises(ConfigError, match=r"cv.fold_table: file 'folds.csv' does not exist"):
+        check_config(config, tmp_path)
+    (tmp_path / "folds.csv").write_text("clip_id,fold\n")
+    check_config(config, tmp_path)
+    config["cv"] = {"protocol": "predefined", "folds": 5, "fold_column": "fold"}
+    config["dataset"] = {"kind": "manifest", "manifest": "clips.csv"}
+    with pytest.raises(ConfigError, match=r"cv.fold_column: dataset.manifest 'clips.csv' has no column 'fold' "
+                                          r"\(columns: path, label, speaker, split\)"):
+        check_config(config, tmp_path)
+    config["cv"]["fold_column"] = "split"
+    check_config(config, tmp_path)
+    config["cv"]["protocol"] = "loso"
+    import jsonschema
+
+    jsonschema.validate(config, SCHEMA)
+    with pytest.raises(jsonschema.ValidationError, match="'leave-one-out' is not one of"):
+        jsonschema.validate(config | {"cv": {"protocol": "leave-one-out", "folds": 5}}, SCHEMA)

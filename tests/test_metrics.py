@@ -217,3 +217,47 @@ def test_coverage_against_folds():
         check_coverage(preds.iloc[1:], folds)
     with pytest.raises(MetricsError, match="another fold"):
         check_coverage(preds.assign(fold=0), folds)
+
+
+def test_coverage_of_a_train_test_split():
+    """Clips of the `train` partition (fold -1) are never predicted; a missing test clip is still caught."""
+    preds, _ = tables()
+    test = preds[preds["fold"] == 0]
+    folds = pd.DataFrame({"clip_id": preds["clip_id"], "fold": [0] * 4 + [-1] * 3,
+                          "fold_name": ["test"] * 4 + ["train"] * 3})
+    check_coverage(test, folds)
+    with pytest.raises(MetricsError, match=r"1 clip\(s\) never predicted \(e.g. \['c1'\]\)"):
+        check_coverage(test.iloc[1:], folds)
+    with pytest.raises(MetricsError, match=r"3 clip\(s\) of the train partition .* were predicted, e.g. \['c5', 'c6', 'c7'\]"):
+        check_coverage(preds, folds)
+
+
+def test_fold_names_per_fold_table_and_speaker_overlap():
+    """LOSO-style names; per-fold UA over the labels of that fold's truth; speakers on both sides counted."""
+    preds, manifest = tables()
+    # c1-c3 are s1, c4-c5 s2, c6-c7 s3: fold 0 holds s1 and one s2 clip, fold 1 the other s2 clip and s3
+    folds = pd.DataFrame({"clip_id": preds["clip_id"], "fold": preds["fold"],
+                          "fold_name": ["Ses01"] * 4 + ["Ses02"] * 3})
+    m = compute_metrics(preds, manifest, folds=folds)
+    assert m["fold_names"] == {"0": "Ses01", "1": "Ses02"}
+    assert m["per_fold"]["0"]["name"] == "Ses01" and m["per_fold"]["0"]["speakers"] == ["s1", "s2"]
+    assert m["per_fold"]["1"] == pytest.approx(
+        {"name": "Ses02", "n_clips": 3, "labels": ["ANG", "SAD"], "speakers": ["s2", "s3"], "accuracy": 2 / 3,
+         "balanced_accuracy": 0.75, "f1_macro": 2 / 3, "f1_weighted": 2 / 3}, abs=1e-6)
+    overlap = m["speaker_overlap"]
+    assert (overlap["n_speakers"], overlap["n_clips"]) == (1, 2)  # s2's c4 (tested in 0) and c5 (tested in 1)
+    assert overlap["speakers"] == {"s2": {"folds": ["Ses01", "Ses02"], "test_clips": 2}}
+    # one speaker per fold; a fold whose truth has one label: its UA is that label's recall (1/3), not an
+    # average with a recall of 0 for the absent label
+    loso = preds.assign(fold=[0, 0, 0, 1, 1, 2, 2])
+    loso_folds = pd.DataFrame({"clip_id": loso["clip_id"], "fold": loso["fold"],
+                               "fold_name": ["s1"] * 3 + ["s2"] * 2 + ["s3"] * 2})
+    single = loso.copy()
+    single.loc[single["clip_id"] == "c3", "label"] = "ANG"  # s1's fold: truth ANG ANG ANG, predictions ANG SAD SAD
+    manifest_single = manifest.assign(label=single["label"].to_numpy())
+    m = compute_metrics(single, manifest_single, folds=loso_folds)
+    assert m["fold_names"] == {"0": "s1", "1": "s2", "2": "s3"}
+    assert m["per_fold"]["0"]["labels"] == ["ANG"] and m["per_fold"]["0"]["speakers"] == ["s1"]
+    assert m["balanced_accuracy"]["per_fold"]["0"] == pytest.approx(1 / 3, abs=1e-6)
+    assert m["speaker_overlap"] == {"n_speakers": 0, "n_clips": 0, "speakers": {},
+                                    "note": "no speaker is on both sides of a fold"}

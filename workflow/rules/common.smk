@@ -74,7 +74,6 @@ wildcard_constraints:
 
 
 SHARDS = list(range(config["embed"]["shards"]))
-FOLDS = list(range(config["cv"]["folds"]))
 
 # Each rule file appends a function returning the targets it adds to `rule all`.
 TARGETS = [lambda: sorted(CORRUPT) + PENDING_REBUILD]
@@ -152,6 +151,49 @@ def dataset_meta_files(wildcards):
     return [spec[key]] if key and spec.get(key) else []
 
 
+# --- folds ---------------------------------------------------------------------------------------
+from speech_emotion.folds import FIXED_COUNT  # noqa: E402
+from speech_emotion.splits import fold_list  # noqa: E402
+
+
+def predefined_folds_spec():
+    """cv.protocol predefined: where each clip's fold comes from (a params value); None otherwise."""
+    cv = config["cv"]
+    if cv["protocol"] != "predefined":
+        return None
+    return {
+        "column": cv.get("fold_column", "fold"),
+        "table": cv.get("fold_table"),
+        "source": f"dataset.manifest '{config['dataset'].get('manifest')}'",
+    }
+
+
+def fold_inputs(wildcards):
+    """The fold table (cv.fold_table) and rejected.tsv (its rejected clips are left out), if used."""
+    spec = predefined_folds_spec()
+    if not spec or not spec["table"]:
+        return {}
+    return {"table": spec["table"], "rejected": "results/data/rejected.tsv"}
+
+
+@functools.lru_cache(maxsize=8)
+def _folds_in(path, stamp):
+    import pandas as pd
+
+    return fold_list(pd.read_csv(path, sep="\t", usecols=["fold"]))
+
+
+def cv_folds():
+    """The test folds k of this run (the fold-{k} jobs). speaker/stratified: range(cv.folds), known at
+    parse time; loso/predefined: the folds of results/data/folds.tsv once checkpoint folds has run
+    (one per speaker or fold value that survived the manifest rule)."""
+    if config["cv"]["protocol"] in FIXED_COUNT:
+        return list(range(config["cv"]["folds"]))
+    path = checkpoints.folds.get().output[0]
+    stat = Path(path).stat()
+    return _folds_in(path, (stat.st_mtime_ns, stat.st_size))
+
+
 # List a corpus already on disk now: Snakemake ignores an input function's error when the output
 # exists, so a badly named new file would otherwise be skipped silently on a rerun.
 if config["dataset"]["kind"] != "cremad" or config["dataset"].get("source") not in (None, "download", "demo"):
@@ -219,7 +261,7 @@ def cv_predictions(wildcards):
         "results/cv/{encoder}/{classifier}/fold-{fold}/predictions.tsv",
         encoder=wildcards.encoder,
         classifier=wildcards.classifier,
-        fold=FOLDS,
+        fold=cv_folds(),
     )
 
 
@@ -409,6 +451,11 @@ def train_extra_inputs(wildcards):
     return extra
 
 
+def probe_fold_files(wildcards):
+    """The layer choice of every CV fold of one encoder (rule layer_probe_table)."""
+    return expand("results/cv/{encoder}/layers/fold-{fold}.json", encoder=wildcards.encoder, fold=cv_folds())
+
+
 def final_encoder_record(wildcards):
     """The encoder a final model needs at predict time: config entry + weights folder."""
     spec = {k: v for k, v in config["encoders"][wildcards.encoder].items() if k != "gpu"}
@@ -430,7 +477,7 @@ def train_targets():
         "results/cv/{encoder}/{classifier}/fold-{fold}/predictions.tsv",
         encoder=encoders,
         classifier=classifiers,
-        fold=FOLDS,
+        fold=cv_folds(),
     )
     targets += expand(
         "results/models/{encoder}/{classifier}/{name}",

@@ -49,9 +49,12 @@ rule manifest:
         "../scripts/manifest.py"
 
 
-rule folds:
+# A checkpoint: with cv.protocol loso or predefined the folds (and so the fold-{k} jobs) are known
+# only once folds.tsv exists (see cv_folds in common.smk).
+checkpoint folds:
     input:
-        "results/data/manifest.tsv",
+        unpack(fold_inputs),
+        manifest="results/data/manifest.tsv",
     output:
         "results/data/folds.tsv",
     log:
@@ -60,6 +63,7 @@ rule folds:
         protocol=config["cv"]["protocol"],
         folds=config["cv"]["folds"],
         seed=config["seed"],
+        predefined=predefined_folds_spec(),
     conda:
         "../../envs/data.yaml"
     script:

@@ -29,7 +29,7 @@ rule layer_probe:
 
 rule layer_probe_table:
     input:
-        expand("results/cv/{{encoder}}/layers/fold-{fold}.json", fold=FOLDS),
+        probe_fold_files,
     output:
         "results/cv/{encoder}/layer_probe.tsv",
     log:

@@ -8,6 +8,7 @@ of failing.
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,7 @@ def check_config(config: dict[str, Any], workdir: str | Path = ".") -> None:
         if low in spec and high in spec and spec[low] > spec[high]:
             raise ConfigError(f"augment.{section}.{low} must not exceed augment.{section}.{high}")
     _check_dataset(config["dataset"], Path(workdir))
+    _check_cv(config["cv"], config["dataset"], Path(workdir))
 
 
 def _check_dataset(dataset: dict[str, Any], workdir: Path) -> None:
@@ -177,3 +179,30 @@ def _check_dataset(dataset: dict[str, Any], workdir: Path) -> None:
             raise ConfigError(f"dataset.speaker_regex: invalid regular expression '{regex}': {exc}") from exc
         if compiled.groups < 1:
             raise ConfigError(f"dataset.speaker_regex: '{regex}' needs a group, e.g. '^(S[MF]\\d+)_'")
+
+
+def _check_cv(cv: dict[str, Any], dataset: dict[str, Any], workdir: Path) -> None:
+    """cv.protocol predefined needs a fold for every clip: cv.fold_table or a manifest CSV column."""
+    if cv["protocol"] != "predefined":
+        return
+    table = cv.get("fold_table")
+    if table:
+        path = Path(table) if Path(table).is_absolute() else workdir / table
+        if not path.is_file():
+            raise ConfigError(f"cv.fold_table: file '{table}' does not exist (resolved to {path})")
+        return
+    if dataset["kind"] != "manifest":
+        raise ConfigError(
+            f"cv.protocol: predefined needs the fold of every clip: set cv.fold_table (a clip_id,fold CSV) "
+            f"or use dataset.kind: manifest with a '{cv.get('fold_column', 'fold')}' column (dataset.kind is "
+            f"'{dataset['kind']}')"
+        )
+    column = cv.get("fold_column", "fold")
+    manifest = Path(dataset["manifest"])
+    with open(manifest if manifest.is_absolute() else workdir / manifest, encoding="utf-8", newline="") as handle:
+        header = [c.strip() for c in next(csv.reader(handle), [])]
+    if column not in header:
+        raise ConfigError(
+            f"cv.fold_column: dataset.manifest '{dataset['manifest']}' has no column '{column}' "
+            f"(columns: {', '.join(header)}); cv.protocol predefined reads each clip's fold from it"
+        )

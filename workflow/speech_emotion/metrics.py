@@ -25,6 +25,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from .splits import TRAIN_ONLY, fold_names, speaker_overlap
+
 METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted")
 """Metric names used everywhere: WA, UA (unweighted average recall), macro and weighted F1."""
 
@@ -251,22 +253,24 @@ def compute_metrics(
     manifest: pd.DataFrame | None = None,
     perception: pd.DataFrame | None = None,
     perception_note: str | None = None,
+    folds: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Everything metrics.json holds for one (encoder, classifier) pair.
 
     ``perception``: the CREMA-D perception table (:func:`read_perception`) or None, in which case
-    ``human_baseline`` says why it is absent (``perception_note``).
+    ``human_baseline`` says why it is absent (``perception_note``). ``folds`` (folds.tsv) adds the
+    fold names, a per-fold table and, with the manifest, the speakers on both sides of a fold.
     """
     frame = sort_predictions(predictions)
     labels = label_set(frame)
-    folds = sorted(frame["fold"].unique())
+    folds_present = sorted(frame["fold"].unique())
     per_fold = {str(k): scores(g["label"], g["prediction"]) for k, g in frame.groupby("fold", sort=True)}
     pooled = scores(frame["label"], frame["prediction"])
     out: dict[str, Any] = {
         "labels": labels,
         "n_clips": int(len(frame)),
-        "n_folds": len(folds),
-        "folds": {str(k): int((frame["fold"] == k).sum()) for k in folds},
+        "n_folds": len(folds_present),
+        "folds": {str(k): int((frame["fold"] == k).sum()) for k in folds_present},
         "std_note": "std is the population standard deviation (ddof=0) of the per-fold values",
     }
     for name in METRICS:
@@ -310,6 +314,20 @@ def compute_metrics(
                 groups[name] = per_group(rows, column, GROUP_ORDER.get(name, ()))
         out["per_group"] = groups
 
+        if folds is not None and "speaker" in meta.columns:
+            out["speaker_overlap"] = _speaker_overlap(folds, meta)
+
+    if folds is not None:
+        names = {str(k): v for k, v in fold_names(folds).items()}
+        out["fold_names"] = {str(k): names.get(str(k), str(k)) for k in folds_present}
+        out["per_fold"] = {}
+        for k, part in frame.groupby("fold", sort=True):
+            row: dict[str, Any] = {"name": names.get(str(k), str(k)), "n_clips": int(len(part)),
+                                   "labels": sorted(set(part["label"]))}
+            if "speaker" in part.columns:
+                row["speakers"] = sorted(set(part["speaker"]))
+            out["per_fold"][str(k)] = row | {name: _r(per_fold[str(k)][name]) for name in METRICS}
+
     if perception is not None:
         out["human_baseline"] = human_baseline(frame, perception, labels)
     else:
@@ -326,6 +344,18 @@ def cv_summary(metrics: Mapping[str, Any]) -> dict[str, Any]:
     for name in METRICS:
         out[name] = {key: metrics[name][key] for key in ("mean", "std", "pooled")}
     return out
+
+
+def _speaker_overlap(folds: pd.DataFrame, manifest: pd.DataFrame) -> dict[str, Any]:
+    """speech_emotion.folds.speaker_overlap on folds.tsv + the manifest's speakers, with a note."""
+    table = folds.assign(clip_id=folds["clip_id"].astype(str)).merge(manifest[["clip_id", "speaker"]], on="clip_id")
+    overlap = speaker_overlap(table)
+    overlap["note"] = (
+        "speakers with clips both in a fold's test part and in its training part (n_clips: such test clips); "
+        "their scores overstate accuracy on new speakers" if overlap["n_speakers"] else
+        "no speaker is on both sides of a fold"
+    )
+    return overlap
 
 
 def summary_row(metrics: Mapping[str, Any], encoder: str, classifier: str, protocol: str) -> dict[str, Any]:
@@ -369,9 +399,19 @@ def format_summary(frame: pd.DataFrame) -> str:
 
 
 def check_coverage(predictions: pd.DataFrame, folds: pd.DataFrame) -> None:
-    """Every clip of folds.tsv is predicted exactly once, in its own fold; raise otherwise."""
-    expected = folds.assign(clip_id=folds["clip_id"].astype(str)).set_index("clip_id")["fold"].astype(int)
+    """Every test clip of folds.tsv is predicted exactly once, in its own fold; raise otherwise.
+
+    Clips of a predefined `train` partition (fold TRAIN_ONLY) only train: predicting one is an error.
+    """
+    table = folds.assign(clip_id=folds["clip_id"].astype(str)).set_index("clip_id")["fold"].astype(int)
+    expected = table[table != TRAIN_ONLY]
     got = predictions.set_index("clip_id")["fold"].astype(int)
+    trained_only = sorted(set(got.index) & set(table.index[table == TRAIN_ONLY]))
+    if trained_only:
+        raise MetricsError(
+            f"{len(trained_only)} clip(s) of the train partition (fold {TRAIN_ONLY} in folds.tsv) were predicted, "
+            f"e.g. {trained_only[:3]}: they only ever train"
+        )
     missing = sorted(set(expected.index) - set(got.index))
     extra = sorted(set(got.index) - set(expected.index))
     if missing or extra:
@@ -399,7 +439,9 @@ def evaluate_files(
     """
     manifest = pd.read_csv(manifest_path, sep="\t", dtype={"clip_id": str, "speaker": str, "label": str})
     predictions = read_predictions(prediction_paths)
+    folds = None
     if folds_path:
-        check_coverage(predictions, pd.read_csv(folds_path, sep="\t", dtype={"clip_id": str}))
+        folds = pd.read_csv(folds_path, sep="\t", dtype={"clip_id": str, "fold_name": str}, keep_default_na=False)
+        check_coverage(predictions, folds)
     perception = read_perception(perception_path) if perception_path else None
-    return compute_metrics(predictions, manifest, perception, perception_note)
+    return compute_metrics(predictions, manifest, perception, perception_note, folds)

@@ -110,8 +110,12 @@ def plot_fold_scores(metrics_by_classifier: Mapping[str, Mapping[str, Any]], pat
         col_order=[METRIC_LABELS[m] for m in METRICS],
     )
     folds = sorted(frame["fold"].unique())
+    names: dict[str, str] = {}
+    for metrics in metrics_by_classifier.values():
+        names.update(metrics.get("fold_names", {}))  # the speaker (loso) or the corpus's fold name (predefined)
+    ticks = [names.get(str(f), str(f)) for f in folds]
     for ax in grid.axes.flat:
-        ax.set_xticks(folds)
+        ax.set_xticks(folds, ticks, rotation=90 if len(folds) > 8 or max(map(len, ticks)) > 3 else 0)
     grid.set_titles("{col_name}")
     if title:
         grid.figure.suptitle(title, y=1.03)
