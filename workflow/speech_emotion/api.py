@@ -185,16 +185,16 @@ class EmotionModel:
         **segment_options: Any,
     ) -> Iterator[pd.DataFrame]:
         """:meth:`predict` as a stream of row blocks, in file order, each yielded as soon as it is
-        done (a batch of files; with segments, up to about two minutes of one file's segments)."""
+        done (a batch of files; with segments, about a minute of one file's segments). Bad options
+        raise here, before anything is read."""
         paths = expand_inputs([files] if isinstance(files, (str, Path)) else files)
         names = [str(p) for p in paths]
         who = _speakers_for(paths, speakers)
         settings = _settings(segment, segment_options)
         if settings is None:
-            yield from self._whole(names, [lambda p=p: FileSource(p) for p in paths], "file", who, batch_size)
-        else:
-            for i, path in enumerate(paths):
-                yield from self._segmented(names[i], lambda p=path: FileSource(p), "file", _nth(who, i), settings)
+            return self._whole(names, [lambda p=p: FileSource(p) for p in paths], "file", who, batch_size)
+        return (chunk for i, path in enumerate(paths)
+                for chunk in self._segmented(names[i], lambda p=path: FileSource(p), "file", _nth(who, i), settings))
 
     def predict_signals(
         self,
@@ -255,7 +255,8 @@ class EmotionModel:
 
     def _whole(self, names: list[Any], sources: list[Any], key: str, who: list[Any] | None, batch_size: int) -> Iterator[pd.DataFrame]:
         columns = self.columns(key, False, who is not None)
-        for start in range(0, len(names), max(1, batch_size)):
+        batch_size = max(1, batch_size)
+        for start in range(0, len(names), batch_size):
             idx = list(range(start, min(start + batch_size, len(names))))
             rows: dict[int, dict[str, Any]] = {}
             good: list[tuple[int, np.ndarray]] = []
