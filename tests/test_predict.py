@@ -158,6 +158,50 @@ def test_stdout_is_clean_data_and_stderr_quiet(demo_model, tmp_path):
     assert verbose.returncode == 0 and verbose.stdout == run.stdout
 
 
+def test_progress_bar_only_on_a_terminal(demo_model, tmp_path):
+    """With stderr on a terminal (a pseudo-terminal here) a progress bar appears there; stdout is still
+    the clean table (see the test above for stderr that is not a terminal)."""
+    import pty
+
+    paths = []
+    for i, freq in enumerate([220, 880, 220]):
+        paths.append(tmp_path / f"{i}.wav")
+        sf.write(paths[-1], tone(freq, seed=90 + i), 16000)
+    import threading
+
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 0x0 terminal shows no bar
+    received: list[bytes] = []
+
+    def read_terminal() -> None:
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # the terminal closed with the process
+                return
+            if not data:
+                return
+            received.append(data)
+
+    reader = threading.Thread(target=read_terminal, daemon=True)
+    reader.start()
+    env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"), HF_HUB_OFFLINE="1")
+    cmd = [sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(demo_model), *map(str, paths)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, text=True, env=env, cwd=tmp_path)
+    os.close(slave)
+    out, _ = proc.communicate(timeout=300)
+    reader.join(timeout=10)
+    os.close(master)
+    terminal = b"".join(received)
+    assert proc.returncode == 0
+    assert [line.split("\t")[1] for line in out.splitlines()[1:]] == ["low", "high", "low"]
+    assert b"0/3 [" in terminal and b"file/s]" in terminal, terminal
+
+
 def test_version():
     env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"))
     run = subprocess.run([sys.executable, "-m", "speech_emotion.cli", "--version"], capture_output=True, text=True, env=env)
