@@ -15,7 +15,8 @@ import soundfile as sf
 
 from conftest import REPO, shared_path
 from speech_emotion import classifiers as C
-from speech_emotion.cli import expand_inputs, main
+from speech_emotion.api import expand_inputs
+from speech_emotion.cli import main
 from speech_emotion.training import final_model_info
 
 LABELS = ["high", "low"]
@@ -130,3 +131,193 @@ def test_demo_workflow_models_label_a_real_clip(demo_run, tmp_path):
         assert run.returncode == 0, f"{info.parent}: {run.stderr}"
         labels = json.loads(info.read_text())["labels"]
         assert run.stdout.strip().splitlines()[1].split("\t")[1] in labels
+
+
+# --- clean output, version, Python API ------------------------------------------------------------------
+
+
+def test_stdout_is_clean_data_and_stderr_quiet(demo_model, tmp_path):
+    """In a subprocess (stderr not a terminal): stdout holds the table only, rows for both files, and
+    stderr carries no library warning or weight-loading progress bar (the tiny WavLM triggers both:
+    a PyTorch attention deprecation warning and transformers' "Loading weights" bar)."""
+    clip = shared_path("data", "cremad-sample", "AudioWAV", "1001_DFA_ANG_XX.wav")
+    other = tmp_path / "tone.wav"
+    sf.write(other, tone(880, seed=9), 16000)
+    env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"), HF_HUB_OFFLINE="1", PYTHONWARNINGS="default")
+    cmd = [sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(demo_model), str(clip), str(other)]
+    run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "file\tlabel\tprob_high\tprob_low\terror"
+    assert [line.split("\t")[0] for line in lines[1:]] == [str(clip), str(other)]
+    assert all(len(line.split("\t")) == 5 for line in lines)
+    assert run.stderr == "", run.stderr
+    # --verbose lets other library messages through to stderr; stdout stays the same table
+    verbose = subprocess.run(cmd[:4] + ["--verbose"] + cmd[4:], capture_output=True, text=True, env=env,
+                             timeout=300, cwd=tmp_path)
+    assert verbose.returncode == 0 and verbose.stdout == run.stdout
+
+
+def test_progress_bar_only_on_a_terminal(demo_model, tmp_path):
+    """With stderr on a terminal (a pseudo-terminal here) a progress bar appears there; stdout is still
+    the clean table (see the test above for stderr that is not a terminal)."""
+    import pty
+
+    paths = []
+    for i, freq in enumerate([220, 880, 220]):
+        paths.append(tmp_path / f"{i}.wav")
+        sf.write(paths[-1], tone(freq, seed=90 + i), 16000)
+    import threading
+
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 0x0 terminal shows no bar
+    received: list[bytes] = []
+
+    def read_terminal() -> None:
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # the terminal closed with the process
+                return
+            if not data:
+                return
+            received.append(data)
+
+    reader = threading.Thread(target=read_terminal, daemon=True)
+    reader.start()
+    env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"), HF_HUB_OFFLINE="1")
+    cmd = [sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(demo_model), *map(str, paths)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, text=True, env=env, cwd=tmp_path)
+    os.close(slave)
+    out, _ = proc.communicate(timeout=300)
+    reader.join(timeout=10)
+    os.close(master)
+    terminal = b"".join(received)
+    assert proc.returncode == 0
+    assert [line.split("\t")[1] for line in out.splitlines()[1:]] == ["low", "high", "low"]
+    assert b"0/3 [" in terminal and b"file/s]" in terminal, terminal
+
+
+def test_version():
+    env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"))
+    run = subprocess.run([sys.executable, "-m", "speech_emotion.cli", "--version"], capture_output=True, text=True, env=env)
+    from speech_emotion import __version__
+
+    assert run.returncode == 0 and run.stdout.strip() == f"speech-emotion {__version__}"
+
+
+def test_package_import_stays_cheap():
+    code = "import sys, speech_emotion; speech_emotion.load_model; print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"))
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
+def test_python_api_predict_and_signals(demo_model, tmp_path):
+    from speech_emotion import load_model
+    from speech_emotion.audio import resample
+
+    model = load_model(demo_model, device="cpu")
+    assert model.labels == LABELS
+    low, high = tmp_path / "low.wav", tmp_path / "high.wav"
+    sf.write(low, tone(220, seed=60), 16000)
+    sf.write(high, tone(880, seed=61), 16000)
+    table = model.predict([low, high, tmp_path / "missing.wav"])
+    assert list(table.columns) == ["file", "label", "prob_high", "prob_low", "error"]
+    assert table["label"].tolist()[:2] == ["low", "high"] and table["file"].tolist()[0] == str(low)
+    assert table["error"].tolist() == [None, None, "missing file"] or table["error"].isna().tolist() == [True, True, False]
+    assert table["error"].iloc[2] == "missing file" and pd.isna(table["label"].iloc[2])
+    # the CLI prints the same numbers
+    assert main(["predict", "--model", str(demo_model), "--device", "cpu", str(low), str(high)]) == 0
+    # speakers: accepted (list or mapping), a speaker column, no effect on the probabilities yet
+    named = model.predict([low, high], speakers={str(low): "s1", "high.wav": "s2"})
+    assert list(named.columns) == ["file", "speaker", "label", "prob_high", "prob_low", "error"]
+    assert named["speaker"].tolist() == ["s1", "s2"]
+    np.testing.assert_allclose(named[["prob_high", "prob_low"]], table[["prob_high", "prob_low"]].iloc[:2])
+    with pytest.raises(ValueError, match="2 files"):
+        model.predict([low, high], speakers=["only one"])
+    # signals in memory, at another rate: resampled to the model's 16 kHz
+    signals = [resample(tone(220, seed=60), 16000, 8000), resample(tone(880, seed=61), 16000, 8000),
+               np.zeros((2, 100), dtype=np.float32)]
+    mem = model.predict_signals(signals, sr=8000)
+    assert list(mem.columns) == ["signal", "label", "prob_high", "prob_low", "error"]
+    assert mem["signal"].tolist() == [0, 1, 2] and mem["label"].tolist()[:2] == ["low", "high"]
+    assert "1-D" in mem["error"].iloc[2]
+
+
+def test_iter_predict_yields_rows_before_the_later_files_exist(demo_model, tmp_path):
+    """Rows come as they are done: the first file's row is out before the second file is written."""
+    from speech_emotion import load_model
+
+    model = load_model(demo_model, device="cpu")
+    first, second = tmp_path / "first.wav", tmp_path / "second.wav"
+    sf.write(first, tone(220, seed=70), 16000)
+    stream = model.iter_predict([first, second], batch_size=1)
+    chunk = next(stream)
+    assert chunk["file"].tolist() == [str(first)] and chunk["label"].tolist() == ["low"]
+    sf.write(second, tone(880, seed=71), 16000)
+    chunk = next(stream)
+    assert chunk["file"].tolist() == [str(second)] and chunk["label"].tolist() == ["high"]
+
+
+def test_segment_options_on_the_command_line(demo_model, tmp_path, capsys):
+    path = tmp_path / "two.wav"
+    sf.write(path, np.concatenate([tone(220, 2.0, seed=80), tone(880, 2.0, seed=81)]), 16000)
+    assert main(["predict", "--model", str(demo_model), "--segment", "fixed", "--window", "1", "--hop", "1",
+                 "--format", "json", str(path)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["start"], r["end"]) for r in rows] == [(0.0, 1.0), (1.0, 2.0), (2.0, 3.0), (3.0, 4.0)]
+    assert [r["label"] for r in rows] == ["low", "low", "high", "high"]
+    assert main(["predict", "--model", str(demo_model), "--summary", str(tmp_path / "s.tsv"), str(path)]) == 2
+    assert "--segment" in capsys.readouterr().err
+    assert main(["predict", "--model", str(demo_model), "--segment", "fixed", "--hop", "0", str(path)]) == 2
+
+
+@pytest.mark.slow
+def test_demo_model_cards_and_python_api(demo_run, tmp_path, monkeypatch):
+    """Every final model of the demo has a MODEL_CARD.md with the corpus counts of the manifest and the
+    CV metrics of its metrics.json; the Python API loads a demo model (from another folder) and
+    labels a real clip as the CLI does."""
+    from speech_emotion import load_model
+
+    manifest = pd.read_csv(demo_run / "results/data/manifest.tsv", sep="\t", dtype={"speaker": str})
+    cards = sorted((demo_run / "results/models").glob("*/*/MODEL_CARD.md"))
+    assert len(cards) == 10, cards
+    for path in cards:
+        encoder, classifier = path.parent.parent.name, path.parent.name
+        card = path.read_text(encoding="utf-8")
+        metrics = json.loads((demo_run / f"results/cv/{encoder}/{classifier}/metrics.json").read_text())
+        assert card.startswith(f"# Speech emotion model: {encoder} + {classifier}\n")
+        for label, group in manifest.groupby("label"):
+            assert f"| {label} | {len(group)} | {group['speaker'].nunique()} |" in card, (path, label)
+        assert f"| **all** | {len(manifest)} | {manifest['speaker'].nunique()} |" in card
+        ua = metrics["balanced_accuracy"]
+        assert f"| UA (balanced accuracy) | {ua['mean']:.3f} ± {ua['std']:.3f} | {ua['pooled']:.3f} |" in card
+        for label, values in metrics["per_class"].items():
+            assert f"| {label} | {values['recall']:.3f} | {values['precision']:.3f} |" in card
+        for label, row in zip(metrics["confusion"]["labels"], metrics["confusion"]["counts"]):
+            assert "| " + " | ".join(map(str, [label, *row])) + " |" in card
+        assert "3-fold **speaker-independent**" in card and "**synthetic**" in card
+        assert "### Human baseline" in card and "no listener perception votes" in card
+        assert f'load_model("results/models/{encoder}/{classifier}")' in card
+    clip = shared_path("data", "cremad-sample", "AudioWAV", "1001_DFA_ANG_XX.wav")
+    folder = demo_run / "results/models/tiny-wavlm/ensemble"
+    monkeypatch.chdir(tmp_path)  # the encoder folder is found relative to the workflow folder
+    model = load_model(folder, device="cpu")
+    table = model.predict([clip])
+    labels = sorted(manifest["label"].unique())
+    assert model.labels == labels
+    assert list(table.columns) == ["file", "label", *[f"prob_{l}" for l in labels], "error"]
+    assert table[[f"prob_{l}" for l in labels]].sum(axis=1).iloc[0] == pytest.approx(1.0, abs=1e-5)
+    env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"), HF_HUB_OFFLINE="1")
+    run = subprocess.run([sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(folder), str(clip)],
+                         capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    cells = run.stdout.splitlines()[1].split("\t")
+    assert cells[1] == table["label"].iloc[0]
+    assert [float(c) for c in cells[2:-1]] == pytest.approx(table.iloc[0, 2:-1].astype(float).tolist(), abs=1e-6)

@@ -467,6 +467,7 @@ def final_audio_settings(wildcards):
         "sample_rate": config["audio"]["sample_rate"],
         "max_seconds": config["audio"]["max_seconds"],
         "batch_seconds": config["embed"]["batch_seconds"],
+        "cpu_batch_seconds": config["embed"]["cpu_batch_seconds"],
     }
 
 
@@ -483,7 +484,7 @@ def train_targets():
         "results/models/{encoder}/{classifier}/{name}",
         encoder=encoders,
         classifier=classifiers,
-        name=["model.zip", "model.json"],
+        name=["model.zip", "model.json", "MODEL_CARD.md"],
     )
     return targets
 

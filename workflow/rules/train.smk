@@ -104,14 +104,17 @@ rule final_model:
         model="results/cv/{encoder}/{classifier}/fold-all/model.zip",
         params="results/cv/{encoder}/{classifier}/fold-all/params.json",
         metrics="results/cv/{encoder}/{classifier}/metrics.json",
+        manifest="results/data/manifest.tsv",
     output:
         model="results/models/{encoder}/{classifier}/model.zip",
         info="results/models/{encoder}/{classifier}/model.json",
+        card="results/models/{encoder}/{classifier}/MODEL_CARD.md",
     log:
         "results/logs/final_model/{encoder}/{classifier}.log",
     params:
         encoder=final_encoder_record,
         audio=final_audio_settings,
+        corpus={k: config["dataset"].get(k) for k in ("kind", "source")},
     conda:
         "../../envs/ml.yaml"
     script:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,14 +30,15 @@ class ClipInfo:
     channels: int
 
 
-def _read(path: str | Path) -> tuple[np.ndarray, int]:
-    path = Path(path)
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Check that ``path`` is a non-empty file and turn soundfile's errors into :class:`AudioError`."""
     if not path.is_file():
         raise AudioError(path, "missing file")
     if path.stat().st_size == 0:
         raise AudioError(path, "empty file (0 bytes)")
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        yield
     except sf.LibsndfileError as exc:
         message = str(exc).lower()
         if "format not recognised" in message or "unknown format" in message:
@@ -43,6 +46,12 @@ def _read(path: str | Path) -> tuple[np.ndarray, int]:
         raise AudioError(path, f"unreadable audio ({exc})") from exc
     except (RuntimeError, ValueError, TypeError) as exc:
         raise AudioError(path, f"unreadable audio ({exc})") from exc
+
+
+def _read(path: str | Path) -> tuple[np.ndarray, int]:
+    path = Path(path)
+    with _reading(path):
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     return data, int(rate)
 
 
@@ -103,3 +112,68 @@ def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
     if not np.isfinite(signal).all():
         raise AudioError(path, "contains NaN or infinite samples")
     return resample(signal, rate, sample_rate)
+
+
+# --- long files: block reads, memory bounded -----------------------------------------------------
+
+
+def _checked_mono(path: str | Path, data: np.ndarray) -> np.ndarray:
+    signal = to_mono(data)
+    if not np.isfinite(signal).all():
+        raise AudioError(path, "contains NaN or infinite samples")
+    return signal
+
+
+def audio_seconds(path: str | Path) -> float:
+    """Duration of a file as stored (header only; nothing is decoded)."""
+    path = Path(path)
+    with _reading(path):
+        info = sf.info(str(path))
+    if info.frames <= 0:
+        raise AudioError(path, "no audio samples")
+    return info.frames / info.samplerate
+
+
+def iter_blocks(path: str | Path, sample_rate: int = 16000, block_seconds: float = 30.0) -> Iterator[np.ndarray]:
+    """A file as consecutive mono float32 blocks at ``sample_rate``, read ``block_seconds`` at a time.
+
+    Memory stays bounded by one block whatever the file's length. Resampling runs as one stream
+    (soxr, the resampler of :func:`resample`), so the concatenated blocks equal the whole file
+    resampled at once, up to the resampler's float precision.
+    """
+    path = Path(path)
+    with _reading(path):
+        with sf.SoundFile(str(path)) as handle:
+            rate = int(handle.samplerate)
+            stream = None
+            if rate != sample_rate:
+                import soxr
+
+                stream = soxr.ResampleStream(rate, sample_rate, 1, dtype="float32", quality="HQ")
+            frames = max(1, int(block_seconds * rate))
+            while True:
+                data = handle.read(frames, dtype="float32", always_2d=True)
+                last = len(data) < frames
+                signal = _checked_mono(path, data)
+                if stream is not None:
+                    signal = stream.resample_chunk(signal, last=last)
+                if len(signal):
+                    yield signal.astype(np.float32, copy=False)
+                if last:
+                    return
+
+
+def read_span(path: str | Path, start_s: float, end_s: float, sample_rate: int = 16000) -> np.ndarray:
+    """Samples between ``start_s`` and ``end_s`` of a file, mono float32 at ``sample_rate``
+    (only that span is read)."""
+    path = Path(path)
+    with _reading(path):
+        with sf.SoundFile(str(path)) as handle:
+            rate = int(handle.samplerate)
+            start = max(0, int(round(start_s * rate)))
+            stop = min(handle.frames, int(round(end_s * rate)))
+            handle.seek(start)
+            data = handle.read(max(0, stop - start), dtype="float32", always_2d=True)
+    if len(data) == 0:
+        raise AudioError(path, f"no audio samples between {start_s:.3f} s and {end_s:.3f} s")
+    return resample(_checked_mono(path, data), rate, sample_rate)

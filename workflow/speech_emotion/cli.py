@@ -1,8 +1,11 @@
 """Command line: ``speech-emotion predict --model results/models/<encoder>/<classifier> a.wav dir/ ...``.
 
-Loads the encoder and the classifier once, then prints one row per file: the predicted label and
-the probability of every label (TSV, or JSON with ``--format json``). A file that cannot be read
-gets an error row naming the problem; the others are still labelled, and the exit code is 1.
+A thin layer over :mod:`speech_emotion.api`: loads the encoder and the classifier once, then
+prints one row per file (or, with ``--segment vad|fixed``, per segment of each file) as soon as it
+is done: the predicted label and the probability of every label (TSV, or JSON with ``--format
+json``). stdout carries only that table; errors go to stderr, and progress too when stderr is a
+terminal. A file that cannot be read gets an error row naming the problem; the others are still
+labelled, and the exit code is 1.
 """
 
 from __future__ import annotations
@@ -10,169 +13,205 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import numpy as np
+if TYPE_CHECKING:
+    import pandas as pd
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aiff", ".aif", ".opus"}
+from . import __version__
+
 log = logging.getLogger("speech_emotion.predict")
 
 
-def expand_inputs(inputs: Sequence[str]) -> list[Path]:
-    """Files as given; folders -> their audio files (recursive, sorted)."""
-    out: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+def _cell(value: Any, digits: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value).replace("\t", " ").replace("\n", " ")
+
+
+class TableWriter:
+    """Rows to ``out`` as they come: TSV with a header, or one JSON list written element by element
+    (valid JSON once closed). JSON rows: ``{file, [start, end], label, probabilities}`` or
+    ``{file, [start, end], error}``."""
+
+    def __init__(self, out: TextIO, fmt: str, columns: Sequence[str], labels: Sequence[str]):
+        self.out, self.fmt, self.columns, self.labels = out, fmt, list(columns), list(labels)
+        self.first = True
+        if fmt == "tsv":
+            out.write("\t".join(self.columns) + "\n")
         else:
-            out.append(path)
-    return out
+            out.write("[")
+        out.flush()
+
+    def write(self, frame: "pd.DataFrame") -> None:
+        for row in frame.to_dict("records"):
+            if self.fmt == "tsv":
+                cells = [_cell(row[c], 3 if c in ("start", "end") else 6) for c in self.columns]
+                self.out.write("\t".join(cells) + "\n")
+            else:
+                self.out.write(("\n  " if self.first else ",\n  ") + json.dumps(self._record(row)))
+                self.first = False
+        self.out.flush()
+
+    def _record(self, row: dict[str, Any]) -> dict[str, Any]:
+        record = {c: row[c] for c in self.columns if c in ("file", "speaker", "start", "end")}
+        record = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
+        if isinstance(row.get("error"), str):
+            return record | {"error": row["error"]}
+        return record | {"label": row["label"], "probabilities": {l: row[f"prob_{l}"] for l in self.labels}}
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            self.out.write("\n]\n")
+        self.out.flush()
 
 
-def resolve_encoder_dir(model_path: Path, info: dict[str, Any], override: str | None) -> str | None:
-    """Where the encoder weights are: --encoder-dir, else model.json's model_dir as given (absolute or
-    relative to the current folder), else relative to the workflow folder that made the model
-    (``<workdir>/results/models/<encoder>/<classifier>``)."""
-    encoder = info["encoder"]
-    if encoder["spec"]["kind"] != "hf":
-        return None
-    if override:
-        return override
-    recorded = encoder.get("model_dir") or encoder["spec"].get("model")
-    candidates = [Path(recorded)]
-    if not Path(recorded).is_absolute():
-        parents = model_path.resolve().parents
-        if len(parents) > 3:
-            candidates.append(parents[3] / recorded)
-    for candidate in candidates:
-        if (candidate / "config.json").is_file():
-            return str(candidate)
-    raise FileNotFoundError(
-        f"encoder weights for '{encoder['name']}' not found (looked in {', '.join(map(str, candidates))}); "
-        "pass --encoder-dir"
-    )
+def plot_name(path: str, used: set[str]) -> str:
+    """A PNG name from the audio file's stem, made unique within one run."""
+    stem = Path(path).stem or "recording"
+    name, k = f"{stem}.png", 2
+    while name in used:
+        name, k = f"{stem}-{k}.png", k + 1
+    used.add(name)
+    return name
 
 
-class Predictor:
-    """A final model folder with its encoder, loaded once."""
-
-    def __init__(self, model_path: str | Path, device: str = "auto", encoder_dir: str | None = None):
-        from .embeddings import make_encoder
-        from .training import load_final_model
-
-        self.final = load_final_model(model_path)
-        info = self.final.info
-        self.audio = info.get("audio", {})
-        self.sample_rate = int(self.audio.get("sample_rate", 16000))
-        folder = resolve_encoder_dir(Path(model_path), info, encoder_dir)
-        self.encoder = make_encoder(info["encoder"]["spec"], folder, device, self.sample_rate)
-
-    @property
-    def labels(self) -> list[str]:
-        return self.final.labels
-
-    def embed(self, signals: list[np.ndarray]) -> np.ndarray:
-        from .embeddings import embed_signals
-
-        return embed_signals(self.encoder, signals, float(self.audio.get("batch_seconds", 120.0)),
-                             self.audio.get("max_seconds"), progress_every=1e9)
-
-    def predict_signals(self, signals: list[np.ndarray]) -> np.ndarray:
-        """Probabilities (clips, labels) in the order of :attr:`labels`."""
-        from .layers import select
-
-        features = select(self.embed(signals), self.final.layers)
-        probs = self.final.model.predict_proba(features)
-        out = np.zeros((len(signals), len(self.labels)))
-        for j, label in enumerate(self.final.model.classes_):
-            out[:, self.labels.index(str(label))] = probs[:, j]
-        return out
-
-    def predict_files(self, paths: Sequence[Path], batch: int = 16) -> list[dict[str, Any]]:
-        """One result per file: ``{file, label, probabilities}`` or ``{file, error}``."""
-        from .audio import AudioError, load_audio
-
-        results: list[dict[str, Any]] = []
-        for start in range(0, len(paths), batch):
-            chunk = list(paths[start : start + batch])
-            rows: dict[int, dict[str, Any]] = {}
-            good: list[tuple[int, np.ndarray]] = []
-            for i, path in enumerate(chunk):
-                try:
-                    good.append((i, load_audio(path, self.sample_rate)))
-                except AudioError as exc:
-                    rows[i] = {"file": str(path), "error": exc.reason}
-                except Exception as exc:  # noqa: BLE001 - report and carry on with the other files
-                    rows[i] = {"file": str(path), "error": f"{type(exc).__name__}: {exc}"}
-            if good:
-                try:
-                    probs = self.predict_signals([s for _, s in good])
-                    for (i, _), p in zip(good, probs):
-                        rows[i] = self._row(chunk[i], p)
-                except Exception:  # noqa: BLE001 - one bad clip must not sink the batch: retry one by one
-                    for i, signal in good:
-                        try:
-                            rows[i] = self._row(chunk[i], self.predict_signals([signal])[0])
-                        except Exception as exc:  # noqa: BLE001
-                            rows[i] = {"file": str(chunk[i]), "error": f"cannot embed: {type(exc).__name__}: {exc}"}
-            results += [rows[i] for i in range(len(chunk))]
-        return results
-
-    def _row(self, path: Path, probs: np.ndarray) -> dict[str, Any]:
-        return {
-            "file": str(path),
-            "label": self.labels[int(np.argmax(probs))],
-            "probabilities": {label: round(float(p), 6) for label, p in zip(self.labels, probs)},
-        }
-
-
-def write_results(results: list[dict[str, Any]], labels: Sequence[str], fmt: str, out: TextIO) -> None:
-    """TSV (file, label, prob_<label>..., error) or a JSON list."""
-    if fmt == "json":
-        json.dump(results, out, indent=2)
-        out.write("\n")
+@contextmanager
+def quiet_libraries(enabled: bool = True) -> Iterator[None]:
+    """Keep library chatter out of the output: no Python warnings, Hugging Face errors only (and no
+    progress bars); the previous settings are restored afterwards."""
+    if not enabled:
+        yield
         return
-    out.write("\t".join(["file", "label", *[f"prob_{label}" for label in labels], "error"]) + "\n")
-    for row in results:
-        if "error" in row:
-            cells = [row["file"], "", *[""] * len(labels), row["error"].replace("\t", " ").replace("\n", " ")]
-        else:
-            cells = [row["file"], row["label"], *[f"{row['probabilities'][label]:.6f}" for label in labels], ""]
-        out.write("\t".join(cells) + "\n")
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        try:
+            yield
+        finally:
+            hf_logging.set_verbosity(verbosity)
+            if bars:
+                hf_logging.enable_progress_bar()
 
 
 def predict_main(args: argparse.Namespace) -> int:
-    from .classifiers import ModelFileError
+    with quiet_libraries(not args.verbose):
+        return _predict(args)
 
+
+def _predict(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .api import expand_inputs, load_model
+    from .classifiers import ModelFileError
+    from .segments import SegmentSettings
+
+    segmenting = args.segment != "none"
+    if not segmenting and (args.summary or args.plot):
+        print("speech-emotion predict: --summary and --plot need --segment vad|fixed", file=sys.stderr)
+        return 2
+    settings = None
+    if segmenting:
+        try:
+            settings = SegmentSettings(mode=args.segment, window=args.window, hop=args.hop,
+                                       min_seconds=args.min_seconds, max_seconds=args.max_seconds)
+        except ValueError as exc:
+            print(f"speech-emotion predict: {exc}", file=sys.stderr)
+            return 2
     paths = expand_inputs(args.inputs)
     if not paths:
         print("speech-emotion predict: no audio files found in the inputs", file=sys.stderr)
         return 2
     try:
-        predictor = Predictor(args.model, args.device, args.encoder_dir)
+        model = load_model(args.model, args.device, args.encoder_dir)
     except (ModelFileError, FileNotFoundError, ValueError) as exc:
         print(f"speech-emotion predict: cannot load the model: {exc}", file=sys.stderr)
         return 2
-    results = predictor.predict_files(paths)
-    write_results(results, predictor.labels, args.format, sys.stdout)
-    failed = [r for r in results if "error" in r]
-    for row in failed:
-        print(f"speech-emotion predict: {row['file']}: {row['error']}", file=sys.stderr)
+
+    from tqdm import tqdm
+
+    interactive = sys.stderr.isatty()
+    progress = tqdm(total=len(paths), unit="file", file=sys.stderr, disable=not interactive, leave=False)
+    writer = TableWriter(sys.stdout, args.format, model.columns("file", segmenting, False), model.labels)
+    summaries: list["pd.DataFrame"] = []
+    used_names: set[str] = set()
+    failed: list[str] = []
+    current: list["pd.DataFrame"] = []
+
+    def finish(rows: list["pd.DataFrame"]) -> None:
+        """One file is complete: its summary row, figure and error message."""
+        table = pd.concat(rows, ignore_index=True)
+        name = str(table["file"].iloc[0])
+        for error in table["error"].dropna():
+            failed.append(name)
+            print(f"speech-emotion predict: {name}: {error}", file=sys.stderr)
+        if segmenting:
+            shares = model.summary(table)
+            summaries.append(shares)
+            if interactive and shares["segments"].iloc[0]:
+                text = ", ".join(f"{l} {shares[f'share_{l}'].iloc[0]:.0%}" for l in model.labels)
+                progress.write(f"{name}: {shares['seconds'].iloc[0]:.1f} s in {shares['segments'].iloc[0]} segments: {text}",
+                               file=sys.stderr)
+            if args.plot and shares["segments"].iloc[0]:
+                from .plots import plot_emotion_timeline
+
+                Path(args.plot).mkdir(parents=True, exist_ok=True)
+                plot_emotion_timeline(table, model.labels, Path(args.plot) / plot_name(name, used_names), title=name)
+        progress.update(1)
+
+    chunks = model.iter_predict(paths, segment=settings)
+    for chunk in chunks:
+        writer.write(chunk)
+        for _, rows in chunk.groupby("file", sort=False):
+            if current and current[0]["file"].iloc[0] != rows["file"].iloc[0]:
+                finish(current)
+                current = []
+            current.append(rows)
+    if current:
+        finish(current)
+    writer.close()
+    progress.close()
+    if args.summary and summaries:
+        from .cache import atomic_path
+
+        with atomic_path(args.summary) as tmp:
+            pd.concat(summaries, ignore_index=True).to_csv(tmp, sep="\t", index=False, float_format="%.6f")
     return 1 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="speech-emotion", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"speech-emotion {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    predict = sub.add_parser("predict", help="label audio files with a trained final model")
+    predict = sub.add_parser("predict", help="label audio files with a trained final model",
+                             description="Label audio files with a final model folder; see docs/predict.md.")
     predict.add_argument("--model", required=True, help="final model folder: results/models/<encoder>/<classifier>")
     predict.add_argument("--format", choices=["tsv", "json"], default="tsv")
     predict.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     predict.add_argument("--encoder-dir", default=None, help="encoder weights folder (default: the one the model records)")
+    seg = predict.add_argument_group("long recordings")
+    seg.add_argument("--segment", choices=["none", "vad", "fixed"], default="none",
+                     help="none: one row per file (default); vad: one row per speech segment; fixed: windows")
+    seg.add_argument("--window", type=float, default=3.0, help="fixed: window length in seconds (3)")
+    seg.add_argument("--hop", type=float, default=1.5, help="fixed: seconds between window starts (1.5)")
+    seg.add_argument("--min-seconds", type=float, default=1.0, help="vad: shorter speech is widened to this (1)")
+    seg.add_argument("--max-seconds", type=float, default=6.0, help="vad: longer speech is cut into equal parts (6)")
+    seg.add_argument("--summary", default=None, metavar="PATH",
+                     help="write per-file time shares per emotion (TSV) to PATH")
+    seg.add_argument("--plot", default=None, metavar="DIR", help="write an emotion-over-time figure per file to DIR")
+    predict.add_argument("--verbose", action="store_true", help="show library warnings and log messages on stderr")
     predict.add_argument("inputs", nargs="+", help="audio files and/or folders (searched recursively)")
     predict.set_defaults(func=predict_main)
     return parser

@@ -264,3 +264,34 @@ def layer_features(embeddings: np.ndarray, layers: Sequence[int] | None) -> tupl
     n_layers = embeddings.shape[1]
     chosen = [int(v) % n_layers for v in layers] if layers else [n_layers - 1]
     return embeddings[:, chosen, :].reshape(len(embeddings), -1).astype(np.float32), chosen
+
+
+def plot_emotion_timeline(segments: pd.DataFrame, labels: Sequence[str], path: str | Path, title: str = "") -> None:
+    """Emotion over time in one recording: per segment, its label probabilities stacked to 1, drawn
+    over the stretch of time the segment stands for (overlapping windows split their overlap);
+    blank where no segment lies (no speech, or a failed read). The legend gives each label's share
+    of the segmented time."""
+    from .segments import owned_spans, time_shares
+
+    _theme()
+    rows = segments[segments["error"].isna()].sort_values("start") if "error" in segments else segments.sort_values("start")
+    spans = owned_spans(rows["start"].tolist(), rows["end"].tolist())
+    shares = time_shares(rows.assign(_key=0), labels, key="_key").iloc[0] if len(rows) else None
+    end = float(segments["end"].max()) if len(segments) and segments["end"].notna().any() else 1.0
+    fig, ax = plt.subplots(figsize=(min(16.0, 6.0 + end / 20.0), 3.4))
+    colors = sns.color_palette("colorblind", len(labels))
+    lefts = np.array([s for s, _ in spans], dtype=float)
+    widths = np.array([e - s for s, e in spans], dtype=float)
+    bottom = np.zeros(len(rows))
+    for label, color in zip(labels, colors):
+        values = rows[f"prob_{label}"].to_numpy(dtype=float)
+        share = f" ({shares[f'share_{label}']:.0%} of the time)" if shares is not None else ""
+        ax.bar(lefts, values, width=widths, bottom=bottom, align="edge", color=color, linewidth=0, label=f"{label}{share}")
+        bottom += values
+    ax.set_xlim(0, end)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("probability")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
+    ax.set_title(title)
+    _save(fig, path)

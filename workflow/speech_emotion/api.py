@@ -1,0 +1,361 @@
+"""Python API: a final model folder loaded once, labelling files or signals in memory.
+
+    from speech_emotion import load_model
+
+    model = load_model("results/models/wavlm-large/ensemble")
+    model.predict(["a.wav", "b.wav"])                 # DataFrame, one row per file
+    model.predict(["interview.wav"], segment="vad")   # one row per speech segment (start, end)
+    model.predict_signals([array], sr=16000)          # signals already in memory
+    model.summary(table)                              # per recording: share of time per emotion
+
+Columns (the ``speech-emotion predict`` CLI prints the same): ``file`` (``signal``: the index,
+for :meth:`EmotionModel.predict_signals`), ``speaker`` (only when ``speakers`` is given),
+``start`` and ``end`` in seconds (only when segmenting), ``label``, one ``prob_<label>`` per label
+in the order of :attr:`EmotionModel.labels`, ``error`` (None, or why a file could not be labelled;
+its label and probabilities are then empty).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .segments import ArraySource, FileSource, SegmentSettings, plan_segments, time_shares
+from .training import FinalModel, load_final_model  # the one place this module imports the final-model reader
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aiff", ".aif", ".opus"}
+GROUP_SECONDS = 60.0  # audio seconds of segments embedded together (bounds memory on long files)
+# Harmless and not actionable by a user: PyTorch's attention deprecation notice inside WavLM.
+QUIET_WARNINGS = ("Support for mismatched key_padding_mask and attn_mask is deprecated",)
+
+
+def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
+    """Files as given; folders -> their audio files (recursive, sorted)."""
+    out: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+        else:
+            out.append(path)
+    return out
+
+
+def resolve_encoder_dir(model_path: Path, info: Mapping[str, Any], override: str | Path | None) -> str | None:
+    """Where the encoder weights are: ``override``, else model.json's model_dir as given (absolute or
+    relative to the current folder), else relative to the workflow folder that made the model
+    (``<workdir>/results/models/<encoder>/<classifier>``)."""
+    encoder = info["encoder"]
+    if encoder["spec"]["kind"] != "hf":
+        return None
+    if override:
+        return str(override)
+    recorded = encoder.get("model_dir") or encoder["spec"].get("model")
+    candidates = [Path(recorded)]
+    if not Path(recorded).is_absolute():
+        parents = model_path.resolve().parents
+        if len(parents) > 3:
+            candidates.append(parents[3] / recorded)
+    for candidate in candidates:
+        if (candidate / "config.json").is_file():
+            return str(candidate)
+    raise FileNotFoundError(
+        f"encoder weights for '{encoder['name']}' not found (looked in {', '.join(map(str, candidates))}); "
+        "pass encoder_dir (CLI: --encoder-dir)"
+    )
+
+
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """No Hugging Face progress bars while a model loads; the caller's setting is restored."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
+def load_model(path: str | Path, device: str = "auto", encoder_dir: str | Path | None = None) -> "EmotionModel":
+    """Load a final model folder (``results/models/<encoder>/<classifier>``) and its encoder.
+
+    ``device``: auto | cpu | cuda. ``encoder_dir``: the encoder weights' folder when it is not where
+    model.json says (e.g. a model folder copied to another machine).
+    Raises :class:`speech_emotion.classifiers.ModelFileError` for a missing or damaged model and
+    FileNotFoundError when the encoder weights are not found.
+    """
+    from .embeddings import make_encoder
+
+    final = load_final_model(path)
+    info = final.info
+    rate = int(info.get("audio", {}).get("sample_rate", 16000))
+    folder = resolve_encoder_dir(Path(path), info, encoder_dir)
+    with quiet_loading():
+        encoder = make_encoder(info["encoder"]["spec"], folder, device, rate)
+    return EmotionModel(final, encoder)
+
+
+class EmotionModel:
+    """A final model with its encoder; see the module docstring for the output columns."""
+
+    def __init__(self, final: FinalModel, encoder: Any):
+        self.final = final
+        self.encoder = encoder
+        self.audio: dict[str, Any] = dict(final.info.get("audio", {}))
+        self.sample_rate = int(self.audio.get("sample_rate", 16000))
+        self._vad: Any = None
+
+    @property
+    def labels(self) -> list[str]:
+        return self.final.labels
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """model.json of the folder (encoder, layers, labels, CV metrics, ...)."""
+        return self.final.info
+
+    @property
+    def path(self) -> Path:
+        return self.final.path
+
+    def __repr__(self) -> str:
+        info = self.info
+        return f"EmotionModel({str(self.path)!r}: {info['encoder']['name']} + {info['classifier']}, labels {self.labels})"
+
+    # --- core: signals at the model's rate -> probabilities -----------------------------------------
+
+    def probabilities(self, signals: Sequence[np.ndarray], speakers: Sequence[str | None] | None = None) -> np.ndarray:
+        """Probabilities (signals, labels) in the order of :attr:`labels`, for mono float32 signals at
+        :attr:`sample_rate`. ``speakers`` is reserved for per-speaker feature normalisation and not
+        used yet."""
+        from .embeddings import embed_signals
+        from .layers import select
+
+        batch = float(self.audio.get("batch_seconds", 120.0))
+        if getattr(self.encoder, "device", "cpu") != "cuda":
+            batch = min(batch, float(self.audio.get("cpu_batch_seconds", 30.0)))
+        with warnings.catch_warnings():
+            for message in QUIET_WARNINGS:
+                warnings.filterwarnings("ignore", message=message)
+            embeddings = embed_signals(self.encoder, list(signals), batch, self.audio.get("max_seconds"), progress_every=1e9)
+        probs = self.final.model.predict_proba(select(embeddings, self.final.layers))
+        out = np.zeros((len(signals), len(self.labels)))
+        for j, label in enumerate(self.final.model.classes_):
+            out[:, self.labels.index(str(label))] = probs[:, j]
+        return out
+
+    # --- public API ------------------------------------------------------------------------------------
+
+    def predict(
+        self,
+        files: str | Path | Sequence[str | Path],
+        *,
+        segment: str | SegmentSettings | None = None,
+        speakers: Sequence[str | None] | Mapping[str, str] | None = None,
+        batch_size: int = 16,
+        **segment_options: Any,
+    ) -> pd.DataFrame:
+        """Label audio files (folders are searched recursively): one row per file, or with
+        ``segment="vad"`` / ``"fixed"`` one row per segment (``window=``, ``hop=``, ``min_seconds=``,
+        ``max_seconds=`` ... as in :class:`~speech_emotion.segments.SegmentSettings`).
+
+        ``speakers``: a list (one per file, after folder expansion) or a mapping file -> speaker;
+        it adds a ``speaker`` column and is passed to the model (reserved for per-speaker
+        normalisation; no effect yet). A file that cannot be read gets an error row.
+        """
+        return self._collect(self.iter_predict(files, segment=segment, speakers=speakers, batch_size=batch_size,
+                                               **segment_options), "file", segment, speakers)
+
+    def iter_predict(
+        self,
+        files: str | Path | Sequence[str | Path],
+        *,
+        segment: str | SegmentSettings | None = None,
+        speakers: Sequence[str | None] | Mapping[str, str] | None = None,
+        batch_size: int = 16,
+        **segment_options: Any,
+    ) -> Iterator[pd.DataFrame]:
+        """:meth:`predict` as a stream of row blocks, in file order, each yielded as soon as it is
+        done (a batch of files; with segments, about a minute of one file's segments). Bad options
+        raise here, before anything is read."""
+        paths = expand_inputs([files] if isinstance(files, (str, Path)) else files)
+        names = [str(p) for p in paths]
+        who = _speakers_for(paths, speakers)
+        settings = _settings(segment, segment_options)
+        if settings is None:
+            return self._whole(names, [lambda p=p: FileSource(p) for p in paths], "file", who, batch_size)
+        return (chunk for i, path in enumerate(paths)
+                for chunk in self._segmented(names[i], lambda p=path: FileSource(p), "file", _nth(who, i), settings))
+
+    def predict_signals(
+        self,
+        signals: np.ndarray | Sequence[np.ndarray],
+        sr: int,
+        *,
+        segment: str | SegmentSettings | None = None,
+        speakers: Sequence[str | None] | None = None,
+        **segment_options: Any,
+    ) -> pd.DataFrame:
+        """Label mono signals (1-D arrays at ``sr`` Hz, resampled to the model's rate); the first
+        column, ``signal``, is each signal's index. Segmenting works as in :meth:`predict`."""
+        if isinstance(signals, np.ndarray) and signals.ndim == 1:
+            signals = [signals]
+        signals = list(signals)
+        if speakers is not None and len(speakers) != len(signals):
+            raise ValueError(f"speakers: {len(speakers)} given for {len(signals)} signals")
+        who = list(speakers) if speakers is not None else None
+        sources = [lambda s=s, i=i: ArraySource(s, sr, f"signal {i}") for i, s in enumerate(signals)]
+        settings = _settings(segment, segment_options)
+        if settings is None:
+            chunks = self._whole(list(range(len(signals))), sources, "signal", who, 16)
+        else:
+            chunks = (c for i, src in enumerate(sources) for c in self._segmented(i, src, "signal", _nth(who, i), settings))
+        return self._collect(chunks, "signal", segment, speakers)
+
+    def summary(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Per recording of a segmented prediction: ``seconds`` covered by segments, ``segments``,
+        ``share_<label>`` of that time, ``error`` (see :func:`speech_emotion.segments.time_shares`)."""
+        key = "file" if "file" in table.columns else "signal"
+        if "start" not in table.columns:
+            raise ValueError("summary needs a segmented prediction (segment='vad' or 'fixed')")
+        return time_shares(table, self.labels, key)
+
+    # --- internals -------------------------------------------------------------------------------------
+
+    def columns(self, key: str, segmented: bool, with_speaker: bool) -> list[str]:
+        return [key, *(["speaker"] if with_speaker else []), *(["start", "end"] if segmented else []),
+                "label", *[f"prob_{label}" for label in self.labels], "error"]
+
+    def _collect(self, chunks: Iterator[pd.DataFrame], key: str, segment: Any, speakers: Any) -> pd.DataFrame:
+        frames = [c for c in chunks if len(c)]
+        columns = self.columns(key, segment is not None, speakers is not None)
+        return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+    def _row(self, key: str, name: Any, speaker: Any, span: tuple[float, float] | None,
+             probs: np.ndarray | None = None, error: str | None = None) -> dict[str, Any]:
+        row: dict[str, Any] = {key: name}
+        if speaker is not _NO_SPEAKER:
+            row["speaker"] = speaker
+        if span is not None:
+            row["start"], row["end"] = (round(span[0], 3), round(span[1], 3)) if span[0] is not None else (np.nan, np.nan)
+        row["label"] = self.labels[int(np.argmax(probs))] if probs is not None else None
+        for j, label in enumerate(self.labels):
+            row[f"prob_{label}"] = round(float(probs[j]), 6) if probs is not None else np.nan
+        row["error"] = error
+        return row
+
+    def _whole(self, names: list[Any], sources: list[Any], key: str, who: list[Any] | None, batch_size: int) -> Iterator[pd.DataFrame]:
+        columns = self.columns(key, False, who is not None)
+        batch_size = max(1, batch_size)
+        for start in range(0, len(names), batch_size):
+            idx = list(range(start, min(start + batch_size, len(names))))
+            rows: dict[int, dict[str, Any]] = {}
+            good: list[tuple[int, np.ndarray]] = []
+            for i in idx:
+                try:
+                    good.append((i, sources[i]().load(self.sample_rate)))
+                except Exception as exc:  # noqa: BLE001 - an error row, the other files go on
+                    rows[i] = self._row(key, names[i], _nth(who, i), None, error=_reason(exc))
+            rows.update(self._label(good, names, key, who, None))
+            yield pd.DataFrame([rows[i] for i in idx], columns=columns)
+
+    def _label(self, good: list[tuple[int, np.ndarray]], names: list[Any], key: str, who: list[Any] | None,
+               spans: list[tuple[float, float]] | None) -> dict[int, dict[str, Any]]:
+        """Rows for signals (index into names/who/spans, samples); a batch that fails is retried one
+        signal at a time, so one bad signal gets an error row and the others are labelled."""
+        def span(i: int) -> Any:
+            return spans[i] if spans is not None else None
+
+        if not good:
+            return {}
+        try:
+            probs = self.probabilities([s for _, s in good], [who[i] for i, _ in good] if who is not None else None)
+            return {i: self._row(key, names[i], _nth(who, i), span(i), p) for (i, _), p in zip(good, probs)}
+        except Exception:  # noqa: BLE001 - one bad signal must not sink the batch
+            rows = {}
+            for i, signal in good:
+                try:
+                    p = self.probabilities([signal], [who[i]] if who is not None else None)[0]
+                    rows[i] = self._row(key, names[i], _nth(who, i), span(i), p)
+                except Exception as exc:  # noqa: BLE001
+                    rows[i] = self._row(key, names[i], _nth(who, i), span(i), error=f"cannot embed: {_reason(exc)}")
+            return rows
+
+    def _segmented(self, name: Any, open_source: Any, key: str, speaker: Any, settings: SegmentSettings) -> Iterator[pd.DataFrame]:
+        """Rows of one recording's segments, yielded in groups of about :data:`GROUP_SECONDS` of audio
+        (only one group's samples are in memory). ``speaker``: a value or ``_NO_SPEAKER``."""
+        has_speaker = speaker is not _NO_SPEAKER
+        columns = self.columns(key, True, has_speaker)
+        try:
+            source = open_source()
+            if settings.mode == "vad" and self._vad is None:
+                from .segments import load_vad
+
+                self._vad = load_vad()
+            segments = plan_segments(source, settings, self._vad)
+        except Exception as exc:  # noqa: BLE001
+            yield pd.DataFrame([self._row(key, name, speaker, (None, None), error=_reason(exc))], columns=columns)
+            return
+        if not segments:
+            error = "no speech found by the voice-activity detector"
+            yield pd.DataFrame([self._row(key, name, speaker, (None, None), error=error)], columns=columns)
+            return
+        group: list[tuple[float, float]] = []
+        for index, seg in enumerate(segments):
+            group.append(seg)
+            if sum(e - s for s, e in group) >= GROUP_SECONDS or index == len(segments) - 1:
+                try:
+                    signals = [(i, source.read(s, e, self.sample_rate)) for i, (s, e) in enumerate(group)]
+                    rows = self._label(signals, [name] * len(group), key, [speaker] * len(group) if has_speaker else None, group)
+                    yield pd.DataFrame([rows[i] for i in range(len(group))], columns=columns)
+                except Exception as exc:  # noqa: BLE001 - e.g. the file changed or broke mid-way
+                    yield pd.DataFrame([self._row(key, name, speaker, (None, None), error=_reason(exc))], columns=columns)
+                    return
+                group = []
+
+
+_NO_SPEAKER = object()  # sentinel: no speaker column (``None`` is a valid "unknown speaker")
+
+
+def _nth(who: list[Any] | None, i: int) -> Any:
+    return who[i] if who is not None else _NO_SPEAKER
+
+
+def _reason(exc: BaseException) -> str:
+    from .audio import AudioError
+
+    return exc.reason if isinstance(exc, AudioError) else f"{type(exc).__name__}: {exc}"
+
+
+def _settings(segment: str | SegmentSettings | None, options: Mapping[str, Any]) -> SegmentSettings | None:
+    if isinstance(segment, SegmentSettings):
+        if options:
+            raise TypeError("pass segment options either in SegmentSettings or as keywords, not both")
+        return segment
+    if segment is None:
+        if options:
+            raise TypeError(f"segment options {sorted(options)} need segment='vad' or 'fixed'")
+        return None
+    return SegmentSettings(mode=str(segment), **options)
+
+
+def _speakers_for(paths: Sequence[Path], speakers: Sequence[str | None] | Mapping[str, str] | None) -> list[Any] | None:
+    """One speaker (or None) per file: from a list in file order, or a mapping keyed by the path as
+    given / found in a folder, or by the file name."""
+    if speakers is None:
+        return None
+    if isinstance(speakers, Mapping):
+        return [speakers.get(str(p), speakers.get(p.name)) for p in paths]
+    speakers = list(speakers)
+    if len(speakers) != len(paths):
+        raise ValueError(f"speakers: {len(speakers)} given for {len(paths)} files (after searching folders)")
+    return speakers
