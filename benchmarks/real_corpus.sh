@@ -97,17 +97,17 @@ if probe.is_file():
     print("whisper-tiny.en layers chosen per fold: " + ", ".join(f"fold {k} {v}" for k, v in chosen.items()))
 import json  # noqa: E402
 for encoder in sorted(summary["encoder"].unique()):
-    choices = sorted((work / "results" / "cv" / encoder / "layers").glob("fold-*.json"))
+    plans = sorted((work / "results" / "cv" / encoder / "plans").glob("fold-*.json"))
     used = []
-    for path in choices:
-        augment = json.loads(path.read_text()).get("augment") or {}
+    for path in plans:
+        augment = json.loads(path.read_text()).get("copies") or {}
         if augment.get("score_with") is not None:
             used.append(f"{path.stem[5:]} {'yes' if augment['use'] else 'no'} "
                         f"({augment['score_with']:.3f} vs {augment['score_without']:.3f})")
     if used:
         print(f"{encoder}: augmented copies train (probe UA with vs without) per fold: " + ", ".join(used))
 fallbacks = []
-for path in sorted((work / "results" / "cv").glob("*/*/fold-*/params.json")):
+for path in sorted((work / "results" / "cv").glob("*/*/fold-*/record.json")):
     grouping = json.loads(path.read_text()).get("selected", {}).get("inner_grouping", {})
     for purpose, record in grouping.items():
         if record["grouping"] != "speaker":

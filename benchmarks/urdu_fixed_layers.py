@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.metrics import balanced_accuracy_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
-from speech_emotion.classifiers import LogRegClassifier  # noqa: E402
+from speech_emotion.classifiers.logreg import LogRegClassifier  # noqa: E402
 from speech_emotion.layers import select  # noqa: E402
 from speech_emotion.training import read_variant  # noqa: E402
 

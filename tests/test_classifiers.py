@@ -9,6 +9,11 @@ import pytest
 from sklearn.base import clone
 
 from speech_emotion import classifiers as C
+from speech_emotion.classifiers import base as B
+from speech_emotion.classifiers import inner as I
+from speech_emotion.classifiers.logreg import LogRegClassifier
+from speech_emotion.classifiers.svm import platt_apply, platt_fit
+from speech_emotion.classifiers.ensemble import fit_weights
 
 LABELS = np.array(["ANG", "HAP", "NEU", "SAD"])
 
@@ -108,13 +113,13 @@ def test_scaler_sees_only_the_rows_given_to_fit(monkeypatch):
     X, y, g = separable(seed=6)
     X_test, _, _ = separable(n_per_class=10, seed=7)
     seen = []
-    original = C.StandardScaler.fit
+    original = B.StandardScaler.fit
 
     def spy(self, data, *args, **kwargs):
         seen.append(np.asarray(data).copy())
         return original(self, data, *args, **kwargs)
 
-    monkeypatch.setattr(C.StandardScaler, "fit", spy)
+    monkeypatch.setattr(B.StandardScaler, "fit", spy)
     for name in ("logreg", "mlp"):
         model = C.make_classifier(name, SMALL[name], seed=0).fit(X, y, g)
         model.predict_proba(X_test)
@@ -145,8 +150,8 @@ def test_ensemble_weights_come_from_speaker_disjoint_inner_folds_covering_every_
 
 def test_cross_val_proba_and_pooled_balanced_accuracy_by_hand():
     # 3 speaker-grouped folds of 2 classes; a "model" that always predicts its training majority
-    class Majority(C._Base):
-        def fit(self, X, y, groups=None, score_mask=None, clips=None):
+    class Majority(B.Classifier):
+        def fit(self, X, y, groups=None, clean=None, clips=None):
             self.classes_, counts = np.unique(y, return_counts=True)
             self.top_ = int(np.argmax(counts))
             return self
@@ -161,11 +166,11 @@ def test_cross_val_proba_and_pooled_balanced_accuracy_by_hand():
     splits = [(np.array([3, 4, 5, 6, 7, 8]), np.array([0, 1, 2])),   # train majority B
               (np.array([0, 1, 2, 6, 7, 8]), np.array([3, 4, 5])),   # train A, A, A, B, B, B: tie -> A
               (np.array([0, 1, 2, 3, 4, 5]), np.array([6, 7, 8]))]   # train majority A
-    probs = C.cross_val_proba(Majority, X, y, None, splits)
+    probs = I.cross_val_proba(Majority, X, y, None, splits)
     predicted = np.array(["A", "B"])[probs.argmax(1)]
     assert list(predicted) == ["B", "B", "B", "A", "A", "A", "A", "A", "A"]
     # pooled recalls: A 1/4 (row 4), B 0/5 -> 0.125; the mean of the per-fold scores would differ
-    assert C.pooled_balanced_accuracy(probs, y) == pytest.approx(0.125)
+    assert I.pooled_balanced_accuracy(probs, y) == pytest.approx(0.125)
 
 
 def test_ensemble_is_not_worse_than_its_best_member_on_inner_folds():
@@ -195,7 +200,7 @@ def test_ensemble_weights_prefer_the_informative_member():
     y = np.repeat([0, 1, 2], 30)
     good = np.eye(3)[y] * 0.8 + 0.2 / 3
     noise = rng.dirichlet(np.ones(3), size=len(y))
-    weights = C.fit_weights([noise, good], y)
+    weights = fit_weights([noise, good], y)
     assert weights.sum() == pytest.approx(1.0)
     assert weights[1] > 0.5
 
@@ -206,7 +211,9 @@ def test_equal_weight_ensemble_is_the_mean_of_its_members_probabilities(monkeypa
     members = {name: C.make_classifier(name, member_params[name]).fit(X, y, g) for name in ("logreg", "xgboost", "mlp")}
     ens = C.make_classifier("ensemble", {"members": list(members), "member_params": member_params})
     assert ens.weights == "equal"  # the default
-    monkeypatch.setattr(C, "cross_val_proba", lambda *a, **k: pytest.fail("equal weights need no inner CV"))
+    from speech_emotion.classifiers import ensemble as E
+
+    monkeypatch.setattr(E, "cross_val_proba", lambda *a, **k: pytest.fail("equal weights need no inner CV"))
     ens.fit(X, y, g, fitted_members=members)
     np.testing.assert_allclose(ens.weights_, [1 / 3] * 3)
     by_hand = sum(m.predict_proba(X[:20]) for m in members.values()) / 3
@@ -230,7 +237,7 @@ def test_ensemble_reuses_fitted_members():
 def test_inner_cv_groups_speakers():
     y = np.repeat([0, 1], 30)
     g = np.array([f"s{i % 6}" for i in range(60)])
-    for tr, va in C.inner_cv(y, g, 3, seed=0):
+    for tr, va in I.inner_cv(y, g, 3, seed=0):
         assert not set(g[tr]) & set(g[va])
 
 
@@ -261,14 +268,14 @@ def with_copies(X, y, g, n_copies=2, seed=0, shift=3.0):
 
 def test_inner_splits_hold_out_clean_rows_only_and_keep_held_out_copies_out_of_training():
     Xa, ya, ga, clean, clips = with_copies(*separable(seed=3))
-    splits = C.inner_cv(ya, ga, 4, seed=0, score_mask=clean, clips=clips)
+    splits = I.inner_cv(ya, ga, 4, seed=0, clean=clean, clips=clips)
     assert splits.grouping == "speaker" and splits.reason is None
     held_out = np.concatenate([va for _, va in splits])
     assert sorted(held_out) == list(np.flatnonzero(clean)), "every clean row held out once, no copy"
     for tr, va in splits:
         # a held-out clip's copies share its speaker, so they are on neither side
         assert not set(ga[tr]) & set(ga[va])
-    (tr, va), = C.inner_split(ya, ga, 0.25, 0, clean, clips)
+    (tr, va), = I.inner_split(ya, ga, 0.25, 0, clean, clips)
     assert len(va) and clean[va].all() and not set(ga[tr]) & set(ga[va])
     assert (~clean[tr]).any(), "copies of inner-training clips still train"
 
@@ -305,22 +312,22 @@ def assert_no_clip_on_both_sides(splits, clips, clean, y):
 def test_inner_splits_fall_back_to_clip_groups_never_to_rows(caplog):
     Xa, ya, ga, clean, clips = one_speaker_class()
     with caplog.at_level("WARNING"):
-        splits = C.inner_cv(ya, ga, 5, 0, clean, clips, purpose="test choice")
+        splits = I.inner_cv(ya, ga, 5, 0, clean, clips, purpose="test choice")
     assert splits.grouping == "clip" and "class D comes from 1 speaker" in splits.reason
     assert "test choice: inner splits grouped by clip" in caplog.text
     assert_no_clip_on_both_sides(splits, clips, clean, ya)
     assert sorted(np.concatenate([va for _, va in splits])) == list(np.flatnonzero(clean))
     # one split: any speaker-grouped split that keeps s0 in training will do ...
-    one = C.inner_split(ya, ga, 0.15, 0, clean, clips)
+    one = I.inner_split(ya, ga, 0.15, 0, clean, clips)
     assert one.grouping == "speaker"
     assert_no_clip_on_both_sides(one, clips, clean, ya)
     # ... unless there are fewer speakers than the 1/0.15 splits
     Xa, ya, ga, clean, clips = one_speaker_class(n_speakers=5)
-    one = C.inner_split(ya, ga, 0.15, 0, clean, clips)
+    one = I.inner_split(ya, ga, 0.15, 0, clean, clips)
     assert one.grouping == "clip" and "5 speakers for 7 inner folds" in one.reason
     assert_no_clip_on_both_sides(one, clips, clean, ya)
     with pytest.raises(ValueError, match="needs the clip id of every row"):
-        C.inner_cv(ya, ga, 5, 0, clean)  # copies without clip ids cannot be grouped
+        I.inner_cv(ya, ga, 5, 0, clean)  # copies without clip ids cannot be grouped
 
 
 @pytest.mark.parametrize("name,purpose", [("logreg", "C"), ("svm", "calibration"), ("xgboost", "early_stopping"),
@@ -347,9 +354,9 @@ def test_platt_fit_by_hand():
     # symmetric, perfectly separated decision values: P(positive | f=0) is 1/2 (b = 0), the slope is
     # negative, and P(f) + P(-f) = 1
     f = np.array([-2.0, -1.0, 1.0, 2.0])
-    a, b = C.platt_fit(f, np.array([False, False, True, True]))
+    a, b = platt_fit(f, np.array([False, False, True, True]))
     assert a < 0 and b == pytest.approx(0.0, abs=1e-6)
-    p = C.platt_apply(np.array([0.0, 1.0, -1.0]), a, b)
+    p = platt_apply(np.array([0.0, 1.0, -1.0]), a, b)
     assert p[0] == pytest.approx(0.5) and p[1] + p[2] == pytest.approx(1.0)
     # Platt's smoothed targets ((2+1)/(2+2) = 0.75 for positives, 0.25 for negatives) keep the slope
     # finite: the fitted probabilities stay near them instead of going to 0 and 1
@@ -360,7 +367,7 @@ def test_platt_fit_by_hand():
     rng = np.random.default_rng(0)
     f = rng.normal(size=200)
     positive = rng.random(200) < 1 / (1 + np.exp(-2 * f))
-    np.testing.assert_allclose(C.platt_fit(f, positive), _sigmoid_calibration(f, positive), atol=1e-4)
+    np.testing.assert_allclose(platt_fit(f, positive), _sigmoid_calibration(f, positive), atol=1e-4)
 
 
 def test_copies_decision_is_not_fooled_by_copies_of_held_out_clips():
@@ -368,10 +375,10 @@ def test_copies_decision_is_not_fooled_by_copies_of_held_out_clips():
 
     Before, the fallback split rows without grouping: held-out clips had their own near-identical
     copies in inner training and the decision scored 0.61 with copies against 0.28 without."""
-    from speech_emotion.layers import choose_augmented
+    from speech_emotion.plan import Probe, choose_copies
 
     Xa, ya, ga, clean, clips = one_speaker_class(informative=False)
-    result = choose_augmented("auto", Xa, ya, ga, clean, clips, inner_folds=5, seed=0)
+    result = choose_copies("auto", Xa, ya, ga, clean, clips, Probe(inner_folds=5, seed=0))
     assert result["inner"]["grouping"] == "clip"
     assert result["score_with"] < 0.45, result  # chance is 0.25 (4 classes)
     assert result["score_with"] - result["score_without"] < 0.1, result
@@ -387,11 +394,11 @@ def test_early_stopping_watches_clean_rows_only(name):
 def test_logreg_and_ensemble_score_inner_folds_on_clean_rows_only():
     Xa, ya, ga, clean, clips = with_copies(*separable(seed=5, shift=1.0))
     logreg = C.make_classifier("logreg", {"Cs": [0.01, 1.0]}, seed=0).fit(Xa, ya, ga, clean, clips)
-    splits = C.inner_cv(ya, ga, 5, 0, clean, clips)
+    splits = I.inner_cv(ya, ga, 5, 0, clean, clips)
     for c in (0.01, 1.0):
-        probs = C.cross_val_proba(lambda c=c: C.LogRegClassifier(C=c, max_iter=2000, seed=0), Xa, ya, ga, splits)
+        probs = I.cross_val_proba(lambda c=c: LogRegClassifier(C=c, max_iter=2000, seed=0), Xa, ya, ga, splits)
         assert np.isnan(probs[~clean]).all()
-        assert logreg.cv_scores_[repr(c)] == pytest.approx(C.pooled_balanced_accuracy(probs, ya))
+        assert logreg.cv_scores_[repr(c)] == pytest.approx(I.pooled_balanced_accuracy(probs, ya))
     # the copies would change the scores if they were held out too (so the check above can fail)
     unmasked = C.make_classifier("logreg", {"Cs": [0.01, 1.0]}, seed=0).fit(Xa, ya, ga)
     assert unmasked.cv_scores_ != logreg.cv_scores_
@@ -400,8 +407,8 @@ def test_logreg_and_ensemble_score_inner_folds_on_clean_rows_only():
     ens = C.make_classifier("ensemble", params, seed=0).fit(Xa, ya, ga, clean, clips)
     held_out = np.concatenate([va for _, va in ens.inner_splits_])
     assert sorted(held_out) == list(np.flatnonzero(clean))
-    probs = C.cross_val_proba(lambda: C.LogRegClassifier(C=1.0, max_iter=2000, seed=0), Xa, ya, ga, ens.inner_splits_)
-    assert ens.inner_scores_["logreg"] == pytest.approx(C.pooled_balanced_accuracy(probs, ya), abs=1e-6)
+    probs = I.cross_val_proba(lambda: LogRegClassifier(C=1.0, max_iter=2000, seed=0), Xa, ya, ga, ens.inner_splits_)
+    assert ens.inner_scores_["logreg"] == pytest.approx(I.pooled_balanced_accuracy(probs, ya), abs=1e-6)
 
 
 def test_mlp_results_do_not_depend_on_threads():

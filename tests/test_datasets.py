@@ -13,13 +13,13 @@ import soundfile as sf
 from conftest import REPO, shared_path
 
 from speech_emotion.audio import load_audio
+from speech_emotion.tables import read_table
 from speech_emotion.datasets import (
     DatasetError,
     build_manifest,
     check_shard,
     list_corpus,
     parse_cremad_name,
-    read_table,
 )
 
 RATE = 16000

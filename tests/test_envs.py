@@ -40,7 +40,7 @@ CONDA_TO_PYPI = {
 # runner-side packages: Snakemake itself never runs inside a job env
 NOT_IN_ENVS = {"snakemake", "snakemake-executor-plugin-slurm"}
 # rules whose work is heavy enough to need explicit threads/resources on a cluster
-HEAVY_RULES = {"augment", "embed", "layer_probe", "tune", "train"}
+HEAVY_RULES = {"augment", "embed", "plan", "tune", "train"}
 RULE_RE = re.compile(r"^(?:rule|checkpoint|localrule)\s+(\w+)\s*:", re.M)
 DIRECTIVE_RE = re.compile(r"^    (\w+):(.*)$")
 

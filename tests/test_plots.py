@@ -10,14 +10,12 @@ import pytest
 
 from speech_emotion.metrics import compute_metrics, read_perception, summary_row, summary_table
 from speech_emotion.plots import (
-    layer_features,
     plot_comparison,
     plot_confusion,
     plot_fold_scores,
     plot_layer_probe,
     plot_per_class,
     plot_umap,
-    read_chosen_layers,
     umap_2d,
 )
 
@@ -81,23 +79,12 @@ def test_layer_probe(tmp_path):
     # the format rule layer_probe_table writes: fold, layer, score, chosen
     table = pd.DataFrame([{"fold": str(f), "layer": l, "score": 0.3 + 0.02 * l - 0.001 * l * l + 0.01 * f,
                            "chosen": int(l in (9, 10))} for f in range(3) for l in range(13)])
-    (tmp_path / "fold-all.json").write_text(json.dumps({"layers": [7, 8]}))
-    chosen = read_chosen_layers(tmp_path / "fold-all.json")
-    assert chosen == [7, 8]
-    assert read_chosen_layers(tmp_path / "absent.json") is None
+    chosen = [7, 8]
     plot_layer_probe(table, tmp_path / "probe.png", chosen, "enc")
     assert_png(tmp_path / "probe.png")
     # layers fixed in config: the table has no scores; the figure says so instead of failing
     plot_layer_probe(table.assign(score=None), tmp_path / "unscored.png", [2], "enc")
     assert_png(tmp_path / "unscored.png")
-
-
-def test_layer_features():
-    emb = np.arange(2 * 4 * 3, dtype=np.float16).reshape(2, 4, 3)
-    last, chosen = layer_features(emb, None)
-    assert chosen == [3] and last.shape == (2, 3) and last[0, 0] == emb[0, 3, 0]
-    both, chosen = layer_features(emb, [1, 2])
-    assert chosen == [1, 2] and both.shape == (2, 6) and both[1, 3] == emb[1, 2, 0]
 
 
 def test_umap(tmp_path):

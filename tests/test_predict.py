@@ -17,7 +17,7 @@ from conftest import REPO, shared_path
 from speech_emotion import classifiers as C
 from speech_emotion.api import expand_inputs
 from speech_emotion.cli import main
-from speech_emotion.training import final_model_info
+from speech_emotion.final_model import final_model_info
 
 LABELS = ["high", "low"]
 

@@ -17,8 +17,9 @@ import pandas as pd
 import pytest
 from conftest import REPO, shared_path
 
-from speech_emotion.classifiers import inner_cv
-from speech_emotion.datasets import list_corpus, read_table
+from speech_emotion.classifiers.inner import inner_cv
+from speech_emotion.datasets import list_corpus
+from speech_emotion.tables import read_table
 from speech_emotion.folds import make_folds
 from speech_emotion.splits import TRAIN_ONLY, Variant, build_fold
 
@@ -137,8 +138,8 @@ def predictions(workdir: Path, fold: int) -> pd.DataFrame:
     return pd.read_csv(workdir / f"results/cv/egemaps/logreg/fold-{fold}/predictions.tsv", sep="\t", dtype={"clip_id": str})
 
 
-def layer_choice(workdir: Path, fold: int | str) -> dict:
-    return json.loads((workdir / f"results/cv/egemaps/layers/fold-{fold}.json").read_text())
+def plan(workdir: Path, fold: int | str) -> dict:
+    return json.loads((workdir / f"results/cv/egemaps/plans/fold-{fold}.json").read_text())
 
 
 def mean_recall(frame: pd.DataFrame) -> float:
@@ -175,13 +176,13 @@ def test_loso_run_on_urdu(tmp_path):
         fold = predictions(tmp_path, k)
         held_out = set(manifest.loc[manifest["speaker"] == speaker, "clip_id"])
         assert set(fold["clip_id"]) == held_out and (fold["fold"] == k).all()
-        assert layer_choice(tmp_path, k)["n_train_clips"] == len(manifest) - len(held_out)
+        assert plan(tmp_path, k)["n_train_clips"] == len(manifest) - len(held_out)
         row = metrics["per_fold"][str(k)]
         assert row["name"] == speaker and row["speakers"] == [speaker] and row["n_clips"] == len(held_out)
         assert row["labels"] == sorted(set(fold["label"]))
         assert metrics["balanced_accuracy"]["per_fold"][str(k)] == pytest.approx(mean_recall(fold), abs=1e-6)
         assert metrics["per_speaker"]["accuracy"][speaker] == pytest.approx(row["accuracy"], abs=1e-6)
-    assert layer_choice(tmp_path, "all")["n_train_clips"] == len(manifest)  # the final model: every clip
+    assert plan(tmp_path, "all")["n_train_clips"] == len(manifest)  # the final model: every clip
     probe = pd.read_csv(tmp_path / "results/cv/egemaps/layer_probe.tsv", sep="\t", dtype={"fold": str})
     assert sorted(probe["fold"]) == ["0", "1", "2", "3", "4"]
     log = (tmp_path / "results/logs/folds.log").read_text()
@@ -209,8 +210,8 @@ def test_predefined_train_test_split_run_on_urdu(tmp_path):
     cv_dirs = sorted(p.name for p in (tmp_path / "results/cv/egemaps/logreg").glob("fold-*"))
     assert cv_dirs == ["fold-0", "fold-all"]
     assert set(predictions(tmp_path, 0)["clip_id"]) == tested  # only test clips are predicted
-    assert layer_choice(tmp_path, 0)["n_train_clips"] == len(clips) - len(tested)
-    assert layer_choice(tmp_path, "all")["n_train_clips"] == len(clips)  # the final model: train + test
+    assert plan(tmp_path, 0)["n_train_clips"] == len(clips) - len(tested)
+    assert plan(tmp_path, "all")["n_train_clips"] == len(clips)  # the final model: train + test
     metrics = json.loads((tmp_path / METRICS).read_text())
     assert metrics["n_clips"] == 19 and metrics["n_folds"] == 1 and metrics["fold_names"] == {"0": "test"}
     overlap = metrics["speaker_overlap"]

@@ -225,7 +225,7 @@ def test_truncated_shard_and_model_are_rebuilt_and_named(demo_run, tmp_path):
     expected = (
         {job("embed", encoder="tiny-wavlm", variant="clean", shard="1")}
         # the probe and UMAP read the clean shards; every tiny-wavlm classifier reads all shards
-        | {job("layer_probe", encoder="tiny-wavlm", fold=f) for f in FOLDS}
+        | {job("plan", encoder="tiny-wavlm", fold=f) for f in FOLDS}
         | {job(r, encoder="tiny-wavlm") for r in ("layer_probe_table", "plot_layer_probe", "plot_umap")}
         | train_jobs("tiny-wavlm", CLASSIFIERS)
         | downstream_of_predictions("tiny-wavlm", CLASSIFIERS)
@@ -402,7 +402,7 @@ def test_one_more_augmented_copy_reruns_only_its_audio_and_embeddings(stale):
     expected = {job("augment", n="2", shard=s) for s in SHARDS}
     for encoder in ENCODERS:  # the probes ask again whether copies help (UMAP reads their layer choice); classifiers train on them
         expected |= {job("embed", encoder=encoder, variant="aug2", shard=s) for s in SHARDS}
-        expected |= {job("layer_probe", encoder=encoder, fold=f) for f in FOLDS}
+        expected |= {job("plan", encoder=encoder, fold=f) for f in FOLDS}
         expected |= {job("layer_probe_table", encoder=encoder), job("plot_umap", encoder=encoder)}
         expected |= train_jobs(encoder, CLASSIFIERS) | downstream_of_predictions(encoder, CLASSIFIERS)
     expected.add(job("plot_layer_probe", encoder="tiny-wavlm"))
@@ -421,7 +421,7 @@ def test_one_new_clip_reruns_its_shard_only(demo_run, tmp_path):
     expected = {job("check_clips", shard=shard), "manifest", "folds", job("augment", n="1", shard=shard)}
     for encoder in ENCODERS:  # new folds: every probe, classifier and figure downstream
         expected |= {job("embed", encoder=encoder, variant=v, shard=shard) for v in ("clean", "aug1")}
-        expected |= {job("layer_probe", encoder=encoder, fold=f) for f in FOLDS}
+        expected |= {job("plan", encoder=encoder, fold=f) for f in FOLDS}
         expected |= {job("layer_probe_table", encoder=encoder), job("plot_umap", encoder=encoder)}
         expected |= train_jobs(encoder, CLASSIFIERS) | downstream_of_predictions(encoder, CLASSIFIERS)
     expected.add(job("plot_layer_probe", encoder="tiny-wavlm"))  # only hf encoders have a probe figure
@@ -453,9 +453,9 @@ def test_mlp_code_change_reruns_only_mlp_jobs(stale, tmp_path):
     code = copy_workflow(tmp_path)
     unchanged = dry_run_with(code, stale)
     assert nothing_to_do(unchanged), unchanged.stdout[-3000:] + unchanged.stderr[-3000:]  # the copy's location is irrelevant
-    source = code / "workflow/speech_emotion/classifiers.py"
+    source = code / "workflow/speech_emotion/classifiers/mlp.py"
     text = source.read_text()
-    anchor = "class MLPClassifier(_Base):\n"
+    anchor = "class MLPClassifier(Classifier):\n"
     assert anchor in text
     source.write_text(text.replace(anchor, anchor + "    _code_change = 1  # an edit of the MLP only\n"))
     got = job_set(dry_run_with(code, stale))
@@ -466,26 +466,27 @@ def test_mlp_code_change_reruns_only_mlp_jobs(stale, tmp_path):
 
 
 @pytest.mark.slow
-def test_layer_probe_code_change_reruns_the_probes(stale, tmp_path):
+def test_plan_code_change_reruns_the_plans(stale, tmp_path):
     code = copy_workflow(tmp_path)
-    layers = code / "workflow/speech_emotion/layers.py"
-    _edit(layers, "    clean = np.asarray(clean, dtype=bool)", "    mode = str(mode)  # an edit of the probe code\n")
+    plan = code / "workflow/speech_emotion/plan.py"
+    _edit(plan, "    clean = np.asarray(clean, dtype=bool)", "    mode = str(mode)  # an edit of the plan code\n")
     got = job_set(dry_run_with(code, stale))
-    probes = {job("layer_probe", encoder=e, fold=f) for e in ENCODERS for f in FOLDS}
-    assert probes <= got, explain(got, probes)  # before the `code` param the probes stayed as they were
+    plans = {job("plan", encoder=e, fold=f) for e in ENCODERS for f in FOLDS}
+    assert plans <= got, explain(got, plans)  # without the `code` param the plans stayed as they were
     assert not any(j.startswith(("embed[", "augment[", "check_clips[")) for j in got), sorted(got)
 
 
-# --- the per-classifier code fingerprint (params `code` of rules train, tune and layer_probe) -------
+# --- the per-classifier code fingerprint (params `code` of rules train, tune and plan) --------------
 def _package_copy(target: Path) -> tuple[Path, Path]:
     shutil.copytree(REPO / "workflow", target / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
     return target / "workflow/scripts/train.py", target / "workflow/speech_emotion"
 
 
 def _fingerprints(script: Path, package: Path) -> dict[str, str]:
-    from speech_emotion.fingerprint import OWN_DEFINITIONS, classifier_code
+    from speech_emotion.classifiers.registry import CLASSIFIERS, module_name
+    from speech_emotion.fingerprint import code_fingerprint
 
-    return {name: classifier_code(name, script, package) for name in OWN_DEFINITIONS}
+    return {name: code_fingerprint([script], [module_name(name)], package) for name in CLASSIFIERS}
 
 
 def _edit(path: Path, anchor: str, insert: str) -> None:
@@ -496,40 +497,51 @@ def _edit(path: Path, anchor: str, insert: str) -> None:
     path.write_text(text[:end] + insert + text[end:])
 
 
+def _changed(base: dict[str, str], script: Path, package: Path) -> set[str]:
+    return {k for k, v in _fingerprints(script, package).items() if v != base[k]}
+
+
 def test_code_fingerprint_follows_each_classifiers_own_code(tmp_path):
     base = _fingerprints(*_package_copy(tmp_path / "a"))
     assert _fingerprints(*_package_copy(tmp_path / "b")) == base  # text only: the location is irrelevant
     assert len(set(base.values())) == len(base)
 
     script, package = _package_copy(tmp_path / "mlp")
-    _edit(package / "classifiers.py", "class MLPClassifier(_Base):", "    _edited = 1\n")
-    changed = {k for k, v in _fingerprints(script, package).items() if v != base[k]}
-    assert changed == {"mlp"}
-
-    script, package = _package_copy(tmp_path / "helper")  # a helper only the MLP uses
-    _edit(package / "classifiers.py", "def _build_mlp(", "    n_in = int(n_in)\n")
-    assert {k for k, v in _fingerprints(script, package).items() if v != base[k]} == {"mlp"}
+    _edit(package / "classifiers/mlp.py", "class MLPClassifier(Classifier):", "    _edited = 1\n")
+    assert _changed(base, script, package) == {"mlp"}
 
     script, package = _package_copy(tmp_path / "shared")  # shared code: every classifier
-    _edit(package / "classifiers.py", "def _scored(", "    va = np.asarray(va)\n")
-    assert all(v != base[k] for k, v in _fingerprints(script, package).items())
+    _edit(package / "classifiers/inner.py", "def _as_mask(", "    n = int(n)\n")
+    assert _changed(base, script, package) == set(base)
 
     script, package = _package_copy(tmp_path / "training")  # a module train.py imports
     (package / "training.py").write_text((package / "training.py").read_text() + "\n# edited\n")
-    assert all(v != base[k] for k, v in _fingerprints(script, package).items())
+    assert _changed(base, script, package) == set(base)
 
     script, package = _package_copy(tmp_path / "unrelated")  # a module training never imports
     (package / "download.py").write_text((package / "download.py").read_text() + "\n# edited\n")
     assert _fingerprints(script, package) == base
 
 
-def test_code_fingerprint_counts_a_helper_used_elsewhere_as_shared(tmp_path):
+def test_code_fingerprint_follows_imports_between_classifier_modules(tmp_path):
     script, package = _package_copy(tmp_path / "a")
     base = _fingerprints(script, package)
-    # SVM starts using the MLP's helper: editing the helper must now rerun the SVM too
-    _edit(package / "classifiers.py", "class SVMClassifier(_Base):", "    _builder = staticmethod(lambda: _build_mlp(1, [1], 2, 0.0))\n")
+    # the SVM starts using something of the MLP's module: editing that module must now rerun the SVM too
+    _edit(package / "classifiers/svm.py", "from .base import Classifier", "from .mlp import MLPClassifier  # noqa: F401\n")
     with_use = _fingerprints(script, package)
-    _edit(package / "classifiers.py", "def _build_mlp(", "    n_in = int(n_in)\n")
-    edited = _fingerprints(script, package)
-    assert edited["svm"] != with_use["svm"] and edited["mlp"] != with_use["mlp"]
-    assert edited["logreg"] != with_use["logreg"]  # the helper moved to the shared part: every classifier
+    _edit(package / "classifiers/mlp.py", "class MLPClassifier(Classifier):", "    _edited = 1\n")
+    assert _changed(with_use, script, package) == {"svm", "mlp"}
+    assert with_use["logreg"] == base["logreg"]
+
+
+def test_shared_code_imports_no_estimator_module():
+    """What train.py imports statically holds no estimator module: they are made through the
+    registry, so each classifier's fingerprint has only its own module besides the shared code."""
+    from speech_emotion.classifiers.registry import REGISTRY
+    from speech_emotion.fingerprint import code_files
+
+    package = REPO / "workflow/speech_emotion"
+    shared = {p.relative_to(package).as_posix() for p in code_files([REPO / "workflow/scripts/train.py"], [], package)
+              if p.is_relative_to(package)}
+    assert "training.py" in shared and "classifiers/inner.py" in shared
+    assert not shared & {f"classifiers/{entry.module}.py" for entry in REGISTRY.values()}

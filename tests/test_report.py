@@ -78,8 +78,8 @@ def fake_upstream(workdir: Path, folds: int = 3, shards: int = 2) -> dict:
             write_shard(workdir / f"results/embeddings/{encoder}/clean/shard-{shard}.npz", part["clip_id"], emb,
                         encoder, encoder, "none")
         layers = [2, 3] if n_layers > 1 else [0]
-        (workdir / f"results/cv/{encoder}/layers").mkdir(parents=True)
-        (workdir / f"results/cv/{encoder}/layers/fold-all.json").write_text(json.dumps({"layers": layers}))
+        (workdir / f"results/cv/{encoder}/plans").mkdir(parents=True)
+        (workdir / f"results/cv/{encoder}/plans/fold-all.json").write_text(json.dumps({"layers": layers}))
         probe = pd.DataFrame([{"fold": str(f), "layer": l, "score": 0.3 + 0.05 * l + 0.01 * f,
                                "chosen": int(l in layers)} for f in range(folds) for l in range(n_layers)])
         probe.to_csv(workdir / f"results/cv/{encoder}/layer_probe.tsv", sep="\t", index=False)

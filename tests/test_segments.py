@@ -87,7 +87,7 @@ def urdu_model(tmp_path_factory) -> Path:
     """A final model folder made as rule final_model makes one: logistic regression on eGeMAPS of the
     URDU clips of every speaker except the three held out (speaker-independent test clips)."""
     from speech_emotion.embeddings import embed_signals, make_encoder
-    from speech_emotion.training import final_model_info
+    from speech_emotion.final_model import final_model_info
 
     root = shared_path("data", "urdu")
     files = sorted(p for p in root.glob("*/*.wav") if p.name.split("_")[0] not in URDU_HELD_OUT.values())

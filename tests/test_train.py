@@ -16,18 +16,20 @@ import pytest
 from speech_emotion import classifiers as C
 from speech_emotion.embeddings import write_shard
 from speech_emotion.metrics import compute_metrics, cv_summary, read_predictions
-from speech_emotion.layers import choose_augmented, choose_layers, probe_layers, resolve_layers, select
-from speech_emotion.training import (
-    final_model_info,
-    load_final_model,
-    probe_table,
-    run_layer_probe,
-    train_fold,
-    trained_variants,
-)
+from speech_emotion.classifiers import base as B
+from speech_emotion.classifiers import inner as I
+from speech_emotion.classifiers.logreg import LogRegClassifier
+from speech_emotion.final_model import final_model_info, load_final_model
+from speech_emotion.layers import resolve_layers, select
+from speech_emotion.plan import Probe, choose_copies, choose_layers, make_plan, probe_layers, probe_table
+from speech_emotion.splits import trained_variants
+from speech_emotion.training import train_fold
+
 
 LABELS = ["ANG", "HAP", "NEU", "SAD"]
 N_LAYERS, DIM, SIGNAL_LAYER = 5, 8, 3
+LAYER_CHOICE = {"method": "probe", "spec": "auto", "score": 0.9, "n_layers": N_LAYERS}
+FEATURES = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 5, "probe_C": 1.0, "probe_max_iter": 500}
 
 
 def synthetic_corpus(n_speakers=9, per_label=3, seed=0):
@@ -73,37 +75,37 @@ def test_resolve_and_select_layers():
 
 def test_probe_picks_the_informative_layer():
     frame, emb = synthetic_corpus()
-    result = probe_layers(emb, frame["label"].to_numpy(), frame["speaker"].to_numpy(), max_layers=3, inner_folds=3)
+    result = probe_layers(emb, frame["label"].to_numpy(), frame["speaker"].to_numpy(), Probe(max_layers=3, inner_folds=3))
     assert int(np.argmax(result["layer_scores"])) == SIGNAL_LAYER
     assert SIGNAL_LAYER in result["layers"]
     assert result["layers"] == list(range(result["layers"][0], result["layers"][-1] + 1)), "layers must be adjacent"
     assert len(result["layers"]) <= 3
     assert result["layer_scores"][SIGNAL_LAYER] > 0.8 > max(s for i, s in enumerate(result["layer_scores"]) if i != SIGNAL_LAYER)
-    fixed = choose_layers("last", emb, frame["label"], frame["speaker"])
+    fixed = choose_layers("last", emb, frame["label"], frame["speaker"], Probe())
     assert fixed["layers"] == [N_LAYERS - 1] and fixed["method"] == "config"
 
 
-def test_layer_probe_uses_training_fold_only(tmp_path, monkeypatch):
+def test_plan_uses_training_fold_only(tmp_path, monkeypatch):
     frame, emb = synthetic_corpus()
     paths = write_embeddings(tmp_path, frame, emb)
     seen = []
-    import speech_emotion.training as T
+    import speech_emotion.plan as P
 
-    original = T.choose_layers
+    original = P.choose_layers
 
-    def spy(spec, embeddings, y, groups, **kwargs):
+    def spy(spec, embeddings, y, groups, probe):
         seen.append(set(groups))
-        return original(spec, embeddings, y, groups, **kwargs)
+        return original(spec, embeddings, y, groups, probe)
 
-    monkeypatch.setattr(T, "choose_layers", spy)
+    monkeypatch.setattr(P, "choose_layers", spy)
     manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
-    result = run_layer_probe("1", paths, manifest, folds, {"layers": "auto", "probe_max_layers": 2}, seed=0)
+    result = make_plan("1", paths, manifest, folds, FEATURES, "auto", seed=0)
     test_speakers = set(frame.loc[frame["fold"] == 1, "speaker"])
     assert seen and not seen[0] & test_speakers
     assert SIGNAL_LAYER in result["layers"] and result["fold"] == "1"
     n_train = int((frame["fold"] != 1).sum())
-    assert result["augment"]["mode"] == "auto" and result["augment"]["copy_rows"] == n_train  # one copy each
-    assert isinstance(result["augment"]["use"], bool) and result["augment"]["score_without"] is not None
+    assert result["copies"]["mode"] == "auto" and result["copies"]["copy_rows"] == n_train  # one copy each
+    assert isinstance(result["copies"]["use"], bool) and result["copies"]["score_without"] is not None
     table = probe_table([result])
     assert list(table.columns) == ["fold", "layer", "score", "chosen"]
     assert len(table) == N_LAYERS and table["chosen"].sum() == len(result["layers"])
@@ -135,33 +137,33 @@ def copies_corpus(kind: str, seed: int, n_speakers=8, per=2, dim=20):
 def test_augmented_copies_train_only_when_the_probe_says_they_help(seed):
     for kind, expected in (("harmful", False), ("helpful", True)):
         X, y, g, clean, clips = copies_corpus(kind, seed)
-        choice = choose_augmented("auto", X, y, g, clean, clips, inner_folds=4, seed=0)
+        choice = choose_copies("auto", X, y, g, clean, clips, Probe(inner_folds=4, seed=0))
         assert choice["use"] is expected, (kind, choice)
         assert choice["copy_rows"] == 128
         # scored on the same held-out clean clips: "without" is the probe trained on clean rows only
-        splits = C.inner_cv(y, g, 4, 0, clean)
-        probs = C.cross_val_proba(lambda: C.LogRegClassifier(C=1.0, max_iter=500, seed=0), X, y, g,
+        splits = I.inner_cv(y, g, 4, 0, clean)
+        probs = I.cross_val_proba(lambda: LogRegClassifier(C=1.0, max_iter=500, seed=0), X, y, g,
                                   [(tr[clean[tr]], va) for tr, va in splits])
-        assert choice["score_without"] == pytest.approx(C.pooled_balanced_accuracy(probs, y))
+        assert choice["score_without"] == pytest.approx(I.pooled_balanced_accuracy(probs, y))
     X, y, g, clean, clips = copies_corpus("harmful", seed)
-    assert choose_augmented("always", X, y, g, clean, clips)["use"] is True
-    assert choose_augmented("auto", X[clean], y[clean], g[clean], clean[clean], clips[clean])["use"] is False
+    assert choose_copies("always", X, y, g, clean, clips, Probe())["use"] is True
+    assert choose_copies("auto", X[clean], y[clean], g[clean], clean[clean], clips[clean], Probe())["use"] is False
     with pytest.raises(ValueError, match="augment.use"):
-        choose_augmented("sometimes", X, y, g, clean, clips)
+        choose_copies("sometimes", X, y, g, clean, clips, Probe())
 
 
 def test_a_fold_whose_probe_drops_the_copies_trains_on_clean_clips_only(tmp_path):
     frame, emb = synthetic_corpus()
     paths = write_embeddings(tmp_path, frame, emb)
-    assert trained_variants(paths, {"augment": {"use": True}}) == paths
-    assert trained_variants(paths, {}) == paths, "a layer choice without the key keeps the copies"
-    assert trained_variants(paths, {"augment": {"use": False}}) == {"clean": paths["clean"]}
+    assert trained_variants(paths, {"copies": {"use": True}}) == paths
+    assert trained_variants(paths, {}) == paths, "a plan without the key keeps the copies"
+    assert trained_variants(paths, {"copies": {"use": False}}) == {"clean": paths["clean"]}
     manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
-    choice = {"layers": [SIGNAL_LAYER], "method": "probe", "spec": "auto", "score": 0.9, "n_layers": N_LAYERS,
-              "augment": {"mode": "auto", "use": False, "copy_rows": 72, "score_with": 0.5, "score_without": 0.6}}
+    choice = {"layers": [SIGNAL_LAYER], "layer_choice": LAYER_CHOICE,
+              "copies": {"mode": "auto", "use": False, "copy_rows": 72, "score_with": 0.5, "score_without": 0.6}}
     result = train_fold("enc", "logreg", 0, {"Cs": [1.0]}, paths, manifest, folds, choice, seed=0)
-    assert result.params["n_train_rows"] == result.params["n_train_clips"] == int((frame["fold"] != 0).sum())
-    assert result.params["augment"] == choice["augment"]
+    assert result.record["n_train_rows"] == result.record["n_train_clips"] == int((frame["fold"] != 0).sum())
+    assert result.record["copies"] == choice["copies"]
 
 
 @pytest.mark.parametrize("classifier", ["logreg", "ensemble"])
@@ -169,7 +171,7 @@ def test_train_fold_outputs_and_leakage(tmp_path, monkeypatch, classifier):
     frame, emb = synthetic_corpus()
     paths = write_embeddings(tmp_path, frame, emb)
     manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
-    choice = {"layers": [SIGNAL_LAYER], "method": "probe", "spec": "auto", "score": 0.9, "n_layers": N_LAYERS}
+    choice = {"layers": [SIGNAL_LAYER], "layer_choice": LAYER_CHOICE}
     members = {}
     if classifier == "ensemble":
         for member, cfg in {"logreg": {"Cs": [1.0]}, "svm": {}}.items():
@@ -177,8 +179,8 @@ def test_train_fold_outputs_and_leakage(tmp_path, monkeypatch, classifier):
             members[member] = tmp_path / f"{member}.zip"
             C.save_model(result.model, members[member])
     fitted = []
-    original = C.StandardScaler.fit
-    monkeypatch.setattr(C.StandardScaler, "fit", lambda self, X, *a, **k: (fitted.append(np.asarray(X).copy()), original(self, X, *a, **k))[1])
+    original = B.StandardScaler.fit
+    monkeypatch.setattr(B.StandardScaler, "fit", lambda self, X, *a, **k: (fitted.append(np.asarray(X).copy()), original(self, X, *a, **k))[1])
     # fitted ensemble weights refit the members on inner folds: their scalers must not see the test fold either
     config = {"Cs": [0.1, 1.0]} if classifier == "logreg" else {"members": ["logreg", "svm"], "weights": "fitted"}
     result = train_fold("enc", classifier, 0, config, paths, manifest, folds, choice, seed=0, member_models=members)
@@ -190,27 +192,27 @@ def test_train_fold_outputs_and_leakage(tmp_path, monkeypatch, classifier):
     assert (pred["fold"] == 0).all()
     np.testing.assert_allclose(pred[[f"prob_{lab}" for lab in LABELS]].sum(axis=1), 1.0, atol=1e-5)
     assert (pred["label"] == pred["prediction"]).mean() > 0.8
-    params = result.params
-    assert params["layers"] == [SIGNAL_LAYER]
-    assert params["n_train_clips"] == len(frame) - len(test)
-    assert params["n_train_rows"] == 2 * params["n_train_clips"], "clean + one augmented copy of training clips only"
+    record = result.record
+    assert record["layers"] == [SIGNAL_LAYER]
+    assert record["n_train_clips"] == len(frame) - len(test)
+    assert record["n_train_rows"] == 2 * record["n_train_clips"], "clean + one augmented copy of training clips only"
     purpose = "C" if classifier == "logreg" else "weights"
-    assert params["selected"]["inner_grouping"][purpose]["grouping"] in ("speaker", "clip")
-    json.dumps(params)
+    assert record["selected"]["inner_grouping"][purpose]["grouping"] in ("speaker", "clip")
+    json.dumps(record)
     # no scaler ever saw a test clip (clean features of the chosen layer)
     test_rows = {row.astype(np.float32).tobytes() for row in select(emb[frame["fold"] == 0].astype(np.float16), [SIGNAL_LAYER])}
     assert fitted
     for X in fitted:
         assert not {row.astype(np.float32).tobytes() for row in X} & test_rows
     if classifier == "ensemble":
-        assert set(params["selected"]["weights"]) == {"logreg", "svm"}
+        assert set(record["selected"]["weights"]) == {"logreg", "svm"}
 
 
 def test_final_model_folder_round_trip(tmp_path):
     frame, emb = synthetic_corpus()
     paths = write_embeddings(tmp_path, frame, emb, variants=("clean",))
     manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
-    choice = {"layers": [SIGNAL_LAYER], "method": "probe", "spec": "auto", "score": 0.9, "n_layers": N_LAYERS}
+    choice = {"layers": [SIGNAL_LAYER], "layer_choice": LAYER_CHOICE}
     pred_files = []
     for fold in range(3):
         r = train_fold("enc", "logreg", fold, {"Cs": [1.0]}, paths, manifest, folds, choice, seed=0)
@@ -220,11 +222,11 @@ def test_final_model_folder_round_trip(tmp_path):
     assert cv["folds"] == 3 and cv["clips"] == len(frame) and cv["chance"]["balanced_accuracy"] == 1 / len(LABELS)
     assert 0.8 < cv["balanced_accuracy"]["mean"] <= 1.0
     final = train_fold("enc", "logreg", "all", {"Cs": [1.0]}, paths, manifest, folds, choice, seed=0)
-    assert final.params["n_train_clips"] == len(frame) and len(final.predictions) == 0
+    assert final.record["n_train_clips"] == len(frame) and len(final.predictions) == 0
     out = tmp_path / "results/models/enc/logreg"
     out.mkdir(parents=True)
     C.save_model(final.model, out / "model.zip")
-    info = final_model_info(final.params, {"name": "enc", "spec": {"kind": "hf", "model": "x"}, "model_dir": "m"},
+    info = final_model_info(final.record, {"name": "enc", "spec": {"kind": "hf", "model": "x"}, "model_dir": "m"},
                             {"sample_rate": 16000, "max_seconds": 30.0, "batch_seconds": 60.0}, cv)
     (out / "model.json").write_text(json.dumps(info))
     loaded = load_final_model(out)

@@ -58,7 +58,7 @@ def test_inner_cv_scores_only_clean_rows(tmp_path, monkeypatch):
     monkeypatch.setattr(T, "pooled_balanced_accuracy",
                         lambda p, t: (scored.append(int((~np.isnan(p).any(axis=1)).sum())), original(p, t))[1])
     tune("logreg", {}, {"C": {"low": 0.01, "high": 10.0, "log": True}}, X, y, g, tmp_path / "s.sqlite3", "s",
-         n_trials=1, inner_folds=3, seed=0, score_mask=mask, clips=np.arange(len(y)))
+         n_trials=1, inner_folds=3, seed=0, clean=mask, clips=np.arange(len(y)))
     assert scored == [mask.sum()]
 
 
@@ -67,7 +67,8 @@ def test_trials_are_scored_like_every_other_inner_choice(tmp_path):
     choice), not the mean of per-inner-fold scores, which differs on these rows."""
     from sklearn.metrics import balanced_accuracy_score
 
-    from speech_emotion.classifiers import LogRegClassifier, cross_val_proba, inner_cv, pooled_balanced_accuracy
+    from speech_emotion.classifiers.inner import cross_val_proba, inner_cv, pooled_balanced_accuracy
+    from speech_emotion.classifiers.logreg import LogRegClassifier
 
     X, y, g = data(seed=2, n_per_class=10)
     X = X + np.random.default_rng(5).normal(scale=3.0, size=X.shape).astype(np.float32)  # a hard problem

@@ -9,15 +9,15 @@ from snakemake.utils import min_version, validate
 
 min_version("8.20")
 
-WORKFLOW_DIR = Path(workflow.basedir)
-sys.path.insert(0, str(WORKFLOW_DIR / "workflow"))
+REPO_DIR = Path(workflow.basedir)  # the checkout: Snakefile, workflow/, resources/
+sys.path.insert(0, str(REPO_DIR / "workflow"))
 
 from speech_emotion.cache import clear_rebuilt_markers, find_corrupt, mark_corrupt, pending_rebuilds  # noqa: E402
 from speech_emotion.config import ConfigError, check_config, coerce_to_schema, load_schema  # noqa: E402
 from speech_emotion.datasets import DatasetError, list_corpus  # noqa: E402
 from speech_emotion.shards import shard_of  # noqa: E402
 
-SCHEMA = WORKFLOW_DIR / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = REPO_DIR / "workflow" / "schemas" / "config.schema.yaml"
 _coerced = coerce_to_schema(dict(config), load_schema(SCHEMA))
 config.clear()
 config.update(_coerced)
@@ -81,11 +81,6 @@ TARGETS = [lambda: sorted(CORRUPT) + PENDING_REBUILD]
 
 def all_targets(wildcards):
     return [target for targets in TARGETS for target in targets()]
-
-
-def shipped(*parts):
-    """A file shipped with the workflow (found relative to the Snakefile, not the working dir)."""
-    return str(WORKFLOW_DIR / "resources" / Path(*parts))
 
 
 # --- dataset -------------------------------------------------------------------------------------
@@ -290,9 +285,9 @@ def _layer_probe_runs(encoder):
     return config["features"]["layers"] == "auto" and config["encoders"][encoder]["kind"] == "hf"
 
 
-def final_layers_file(wildcards):
-    """Layers the final model reads (fold "all", written by layer_probe); the UMAP uses them too."""
-    return f"results/cv/{wildcards.encoder}/layers/fold-all.json"
+def final_plan(wildcards):
+    """The final model's plan (fold "all"): its layers are the ones the UMAP and probe figures show."""
+    return f"results/cv/{wildcards.encoder}/plans/fold-all.json"
 
 
 def evaluation_targets():
@@ -354,7 +349,7 @@ def model_dir(encoder):
 def init_config_file(wildcards):
     """encoders.<name>.init_config: relative to the working directory, else shipped with the workflow."""
     path = config["encoders"][wildcards.encoder]["init_config"]
-    return path if Path(path).exists() or Path(path).is_absolute() else str(WORKFLOW_DIR / path)
+    return path if Path(path).exists() or Path(path).is_absolute() else str(REPO_DIR / path)
 
 
 def init_config_texts(wildcards):
@@ -403,7 +398,7 @@ def embedding_shards(encoder, variant=None):
 
 
 # --- train ---------------------------------------------------------------------------------------
-# Fold "all" (every clip trains) is the final model's fold: layers/fold-all.json and
+# Fold "all" (every clip trains) is the final model's fold: plans/fold-all.json and
 # results/cv/{encoder}/{classifier}/fold-all/ feed rule final_model.
 
 
@@ -451,9 +446,9 @@ def train_extra_inputs(wildcards):
     return extra
 
 
-def probe_fold_files(wildcards):
-    """The layer choice of every CV fold of one encoder (rule layer_probe_table)."""
-    return expand("results/cv/{encoder}/layers/fold-{fold}.json", encoder=wildcards.encoder, fold=cv_folds())
+def cv_plans(wildcards):
+    """The plan of every CV fold of one encoder (rule layer_probe_table)."""
+    return expand("results/cv/{encoder}/plans/fold-{fold}.json", encoder=wildcards.encoder, fold=cv_folds())
 
 
 def final_encoder_record(wildcards):
@@ -489,28 +484,27 @@ def train_targets():
     return targets
 
 
-# --- reliability ---------------------------------------------------------------------------------
-from speech_emotion.fingerprint import classifier_code  # noqa: E402
+# --- code fingerprints (params `code` of rules plan, tune and train) ---------------------------------
+from speech_emotion.classifiers.registry import module_name  # noqa: E402
+from speech_emotion.fingerprint import code_fingerprint  # noqa: E402
 
 
 @functools.lru_cache(maxsize=None)
-def _code_fingerprint(classifier, script):
-    return classifier_code(
-        classifier, WORKFLOW_DIR / "workflow" / "scripts" / script, WORKFLOW_DIR / "workflow" / "speech_emotion"
-    )
+def _code(script, *modules):
+    return code_fingerprint([REPO_DIR / "workflow" / "scripts" / script], modules, REPO_DIR / "workflow" / "speech_emotion")
 
 
 def train_code(wildcards):
-    """Hash of the source text deciding this classifier's results (train.py, the library it imports,
-    the classifier's own class): editing the MLP reruns only MLP jobs (speech_emotion.fingerprint)."""
-    return _code_fingerprint(wildcards.classifier, "train.py")
+    """Hash of the code deciding this classifier's results (train.py, the library it imports, the
+    classifier's own module): editing the MLP reruns only MLP jobs (speech_emotion.fingerprint)."""
+    return _code("train.py", module_name(wildcards.classifier))
 
 
 def tune_code(wildcards):
-    return _code_fingerprint(wildcards.classifier, "tune.py")
+    return _code("tune.py", module_name(wildcards.classifier))
 
 
-def probe_code(wildcards):
-    """Hash of the code deciding a fold's layer choice and copies decision (layer_probe.py, the library
-    it imports, the logistic-regression probe's own class): editing speech_emotion.layers reruns the probes."""
-    return _code_fingerprint("logreg", "layer_probe.py")
+def plan_code(wildcards):
+    """Hash of the code deciding a fold's plan (plan.py, speech_emotion.plan and what it imports,
+    the logistic-regression probe included): editing it reruns the plans."""
+    return _code("plan.py")

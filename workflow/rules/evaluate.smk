@@ -121,7 +121,7 @@ rule plot_umap:
     input:
         embeddings=clean_embeddings,
         manifest="results/data/manifest.tsv",
-        layers=final_layers_file,
+        plan=final_plan,
     output:
         report(
             "results/plots/{encoder}/umap.png",
@@ -147,7 +147,7 @@ rule plot_umap:
 rule plot_layer_probe:
     input:
         probe="results/cv/{encoder}/layer_probe.tsv",
-        layers=final_layers_file,
+        plan=final_plan,
     output:
         report(
             "results/plots/{encoder}/layer_probe.png",

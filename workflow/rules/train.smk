@@ -1,20 +1,21 @@
-# Layer choice per fold, (tuned) classifiers per (encoder, classifier, fold), final models on all clips.
+# The plan of each (encoder, fold), (tuned) classifiers per (encoder, classifier, fold), final models
+# on all clips (fold "all").
 
 
-rule layer_probe:
+rule plan:
     input:
         embeddings=train_embedding_shards,
         manifest="results/data/manifest.tsv",
         folds="results/data/folds.tsv",
     output:
-        "results/cv/{encoder}/layers/fold-{fold}.json",
+        "results/cv/{encoder}/plans/fold-{fold}.json",
     log:
-        "results/logs/layer_probe/{encoder}/fold-{fold}.log",
+        "results/logs/plan/{encoder}/fold-{fold}.log",
     params:
         features=config["features"],
-        augment_use=config["augment"].get("use", "auto"),
+        augment_use=config["augment"]["use"],
         seed=config["seed"],
-        code=probe_code,
+        code=plan_code,
     threads: config["train"].get("threads", 2)
     resources:
         mem_mb=config["train"].get("mem_mb", 8000),
@@ -24,12 +25,12 @@ rule layer_probe:
     conda:
         "../../envs/ml.yaml"
     script:
-        "../scripts/layer_probe.py"
+        "../scripts/plan.py"
 
 
 rule layer_probe_table:
     input:
-        probe_fold_files,
+        cv_plans,
     output:
         "results/cv/{encoder}/layer_probe.tsv",
     log:
@@ -45,7 +46,7 @@ rule tune:
         embeddings=train_embedding_shards,
         manifest="results/data/manifest.tsv",
         folds="results/data/folds.tsv",
-        layers="results/cv/{encoder}/layers/fold-{fold}.json",
+        plan="results/cv/{encoder}/plans/fold-{fold}.json",
     output:
         study="results/cv/{encoder}/{classifier}/fold-{fold}/study.sqlite3",
         best="results/cv/{encoder}/{classifier}/fold-{fold}/tuned.json",
@@ -75,10 +76,10 @@ rule train:
         embeddings=train_embedding_shards,
         manifest="results/data/manifest.tsv",
         folds="results/data/folds.tsv",
-        layers="results/cv/{encoder}/layers/fold-{fold}.json",
+        plan="results/cv/{encoder}/plans/fold-{fold}.json",
     output:
         model="results/cv/{encoder}/{classifier}/fold-{fold}/model.zip",
-        params="results/cv/{encoder}/{classifier}/fold-{fold}/params.json",
+        record="results/cv/{encoder}/{classifier}/fold-{fold}/record.json",
         predictions="results/cv/{encoder}/{classifier}/fold-{fold}/predictions.tsv",
     log:
         "results/logs/train/{encoder}/{classifier}/fold-{fold}.log",
@@ -102,7 +103,7 @@ rule final_model:
     input:
         cache=rebuild_if_corrupt("results/models/{encoder}/{classifier}/model.zip"),
         model="results/cv/{encoder}/{classifier}/fold-all/model.zip",
-        params="results/cv/{encoder}/{classifier}/fold-all/params.json",
+        record="results/cv/{encoder}/{classifier}/fold-all/record.json",
         metrics="results/cv/{encoder}/{classifier}/metrics.json",
         manifest="results/data/manifest.tsv",
     output:

@@ -1,16 +1,10 @@
-"""Snakemake adapter: write the synthetic demo corpus."""
-import logging
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
+"""Rule demo_corpus: write the synthetic demo corpus."""
+import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
 from speech_emotion.demo import make_demo_corpus  # noqa: E402
+from speech_emotion.logs import job_log  # noqa: E402
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")  # noqa: F821
-count = make_demo_corpus(
-    snakemake.output.audio,  # noqa: F821
-    snakemake.output.demographics,  # noqa: F821
-    seed=snakemake.params.seed,  # noqa: F821
-)
-logging.info("wrote %d synthetic clips to %s", count, snakemake.output.audio)  # noqa: F821
+log = job_log(snakemake.log[0])  # noqa: F821
+output = snakemake.output  # noqa: F821
+count = make_demo_corpus(output.audio, output.demographics, seed=snakemake.params.seed)  # noqa: F821
+log.info("wrote %d synthetic clips to %s", count, output.audio)

@@ -1,13 +1,10 @@
-"""Snakemake adapter: download the official CREMA-D corpus (checkpoint download_cremad)."""
-import logging
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
+"""Rule download_cremad: the official CREMA-D corpus (checkpoint, runs on the submit host)."""
+import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
 from speech_emotion.download import DownloadError, Settings, download_cremad  # noqa: E402
+from speech_emotion.logs import job_log  # noqa: E402
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")  # noqa: F821
+log = job_log(snakemake.log[0])  # noqa: F821
 params = snakemake.params  # noqa: F821
 # Transfer knobs come from the config, not params: changing them must not rerun the checkpoint.
 transfer = snakemake.config["dataset"]["download"]  # noqa: F821
@@ -18,14 +15,9 @@ settings = Settings(
     timeout_s=float(transfer["timeout_s"]),
     jobs=int(transfer["jobs"]),
 )
+output = snakemake.output  # noqa: F821
 try:
-    download_cremad(
-        snakemake.output.audio,  # noqa: F821
-        snakemake.output.demographics,  # noqa: F821
-        snakemake.output.perception,  # noqa: F821
-        store=params.store,
-        settings=settings,
-    )
+    download_cremad(output.audio, output.demographics, output.perception, store=params.store, settings=settings)
 except DownloadError as exc:
-    logging.error("%s", exc)
+    log.error("%s", exc)
     sys.exit(f"{exc}\n(log: {snakemake.log[0]})")  # noqa: F821

@@ -1,10 +1,10 @@
 """Rule download_model: fetch a hub model once into resources/models/{encoder} (submit host)."""
-import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702
+import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-import logging
+from speech_emotion.encoders import download_model  # noqa: E402
+from speech_emotion.logs import job_log  # noqa: E402
 
-from speech_emotion.encoders import download_model
-
-logging.basicConfig(filename=snakemake.log[0], filemode="w", level=logging.INFO)
-commit = download_model(snakemake.params.repo_id, snakemake.params.revision, snakemake.output[0])
-logging.info("downloaded %s at %s into %s", snakemake.params.repo_id, commit, snakemake.output[0])
+log = job_log(snakemake.log[0])  # noqa: F821
+params, output = snakemake.params, snakemake.output[0]  # noqa: F821
+commit = download_model(params.repo_id, params.revision, output)
+log.info("downloaded %s at %s into %s", params.repo_id, commit, output)

@@ -1,20 +1,16 @@
 """Rule embed: one shard of one audio variant -> results/embeddings/{encoder}/{variant}/shard-{i}.npz."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702
 
-import logging
 from pathlib import Path
-
-import pandas as pd
 
 from speech_emotion.audio import load_audio, resample
 from speech_emotion.audio_store import read_audio_shard
-from speech_emotion.embeddings import embed_signals, make_encoder, write_shard
+from speech_emotion.embeddings import batch_seconds_for, embed_signals, make_encoder, write_shard
+from speech_emotion.tables import read_table
 from speech_emotion.encoders import read_source
+from speech_emotion.logs import job_log
 
-logging.basicConfig(
-    filename=snakemake.log[0], filemode="w", level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
-)
-log = logging.getLogger("embed")
+log = job_log(snakemake.log[0])
 spec = snakemake.params.encoder
 rate = snakemake.params.sample_rate
 # Speed-only settings come straight from the config (not params) so changing them never reruns
@@ -23,7 +19,7 @@ device = snakemake.config["embed"]["device"]
 
 audio_input = snakemake.input.audio
 if snakemake.wildcards.variant == "clean":
-    table = pd.read_csv(audio_input, sep="\t", dtype=str, keep_default_na=False)
+    table = read_table(audio_input)
     table = table[table["reason"] == ""].sort_values("clip_id")
     clip_ids = table["clip_id"].tolist()
     signals = [load_audio(path, rate) for path in table["path"]]
@@ -40,9 +36,8 @@ log.info(
 
 model_dir = snakemake.input.model[0] if snakemake.input.model else None
 encoder = make_encoder(spec, model_dir, device, rate)
-on_gpu = encoder.device == "cuda"
 embed_cfg = snakemake.config["embed"]
-batch_seconds = embed_cfg["batch_seconds"] if on_gpu else embed_cfg.get("cpu_batch_seconds", embed_cfg["batch_seconds"])
+batch_seconds = batch_seconds_for(encoder.device, embed_cfg["batch_seconds"], embed_cfg.get("cpu_batch_seconds"))
 log.info("device %s (%s), batch_seconds %s, max_seconds %s", encoder.device, encoder.compute_dtype, batch_seconds,
          snakemake.params.max_seconds)  # fmt: skip
 # embed.threads batches run side by side, each on one torch thread: the numbers do not depend on it

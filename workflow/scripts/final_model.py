@@ -1,31 +1,27 @@
-"""Rule final_model: the fold-"all" model + CV summary -> results/models/{encoder}/{classifier}/
+"""Rule final_model: the fold-"all" model + its CV metrics -> results/models/{encoder}/{classifier}/
 (model.zip, model.json, MODEL_CARD.md)."""
-import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702
+import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-import json
-import logging
-import shutil
-from pathlib import Path
+import shutil  # noqa: E402
 
-import pandas as pd
+from speech_emotion.cache import atomic_path, read_json, write_json_atomic, write_text_atomic  # noqa: E402
+from speech_emotion.classifiers import load_model  # noqa: E402
+from speech_emotion.tables import read_table  # noqa: E402
+from speech_emotion.final_model import final_model_info  # noqa: E402
+from speech_emotion.logs import job_log  # noqa: E402
+from speech_emotion.metrics import cv_summary  # noqa: E402
+from speech_emotion.model_card import model_card  # noqa: E402
 
-from speech_emotion.cache import atomic_path, write_json_atomic, write_text_atomic
-from speech_emotion.classifiers import load_model
-from speech_emotion.metrics import cv_summary
-from speech_emotion.model_card import model_card
-from speech_emotion.training import final_model_info
-
-logging.basicConfig(filename=snakemake.log[0], filemode="w", level=logging.INFO,
-                    format="%(asctime)s %(levelname)s %(message)s")
-load_model(snakemake.input.model)  # verify before publishing
-params = json.loads(Path(snakemake.input.params).read_text(encoding="utf-8"))
-metrics = json.loads(Path(snakemake.input.metrics).read_text(encoding="utf-8"))
-info = final_model_info(params, snakemake.params.encoder, snakemake.params.audio, cv_summary(metrics))
-manifest = pd.read_csv(snakemake.input.manifest, sep="\t", dtype={"clip_id": str, "label": str, "speaker": str})
-card = model_card(info, metrics, manifest, snakemake.params.corpus, params.get("augment"))
-with atomic_path(snakemake.output.model) as tmp:
-    shutil.copyfile(snakemake.input.model, tmp)
-write_json_atomic(snakemake.output.info, info)
-write_text_atomic(snakemake.output.card, card)
-logging.info("final model %s/%s: layers %s, CV balanced accuracy %s", snakemake.wildcards.encoder,
-             snakemake.wildcards.classifier, info["layers"], info["cv"]["balanced_accuracy"])
+log = job_log(snakemake.log[0])  # noqa: F821
+inputs, output, params = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
+load_model(inputs.model)  # verify before publishing
+record = read_json(inputs.record)
+metrics = read_json(inputs.metrics)
+info = final_model_info(record, params.encoder, params.audio, cv_summary(metrics))
+card = model_card(info, metrics, read_table(inputs.manifest), params.corpus, record.get("copies"))
+with atomic_path(output.model) as tmp:
+    shutil.copyfile(inputs.model, tmp)
+write_json_atomic(output.info, info)
+write_text_atomic(output.card, card)
+log.info("final model %s/%s: layers %s, CV balanced accuracy %s", snakemake.wildcards.encoder,  # noqa: F821
+         snakemake.wildcards.classifier, info["layers"], info["cv"]["balanced_accuracy"])  # noqa: F821

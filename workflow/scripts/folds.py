@@ -1,13 +1,19 @@
+"""Rule folds: results/data/manifest.tsv -> results/data/folds.tsv (clip_id, fold[, fold_name])."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
-# Rule folds: results/data/manifest.tsv -> results/data/folds.tsv (clip_id, fold[, fold_name]).
-import logging
 
-from speech_emotion.cache import write_tsv_atomic
-from speech_emotion.datasets import read_table
-from speech_emotion.folds import FoldError, assigned_from_column, assigned_from_table, describe_folds, make_folds
-from speech_emotion.splits import speaker_overlap
+from speech_emotion.cache import write_tsv_atomic  # noqa: E402
+from speech_emotion.tables import read_table  # noqa: E402
+from speech_emotion.folds import (  # noqa: E402
+    FoldError,
+    assigned_from_column,
+    assigned_from_table,
+    describe_folds,
+    make_folds,
+)
+from speech_emotion.logs import job_log  # noqa: E402
+from speech_emotion.splits import speaker_overlap  # noqa: E402
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(levelname)s %(message)s", force=True)
+log = job_log(snakemake.log[0])
 protocol, predefined = snakemake.params.protocol, snakemake.params.predefined
 manifest = read_table(snakemake.input.manifest, text_columns=[predefined["column"]] if predefined else [])
 try:
@@ -21,13 +27,13 @@ try:
         assigned = assigned_from_column(manifest, predefined["column"], source)
     folds = make_folds(manifest, protocol, snakemake.params.folds, snakemake.params.seed, assigned, source)
 except FoldError as exc:
-    logging.error("%s", exc)
+    log.error("%s", exc)
     sys.exit(f"folds: {exc}")
 for line in describe_folds(manifest, folds):
-    logging.info("%s", line)
+    log.info("%s", line)
 overlap = speaker_overlap(manifest[["clip_id", "speaker"]].merge(folds, on="clip_id"))
 if overlap["n_speakers"]:
-    logging.warning(
+    log.warning(
         "%d speaker(s) are on both sides of a fold (%d test clips; scores overstate accuracy on new speakers): %s",
         overlap["n_speakers"], overlap["n_clips"],
         "; ".join(f"{s} in {', '.join(e['folds'])} ({e['test_clips']} test clips)"

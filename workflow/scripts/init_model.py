@@ -1,15 +1,16 @@
 """Rule init_model: random weights from a shipped config (fixed seed) -> resources/models/{encoder}."""
-import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702
+import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-import logging
-import tempfile
-from pathlib import Path
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-from speech_emotion.encoders import init_model
+from speech_emotion.encoders import init_model  # noqa: E402
+from speech_emotion.logs import job_log  # noqa: E402
 
-logging.basicConfig(filename=snakemake.log[0], filemode="w", level=logging.INFO)
+log = job_log(snakemake.log[0])  # noqa: F821
+params = snakemake.params  # noqa: F821
 with tempfile.TemporaryDirectory() as folder:
-    for name, text in snakemake.params.configs.items():
+    for name, text in params.configs.items():
         (Path(folder) / name).write_text(text, encoding="utf-8")
-    init_model(Path(folder) / "config.json", snakemake.output[0], snakemake.params.seed, snakemake.params.name)
-logging.info("random-initialised %s (seed %d)", snakemake.wildcards.encoder, snakemake.params.seed)
+    init_model(Path(folder) / "config.json", snakemake.output[0], params.seed, params.name)  # noqa: F821
+log.info("random-initialised %s (seed %d)", snakemake.wildcards.encoder, params.seed)  # noqa: F821

@@ -1,16 +1,11 @@
 """Rule layer_probe_table: per fold, per layer probe score -> results/cv/{encoder}/layer_probe.tsv."""
-import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702
+import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-import json
-import logging
-from pathlib import Path
+from speech_emotion.cache import read_json, write_tsv_atomic  # noqa: E402
+from speech_emotion.logs import job_log  # noqa: E402
+from speech_emotion.plan import probe_table  # noqa: E402
 
-from speech_emotion.cache import write_tsv_atomic
-from speech_emotion.training import probe_table
-
-logging.basicConfig(filename=snakemake.log[0], filemode="w", level=logging.INFO,
-                    format="%(asctime)s %(levelname)s %(message)s")
-choices = [json.loads(Path(path).read_text(encoding="utf-8")) for path in snakemake.input]
-table = probe_table(choices)
-write_tsv_atomic(snakemake.output[0], table)
-logging.info("wrote %s (%d rows)", snakemake.output[0], len(table))
+log = job_log(snakemake.log[0])  # noqa: F821
+table = probe_table([read_json(path) for path in snakemake.input])  # noqa: F821
+write_tsv_atomic(snakemake.output[0], table)  # noqa: F821
+log.info("wrote %s (%d rows)", snakemake.output[0], len(table))  # noqa: F821

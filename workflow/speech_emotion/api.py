@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .segments import ArraySource, FileSource, SegmentSettings, plan_segments, time_shares
-from .training import FinalModel, load_final_model  # the one place this module imports the final-model reader
+from .final_model import FinalModel, load_final_model
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aiff", ".aif", ".opus"}
 GROUP_SECONDS = 60.0  # audio seconds of segments embedded together (bounds memory on long files)
@@ -137,21 +137,17 @@ class EmotionModel:
         """Probabilities (signals, labels) in the order of :attr:`labels`, for mono float32 signals at
         :attr:`sample_rate`. ``speakers`` is reserved for per-speaker feature normalisation and not
         used yet."""
-        from .embeddings import embed_signals
+        from .classifiers.base import align_proba
+        from .embeddings import batch_seconds_for, embed_signals
         from .layers import select
 
-        batch = float(self.audio.get("batch_seconds", 120.0))
-        if getattr(self.encoder, "device", "cpu") != "cuda":
-            batch = min(batch, float(self.audio.get("cpu_batch_seconds", 30.0)))
+        batch = batch_seconds_for(self.encoder.device, self.audio["batch_seconds"], self.audio.get("cpu_batch_seconds"))
         with warnings.catch_warnings():
             for message in QUIET_WARNINGS:
                 warnings.filterwarnings("ignore", message=message)
             embeddings = embed_signals(self.encoder, list(signals), batch, self.audio.get("max_seconds"), progress_every=1e9)
         probs = self.final.model.predict_proba(select(embeddings, self.final.layers))
-        out = np.zeros((len(signals), len(self.labels)))
-        for j, label in enumerate(self.final.model.classes_):
-            out[:, self.labels.index(str(label))] = probs[:, j]
-        return out
+        return align_proba(self.final.model, probs, np.asarray(self.labels))
 
     # --- public API ------------------------------------------------------------------------------------
 

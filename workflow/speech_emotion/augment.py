@@ -24,6 +24,7 @@ import pandas as pd
 
 from .audio import load_audio
 from .audio_store import write_audio_shard
+from .tables import read_table
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +163,6 @@ def augment_clip(signal: np.ndarray, sample_rate: int, pipeline: Any, seed: int,
 
 
 # --- one shard ----------------------------------------------------------------------------------
-def read_shard_table(path: str | Path) -> pd.DataFrame:
-    """A check_clips table (clip_id, path, ..., reason) with every column as text."""
-    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-
-
 def augment_shard(
     shard_table: str | Path,
     clip_ids: Sequence[str],
@@ -182,7 +178,7 @@ def augment_shard(
     ``per_class_copies``); clips check_clips rejected are skipped. A clip id absent from the shard
     table is an error (the table is stale). An empty shard still gets a file.
     """
-    table = read_shard_table(shard_table)
+    table = read_table(shard_table)
     missing = {"clip_id", "path", "reason"} - set(table.columns)
     if missing:
         raise ValueError(f"{shard_table}: missing column(s) {', '.join(sorted(missing))}")

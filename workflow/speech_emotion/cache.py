@@ -58,6 +58,11 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def read_json(path: str | Path) -> Any:
+    """A JSON file's content (the workflow's JSON outputs are UTF-8)."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
 def write_tsv_atomic(path: str | Path, frame: "Any") -> None:
     """Write a pandas DataFrame as TSV (no index) atomically."""
     write_atomic(path, lambda tmp: frame.to_csv(tmp, sep="\t", index=False, lineterminator="\n"))

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .audio import AudioError, inspect_clip
 
+
 CREMAD_EMOTIONS = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "NEU": "neutral", "SAD": "sad"}
 CREMAD_INTENSITIES = ("LO", "MD", "HI", "XX")
 CREMAD_DEMOGRAPHICS = {"Age": "age", "Sex": "sex", "Race": "race", "Ethnicity": "ethnicity"}
@@ -246,12 +247,3 @@ def build_manifest(
         manifest.sort_values("clip_id").reset_index(drop=True),
         rejected[REJECTED_COLUMNS].sort_values("clip_id").reset_index(drop=True),
     )
-
-
-def read_table(path: str | Path, text_columns: Sequence[str] = ()) -> pd.DataFrame:
-    """Read a data TSV (shard check, manifest, rejected, folds) with ids, paths, speakers, labels and
-    reasons (and ``text_columns``) kept as strings (speaker 1001 stays '1001', an empty reason stays '')."""
-    text = {"clip_id": str, "path": str, "speaker": str, "label": str, "reason": str, "fold_name": str}
-    text.update({column: str for column in text_columns})
-    numeric = {"duration_s": [""], "sample_rate": [""], "channels": [""]}
-    return pd.read_csv(path, sep="\t", dtype=text, keep_default_na=False, na_values=numeric)

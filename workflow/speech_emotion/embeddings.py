@@ -117,6 +117,14 @@ class Progress:
             )  # fmt: skip
 
 
+def batch_seconds_for(device: str, batch_seconds: float, cpu_batch_seconds: float | None = None) -> float:
+    """Audio seconds per batch on ``device``: ``embed.batch_seconds`` on a GPU, ``embed.cpu_batch_seconds``
+    (when set) on a CPU, where batching gains little and memory matters."""
+    if device == "cuda" or cpu_batch_seconds is None:
+        return float(batch_seconds)
+    return float(cpu_batch_seconds)
+
+
 def embed_signals(
     encoder: Any,
     signals: Sequence[np.ndarray],

@@ -1,128 +1,105 @@
-"""Code fingerprints for Snakemake params: a classifier's jobs rerun when ITS code changes.
+"""Code fingerprints for Snakemake params: a job reruns when the code deciding its result changes.
 
-Snakemake's code trigger does not look into the library a script imports, and every classifier
-shares ``workflow/scripts/train.py``. :func:`classifier_code` hashes the source TEXT (never a
-path, so moving the checkout or the working directory changes nothing) of
+Snakemake's code trigger sees a rule's script, not the library the script imports, and every
+classifier shares ``workflow/scripts/train.py``. A rule's ``code`` param is therefore the SHA-256 of
+the source TEXT (never a path: moving the checkout changes nothing) of its script, of every module
+of this package the script imports (transitively, statically: ``import`` statements), and of the
+modules given as extra (a classifier's own module, :func:`speech_emotion.classifiers.registry.module_name`),
+with what they import.
 
-- the script and every ``speech_emotion`` module it imports, transitively (shared code), where
-  ``classifiers.py`` is counted without the top-level definitions that belong to one classifier
-  (:data:`OWN_DEFINITIONS`), plus
-- that classifier's own definitions.
-
-So an edit of ``MLPClassifier`` changes only the MLP's fingerprint, an edit of ``training.py`` or
-of a shared helper in ``classifiers.py`` changes every classifier's. A helper listed as one
-classifier's own but used anywhere else counts as shared (never too few reruns).
+Estimator modules are imported by the classifier registry only when a classifier is made
+(``importlib``), so they are not in the shared part: an edit of ``classifiers/mlp.py`` changes only the
+MLP's fingerprint, an edit of ``classifiers/inner.py`` or ``training.py`` every classifier's.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 PACKAGE = "speech_emotion"
-CLASSIFIERS_MODULE = "classifiers"
-
-# Top-level names in classifiers.py that belong to one classifier only.
-OWN_DEFINITIONS: dict[str, tuple[str, ...]] = {
-    "logreg": ("LogRegClassifier",),
-    "svm": ("SVMClassifier", "platt_fit", "platt_apply"),
-    "xgboost": ("XGBoostClassifier",),
-    "mlp": ("MLPClassifier", "_build_mlp"),
-    "ensemble": ("EnsembleClassifier", "fit_weights", "_balanced_nll"),
-}
 
 
-def _imported_modules(tree: ast.AST) -> set[str]:
-    """Names of the package's modules a module imports (anywhere in it, relative or absolute)."""
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            if node.level == 0 and node.module and node.module.split(".")[0] == PACKAGE:
-                base = node.module.split(".", 1)[1] if "." in node.module else None
-            elif node.level == 1:
-                base = node.module
+def _module_file(package_dir: Path, module: str) -> Path | None:
+    """The file of a dotted module of the package (``speech_emotion.x.y``), or None when it is not one."""
+    parts = module.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    base = package_dir.joinpath(*parts[1:])
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _module_of(path: Path, package_dir: Path) -> str:
+    """Dotted name of a package file (``speech_emotion/classifiers/__init__.py`` -> ``speech_emotion.classifiers``)."""
+    parts = list(path.relative_to(package_dir).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join([PACKAGE, *parts])
+
+
+def _parents(module: str) -> list[str]:
+    """The packages an import of ``module`` runs first (``a.b.c`` -> ``a``, ``a.b``)."""
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def imported_modules(text: str, module: str | None, is_package: bool = False) -> set[str]:
+    """Dotted names of the package's modules that a source text imports (anywhere in it).
+
+    ``module`` is the text's own dotted name (None for a script outside the package), needed to
+    resolve relative imports; ``from x import y`` counts ``x.y`` too when ``y`` is a module.
+    """
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                if module is None:
+                    continue
+                anchor = module.split(".")
+                anchor = anchor if is_package else anchor[:-1]
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join(anchor + ([node.module] if node.module else []))
             else:
-                continue
-            if base:
-                found.add(base)
-            else:  # from . import x / from speech_emotion import x
-                found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.startswith(PACKAGE + "."):
-                    found.add(alias.name.split(".", 1)[1])
-    return found
+                base = node.module or ""
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in found if name == PACKAGE or name.startswith(PACKAGE + ".")}
 
 
-def _module_file(package_dir: Path, name: str) -> Path | None:
-    path = package_dir / f"{name.replace('.', '/')}.py"
-    return path if path.is_file() else None
+def code_files(scripts: Iterable[str | Path], modules: Iterable[str], package_dir: str | Path) -> list[Path]:
+    """The scripts plus every package file they and ``modules`` import, transitively (sorted, unique)."""
+    package_dir = Path(package_dir)
+    files: set[Path] = set()
+    todo: list[tuple[Path, str | None]] = [(Path(s), None) for s in scripts]
+    todo += [(path, name) for name in modules if (path := _module_file(package_dir, name)) is not None]
+    for name in modules:
+        todo += [(path, parent) for parent in _parents(name) if (path := _module_file(package_dir, parent))]
+    while todo:
+        path, module = todo.pop()
+        if path in files:
+            continue
+        files.add(path)
+        names = imported_modules(path.read_text(encoding="utf-8"), module, path.name == "__init__.py")
+        for name in sorted(names | {p for n in names for p in _parents(n)}):
+            target = _module_file(package_dir, name)
+            if target is not None and target not in files:
+                todo.append((target, _module_of(target, package_dir)))
+    return sorted(files)
 
 
-def _definitions(tree: ast.Module) -> dict[str, ast.AST]:
-    return {
-        node.name: node
-        for node in tree.body
-        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-    }
-
-
-def _names_used(nodes: list[ast.AST]) -> set[str]:
-    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
-
-
-def split_classifier_source(text: str) -> tuple[str, dict[str, str]]:
-    """classifiers.py -> (shared text, {classifier: its own definitions' text})."""
-    tree = ast.parse(text)
-    lines = text.splitlines(keepends=True)
-    definitions = _definitions(tree)
-    owner = {name: clf for clf, names in OWN_DEFINITIONS.items() for name in names if name in definitions}
-    # A helper used outside its owner's definitions is shared; so is a classifier's class when
-    # another classifier's code uses it (the registry in make_classifier may name every class).
-    main = {names[0] for names in OWN_DEFINITIONS.values()}
-    changed = True
-    while changed:
-        changed = False
-        for name, clf in list(owner.items()):
-            if name in main:
-                users = [definitions[n] for n, c in owner.items() if c != clf]
-            else:
-                users = [node for node in tree.body if owner.get(getattr(node, "name", None)) != clf]
-            if name in _names_used(users):
-                del owner[name]
-                changed = True
-    spans: dict[str, list[tuple[int, int]]] = {}
-    for name, clf in owner.items():
-        node = definitions[name]
-        start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
-        spans.setdefault(clf, []).append((start, node.end_lineno))
-    taken = {i for ranges in spans.values() for a, b in ranges for i in range(a, b)}
-    shared = "".join(line for i, line in enumerate(lines) if i not in taken)
-    own = {clf: "".join("".join(lines[a:b]) for a, b in sorted(ranges)) for clf, ranges in spans.items()}
-    return shared, own
-
-
-def classifier_code(classifier: str, script: str | Path, package_dir: str | Path) -> str:
-    """SHA-256 of the code that decides a classifier's results (see the module docstring)."""
+def code_fingerprint(scripts: Iterable[str | Path], modules: Iterable[str], package_dir: str | Path) -> str:
+    """SHA-256 of the source text of :func:`code_files` (each file named by its path inside the
+    package, or by its name for a script)."""
     package_dir = Path(package_dir)
     digest = hashlib.sha256()
-    script_text = Path(script).read_text(encoding="utf-8")
-    digest.update(b"script\0" + script_text.encode("utf-8"))
-    own_text = ""
-    seen: set[str] = set()
-    todo = sorted(_imported_modules(ast.parse(script_text)))
-    while todo:
-        name = todo.pop(0)
-        path = _module_file(package_dir, name)
-        if name in seen or path is None:
-            continue
-        seen.add(name)
-        text = path.read_text(encoding="utf-8")
-        todo.extend(sorted(_imported_modules(ast.parse(text)) - seen))
-        if name == CLASSIFIERS_MODULE:
-            text, own = split_classifier_source(text)
-            own_text = own.get(classifier, "")
-        digest.update(f"\0module {name}\0".encode() + text.encode("utf-8"))
-    digest.update(f"\0own {classifier}\0".encode() + own_text.encode("utf-8"))
+    for path in code_files(scripts, modules, package_dir):
+        name = str(path.relative_to(package_dir)) if path.is_relative_to(package_dir) else path.name
+        digest.update(f"\0{name}\0".encode() + path.read_bytes())
     return digest.hexdigest()

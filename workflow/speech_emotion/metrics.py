@@ -26,6 +26,7 @@ from sklearn.metrics import (
 )
 
 from .splits import TRAIN_ONLY, fold_names, speaker_overlap
+from .tables import read_table
 
 METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted")
 """Metric names used everywhere: WA, UA (unweighted average recall), macro and weighted F1."""
@@ -309,8 +310,9 @@ def compute_metrics(
         groups = {}
         for name in GROUP_COLUMNS:
             column = _find_column(frame, name)
-            if column is not None and frame[column].notna().any():
-                rows = frame[frame[column].notna()]
+            known = frame[column].notna() & (frame[column].astype(str) != "") if column is not None else None
+            if known is not None and known.any():
+                rows = frame[known]
                 groups[name] = per_group(rows, column, GROUP_ORDER.get(name, ()))
         out["per_group"] = groups
 
@@ -437,11 +439,11 @@ def evaluate_files(
 
     With ``folds_path``, first check that every clip is predicted exactly once, in its own fold.
     """
-    manifest = pd.read_csv(manifest_path, sep="\t", dtype={"clip_id": str, "speaker": str, "label": str})
+    manifest = read_table(manifest_path)
     predictions = read_predictions(prediction_paths)
     folds = None
     if folds_path:
-        folds = pd.read_csv(folds_path, sep="\t", dtype={"clip_id": str, "fold_name": str}, keep_default_na=False)
+        folds = read_table(folds_path)
         check_coverage(predictions, folds)
     perception = read_perception(perception_path) if perception_path else None
     return compute_metrics(predictions, manifest, perception, perception_note, folds)

@@ -1,7 +1,7 @@
 """MODEL_CARD.md of a final model folder, in the spirit of Hugging Face model cards.
 
 Generated from what the workflow already wrote: model.json (:func:`final_model_info`), the fold-all
-params.json (augmentation decision), the classifier's CV metrics.json (:mod:`speech_emotion.metrics`)
+record.json (whether augmented copies trained), the classifier's CV metrics.json (:mod:`speech_emotion.metrics`)
 and the manifest (clips, labels, speakers, durations). Deterministic: the same inputs give the
 same bytes (no dates), so the card never makes a rerun look stale.
 """
@@ -163,7 +163,7 @@ def model_card(
 
     ``info``: model.json; ``metrics``: the pair's CV metrics.json; ``manifest``: the accepted clips
     (label, speaker, duration_s); ``corpus``: ``{"kind", "source"}`` of the dataset config;
-    ``augment``: the fold-all params.json's augmentation decision.
+    ``augment``: the fold-all record.json's copies decision (``copies``).
     """
     encoder, classifier = info["encoder"]["name"], info["classifier"]
     labels = list(info["labels"])

@@ -242,30 +242,6 @@ def plot_umap(points: np.ndarray, labels: Sequence[str], speakers: Sequence[str]
     _save(fig, path)
 
 
-def read_chosen_layers(path: str | Path | None) -> list[int] | None:
-    """Layers chosen by the probe (``results/cv/{encoder}/layers/fold-all.json``), or None.
-
-    Accepts ``{"layers": [...]}`` or a bare list.
-    """
-    import json
-
-    if not path or not Path(path).exists():
-        return None
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    layers = data.get("layers") if isinstance(data, dict) else data
-    return [int(v) for v in layers] if layers else None
-
-
-def layer_features(embeddings: np.ndarray, layers: Sequence[int] | None) -> tuple[np.ndarray, list[int]]:
-    """(clips, layers, dim) -> (clips, len(layers) * dim) for the given layers (default: the last)."""
-    embeddings = np.asarray(embeddings)
-    if embeddings.ndim == 2:
-        embeddings = embeddings[:, None, :]
-    n_layers = embeddings.shape[1]
-    chosen = [int(v) % n_layers for v in layers] if layers else [n_layers - 1]
-    return embeddings[:, chosen, :].reshape(len(embeddings), -1).astype(np.float32), chosen
-
-
 def plot_emotion_timeline(segments: pd.DataFrame, labels: Sequence[str], path: str | Path, title: str = "") -> None:
     """Emotion over time in one recording: per segment, its label probabilities stacked to 1, drawn
     over the stretch of time the segment stands for (overlapping windows split their overlap);

@@ -10,8 +10,9 @@ every fold (a second test partition, e.g. MSP-Podcast's Test2, never trains the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -148,3 +149,64 @@ def build_fold(
         X_test=clean.features[test_rows],
         y_test=labels.loc[test_ids].to_numpy(),
     )
+
+
+# --- fold data from embedding shards ---------------------------------------------------------------
+
+
+def parse_fold(fold: str | int) -> int | None:
+    """Fold wildcard -> index, or None for "all" (every clip trains: the final model)."""
+    return None if str(fold) == "all" else int(fold)
+
+
+def variant_paths(paths: Sequence[str | Path]) -> dict[str, list[str]]:
+    """Group embedding shard paths (results/embeddings/{encoder}/{variant}/shard-*.npz) by variant."""
+    out: dict[str, list[str]] = {}
+    for path in paths:
+        out.setdefault(Path(path).parent.name, []).append(str(path))
+    if "clean" not in out:
+        raise ValueError("no clean embedding shards among the inputs")
+    return out
+
+
+def trained_variants(paths: Mapping[str, Sequence[str | Path]], plan: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The variants that train in a fold: all of ``paths``, or clean only when the fold's plan
+    (``plan["copies"]["use"]``) keeps the copies out."""
+    if plan.get("copies", {}).get("use", True):
+        return {name: list(p) for name, p in paths.items()}
+    return {"clean": list(paths["clean"])}
+
+
+def read_variant(name: str, shard_paths: Sequence[str | Path], layers: Sequence[int] | None = None) -> Variant:
+    """A variant's verified embedding shards (:func:`speech_emotion.embeddings.load_variant`).
+
+    With ``layers`` only those layers are read and they are concatenated: features
+    (clips, len(layers) * dim) float32; without, features stay (clips, layers, dim).
+    """
+    from .embeddings import load_variant
+    from .layers import select
+
+    variant = load_variant(list(shard_paths), name=name, layers=layers)
+    if layers is None:
+        return variant
+    return Variant(name=variant.name, clip_ids=variant.clip_ids, features=select(variant.features, range(len(layers))),
+                   made_with=variant.made_with)
+
+
+def load_fold(
+    fold: int | None,
+    paths: Mapping[str, Sequence[str | Path]],
+    manifest: pd.DataFrame,
+    folds: pd.DataFrame,
+    layers: Sequence[int] | None,
+) -> FoldData:
+    """Fold data from embedding shards: ``paths`` maps "clean", "aug1", ... to shard files.
+
+    Copies only enter the training part (see :func:`build_fold`).
+    """
+    from .embeddings import warn_mixed_devices
+
+    clean = read_variant("clean", paths["clean"], layers)
+    copies = [read_variant(name, shards, layers) for name, shards in paths.items() if name != "clean"]
+    warn_mixed_devices({kind for v in (clean, *copies) for kind in v.made_with}, "clean and augmented variants")
+    return build_fold(fold, folds, manifest, clean, copies)

@@ -3,13 +3,13 @@
 The objective is the balanced accuracy of out-of-fold predictions pooled over ``inner_folds``
 speaker-grouped splits of the training rows (clip-grouped where speakers cannot be used; scored on
 clean clips only: augmented copies train but never score), the one score of every inner choice
-(:func:`speech_emotion.classifiers.pooled_balanced_accuracy`). Each study is
+(:func:`speech_emotion.classifiers.inner.pooled_balanced_accuracy`). Each study is
 stored in its own SQLite file (``optuna-dashboard sqlite:///.../study.sqlite3`` opens it). The MLP
 reports its per-epoch validation score, so a MedianPruner stops hopeless trials early.
 
 Search spaces (config ``tune.spaces.<classifier>``) map a parameter to ``{choices: [...]}`` or
-``{low, high, log?, step?}`` (integers when low and high are integers). For the MLP, ``n_layers``
-and ``units`` become ``hidden``: ``units`` in the first layer, halved per layer, at least 32.
+``{low, high, log?, step?}`` (integers when low and high are integers); a classifier may map the
+drawn values to its settings (``from_search``: the MLP's ``n_layers`` and ``units`` become ``hidden``).
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from .classifiers import cross_val_proba, inner_cv, make_classifier, pooled_balanced_accuracy
+from .classifiers import TUNABLE, classifier_class, make_classifier
+from .classifiers.inner import cross_val_proba, inner_cv, pooled_balanced_accuracy
 
 log = logging.getLogger(__name__)
-
-TUNABLE = ("logreg", "svm", "xgboost", "mlp")
 
 
 def suggest(trial, space: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -44,15 +43,8 @@ def suggest(trial, space: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def to_params(classifier: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Trial values -> classifier parameters (MLP: n_layers + units -> hidden)."""
-    params = dict(values)
-    if classifier == "mlp" and ("n_layers" in params or "units" in params):
-        n_layers = int(params.pop("n_layers", 3))
-        units = int(params.pop("units", 512))
-        params["hidden"] = [max(units // 2**i, 32) for i in range(n_layers)]
-    if classifier == "logreg" and "C" in params:
-        params["C"] = float(params["C"])
-    return params
+    """Trial values -> the classifier's settings (its ``from_search``)."""
+    return classifier_class(classifier).from_search(values)
 
 
 def tune(
@@ -68,13 +60,13 @@ def tune(
     inner_folds: int = 3,
     seed: int = 0,
     n_jobs: int = 1,
-    score_mask: np.ndarray | None = None,
+    clean: np.ndarray | None = None,
     pruner: Mapping[str, Any] | None = None,
     clips: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Run the study; return ``{"params": best classifier params, "value": best score, "trials": n}``.
 
-    ``score_mask`` marks rows that may be scored (clean clips); all rows of an inner training
+    ``clean`` marks rows that may be scored (clean clips); all rows of an inner training
     split train; ``clips`` (each row's clip id) keeps a clip and its copies on one side where the
     splits cannot group by speaker. An existing study file is replaced, so a rerun gives the same study.
     """
@@ -86,7 +78,7 @@ def tune(
         raise ValueError(f"tune.spaces.{classifier}: no search space configured")
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y)
-    mask = np.ones(len(y), dtype=bool) if score_mask is None else np.asarray(score_mask, dtype=bool)
+    mask = np.ones(len(y), dtype=bool) if clean is None else np.asarray(clean, dtype=bool)
     storage_path = Path(storage_path)
     storage_path.parent.mkdir(parents=True, exist_ok=True)
     if storage_path.exists():
@@ -122,7 +114,7 @@ def tune(
             return {"epoch_callback": report}
 
         probs = cross_val_proba(lambda: make_classifier(classifier, params, seed=seed, n_jobs=n_jobs), X, y, groups,
-                                splits, score_mask=mask, clips=clips, fit_extra=pruning)
+                                splits, clean=mask, clips=clips, fit_extra=pruning)
         if np.isnan(probs).any(axis=1).all():
             raise ValueError("tuning: no inner validation fold has a clean clip to score")
         return pooled_balanced_accuracy(probs, y)

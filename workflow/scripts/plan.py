@@ -1,0 +1,18 @@
+"""Rule plan: what every classifier of one (encoder, fold) uses (layers, whether copies train),
+decided on the fold's training part -> results/cv/{encoder}/plans/fold-{fold}.json."""
+import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
+
+from speech_emotion.cache import write_json_atomic  # noqa: E402
+from speech_emotion.tables import read_table  # noqa: E402
+from speech_emotion.logs import job_log  # noqa: E402
+from speech_emotion.plan import make_plan  # noqa: E402
+from speech_emotion.splits import variant_paths  # noqa: E402
+
+log = job_log(snakemake.log[0])  # noqa: F821
+inputs, params, w = snakemake.input, snakemake.params, snakemake.wildcards  # noqa: F821
+plan = make_plan(w.fold, variant_paths(inputs.embeddings), read_table(inputs.manifest), read_table(inputs.folds),
+                 params.features, params.augment_use, params.seed)
+plan["encoder"] = w.encoder
+log.info("encoder %s fold %s: layers %s (probe score %s; per layer %s); augmented copies %s", w.encoder, w.fold,
+         plan["layers"], plan["layer_choice"]["score"], plan["layer_choice"]["layer_scores"], plan["copies"])
+write_json_atomic(snakemake.output[0], plan)  # noqa: F821

@@ -1,0 +1,72 @@
+"""The estimator base class every classifier derives from, and probability-column alignment.
+
+Every estimator standardises its input with a scaler fitted inside ``fit`` (so only on the rows it
+is given: the training part of a fold), weights classes by their frequency in those rows, keeps its
+inner splits (``inner_splits_``) and how they were grouped (``inner_grouping_``, recorded in the
+fold's record), and honours scikit-learn's contract (``fit``, ``predict``, ``predict_proba``,
+``get_params``); ``classes_`` are the sorted labels and ``predict_proba`` columns follow them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.preprocessing import StandardScaler
+
+if TYPE_CHECKING:
+    from .inner import InnerSplits
+
+
+class Classifier(ClassifierMixin, BaseEstimator):
+    """Common parts: label encoding, the fold-local scaler, predict from probabilities.
+
+    ``fit(X, y, groups=None, clean=None, clips=None)``: ``groups`` are the rows' speakers, ``clean``
+    marks the rows an inner split may hold out and score (clean clips; the others are augmented
+    copies, which only train), ``clips`` each row's clip id (shared by its copies).
+    """
+
+    name = "base"
+
+    def _prepare(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        X = np.asarray(X, dtype=np.float32)
+        self.classes_, y_idx = np.unique(np.asarray(y), return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"{self.name}: training data has a single class {self.classes_.tolist()}")
+        self.scaler_ = StandardScaler().fit(X)
+        self.n_features_in_ = X.shape[1]
+        return self._scale(X), y_idx
+
+    def _scale(self, X: np.ndarray) -> np.ndarray:
+        return self.scaler_.transform(np.asarray(X, dtype=np.float32)).astype(np.float32)
+
+    def _keep_inner(self, purpose: str, splits: "InnerSplits") -> "InnerSplits":
+        """Remember the inner splits of one inner choice and how they were grouped (the fold's record)."""
+        self.inner_splits_ = splits
+        self.inner_grouping_ = {purpose: splits.record()}
+        return splits
+
+    @classmethod
+    def from_search(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Settings from the values a tuning trial drew (``tune.spaces.<name>``); as drawn by default."""
+        return dict(values)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    # persistence: JSON state + named binary files
+    def _save_state(self) -> tuple[dict[str, Any], dict[str, bytes]]:
+        raise NotImplementedError
+
+    def _load_state(self, state: dict[str, Any], files: Mapping[str, bytes]) -> None:
+        raise NotImplementedError
+
+
+def align_proba(model: Classifier, probs: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """A model's probability columns (its ``classes_``) reordered to ``classes`` (zeros for a class
+    the model never saw)."""
+    out = np.zeros((len(probs), len(classes)))
+    out[:, np.searchsorted(classes, model.classes_)] = probs
+    return out

@@ -1,0 +1,153 @@
+"""The ensemble: a weighted average of member classifiers' probabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.utils.class_weight import compute_sample_weight
+
+from .base import Classifier, align_proba
+from .inner import cross_val_proba, inner_cv, pooled_balanced_accuracy
+from .modelfile import model_bytes, model_from_bytes
+from .registry import MEMBERS, make_classifier
+
+
+def _balanced_nll(probs: np.ndarray, y: np.ndarray) -> float:
+    weights = compute_sample_weight("balanced", y)
+    return float(-np.sum(weights * np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0))) / weights.sum())
+
+
+def fit_weights(member_probs: Sequence[np.ndarray], y: np.ndarray) -> np.ndarray:
+    """Non-negative weights summing to 1 for averaging members' probabilities on held-out rows.
+
+    The weights minimise the class-balanced log loss of the blend (softmax-parametrised, L-BFGS
+    from equal weights). Log loss uses every probability, so it is far less noisy on a small inner
+    split than picking weights by balanced accuracy (which tends to pick one member at random).
+    """
+    from scipy.optimize import minimize
+
+    stack = np.stack(member_probs)  # (members, rows, classes)
+    m = len(stack)
+
+    def softmax(z: np.ndarray) -> np.ndarray:
+        e = np.exp(z - z.max())
+        return e / e.sum()
+
+    def loss(z: np.ndarray) -> float:
+        return _balanced_nll(np.tensordot(softmax(z), stack, axes=1), y)
+
+    result = minimize(loss, np.zeros(m), method="L-BFGS-B")
+    best = softmax(result.x) if loss(result.x) <= loss(np.zeros(m)) else np.full(m, 1.0 / m)
+    best = np.round(best, 6)
+    return best / best.sum()
+
+
+class EnsembleClassifier(Classifier):
+    """Average of member classifiers' probabilities: equal weights (``weights="equal"``, soft
+    voting) or fitted ones (``weights="fitted"``).
+
+    Fitted weights are fitted on out-of-fold probabilities of the members over ``inner_folds``
+    speaker-grouped inner folds of the training rows (every clean training row is held out once, so
+    the weights rest on all of them, not on one small split). When that blend scores a lower pooled
+    inner balanced accuracy than the best single member, the ensemble becomes that member
+    (weight 1): on held-out inner data it is never worse than its best member.
+    """
+
+    name = "ensemble"
+
+    def __init__(
+        self,
+        members: Sequence[str] = MEMBERS,
+        member_params: Mapping[str, Mapping[str, Any]] | None = None,
+        weights: str = "equal",
+        inner_folds: int = 3,
+        seed: int = 0,
+        n_jobs: int = 1,
+    ):
+        self.members = members
+        self.member_params = member_params
+        self.weights = weights
+        self.inner_folds = inner_folds
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    def _member(self, name: str) -> Classifier:
+        params = dict((self.member_params or {}).get(name, {}))
+        return make_classifier(name, params, seed=self.seed, n_jobs=self.n_jobs)
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        groups: np.ndarray | None = None,
+        clean: np.ndarray | None = None,
+        clips: np.ndarray | None = None,
+        fitted_members: Mapping[str, Classifier] | None = None,
+    ) -> "EnsembleClassifier":
+        """Fit weights; ``fitted_members`` (already trained on these same rows) skip the final refit."""
+        X = np.asarray(X, dtype=np.float32)
+        y = np.asarray(y)
+        self.classes_ = np.unique(y)
+        self.inner_grouping_ = {}
+        if self.weights == "equal":
+            self.weights_ = np.full(len(self.members), 1.0 / len(self.members))
+            self.inner_scores_: dict[str, float] = {}
+        elif self.weights == "fitted":
+            self._fit_weights(X, y, groups, clean, clips)
+        else:
+            raise ValueError(f"classifiers.ensemble.weights: '{self.weights}' is unknown (equal|fitted)")
+        self.members_: dict[str, Classifier] = {}
+        for name in self.members:
+            if fitted_members is not None and name in fitted_members:
+                member = fitted_members[name]
+                if list(member.classes_) != list(self.classes_):
+                    raise ValueError(f"ensemble member {name} was trained on labels {list(member.classes_)}")
+            else:
+                member = self._member(name).fit(X, y, groups, clean, clips=clips)
+            self.members_[name] = member
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _fit_weights(
+        self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, clean: np.ndarray | None,
+        clips: np.ndarray | None,
+    ) -> None:
+        """``weights_`` and ``inner_scores_`` from the members' out-of-fold probabilities."""
+        yi = np.searchsorted(self.classes_, y)
+        splits = self._keep_inner("weights", inner_cv(
+            yi, groups, self.inner_folds, self.seed, clean, clips, purpose="ensemble weights"))
+        held_out = [
+            cross_val_proba(lambda name=name: self._member(name), X, y, groups, splits,
+                            clean=clean, clips=clips)
+            for name in self.members
+        ]
+        scored = ~np.isnan(held_out[0]).any(axis=1)
+        held_out = [p[scored] for p in held_out]
+        scores = {name: pooled_balanced_accuracy(p, yi[scored]) for name, p in zip(self.members, held_out)}
+        weights = fit_weights(held_out, yi[scored])
+        scores["blend"] = pooled_balanced_accuracy(np.tensordot(weights, np.stack(held_out), axes=1), yi[scored])
+        best = max(self.members, key=lambda name: scores[name])
+        if scores["blend"] < scores[best]:
+            weights = np.array([float(name == best) for name in self.members])
+        self.weights_ = weights
+        self.inner_scores_ = {name: round(float(v), 6) for name, v in scores.items()}
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        total = 0.0
+        for w, name in zip(self.weights_, self.members):
+            member = self.members_[name]
+            total = total + w * align_proba(member, member.predict_proba(X), self.classes_)
+        return total / np.sum(total, axis=1, keepdims=True)
+
+    def _save_state(self):
+        files: dict[str, bytes] = {}
+        for name, member in self.members_.items():
+            files[f"members/{name}.zip"] = model_bytes(member)
+        return {"weights_": [float(w) for w in self.weights_], "inner_scores_": self.inner_scores_}, files
+
+    def _load_state(self, state, files):
+        self.weights_ = np.asarray(state["weights_"], dtype=np.float64)
+        self.inner_scores_ = state.get("inner_scores_", {})
+        self.members_ = {name: model_from_bytes(files[f"members/{name}.zip"], f"members/{name}.zip") for name in self.members}

@@ -1,0 +1,191 @@
+"""The per-fold plan: what every classifier of one (encoder, fold) uses, decided on its training part.
+
+One job per (encoder, fold) (rule ``plan``) writes ``results/cv/{encoder}/plans/fold-{k}.json``:
+
+- ``layers``: the encoder layers the classifiers read. ``features.layers: auto`` scores each layer
+  with a fast class-balanced logistic-regression probe (balanced accuracy of its out-of-fold
+  predictions pooled over inner folds of the clean training clips), then keeps the best layer or,
+  when it scores better, the best run of up to ``probe_max_layers`` ADJACENT layers around it;
+- ``copies``: whether the fold's augmented copies train (``augment.use: auto``: the same probe on
+  the chosen layers, trained with and without the copies, scored on the same held-out clean clips).
+
+Only the training part of the fold is ever read for a decision; the test fold is not opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .classifiers.inner import InnerSplits, cross_val_proba, inner_cv, log_inner_grouping, pooled_balanced_accuracy
+from .classifiers.logreg import LogRegClassifier
+from .layers import resolve_layers, select
+from .splits import load_fold, parse_fold
+
+MIN_GAIN = 0.005
+"""A wider layer window, or training with the copies, must beat the plainer choice by this much
+(parsimony against inner-CV noise)."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The linear probe behind every decision of a plan (``features.probe_*``)."""
+
+    inner_folds: int = 5
+    seed: int = 0
+    C: float = 1.0
+    max_iter: int = 500
+    max_layers: int = 3
+
+    @classmethod
+    def from_config(cls, features: Mapping[str, Any], seed: int) -> Probe:
+        return cls(inner_folds=int(features["probe_inner_folds"]), seed=seed, C=float(features["probe_C"]),
+                   max_iter=int(features["probe_max_iter"]), max_layers=int(features["probe_max_layers"]))
+
+    def score(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, splits: InnerSplits) -> float:
+        """Pooled out-of-fold balanced accuracy of the probe (logreg with a fixed C) over ``splits``."""
+        probs = cross_val_proba(lambda: LogRegClassifier(C=self.C, max_iter=self.max_iter, seed=self.seed),
+                                X, y, groups, splits)
+        return pooled_balanced_accuracy(probs, y)
+
+
+# --- layers ---------------------------------------------------------------------------------------
+
+
+def probe_layers(embeddings: np.ndarray, y: np.ndarray, groups: np.ndarray | None, probe: Probe) -> dict[str, Any]:
+    """Score every layer, then adjacent windows around the best one; return the choice and scores.
+
+    Result: ``{"layers": [...], "score": s, "layer_scores": [per layer], "windows": [{layers, score}],
+    "inner": how the inner splits were grouped}``.
+    """
+    embeddings = np.asarray(embeddings)
+    n_layers = embeddings.shape[1]
+    y = np.asarray(y)
+    if n_layers == 1:
+        return {"layers": [0], "score": None, "layer_scores": [None], "windows": [], "inner": None}
+    splits = inner_cv(y, groups, probe.inner_folds, probe.seed, purpose="layer probe")
+
+    def score(layers: Sequence[int]) -> float:
+        return probe.score(select(embeddings, layers), y, groups, splits)
+
+    layer_scores = [score([i]) for i in range(n_layers)]
+    best = int(np.argmax(layer_scores))
+    windows = [{"layers": [best], "score": layer_scores[best]}]
+    chosen = windows[0]
+    for width in range(2, min(probe.max_layers, n_layers) + 1):
+        best_of_width = None
+        for start in range(max(0, best - width + 1), min(best, n_layers - width) + 1):
+            layers = list(range(start, start + width))
+            entry = {"layers": layers, "score": score(layers)}
+            windows.append(entry)
+            if best_of_width is None or entry["score"] > best_of_width["score"]:
+                best_of_width = entry
+        if best_of_width is not None and best_of_width["score"] > chosen["score"] + MIN_GAIN:
+            chosen = best_of_width
+    return {
+        "layers": chosen["layers"],
+        "score": chosen["score"],
+        "layer_scores": layer_scores,
+        "windows": windows,
+        "inner": splits.record(),
+    }
+
+
+def choose_layers(
+    spec: str | Sequence[int], embeddings: np.ndarray, y: np.ndarray, groups: np.ndarray | None, probe: Probe,
+) -> dict[str, Any]:
+    """The layer choice for one fold (``embeddings``/``y``/``groups``: its clean training rows only)."""
+    n_layers = np.asarray(embeddings).shape[1]
+    if spec == "auto":
+        result = probe_layers(embeddings, y, groups, probe)
+        result["method"] = "probe"
+    else:
+        result = {"layers": resolve_layers(spec, n_layers), "score": None, "layer_scores": [], "windows": [],
+                  "inner": None, "method": "config"}
+    result["spec"] = spec if isinstance(spec, str) else list(spec)
+    result["n_layers"] = int(n_layers)
+    return result
+
+
+# --- augmented copies -----------------------------------------------------------------------------
+
+
+def choose_copies(
+    mode: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray | None,
+    clean: np.ndarray,
+    clips: np.ndarray,
+    probe: Probe,
+) -> dict[str, Any]:
+    """Whether a fold's augmented copies train its classifiers (``augment.use``).
+
+    ``X``/``y``/``groups``/``clips``: the fold's training rows on the chosen layers, copies included;
+    ``clean`` marks the clean rows. ``always``: they train. ``auto``: the probe is scored twice on
+    the same inner folds (speaker-grouped, else clip-grouped: a held-out clip's copies never train)
+    and the same held-out clean clips, trained with and without the copies; the copies train only
+    when they raise that score by more than :data:`MIN_GAIN` (without them is the cheaper, plainer
+    model).
+    """
+    clean = np.asarray(clean, dtype=bool)
+    n_copies = int((~clean).sum())
+    if mode not in ("auto", "always"):
+        raise ValueError(f"augment.use: '{mode}' is unknown (auto|always)")
+    if mode == "always" or n_copies == 0:
+        return {"mode": mode, "use": n_copies > 0, "copy_rows": n_copies, "score_with": None, "score_without": None,
+                "inner": None}
+    splits = inner_cv(y, groups, probe.inner_folds, probe.seed, clean, clips, purpose="copies decision")
+    without_copies = InnerSplits([(tr[clean[tr]], va) for tr, va in splits], splits.grouping, splits.reason)
+    with_copies = probe.score(X, y, groups, splits)
+    without = probe.score(X, y, groups, without_copies)
+    return {"mode": mode, "use": bool(with_copies > without + MIN_GAIN), "copy_rows": n_copies,
+            "score_with": with_copies, "score_without": without, "inner": splits.record()}
+
+
+# --- the plan of one fold -------------------------------------------------------------------------
+
+
+def make_plan(
+    fold: str | int,
+    paths: Mapping[str, Sequence[str | Path]],
+    manifest: pd.DataFrame,
+    folds: pd.DataFrame,
+    features: Mapping[str, Any],
+    augment_use: str,
+    seed: int,
+) -> dict[str, Any]:
+    """The plan of one fold, from its training part only (``paths``: "clean", "aug1", ... -> shards;
+    the copies are read on the chosen layers only)."""
+    fold_index = parse_fold(fold)
+    probe = Probe.from_config(features, seed)
+    data = load_fold(fold_index, {"clean": paths["clean"]}, manifest, folds, layers=None)
+    layer_choice = choose_layers(features["layers"], data.X_train, data.y_train, data.groups_train, probe)
+    with_copies = load_fold(fold_index, paths, manifest, folds, layer_choice["layers"])
+    copies = choose_copies(augment_use, with_copies.X_train, with_copies.y_train, with_copies.groups_train,
+                           with_copies.train_variants == "clean", with_copies.train_ids, probe)
+    log_inner_grouping(f"fold {fold}", {"layer probe": layer_choice["inner"], "copies decision": copies["inner"]})
+    return {
+        "fold": str(fold),
+        "n_train_clips": int(len(data.train_ids)),
+        "layers": layer_choice.pop("layers"),
+        "layer_choice": layer_choice,
+        "copies": copies,
+    }
+
+
+def probe_table(plans: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """layer_probe.tsv: fold, layer, score (balanced accuracy; empty unless probed), chosen (0/1)."""
+    rows = []
+    for plan in plans:
+        choice = plan["layer_choice"]
+        scores = choice.get("layer_scores") or [None] * choice["n_layers"]
+        for layer in range(choice["n_layers"]):
+            rows.append({"fold": str(plan["fold"]), "layer": layer, "score": scores[layer],
+                         "chosen": int(layer in plan["layers"])})
+    return pd.DataFrame(rows, columns=["fold", "layer", "score", "chosen"])
