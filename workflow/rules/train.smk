@@ -12,13 +12,13 @@ rule layer_probe:
         "results/logs/layer_probe/{encoder}/fold-{fold}.log",
     params:
         features=config["features"],
-        augment_use=config["augment"].get("use", "auto"),
+        augment_use=config["augment"]["use"],
         seed=config["seed"],
         code=probe_code,
-    threads: config["train"].get("threads", 2)
+    threads: config["train"]["threads"]
     resources:
-        mem_mb=config["train"].get("mem_mb", 8000),
-        runtime=config["train"].get("runtime", 120),
+        mem_mb=config["train"]["mem_mb"],
+        runtime=config["train"]["runtime"],
     wildcard_constraints:
         fold=r"\d+|all",
     conda:
@@ -56,10 +56,10 @@ rule tune:
         tune=tune_settings,
         seed=config["seed"],
         code=tune_code,
-    threads: config["train"].get("threads", 2)
+    threads: config["train"]["threads"]
     resources:
-        mem_mb=config["train"].get("mem_mb", 8000),
-        runtime=config["train"].get("runtime", 120),
+        mem_mb=config["train"]["mem_mb"],
+        runtime=config["train"]["runtime"],
     wildcard_constraints:
         fold=r"\d+|all",
     conda:
@@ -86,10 +86,10 @@ rule train:
         config=classifier_config,
         seed=config["seed"],
         code=train_code,
-    threads: config["train"].get("threads", 2)
+    threads: config["train"]["threads"]
     resources:
-        mem_mb=config["train"].get("mem_mb", 8000),
-        runtime=config["train"].get("runtime", 120),
+        mem_mb=config["train"]["mem_mb"],
+        runtime=config["train"]["runtime"],
     wildcard_constraints:
         fold=r"\d+|all",
     conda:
@@ -114,7 +114,7 @@ rule final_model:
     params:
         encoder=final_encoder_record,
         audio=final_audio_settings,
-        corpus={k: config["dataset"].get(k) for k in ("kind", "source")},
+        corpus={k: config["dataset"][k] for k in ("kind", "source")},
     conda:
         "../../envs/ml.yaml"
     script:
