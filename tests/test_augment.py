@@ -21,14 +21,17 @@ from speech_emotion.augment import (
     check_per_class_labels,
     clips_needing_copy,
     copies_for,
+    TRANSFORMS,
     copy_seed,
     max_copies,
     transform_config,
 )
+from speech_emotion.config import schema_defaults
 from speech_emotion.splits import Variant, build_fold
 
 SR = 16000
-OFF = {name: {"p": 0.0} for name in ("time_stretch", "pitch_shift", "gain", "noise")}
+AUGMENT = schema_defaults()["augment"]  # the defaults (config.yaml equals them: tests/test_config.py)
+OFF = {**AUGMENT, **{name: {**AUGMENT[name], "p": 0.0} for name in TRANSFORMS}}
 
 
 def tone(freq: float = 220.0, seconds: float = 1.5, amp: float = 0.5) -> np.ndarray:
@@ -38,9 +41,7 @@ def tone(freq: float = 220.0, seconds: float = 1.5, amp: float = 0.5) -> np.ndar
 
 def only(name: str, **ranges: float) -> dict:
     """A transform config with only ``name`` switched on (p=1), optionally with its range."""
-    spec = {key: dict(value) for key, value in OFF.items()}
-    spec[name] = {"p": 1.0, **ranges}
-    return transform_config(spec)
+    return transform_config({**OFF, name: {**AUGMENT[name], "p": 1.0, **ranges}})
 
 
 def run_copies(name: str, seeds: range, **ranges: float) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -87,7 +88,7 @@ def test_copy_seed_depends_on_seed_clip_and_copy_only():
 
 def test_shard_is_byte_identical_when_rebuilt(shard, tmp_path):
     table_path, table = shard
-    spec = transform_config({})
+    spec = transform_config(AUGMENT)
     for name in ("one.npz", "two.npz"):
         random.seed(len(name)), np.random.seed(len(name))  # different global state each time
         augment_shard(table_path, list(table["clip_id"]), 1, spec, 42, SR, tmp_path / name)
@@ -100,7 +101,7 @@ def test_shard_is_byte_identical_when_rebuilt(shard, tmp_path):
 
 def test_copy_independent_of_order_other_clips_and_global_rng(shard, tmp_path):
     table_path, table = shard
-    spec = transform_config({})
+    spec = transform_config(AUGMENT)
     augment_shard(table_path, ["c0", "c1", "c2"], 2, spec, 7, SR, tmp_path / "all.npz")
     random.random(), np.random.standard_normal(5)  # disturb the global generators in between
     augment_shard(table_path, ["c2"], 2, spec, 7, SR, tmp_path / "one.npz")
@@ -117,7 +118,7 @@ def test_copy_independent_of_order_other_clips_and_global_rng(shard, tmp_path):
 
 
 def test_global_rng_state_is_restored():
-    pipeline = build_pipeline(transform_config({}))
+    pipeline = build_pipeline(transform_config(AUGMENT))
     random.seed(1), np.random.seed(1)
     expected = (random.random(), np.random.random())
     random.seed(1), np.random.seed(1)
@@ -184,14 +185,27 @@ def test_all_probabilities_zero_is_identity_and_loud_copies_are_rescaled_not_cli
 
 
 def test_transform_config_checks_ranges_and_ignores_copy_counts():
-    spec = transform_config({"copies": 5, "per_class_copies": {"NEU": 9}, "gain": {"p": 1.0}})
+    gain_on = {**AUGMENT, "gain": {**AUGMENT["gain"], "p": 1.0}}
+    spec = transform_config({**gain_on, "copies": 5, "per_class_copies": {"NEU": 9}})
     assert set(spec) == {"time_stretch", "pitch_shift", "gain", "noise"}
     assert spec["gain"] == {"p": 1.0, "min_factor": 0.8, "max_factor": 1.2}
-    assert spec == transform_config({"copies": 2, "gain": {"p": 1.0}})
-    with pytest.raises(ValueError, match=r"augment\.noise\.min_snr_db"):
-        transform_config({"noise": {"min_snr_db": 40.0, "max_snr_db": 10.0}})
+    assert spec == transform_config({**gain_on, "copies": 2})
+    with pytest.raises(ValueError, match=r"augment\.noise\.min_snr_db \(40\.0\) must not exceed augment\.noise\.max_snr_db"):
+        transform_config({**AUGMENT, "noise": {"p": 0.5, "min_snr_db": 40.0, "max_snr_db": 10.0}})
     with pytest.raises(ValueError, match=r"augment\.gain: unknown key"):
-        transform_config({"gain": {"min_db": 1.0}})
+        transform_config({**AUGMENT, "gain": {**AUGMENT["gain"], "min_db": 1.0}})
+    with pytest.raises(ValueError, match=r"augment\.noise: missing key\(s\) p"):
+        transform_config({**AUGMENT, "noise": {"min_snr_db": 10.0, "max_snr_db": 30.0}})
+
+
+def test_transform_params_of_the_default_config_are_unchanged():
+    """The augment jobs' `transforms` param (its repr: key order and float types included) must not
+    change, or every finished augment job of every user reruns."""
+    expected = ("{'time_stretch': {'p': 0.5, 'min_rate': 0.9, 'max_rate': 1.1}, "
+                "'pitch_shift': {'p': 0.5, 'min_semitones': -2.0, 'max_semitones': 2.0}, "
+                "'gain': {'p': 0.5, 'min_factor': 0.8, 'max_factor': 1.2}, "
+                "'noise': {'p': 0.5, 'min_snr_db': 10.0, 'max_snr_db': 30.0}}")
+    assert repr(transform_config(AUGMENT)) == expected
 
 
 # --- how many copies ------------------------------------------------------------------------------
@@ -216,12 +230,12 @@ def test_augment_shard_skips_rejected_clips_and_writes_empty_shards(shard, tmp_p
     table_path, table = shard
     table.loc[table["clip_id"] == "c1", "reason"] = "too short"
     table.to_csv(table_path, sep="\t", index=False)
-    augment_shard(table_path, ["c0", "c1"], 1, transform_config({}), 42, SR, tmp_path / "a.npz")
+    augment_shard(table_path, ["c0", "c1"], 1, transform_config(AUGMENT), 42, SR, tmp_path / "a.npz")
     assert read_audio_shard(tmp_path / "a.npz")[0] == ["c0"]
-    augment_shard(table_path, [], 1, transform_config({}), 42, SR, tmp_path / "empty.npz")
+    augment_shard(table_path, [], 1, transform_config(AUGMENT), 42, SR, tmp_path / "empty.npz")
     assert read_audio_shard(tmp_path / "empty.npz")[0] == []
     with pytest.raises(ValueError, match="not in the shard table"):
-        augment_shard(table_path, ["zz"], 1, transform_config({}), 42, SR, tmp_path / "b.npz")
+        augment_shard(table_path, ["zz"], 1, transform_config(AUGMENT), 42, SR, tmp_path / "b.npz")
 
 
 # --- copies only train ----------------------------------------------------------------------------

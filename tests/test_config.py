@@ -10,19 +10,139 @@ import pytest
 import yaml
 
 from conftest import REPO
-from speech_emotion.config import ConfigError, check_config, coerce_to_schema, load_schema
+from speech_emotion.config import (
+    DOCS_COMMAND,
+    ConfigError,
+    check_config,
+    coerce_to_schema,
+    load_schema,
+    render_markdown,
+    schema_defaults,
+)
 
-SCHEMA = load_schema(REPO / "workflow" / "schemas" / "config.schema.yaml")
+SCHEMA_FILE = REPO / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = load_schema(SCHEMA_FILE)
+# Settings with no default on purpose: their absence means something, and a default would enter the
+# params of finished jobs (Snakemake's validate fills schema defaults into the config).
+NO_DEFAULT = {"classifiers.logreg.C": "absent: C is chosen from Cs by inner CV"}
 
 
 def default_config() -> dict:
     return yaml.safe_load((REPO / "config.yaml").read_text())
 
 
-def test_default_config_is_valid():
-    import jsonschema
+def test_schema_uses_the_draft_snakemake_validates_with():
+    from jsonschema import Draft202012Validator
 
-    jsonschema.validate(default_config(), SCHEMA)
+    assert SCHEMA["$schema"] == Draft202012Validator.META_SCHEMA["$schema"]
+    assert "definitions" not in SCHEMA  # 2020-12 keeps reusable parts under $defs
+    Draft202012Validator.check_schema(SCHEMA)
+
+
+def test_default_config_is_valid():
+    from jsonschema import Draft202012Validator
+
+    Draft202012Validator(SCHEMA).validate(default_config())
+
+
+def _differences(a, b, path=""):
+    """Key paths where a and b differ in value or type (30 vs 30.0 is a difference: params are reprs)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in sorted(set(a) | set(b), key=str):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in a or key not in b:
+                out.append(f"{where}: only in {'config.yaml' if key in a else 'the schema defaults'}")
+            else:
+                out += _differences(a[key], b[key], where)
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{path}[{i}]")]
+    if type(a) is not type(b) or a != b:
+        return [f"{path}: config.yaml {a!r}, schema default {b!r}"]
+    return []
+
+
+def test_config_yaml_equals_the_schema_defaults_key_by_key():
+    differences = _differences(default_config(), schema_defaults(SCHEMA))
+    assert not differences, "config.yaml and the schema's defaults differ:\n" + "\n".join(differences)
+    # the comparison sees a difference where there is one
+    assert _differences({"a": {"b": 30}}, {"a": {"b": 30.0}}) == ["a.b: config.yaml 30, schema default 30.0"]
+
+
+def _walk(node, path, in_entry=False):
+    """(key path, node, is a free-form map's entry) of every described schema node below ``node``."""
+    from speech_emotion.config import _merged
+
+    node = _merged(node, SCHEMA)
+    for key, sub in node.get("properties", {}).items():
+        yield f"{path}.{key}" if path else key, sub, in_entry
+        yield from _walk(sub, f"{path}.{key}" if path else key, in_entry)
+    entry = node.get("additionalProperties")
+    if isinstance(entry, dict):
+        merged = _merged(entry, SCHEMA)
+        if "properties" in merged or "additionalProperties" in merged:
+            yield f"{path}.<entry>", entry, True
+            yield from _walk(entry, f"{path}.<entry>", True)
+
+
+def test_every_key_has_a_description_and_every_setting_a_default():
+    from speech_emotion.config import _merged
+
+    keys = list(_walk(SCHEMA, ""))
+    assert len(keys) > 100 and "tune.spaces.<entry>.<entry>.low" in {k for k, _, _ in keys}
+    undescribed = [key for key, node, _ in keys if not _merged(node, SCHEMA).get("description", "").strip()]
+    assert not undescribed, f"schema keys without description: {undescribed}"
+    # a setting (not a section with properties, not a key of a free-form map's entries) has a default
+    missing = [key for key, node, in_entry in keys
+               if not in_entry and "properties" not in _merged(node, SCHEMA) and "default" not in node]
+    assert missing == sorted(NO_DEFAULT), f"settings without default: {missing} (expected only {sorted(NO_DEFAULT)})"
+    # a default, where given, is valid for its own key
+    from jsonschema import Draft202012Validator
+
+    for key, node, _ in keys:
+        if "default" in node:
+            sub = {"$defs": SCHEMA["$defs"], **{k: v for k, v in node.items() if k != "default"}}
+            errors = list(Draft202012Validator(sub).iter_errors(node["default"]))
+            assert not errors, f"{key}: default {node['default']!r} is invalid: {errors[0].message}"
+
+
+def test_classifier_defaults_in_the_schema_equal_the_classes_defaults():
+    """config.yaml's classifier settings ARE the classes' defaults; the schema must say the same."""
+    from speech_emotion.classifiers import make_classifier
+
+    defaults = schema_defaults(SCHEMA)["classifiers"]
+    properties = SCHEMA["properties"]["classifiers"]["properties"]
+    assert set(properties) == {"logreg", "svm", "xgboost", "mlp", "ensemble"}
+    for name, section in properties.items():
+        params = make_classifier(name).get_params()
+        params = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items() if k not in ("seed", "n_jobs")}
+        # every setting the schema allows is a constructor argument (member_params is internal to the ensemble)
+        assert set(section["properties"]) <= set(params), (name, set(section["properties"]) - set(params))
+        assert set(params) - set(section["properties"]) <= {"member_params"}, name
+        for key in section["properties"]:
+            expected = defaults[name].get(key)  # absent (NO_DEFAULT) means None in the class
+            assert params[key] == expected and type(params[key]) is type(expected), (
+                f"classifiers.{name}.{key}: schema default {expected!r}, {name} class default {params[key]!r}"
+            )
+
+
+def test_configuration_reference_is_generated_from_the_schema():
+    committed = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert committed == render_markdown(SCHEMA), (
+        f"docs/configuration.md differs from the schema; regenerate it from the checkout's root with\n    {DOCS_COMMAND}"
+    )
+    # every key of config.yaml is in it, with its default
+    assert "| `classifiers.svm.C` | `10.0` | number > 0 |" in committed
+    assert "| `augment.noise.min_snr_db` | `10.0` | number |" in committed
+
+
+def test_snakemake_starts_without_a_schema_draft_warning(tmp_path):
+    result = _snakemake(tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "No validator found for JSON Schema version" not in output
+    assert "schema file may not be validated correctly" not in output
 
 
 def test_nested_strings_are_coerced_to_schema_types():
@@ -100,7 +220,7 @@ def test_predefined_protocol_needs_a_fold_source(tmp_path):
         check_config(config, tmp_path)
     (tmp_path / "folds.csv").write_text("clip_id,fold\n")
     check_config(config, tmp_path)
-    config["cv"] = {"protocol": "predefined", "folds": 5, "fold_column": "fold"}
+    config["cv"] = {"protocol": "predefined", "folds": 5, "fold_column": "fold", "fold_table": None}
     config["dataset"] = {"kind": "manifest", "manifest": "clips.csv"}
     with pytest.raises(ConfigError, match=r"cv.fold_column: dataset.manifest 'clips.csv' has no column 'fold' "
                                           r"\(columns: path, label, speaker, split\)"):

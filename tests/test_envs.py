@@ -36,9 +36,13 @@ CONDA_TO_PYPI = {
     "pysoundfile": "soundfile",
     "matplotlib-base": "matplotlib",
     "py-xgboost": "xgboost",
+    "soxr-python": "soxr",
 }
 # runner-side packages: Snakemake itself never runs inside a job env
 NOT_IN_ENVS = {"snakemake", "snakemake-executor-plugin-slurm"}
+# declared but imported by no code: Snakemake loads it as the executor of profiles/slurm
+LOADED_NOT_IMPORTED = {"snakemake-executor-plugin-slurm"}
+IMPORT_RE = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", re.M)
 # rules whose work is heavy enough to need explicit threads/resources on a cluster
 HEAVY_RULES = {"augment", "embed", "plan", "tune", "train"}
 RULE_RE = re.compile(r"^(?:rule|checkpoint|localrule)\s+(\w+)\s*:", re.M)
@@ -174,6 +178,45 @@ def provided(dist: str) -> frozenset[str]:
             if req.marker is None or req.marker.evaluate({"extra": ""}):
                 todo.append(canonicalize_name(req.name))
     return frozenset(result)
+
+
+def imported_modules(paths) -> set[str]:
+    """Top-level third-party modules imported anywhere in ``paths`` (.py parsed; .smk import lines)."""
+    found: set[str] = set()
+    for path in paths:
+        if path.suffix == ".smk" or path.name == "Snakefile":
+            names = IMPORT_RE.findall(path.read_text())
+        else:
+            names = []
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    names += [alias.name.split(".")[0] for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and not node.level:
+                    names.append(node.module.split(".")[0])
+        found |= {n for n in names if n not in sys.stdlib_module_names}
+    return found - {"speech_emotion", "conftest", "__future__"}
+
+
+def distributions(modules: set[str]) -> set[str]:
+    """Canonical distribution names installing ``modules`` (a module no installed one provides keeps its name)."""
+    dists = metadata.packages_distributions()
+    return {canonicalize_name(d) for module in modules for d in dists.get(module, [module])}
+
+
+def test_dependencies_are_exactly_what_the_code_imports():
+    code = [p for p in (REPO / "workflow").rglob("*") if p.suffix in (".py", ".smk")] + [REPO / "Snakefile"]
+    imported = distributions(imported_modules(code))
+    declared = set(pyproject_requirements())
+    assert not imported - declared, f"imported by workflow/ but not in pyproject dependencies: {sorted(imported - declared)}"
+    unused = declared - imported - LOADED_NOT_IMPORTED
+    assert not unused, f"pyproject dependencies that no code in workflow/ imports: {sorted(unused)}"
+
+
+def test_test_imports_are_declared():
+    tests = sorted((REPO / "tests").glob("*.py"))
+    extra = {canonicalize_name(Requirement(line).name) for line in pyproject()["project"]["optional-dependencies"]["test"]}
+    missing = distributions(imported_modules(tests)) - set(pyproject_requirements()) - extra
+    assert not missing, f"tests import packages in neither the dependencies nor the test extra: {sorted(missing)}"
 
 
 def test_env_files_exist_with_conda_forge():

@@ -92,7 +92,7 @@ def dataset_spec():
     """config['dataset'] with `source: download|demo` replaced by the folder the rule fills."""
     spec = dict(config["dataset"])
     if spec["kind"] == "cremad":
-        source = spec.get("source") or "download"
+        source = spec["source"] or "download"
         if source == "download":
             spec.update(
                 source=f"{CREMAD_DOWNLOAD_DIR}/AudioWAV",
@@ -111,7 +111,7 @@ def corpus():
     Built from file names or the manifest CSV without opening audio, so it is cheap at start-up;
     when the corpus is made by a rule (download, demo) its checkpoint is awaited first.
     """
-    source = config["dataset"].get("source")
+    source = config["dataset"]["source"]
     if config["dataset"]["kind"] == "cremad" and source == "download":
         checkpoints.download_cremad.get()
     elif config["dataset"]["kind"] == "cremad" and source == "demo":
@@ -143,7 +143,7 @@ def dataset_meta_files(wildcards):
     """Metadata files the manifest joins in: the corpus CSV, or CREMA-D's actor table."""
     spec = dataset_spec()
     key = {"manifest": "manifest", "cremad": "demographics"}.get(spec["kind"])
-    return [spec[key]] if key and spec.get(key) else []
+    return [spec[key]] if key and spec[key] else []
 
 
 # --- folds ---------------------------------------------------------------------------------------
@@ -157,9 +157,9 @@ def predefined_folds_spec():
     if cv["protocol"] != "predefined":
         return None
     return {
-        "column": cv.get("fold_column", "fold"),
-        "table": cv.get("fold_table"),
-        "source": f"dataset.manifest '{config['dataset'].get('manifest')}'",
+        "column": cv["fold_column"],
+        "table": cv["fold_table"],
+        "source": f"dataset.manifest '{config['dataset']['manifest']}'",
     }
 
 
@@ -191,7 +191,7 @@ def cv_folds():
 
 # List a corpus already on disk now: Snakemake ignores an input function's error when the output
 # exists, so a badly named new file would otherwise be skipped silently on a rerun.
-if config["dataset"]["kind"] != "cremad" or config["dataset"].get("source") not in (None, "download", "demo"):
+if config["dataset"]["kind"] != "cremad" or config["dataset"]["source"] not in (None, "download", "demo"):
     corpus()
 
 
@@ -236,9 +236,9 @@ def _perception():
     spec = dataset_spec()
     if spec["kind"] != "cremad":
         return None, f"dataset.kind is '{spec['kind']}': no listener perception votes"
-    if spec.get("perception"):
+    if spec["perception"]:
         return spec["perception"], None
-    if config["dataset"].get("source") == "demo":
+    if config["dataset"]["source"] == "demo":
         return None, "synthetic demo corpus: no listener perception votes"
     return None, "dataset.perception (CREMA-D summaryTable.csv) is not set"
 
@@ -416,17 +416,17 @@ def classifier_config(wildcards):
 
 def _tuned(classifier):
     tune = config["tune"]
-    return bool(tune["enabled"]) and classifier in tune.get("classifiers", []) and classifier != "ensemble"
+    return bool(tune["enabled"]) and classifier in tune["classifiers"] and classifier != "ensemble"
 
 
 def tune_settings(wildcards):
     """tune.* for one classifier: n_trials, inner_folds, its search space, pruner."""
     tune = config["tune"]
     return {
-        "n_trials": tune.get("n_trials", 30),
-        "inner_folds": tune.get("inner_folds", 3),
-        "space": tune.get("spaces", {}).get(wildcards.classifier, {}),
-        "pruner": tune.get("pruner", {}),
+        "n_trials": tune["n_trials"],
+        "inner_folds": tune["inner_folds"],
+        "space": tune["spaces"].get(wildcards.classifier, {}),
+        "pruner": tune["pruner"],
     }
 
 
@@ -434,7 +434,7 @@ def train_extra_inputs(wildcards):
     """Ensemble: its members' models of the same fold; tuned classifiers: the fold's best params."""
     extra = {}
     if wildcards.classifier == "ensemble":
-        members = config["classifiers"]["ensemble"].get("members", [])
+        members = config["classifiers"]["ensemble"]["members"]
         extra["members"] = expand(
             "results/cv/{encoder}/{member}/fold-{fold}/model.zip",
             encoder=wildcards.encoder,

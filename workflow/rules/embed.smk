@@ -51,10 +51,10 @@ rule embed:
         encoder=embed_spec,
         sample_rate=config["audio"]["sample_rate"],
         max_seconds=config["audio"]["max_seconds"],
-    threads: config["embed"].get("threads", 4)
+    threads: config["embed"]["threads"]
     resources:
-        mem_mb=config["embed"].get("mem_mb", 16000),
-        runtime=config["embed"].get("runtime", 240),
+        mem_mb=config["embed"]["mem_mb"],
+        runtime=config["embed"]["runtime"],
         gpu=embed_gpu,
     conda:
         "../../envs/torch.yaml"

@@ -16,10 +16,10 @@ rule plan:
         augment_use=config["augment"]["use"],
         seed=config["seed"],
         code=plan_code,
-    threads: config["train"].get("threads", 2)
+    threads: config["train"]["threads"]
     resources:
-        mem_mb=config["train"].get("mem_mb", 8000),
-        runtime=config["train"].get("runtime", 120),
+        mem_mb=config["train"]["mem_mb"],
+        runtime=config["train"]["runtime"],
     wildcard_constraints:
         fold=r"\d+|all",
     conda:
@@ -57,10 +57,10 @@ rule tune:
         tune=tune_settings,
         seed=config["seed"],
         code=tune_code,
-    threads: config["train"].get("threads", 2)
+    threads: config["train"]["threads"]
     resources:
-        mem_mb=config["train"].get("mem_mb", 8000),
-        runtime=config["train"].get("runtime", 120),
+        mem_mb=config["train"]["mem_mb"],
+        runtime=config["train"]["runtime"],
     wildcard_constraints:
         fold=r"\d+|all",
     conda:
@@ -87,10 +87,10 @@ rule train:
         config=classifier_config,
         seed=config["seed"],
         code=train_code,
-    threads: config["train"].get("threads", 2)
+    threads: config["train"]["threads"]
     resources:
-        mem_mb=config["train"].get("mem_mb", 8000),
-        runtime=config["train"].get("runtime", 120),
+        mem_mb=config["train"]["mem_mb"],
+        runtime=config["train"]["runtime"],
     wildcard_constraints:
         fold=r"\d+|all",
     conda:
@@ -115,7 +115,7 @@ rule final_model:
     params:
         encoder=final_encoder_record,
         audio=final_audio_settings,
-        corpus={k: config["dataset"].get(k) for k in ("kind", "source")},
+        corpus={k: config["dataset"][k] for k in ("kind", "source")},
     conda:
         "../../envs/ml.yaml"
     script:

@@ -37,7 +37,7 @@ log.info(
 model_dir = snakemake.input.model[0] if snakemake.input.model else None
 encoder = make_encoder(spec, model_dir, device, rate)
 embed_cfg = snakemake.config["embed"]
-batch_seconds = batch_seconds_for(encoder.device, embed_cfg["batch_seconds"], embed_cfg.get("cpu_batch_seconds"))
+batch_seconds = batch_seconds_for(encoder.device, embed_cfg["batch_seconds"], embed_cfg["cpu_batch_seconds"])
 log.info("device %s (%s), batch_seconds %s, max_seconds %s", encoder.device, encoder.compute_dtype, batch_seconds,
          snakemake.params.max_seconds)  # fmt: skip
 # embed.threads batches run side by side, each on one torch thread: the numbers do not depend on it

@@ -17,7 +17,7 @@ result = tune(
     w.classifier, params.config, settings["space"], data.X_train, data.y_train, data.groups_train,
     output.study, f"{w.encoder}-{w.classifier}-fold-{w.fold}",
     n_trials=settings["n_trials"], inner_folds=settings["inner_folds"], seed=params.seed,
-    n_jobs=snakemake.threads, clean=data.train_variants == "clean", pruner=settings.get("pruner"),  # noqa: F821
+    n_jobs=snakemake.threads, clean=data.train_variants == "clean", pruner=settings["pruner"],  # noqa: F821
     clips=data.train_ids,
 )
 write_json_atomic(output.best, result)

@@ -28,14 +28,9 @@ from .tables import read_table
 
 log = logging.getLogger(__name__)
 
-# Defaults of the original design; a section or key missing from the config falls back to these.
-TRANSFORM_DEFAULTS: dict[str, dict[str, float]] = {
-    "time_stretch": {"p": 0.5, "min_rate": 0.9, "max_rate": 1.1},
-    "pitch_shift": {"p": 0.5, "min_semitones": -2.0, "max_semitones": 2.0},
-    "gain": {"p": 0.5, "min_factor": 0.8, "max_factor": 1.2},
-    "noise": {"p": 0.5, "min_snr_db": 10.0, "max_snr_db": 30.0},
-}
-_RANGES = {
+# The four transforms in pipeline-spec order, each with its (low, high) range keys. Their settings and
+# defaults live in the config schema (workflow/schemas/config.schema.yaml) and config.yaml.
+TRANSFORMS: dict[str, tuple[str, str]] = {
     "time_stretch": ("min_rate", "max_rate"),
     "pitch_shift": ("min_semitones", "max_semitones"),
     "gain": ("min_factor", "max_factor"),
@@ -81,21 +76,30 @@ def clips_needing_copy(clips: pd.DataFrame, copy: int, augment: Mapping[str, Any
 
 # --- transforms ---------------------------------------------------------------------------------
 def transform_config(augment: Mapping[str, Any]) -> dict[str, dict[str, float]]:
-    """The transform part of ``augment`` (defaults filled in; no ``copies``), checked.
+    """The transform part of ``augment`` (no ``copies``), as floats, checked.
 
-    This, not the whole ``augment`` section, is what a copy depends on: changing ``copies`` or
-    ``per_class_copies`` must not invalidate the copies that already exist.
+    ``augment`` is the validated ``config['augment']``: every transform with ``p`` and its range
+    (the defaults come from config.yaml and the schema). This, not the whole section, is what a
+    copy depends on: changing ``copies`` or ``per_class_copies`` must not invalidate the copies
+    that already exist. The one place that checks the ranges (``check_config`` calls it too).
     """
     spec: dict[str, dict[str, float]] = {}
-    for name, defaults in TRANSFORM_DEFAULTS.items():
-        given = augment.get(name) or {}
-        unknown = sorted(set(given) - set(defaults))
+    for name, (low, high) in TRANSFORMS.items():
+        given = augment.get(name)
+        keys = ("p", low, high)
+        if not isinstance(given, Mapping):
+            raise ValueError(f"augment.{name}: missing (a mapping with keys {', '.join(keys)})")
+        unknown = sorted(set(given) - set(keys))
         if unknown:
-            raise ValueError(f"augment.{name}: unknown key(s) {', '.join(unknown)} (known: {', '.join(defaults)})")
-        section = {key: float(given.get(key, default)) for key, default in defaults.items()}
-        low, high = _RANGES[name]
+            raise ValueError(f"augment.{name}: unknown key(s) {', '.join(unknown)} (known: {', '.join(keys)})")
+        missing = [key for key in keys if key not in given]
+        if missing:
+            raise ValueError(f"augment.{name}: missing key(s) {', '.join(missing)}")
+        section = {key: float(given[key]) for key in keys}
         if section[low] > section[high]:
-            raise ValueError(f"augment.{name}.{low} ({section[low]}) must not exceed {high} ({section[high]})")
+            raise ValueError(
+                f"augment.{name}.{low} ({section[low]}) must not exceed augment.{name}.{high} ({section[high]})"
+            )
         if not 0.0 <= section["p"] <= 1.0:
             raise ValueError(f"augment.{name}.p must lie in [0, 1], got {section['p']}")
         spec[name] = section

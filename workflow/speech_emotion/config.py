@@ -1,4 +1,11 @@
-"""Configuration: type coercion against the JSON Schema and checks the schema cannot express.
+"""Configuration: the schema's defaults, type coercion, checks the schema cannot express, and the
+generated configuration reference.
+
+workflow/schemas/config.schema.yaml is the one home of every key's meaning and default;
+config.yaml repeats the defaults (a test keeps them equal) and ``docs/configuration.md`` is
+rendered from the schema by :func:`render_markdown`::
+
+    PYTHONPATH=workflow python -m speech_emotion.config > docs/configuration.md
 
 Snakemake merges nested ``--config`` overrides into the config but hands nested values over as
 strings (``classifiers={"svm":{"C":3.0}}`` arrives as ``C: '3.0'``). :func:`coerce_to_schema`
@@ -8,12 +15,16 @@ of failing.
 
 from __future__ import annotations
 
+import copy
 import csv
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .augment import transform_config
 
 
 class ConfigError(ValueError):
@@ -106,10 +117,177 @@ def coerce_to_schema(config: dict[str, Any], schema: dict[str, Any]) -> dict[str
     return _coerce(config, schema, schema)
 
 
-def load_schema(path: str | Path) -> dict[str, Any]:
-    """Read the YAML JSON-Schema file."""
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+DOCS_COMMAND = "PYTHONPATH=workflow python -m speech_emotion.config > docs/configuration.md"
+
+
+def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+    """Read the YAML JSON-Schema file (by default the workflow's config schema)."""
     with open(path, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
+
+
+def schema_defaults(schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The configuration made of the schema's ``default:`` values (what config.yaml holds).
+
+    Object sections are followed through ``properties``; a key with a ``default`` contributes it
+    as a whole (free-form maps such as ``encoders`` included); a key without one is left out.
+    """
+    schema = load_schema() if schema is None else schema
+    return _defaults(schema, schema)
+
+
+def _defaults(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, sub in node.get("properties", {}).items():
+        if "default" in sub:
+            out[key] = copy.deepcopy(sub["default"])
+        elif "properties" in _resolve(sub, root):
+            out[key] = _defaults(_resolve(sub, root), root)
+    return out
+
+
+# --- the configuration reference (docs/configuration.md) ------------------------------------------
+# Placeholder names for the entries of free-form maps, by key path.
+_ENTRY_NAMES = {
+    "encoders": "name",
+    "augment.per_class_copies": "label",
+    "tune.spaces": "classifier",
+    "tune.spaces.<classifier>": "setting",
+}
+
+
+def _merged(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """``node`` with its ``$ref`` target filled in (the node's own keywords win)."""
+    if "$ref" not in node:
+        return node
+    target = _merged(_resolve(node, root), root)
+    return {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+
+
+def _number(value: Any) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _allowed(node: dict[str, Any], root: dict[str, Any]) -> str:
+    """Short text of a node's type and constraints, e.g. ``integer ≥ 1`` or ```auto` | `cpu```."""
+    node = _merged(node, root)
+    if "oneOf" in node or "anyOf" in node:
+        return " or ".join(_allowed(option, root) for option in node.get("oneOf", node.get("anyOf")))
+    if "enum" in node:
+        return " | ".join(f"`{_inline(v)}`" for v in node["enum"])
+    parts = []
+    for kind in _types(node) or ["any value"]:
+        if kind in ("integer", "number"):
+            low = ("[", node["minimum"]) if "minimum" in node else ("(", node.get("exclusiveMinimum"))
+            high = ("]", node["maximum"]) if "maximum" in node else (")", node.get("exclusiveMaximum"))
+            if low[1] is not None and high[1] is not None:
+                parts.append(f"{kind} in {low[0]}{_number(low[1])}, {_number(high[1])}{high[0]}")
+            elif low[1] is not None:
+                parts.append(f"{kind} {'≥' if low[0] == '[' else '>'} {_number(low[1])}")
+            elif high[1] is not None:
+                parts.append(f"{kind} {'≤' if high[0] == ']' else '<'} {_number(high[1])}")
+            else:
+                parts.append(kind)
+        elif kind == "array":
+            items = node.get("items")
+            what = _allowed(items, root) if isinstance(items, dict) else "values"
+            parts.append(f"{'non-empty ' if node.get('minItems', 0) >= 1 else ''}list of {what}")
+        elif kind == "object":
+            parts.append("mapping")
+        elif kind == "boolean":
+            parts.append("true or false")
+        elif kind == "string":
+            parts.append("text")
+        else:
+            parts.append(kind)
+    return " or ".join(parts)
+
+
+def _inline(value: Any) -> str:
+    """A value as YAML on one line."""
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**6).strip()
+    return text[: -len("...")].strip() if text.endswith("\n...") else text
+
+
+def _text(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _rows(path: str, node: dict[str, Any], root: dict[str, Any], blocks: list[tuple[str, Any]]) -> list[str]:
+    """Table rows for ``node`` (at key ``path``) and everything below it; a non-empty mapping
+    default is appended to ``blocks`` (shown as YAML below the table)."""
+    node = _merged(node, root)
+    default = ""
+    if "default" in node:
+        value = node["default"]
+        if isinstance(value, dict) and value:
+            default = "see below"
+            blocks.append((path, value))
+        else:
+            default = f"`{_inline(value)}`"
+    entries = node.get("additionalProperties")
+    entry = _merged(entries, root) if isinstance(entries, dict) else {}
+    structured = "properties" in entry or "additionalProperties" in entry  # entries get rows of their own
+    entry_name = _ENTRY_NAMES.get(path, "name")
+    if "properties" in node:
+        allowed = ""
+    elif structured:
+        allowed = "mapping"
+    elif entry:
+        allowed = f"mapping of {entry_name} to {_allowed(entry, root)}"
+    else:
+        allowed = _allowed(node, root)
+    rows = [f"| `{path}` | {_cell(default)} | {_cell(allowed)} | {_cell(_text(node.get('description')))} |"]
+    for key, sub in node.get("properties", {}).items():
+        rows += _rows(f"{path}.{key}", sub, root, blocks)
+    if structured:
+        rows += _rows(f"{path}.<{entry_name}>", entry, root, blocks)
+    return rows
+
+
+def render_markdown(schema: dict[str, Any] | None = None) -> str:
+    """The configuration reference (docs/configuration.md) rendered from the schema."""
+    schema = load_schema() if schema is None else schema
+    sections = list(schema["properties"])
+    lines = [
+        "# Configuration reference",
+        "",
+        f"<!-- Generated from workflow/schemas/config.schema.yaml by `{DOCS_COMMAND}`;",
+        "     edit the schema, not this file (tests/test_config.py fails when the two differ). -->",
+        "",
+        "`config.yaml` holds the defaults below; a `--configfile` is merged over it and `--config` overrides",
+        "single keys, e.g. `--config 'classifiers={\"svm\":{\"C\":3.0}}'` changes C and keeps the other svm",
+        "settings (nested values arrive as strings and are converted to the types below). At start-up the",
+        "configuration is checked against `workflow/schemas/config.schema.yaml` and a few checks the schema",
+        "cannot express (encoder and classifier names, dataset paths, the speaker regex, augment ranges): a bad",
+        "value stops the run before any job, with a message naming the key. Relative paths are relative to",
+        "the working directory. Each key says what changing it reruns in a finished run.",
+        "",
+        "Sections: " + " · ".join(f"[`{name}`](#{name})" for name in sections),
+        "",
+    ]
+    for name in sections:
+        node = _merged(schema["properties"][name], schema)
+        blocks: list[tuple[str, Any]] = []
+        lines += [f"## `{name}`", ""]
+        if "properties" in node:
+            lines += [_text(node.get("description")), ""]
+            rows = []
+            for key, sub in node["properties"].items():
+                rows += _rows(f"{name}.{key}", sub, schema, blocks)
+        else:
+            rows = _rows(name, node, schema, blocks)
+        lines += ["| key | default | allowed | description |", "|---|---|---|---|", *rows, ""]
+        for path, value in blocks:
+            lines += [f"Default of `{path}`:", "", "```yaml",
+                      yaml.safe_dump({path.split(".")[-1]: value}, default_flow_style=None, sort_keys=False,
+                                     width=100).rstrip(), "```", ""]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def check_config(config: dict[str, Any], workdir: str | Path = ".") -> None:
@@ -133,15 +311,10 @@ def check_config(config: dict[str, Any], workdir: str | Path = ".") -> None:
     audio = config["audio"]
     if audio["min_seconds"] >= audio["max_seconds"]:
         raise ConfigError("audio.min_seconds must be smaller than audio.max_seconds")
-    for section, low, high in (
-        ("time_stretch", "min_rate", "max_rate"),
-        ("pitch_shift", "min_semitones", "max_semitones"),
-        ("noise", "min_snr_db", "max_snr_db"),
-        ("gain", "min_factor", "max_factor"),
-    ):
-        spec = config["augment"].get(section, {})
-        if low in spec and high in spec and spec[low] > spec[high]:
-            raise ConfigError(f"augment.{section}.{low} must not exceed augment.{section}.{high}")
+    try:
+        transform_config(config["augment"])
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     _check_dataset(config["dataset"], Path(workdir))
     _check_cv(config["cv"], config["dataset"], Path(workdir))
 
@@ -185,7 +358,7 @@ def _check_cv(cv: dict[str, Any], dataset: dict[str, Any], workdir: Path) -> Non
     """cv.protocol predefined needs a fold for every clip: cv.fold_table or a manifest CSV column."""
     if cv["protocol"] != "predefined":
         return
-    table = cv.get("fold_table")
+    table = cv["fold_table"]
     if table:
         path = Path(table) if Path(table).is_absolute() else workdir / table
         if not path.is_file():
@@ -194,10 +367,10 @@ def _check_cv(cv: dict[str, Any], dataset: dict[str, Any], workdir: Path) -> Non
     if dataset["kind"] != "manifest":
         raise ConfigError(
             f"cv.protocol: predefined needs the fold of every clip: set cv.fold_table (a clip_id,fold CSV) "
-            f"or use dataset.kind: manifest with a '{cv.get('fold_column', 'fold')}' column (dataset.kind is "
+            f"or use dataset.kind: manifest with a '{cv['fold_column']}' column (dataset.kind is "
             f"'{dataset['kind']}')"
         )
-    column = cv.get("fold_column", "fold")
+    column = cv["fold_column"]
     manifest = Path(dataset["manifest"])
     with open(manifest if manifest.is_absolute() else workdir / manifest, encoding="utf-8", newline="") as handle:
         header = [c.strip() for c in next(csv.reader(handle), [])]
@@ -206,3 +379,12 @@ def _check_cv(cv: dict[str, Any], dataset: dict[str, Any], workdir: Path) -> Non
             f"cv.fold_column: dataset.manifest '{dataset['manifest']}' has no column '{column}' "
             f"(columns: {', '.join(header)}); cv.protocol predefined reads each clip's fold from it"
         )
+
+
+def main() -> None:
+    """``python -m speech_emotion.config``: print the configuration reference (Markdown)."""
+    sys.stdout.write(render_markdown())
+
+
+if __name__ == "__main__":
+    main()
