@@ -233,3 +233,19 @@ def test_predefined_protocol_needs_a_fold_source(tmp_path):
     jsonschema.validate(config, SCHEMA)
     with pytest.raises(jsonschema.ValidationError, match="'leave-one-out' is not one of"):
         jsonschema.validate(config | {"cv": {"protocol": "leave-one-out", "folds": 5}}, SCHEMA)
+
+
+def test_schema_names_exactly_the_registered_classifiers():
+    """The registry (speech_emotion.classifiers.registry) is the one list of classifiers: the schema's
+    enums, its classifiers.* blocks, config.yaml's run list and the ensemble's members follow it."""
+    from speech_emotion.classifiers.registry import CLASSIFIERS, MEMBERS, TUNABLE
+
+    schema = SCHEMA
+    props = schema["properties"]
+    assert schema["$defs"]["classifier_name"]["enum"] == list(CLASSIFIERS)
+    assert list(props["classifiers"]["properties"]) == list(CLASSIFIERS)
+    ensemble = props["classifiers"]["properties"]["ensemble"]["properties"]["members"]
+    assert ensemble["items"]["enum"] == list(MEMBERS) and ensemble["default"] == list(MEMBERS)
+    assert props["tune"]["properties"]["classifiers"]["items"]["enum"] == list(TUNABLE)
+    assert props["tune"]["properties"]["spaces"]["propertyNames"]["enum"] == list(TUNABLE)
+    assert props["run"]["properties"]["classifiers"]["default"] == list(CLASSIFIERS)

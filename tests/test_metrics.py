@@ -8,17 +8,15 @@ import pandas as pd
 import pytest
 from conftest import shared_path
 
+from speech_emotion.human import human_baseline, read_perception, vote_to_label
 from speech_emotion.metrics import (
     MetricsError,
     check_coverage,
     compute_metrics,
     format_summary,
-    human_baseline,
-    read_perception,
     read_predictions,
     summary_row,
     summary_table,
-    vote_to_label,
 )
 
 # Two folds, two classes. Fold 0: 3/4 right, fold 1: 2/3 right (hand-computed values below).

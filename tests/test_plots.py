@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from speech_emotion.metrics import compute_metrics, read_perception, summary_row, summary_table
+from speech_emotion.human import read_perception
+from speech_emotion.metrics import compute_metrics, summary_row, summary_table
 from speech_emotion.plots import (
     plot_comparison,
     plot_confusion,

@@ -397,6 +397,12 @@ def test_classifier_parameter_reruns_only_its_jobs(stale):
 
 
 @pytest.mark.slow
+def test_download_settings_rerun_nothing(stale):
+    """dataset.download.* only decide how the corpus is fetched (before: 90 jobs from the manifest on)."""
+    assert nothing_to_do(run_snakemake(stale, "-n", *DEMO, "--config", 'dataset={"download":{"retries":9,"jobs":2}}'))
+
+
+@pytest.mark.slow
 def test_one_more_augmented_copy_reruns_only_its_audio_and_embeddings(stale):
     got = job_set(run_snakemake(stale, "-n", *DEMO, "--config", 'augment={"copies":2}'))
     expected = {job("augment", n="2", shard=s) for s in SHARDS}

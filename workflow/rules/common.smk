@@ -89,8 +89,9 @@ DEMO_DIR = "results/demo"
 
 
 def dataset_spec():
-    """config['dataset'] with `source: download|demo` replaced by the folder the rule fills."""
-    spec = dict(config["dataset"])
+    """config['dataset'] with `source: download|demo` replaced by the folder the rule fills, without the
+    download's transfer settings (rule manifest's params: changing `dataset.download` reruns nothing)."""
+    spec = {key: value for key, value in config["dataset"].items() if key != "download"}
     if spec["kind"] == "cremad":
         source = spec["source"] or "download"
         if source == "download":

@@ -24,6 +24,8 @@ from typing import Any
 
 import yaml
 
+from .classifiers.registry import MEMBERS
+
 from .augment import transform_config
 
 
@@ -306,7 +308,7 @@ def check_config(config: dict[str, Any], workdir: str | Path = ".") -> None:
             raise ConfigError(f"encoders.{name}.feature_set: eGeMAPSv02 or ComParE_2016 is required for kind opensmile")
     members = config.get("classifiers", {}).get("ensemble", {}).get("members", [])
     for member in members:
-        if member not in {"logreg", "svm", "xgboost", "mlp"}:
+        if member not in MEMBERS:
             raise ConfigError(f"classifiers.ensemble.members: unknown classifier '{member}'")
     audio = config["audio"]
     if audio["min_seconds"] >= audio["max_seconds"]:
@@ -320,17 +322,15 @@ def check_config(config: dict[str, Any], workdir: str | Path = ".") -> None:
 
 
 def _check_dataset(dataset: dict[str, Any], workdir: Path) -> None:
+    from .datasets import DatasetError, existing_path
+
     kind = dataset["kind"]
 
     def existing(key: str, want_dir: bool) -> None:
-        value = dataset.get(key)
-        if not value:
-            raise ConfigError(f"dataset.{key}: required when dataset.kind is '{kind}'")
-        path = Path(value) if Path(value).is_absolute() else workdir / value
-        ok = path.is_dir() if want_dir else path.is_file()
-        if not ok:
-            what = "folder" if want_dir else "file"
-            raise ConfigError(f"dataset.{key}: {what} '{value}' does not exist (resolved to {path})")
+        try:
+            existing_path(dataset, key, workdir, want_dir)
+        except DatasetError as exc:
+            raise ConfigError(str(exc)) from None
 
     if kind == "cremad":
         source = dataset.get("source") or "download"

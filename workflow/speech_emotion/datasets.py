@@ -55,15 +55,26 @@ def _on_disk(path: Path, workdir: Path) -> Path:
     return path if path.is_absolute() else workdir / path
 
 
+def existing_path(dataset: dict[str, Any], key: str, workdir: Path, want_dir: bool) -> Path:
+    """``dataset.<key>`` resolved against the working directory; a :class:`DatasetError` naming the
+    key when it is not set or the folder/file does not exist."""
+    value = dataset.get(key)
+    if not value:
+        raise DatasetError(f"dataset.{key}: required when dataset.kind is '{dataset['kind']}'")
+    path = _on_disk(Path(value), workdir)
+    if not (path.is_dir() if want_dir else path.is_file()):
+        what = "folder" if want_dir else "file"
+        raise DatasetError(f"dataset.{key}: {what} '{value}' does not exist (resolved to {path})")
+    return path
+
+
 def _wav_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".wav")
 
 
 def _list_cremad(dataset: dict[str, Any], workdir: Path) -> pd.DataFrame:
     source = Path(dataset["source"])
-    folder = _on_disk(source, workdir)
-    if not folder.is_dir():
-        raise DatasetError(f"dataset.source: folder '{source}' does not exist (resolved to {folder})")
+    folder = existing_path(dataset, "source", workdir, want_dir=True)
     files = _wav_files(folder)
     if not files and (folder / "AudioWAV").is_dir():  # the root of a CREMA-D checkout
         source, files = source / "AudioWAV", _wav_files(folder / "AudioWAV")
@@ -87,9 +98,7 @@ def _list_cremad(dataset: dict[str, Any], workdir: Path) -> pd.DataFrame:
 
 def _list_folder(dataset: dict[str, Any], workdir: Path) -> pd.DataFrame:
     root = Path(dataset["root"])
-    folder = _on_disk(root, workdir)
-    if not folder.is_dir():
-        raise DatasetError(f"dataset.root: folder '{root}' does not exist (resolved to {folder})")
+    folder = existing_path(dataset, "root", workdir, want_dir=True)
     regex = re.compile(dataset["speaker_regex"])
     rows = []
     for label_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -112,9 +121,7 @@ def _list_folder(dataset: dict[str, Any], workdir: Path) -> pd.DataFrame:
 
 def _list_manifest(dataset: dict[str, Any], workdir: Path) -> pd.DataFrame:
     csv = Path(dataset["manifest"])
-    on_disk = _on_disk(csv, workdir)
-    if not on_disk.is_file():
-        raise DatasetError(f"dataset.manifest: file '{csv}' does not exist (resolved to {on_disk})")
+    on_disk = existing_path(dataset, "manifest", workdir, want_dir=False)
     try:
         table = pd.read_csv(on_disk, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:

@@ -19,6 +19,9 @@ Behaviour (see :func:`download_cremad`):
 
 Pooch was considered: it verifies hashes and retries but cannot resume a partial file with
 ``Range`` and downloads one file at a time, so the transfer loop here uses ``requests`` directly.
+
+One module of over 400 lines on purpose: the retry, resume, verification and publishing steps of
+one download share their state (session, store, pointers) and are read together.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ import os
 import random
 import re
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -44,7 +46,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from .cache import atomic_path, write_text_atomic
+from .cache import atomic_dir, atomic_path, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -311,22 +313,10 @@ def _link_or_copy(src: Path, dest: Path) -> None:
 
 
 def _publish_folder(files: Iterable[Path], dest: Path) -> None:
-    """Fill a temporary folder beside ``dest`` and rename it into place (all or nothing)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{dest.name}.", dir=dest.parent))
-    try:
+    """Link (or copy) ``files`` into ``dest``, all or nothing (:func:`speech_emotion.cache.atomic_dir`)."""
+    with atomic_dir(dest) as tmp:
         for src in files:
             _link_or_copy(src, tmp / src.name)
-        if dest.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".old-{dest.name}.", dir=dest.parent))
-            os.replace(dest, old / dest.name)
-            os.replace(tmp, dest)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
 
 
 def _failure_message(failures: dict[str, str], total: int, untried: int) -> str:

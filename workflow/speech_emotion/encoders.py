@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .cache import atomic_dir
 from .devices import resolve_device
 
 WHISPER_HOP = 320  # samples per Whisper encoder frame at 16 kHz (10 ms mel hop x conv stride 2)
@@ -217,22 +213,6 @@ class OpenSmileEncoder:
         return frame.to_numpy(dtype=np.float64)[0]
 
 
-@contextmanager
-def _atomic_dir(out_dir: str | Path) -> Iterator[Path]:
-    """Fill a temporary folder beside ``out_dir`` and rename it into place when complete."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out_dir.name}.", dir=out_dir.parent))
-    try:
-        yield tmp
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-
-
 def init_model(config_json: str | Path, out_dir: str | Path, seed: int, name: str | None = None) -> None:
     """Random weights from a shipped ``config.json`` (fixed seed), saved with ``save_pretrained``.
 
@@ -247,7 +227,7 @@ def init_model(config_json: str | Path, out_dir: str | Path, seed: int, name: st
     extractor = AutoFeatureExtractor.from_pretrained(str(config_dir), local_files_only=True)
     torch.manual_seed(seed)
     model = AutoModel.from_config(config).eval()
-    with _atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir) as tmp:
         model.save_pretrained(str(tmp))
         extractor.save_pretrained(str(tmp))
         source = {"model": f"random-init:{name or config_dir.name}", "revision": f"seed-{seed}"}
@@ -262,7 +242,7 @@ def download_model(repo_id: str, revision: str | None, out_dir: str | Path) -> s
     commit = info.sha or (revision or "main")
     names = [s.rfilename for s in info.siblings or []]
     weights = "*.safetensors" if any(n.endswith(".safetensors") for n in names) else "*.bin"
-    with _atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir) as tmp:
         snapshot_download(
             repo_id=repo_id,
             revision=commit,

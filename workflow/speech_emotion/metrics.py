@@ -4,12 +4,11 @@ Input is the predictions tables of every fold of one (encoder, classifier) pair 
 label, prediction, prob_<label>...) and the manifest (clip_id, speaker, label, extra corpus
 columns). Rows and folds are sorted before anything is computed, so the result does not depend on
 the order in which folds or rows arrive. The CREMA-D human baseline compares the model with the
-listeners' audio-only majority vote (``VoiceVote`` in the corpus's ``summaryTable.csv``).
+listeners' audio-only majority vote (:mod:`speech_emotion.human`).
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -17,14 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (
-    accuracy_score,
-    balanced_accuracy_score,
-    confusion_matrix,
-    f1_score,
-    precision_recall_fscore_support,
-)
 
+from .human import human_baseline, read_perception, round_metric
 from .splits import TRAIN_ONLY, fold_names, speaker_overlap
 from .tables import read_table
 
@@ -44,18 +37,13 @@ GROUP_COLUMNS = ("intensity", "sex")
 GROUP_ORDER = {"intensity": ["LO", "MD", "HI", "XX"]}
 WORST_SPEAKERS = 5
 
-# CREMA-D perception votes use one letter per emotion; ties are joined with ':' ("N:S").
-CREMAD_VOTE_CODES = {"A": "ANG", "D": "DIS", "F": "FEA", "H": "HAP", "N": "NEU", "S": "SAD"}
 
 
 class MetricsError(ValueError):
     """Inconsistent predictions (duplicate clips, missing columns, unknown clips)."""
 
 
-def _r(value: float) -> float | None:
-    """Round for stable JSON; NaN (undefined) becomes None."""
-    value = float(value)
-    return None if math.isnan(value) else round(value, 6)
+_r = round_metric
 
 
 def read_predictions(paths: Iterable[str | Path]) -> pd.DataFrame:
@@ -106,6 +94,8 @@ def scores(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, float]:
     without NEU) is not charged a zero F1 for that class when a clip is predicted as it (that clip
     still counts as an error in its own class's recall and F1).
     """
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+
     present = sorted(set(np.asarray(y_true, dtype=str)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -190,65 +180,6 @@ def per_speaker(frame: pd.DataFrame, worst: int = WORST_SPEAKERS) -> dict[str, A
     }
 
 
-def vote_to_label(vote: Any, codes: Mapping[str, str] = CREMAD_VOTE_CODES) -> str | None:
-    """A single majority vote as a corpus label ('A' -> 'ANG', 'Anger' -> 'ANG'); ties -> None."""
-    if not isinstance(vote, str) or not vote.strip() or ":" in vote:
-        return None
-    vote = vote.strip()
-    if vote.upper() in codes.values():
-        return vote.upper()
-    return codes.get(vote[0].upper())
-
-
-def read_perception(path: str | Path) -> pd.DataFrame:
-    """CREMA-D summaryTable.csv -> clip_id, vote (raw VoiceVote), human (label or None for ties)."""
-    table = pd.read_csv(path, dtype=str)
-    for column in ("FileName", "VoiceVote"):
-        if column not in table.columns:
-            raise MetricsError(f"{path}: no column '{column}' (expected CREMA-D summaryTable.csv)")
-    clip = table["FileName"].str.strip().str.replace(r"\.(wav|flv|mp4)$", "", regex=True)
-    return pd.DataFrame(
-        {"clip_id": clip, "vote": table["VoiceVote"], "human": [vote_to_label(v) for v in table["VoiceVote"]]}
-    ).drop_duplicates("clip_id")
-
-
-def human_baseline(frame: pd.DataFrame, perception: pd.DataFrame, labels: Sequence[str]) -> dict[str, Any]:
-    """Listeners' audio-only majority vote vs the acted label, beside the model, on the same clips.
-
-    A tied vote (e.g. ``N:S``) has no single majority label and counts as a miss, which gives the
-    41.6 % agreement on the full corpus that the CREMA-D tables imply.
-    """
-    keyed = frame.copy()
-    ids = set(perception["clip_id"])
-    if not keyed["clip_id"].isin(ids).any() and "path" in keyed.columns:
-        keyed["clip_id"] = keyed["path"].map(lambda p: Path(str(p)).stem)
-    joined = keyed.merge(perception, on="clip_id", how="inner")
-    if joined.empty:
-        return {"available": False, "reason": "no predicted clip appears in the perception table"}
-    human_ok = joined["human"] == joined["label"]
-    model_ok = joined["prediction"] == joined["label"]
-    per_class = {}
-    for label in labels:
-        rows = joined["label"] == label
-        if rows.any():
-            per_class[label] = {
-                "n": int(rows.sum()),
-                "human": _r(human_ok[rows].mean()),
-                "model": _r(model_ok[rows].mean()),
-            }
-    human_ua = np.mean([v["human"] for v in per_class.values()])
-    model_ua = np.mean([v["model"] for v in per_class.values()])
-    return {
-        "available": True,
-        "source": "summaryTable.csv VoiceVote (audio-only majority vote; ties count as misses)",
-        "n_clips": int(len(joined)),
-        "n_tied_votes": int(joined["human"].isna().sum()),
-        "human": {"accuracy": _r(human_ok.mean()), "balanced_accuracy": _r(human_ua)},
-        "model": {"accuracy": _r(model_ok.mean()), "balanced_accuracy": _r(model_ua)},
-        "per_class": per_class,
-    }
-
-
 def compute_metrics(
     predictions: pd.DataFrame,
     manifest: pd.DataFrame | None = None,
@@ -278,6 +209,8 @@ def compute_metrics(
         out[name] = _summary({k: v[name] for k, v in per_fold.items()}, pooled[name])
 
     out["chance"] = chance_levels(frame)
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
     precision, recall, f1, count = precision_recall_fscore_support(
         frame["label"], frame["prediction"], labels=labels, zero_division=0
     )

@@ -10,6 +10,7 @@ fold's record), and honours scikit-learn's contract (``fit``, ``predict``, ``pre
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
     from .inner import InnerSplits
 
 
+Rows = np.ndarray | None
+"""Per-row arrays ``fit`` takes besides X and y: speakers (``groups``), ``clean``, ``clips``."""
+
+
+@dataclass(eq=False, repr=False, kw_only=True)
 class Classifier(ClassifierMixin, BaseEstimator):
     """Common parts: label encoding, the fold-local scaler, predict from probabilities.
 
@@ -29,6 +35,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
     """
 
     name = "base"
+
+    seed: int = 0
+    n_jobs: int = 1
 
     def _prepare(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         X = np.asarray(X, dtype=np.float32)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from sklearn.utils.class_weight import compute_sample_weight
 
-from .base import Classifier, align_proba
+from .base import Classifier, Rows, align_proba
 from .inner import cross_val_proba, inner_cv, pooled_balanced_accuracy
 from .modelfile import model_bytes, model_from_bytes
 from .registry import MEMBERS, make_classifier
@@ -44,6 +45,7 @@ def fit_weights(member_probs: Sequence[np.ndarray], y: np.ndarray) -> np.ndarray
     return best / best.sum()
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class EnsembleClassifier(Classifier):
     """Average of member classifiers' probabilities: equal weights (``weights="equal"``, soft
     voting) or fitted ones (``weights="fitted"``).
@@ -57,35 +59,17 @@ class EnsembleClassifier(Classifier):
 
     name = "ensemble"
 
-    def __init__(
-        self,
-        members: Sequence[str] = MEMBERS,
-        member_params: Mapping[str, Mapping[str, Any]] | None = None,
-        weights: str = "equal",
-        inner_folds: int = 3,
-        seed: int = 0,
-        n_jobs: int = 1,
-    ):
-        self.members = members
-        self.member_params = member_params
-        self.weights = weights
-        self.inner_folds = inner_folds
-        self.seed = seed
-        self.n_jobs = n_jobs
+    members: Sequence[str] = MEMBERS
+    member_params: Mapping[str, Mapping[str, Any]] | None = None
+    weights: str = "equal"
+    inner_folds: int = 3
 
     def _member(self, name: str) -> Classifier:
         params = dict((self.member_params or {}).get(name, {}))
         return make_classifier(name, params, seed=self.seed, n_jobs=self.n_jobs)
 
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        groups: np.ndarray | None = None,
-        clean: np.ndarray | None = None,
-        clips: np.ndarray | None = None,
-        fitted_members: Mapping[str, Classifier] | None = None,
-    ) -> "EnsembleClassifier":
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: Rows = None, clean: Rows = None, clips: Rows = None,
+            fitted_members: Mapping[str, Classifier] | None = None) -> "EnsembleClassifier":
         """Fit weights; ``fitted_members`` (already trained on these same rows) skip the final refit."""
         X = np.asarray(X, dtype=np.float32)
         y = np.asarray(y)

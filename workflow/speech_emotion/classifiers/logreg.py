@@ -2,37 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from .base import Classifier
+from .base import Classifier, Rows
 from .inner import cross_val_proba, inner_cv, pooled_balanced_accuracy
 from .modelfile import skops_dumps, skops_loads
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class LogRegClassifier(Classifier):
     """Multinomial logistic regression, class-balanced; C picked by the balanced accuracy of its
     pooled out-of-fold predictions under speaker-grouped inner CV of the training rows."""
 
     name = "logreg"
 
-    def __init__(
-        self,
-        Cs: Sequence[float] = (0.001, 0.01, 0.1, 1.0, 10.0),
-        C: float | None = None,
-        max_iter: int = 2000,
-        inner_folds: int = 5,
-        seed: int = 0,
-        n_jobs: int = 1,
-    ):
-        self.Cs = Cs
-        self.C = C
-        self.max_iter = max_iter
-        self.inner_folds = inner_folds
-        self.seed = seed
-        self.n_jobs = n_jobs
+    Cs: Sequence[float] = (0.001, 0.01, 0.1, 1.0, 10.0)
+    C: float | None = None
+    max_iter: int = 2000
+    inner_folds: int = 5
 
     @classmethod
     def from_search(cls, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -47,14 +38,8 @@ class LogRegClassifier(Classifier):
 
         return LogisticRegression(C=C, class_weight="balanced", max_iter=self.max_iter, random_state=self.seed)
 
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        groups: np.ndarray | None = None,
-        clean: np.ndarray | None = None,
-        clips: np.ndarray | None = None,
-    ) -> "LogRegClassifier":
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: Rows = None, clean: Rows = None,
+            clips: Rows = None) -> LogRegClassifier:
         X = np.asarray(X, dtype=np.float32)
         Xs, yi = self._prepare(X, y)
         self.cv_scores_: dict[str, float] = {}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import io
 
@@ -11,7 +13,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.utils.class_weight import compute_class_weight
 
 from ..devices import resolve_device, single_torch_thread
-from .base import Classifier
+from .base import Classifier, Rows
 from .inner import inner_split
 from .modelfile import skops_dumps, skops_loads
 
@@ -28,6 +30,7 @@ def _build_mlp(n_in: int, hidden: Sequence[int], n_out: int, dropout: float):
     return nn.Sequential(*layers)
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class MLPClassifier(Classifier):
     """Feed-forward net (Linear-BatchNorm-ReLU-Dropout blocks), class-weighted cross-entropy, AdamW.
 
@@ -38,31 +41,15 @@ class MLPClassifier(Classifier):
 
     name = "mlp"
 
-    def __init__(
-        self,
-        hidden: Sequence[int] = (512, 256, 128),
-        dropout: float = 0.3,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        batch_size: int = 32,
-        max_epochs: int = 200,
-        patience: int = 15,
-        validation_fraction: float = 0.15,
-        device: str = "auto",
-        seed: int = 0,
-        n_jobs: int = 1,
-    ):
-        self.hidden = hidden
-        self.dropout = dropout
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.device = device
-        self.seed = seed
-        self.n_jobs = n_jobs
+    hidden: Sequence[int] = (512, 256, 128)
+    dropout: float = 0.3
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 32
+    max_epochs: int = 200
+    patience: int = 15
+    validation_fraction: float = 0.15
+    device: str = "auto"
 
     @classmethod
     def from_search(cls, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -75,15 +62,8 @@ class MLPClassifier(Classifier):
             params["hidden"] = [max(units // 2**i, 32) for i in range(n_layers)]
         return params
 
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        groups: np.ndarray | None = None,
-        clean: np.ndarray | None = None,
-        clips: np.ndarray | None = None,
-        epoch_callback: Callable[[int, float], None] | None = None,
-    ) -> "MLPClassifier":
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: Rows = None, clean: Rows = None, clips: Rows = None,
+            epoch_callback: Callable[[int, float], None] | None = None) -> "MLPClassifier":
         Xs, yi = self._prepare(X, y)
         (tr, va), = self._keep_inner("early_stopping", inner_split(
             yi, groups, self.validation_fraction, self.seed, clean, clips, purpose="mlp early stopping"))

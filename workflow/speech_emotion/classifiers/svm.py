@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Classifier
+from .base import Classifier, Rows
 from .inner import inner_cv, out_of_fold
 from .modelfile import skops_dumps, skops_loads
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class SVMClassifier(Classifier):
     """Class-balanced SVC with Platt-scaled probabilities.
 
@@ -21,21 +23,10 @@ class SVMClassifier(Classifier):
 
     name = "svm"
 
-    def __init__(
-        self,
-        C: float = 10.0,
-        gamma: str | float = "scale",
-        kernel: str = "rbf",
-        calibration_folds: int = 3,
-        seed: int = 0,
-        n_jobs: int = 1,
-    ):
-        self.C = C
-        self.gamma = gamma
-        self.kernel = kernel
-        self.calibration_folds = calibration_folds
-        self.seed = seed
-        self.n_jobs = n_jobs
+    C: float = 10.0
+    gamma: str | float = "scale"
+    kernel: str = "rbf"
+    calibration_folds: int = 3
 
     def _svc(self):
         from sklearn.svm import SVC
@@ -46,14 +37,8 @@ class SVMClassifier(Classifier):
         """(rows, classes) one-vs-rest decision values; (rows, 1) for two classes."""
         return np.asarray(svc.decision_function(Xs), dtype=np.float64).reshape(len(Xs), -1)
 
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        groups: np.ndarray | None = None,
-        clean: np.ndarray | None = None,
-        clips: np.ndarray | None = None,
-    ) -> "SVMClassifier":
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: Rows = None, clean: Rows = None,
+            clips: Rows = None) -> SVMClassifier:
         Xs, yi = self._prepare(X, y)
         splits = self._keep_inner("calibration", inner_cv(
             yi, groups, self.calibration_folds, self.seed, clean, clips, purpose="svm calibration"))

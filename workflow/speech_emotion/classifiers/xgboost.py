@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 
-from .base import Classifier
+from .base import Classifier, Rows
 from .inner import inner_split
 from .modelfile import skops_dumps, skops_loads
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class XGBoostClassifier(Classifier):
     """Gradient-boosted trees (hist), balanced sample weights, early stopping on a speaker-held-out split.
 
@@ -21,36 +23,16 @@ class XGBoostClassifier(Classifier):
 
     name = "xgboost"
 
-    def __init__(
-        self,
-        n_estimators: int = 200,
-        max_depth: int = 6,
-        learning_rate: float = 0.1,
-        subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        early_stopping_rounds: int = 20,
-        validation_fraction: float = 0.15,
-        seed: int = 0,
-        n_jobs: int = 1,
-    ):
-        self.n_estimators = n_estimators
-        self.max_depth = max_depth
-        self.learning_rate = learning_rate
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.early_stopping_rounds = early_stopping_rounds
-        self.validation_fraction = validation_fraction
-        self.seed = seed
-        self.n_jobs = n_jobs
+    n_estimators: int = 200
+    max_depth: int = 6
+    learning_rate: float = 0.1
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    early_stopping_rounds: int = 20
+    validation_fraction: float = 0.15
 
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        groups: np.ndarray | None = None,
-        clean: np.ndarray | None = None,
-        clips: np.ndarray | None = None,
-    ) -> "XGBoostClassifier":
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: Rows = None, clean: Rows = None,
+            clips: Rows = None) -> XGBoostClassifier:
         import xgboost as xgb
 
         Xs, yi = self._prepare(X, y)
