@@ -249,3 +249,13 @@ def test_schema_names_exactly_the_registered_classifiers():
     assert props["tune"]["properties"]["classifiers"]["items"]["enum"] == list(TUNABLE)
     assert props["tune"]["properties"]["spaces"]["propertyNames"]["enum"] == list(TUNABLE)
     assert props["run"]["properties"]["classifiers"]["default"] == list(CLASSIFIERS)
+
+
+def test_unquoted_on_off_is_read_as_the_setting():
+    """YAML 1.1 reads `speaker_norm: off` as false; the setting means the string."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["features"]["speaker_norm"] = yaml.safe_load("off")
+    assert config["features"]["speaker_norm"] is False
+    assert coerce_to_schema(config, SCHEMA)["features"]["speaker_norm"] == "off"
+    config["features"]["speaker_norm"] = True
+    assert coerce_to_schema(config, SCHEMA)["features"]["speaker_norm"] == "on"

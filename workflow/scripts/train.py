@@ -18,7 +18,7 @@ result = train_fold(
     w.encoder, w.classifier, w.fold, params.config, variant_paths(inputs.embeddings), read_table(inputs.manifest),
     read_table(inputs.folds), read_json(inputs.plan), params.seed, snakemake.threads, members, tuned,  # noqa: F821
 )
-save_model(result.model, output.model)
+save_model(result.model, output.model, result.model_extra())
 write_json_atomic(output.record, result.record)
 write_tsv_atomic(output.predictions, result.predictions)
 log.info("done: %s", {k: result.record.get(k) for k in ("layers", "selected", "test_balanced_accuracy")})

@@ -133,11 +133,9 @@ class EmotionModel:
 
     # --- core: signals at the model's rate -> probabilities -----------------------------------------
 
-    def probabilities(self, signals: Sequence[np.ndarray], speakers: Sequence[str | None] | None = None) -> np.ndarray:
-        """Probabilities (signals, labels) in the order of :attr:`labels`, for mono float32 signals at
-        :attr:`sample_rate`. ``speakers`` is reserved for per-speaker feature normalisation and not
-        used yet."""
-        from .classifiers.base import align_proba
+    def features(self, signals: Sequence[np.ndarray]) -> np.ndarray:
+        """The classifier's input for mono float32 signals at :attr:`sample_rate`: the encoder's
+        embeddings on the model's layers (before any per-speaker standardisation)."""
         from .embeddings import batch_seconds_for, embed_signals
         from .layers import select
 
@@ -146,8 +144,42 @@ class EmotionModel:
             for message in QUIET_WARNINGS:
                 warnings.filterwarnings("ignore", message=message)
             embeddings = embed_signals(self.encoder, list(signals), batch, self.audio.get("max_seconds"), progress_every=1e9)
-        probs = self.final.model.predict_proba(select(embeddings, self.final.layers))
-        return align_proba(self.final.model, probs, np.asarray(self.labels))
+        return select(embeddings, self.final.layers)
+
+    def classify(self, features: np.ndarray) -> np.ndarray:
+        """Probabilities (rows, labels) in the order of :attr:`labels`."""
+        from .classifiers.base import align_proba
+
+        return align_proba(self.final.model, self.final.model.predict_proba(features), np.asarray(self.labels))
+
+    def probabilities(self, signals: Sequence[np.ndarray], speakers: Sequence[str | None] | None = None) -> np.ndarray:
+        """Probabilities (signals, labels) in the order of :attr:`labels`, for mono float32 signals at
+        :attr:`sample_rate`. A model that standardises features per speaker needs ``speakers`` (one
+        per signal); each speaker's statistics come from the signals given here (see
+        :meth:`standardise`)."""
+        features = self.features(signals)
+        if self.final.speaker_norm:
+            features, _ = self.standardise(features, _required_speakers(speakers, len(features)))
+        return self.classify(features)
+
+    def standardise(self, features: np.ndarray, speakers: Sequence[str | None]) -> tuple[np.ndarray, list[str]]:
+        """Per-speaker standardisation as in training (:mod:`speech_emotion.speaker_norm`): a speaker
+        with at least ``min_clips`` rows here gets its own statistics, the others (and rows without a
+        speaker) the training population's. Returns the rows and, per row, ``"speaker"`` or
+        ``"population"``."""
+        from .speaker_norm import Stats, standardise
+
+        norm = self.final.speaker_norm
+        population = Stats.from_json(self.final.extra["speaker_norm_population"])
+        names = np.array(["" if s is None else str(s) for s in speakers], dtype=object)
+        known = names != ""
+        out = population.apply(features)
+        which = np.array(["population"] * len(names), dtype=object)
+        if known.any():
+            out[known], fallback = standardise(features[known], names[known], np.ones(int(known.sum()), bool),
+                                               population, int(norm["min_clips"]))
+            which[known] = ["population" if s in set(fallback) else "speaker" for s in names[known]]
+        return out, list(which)
 
     # --- public API ------------------------------------------------------------------------------------
 
@@ -164,9 +196,13 @@ class EmotionModel:
         ``segment="vad"`` / ``"fixed"`` one row per segment (``window=``, ``hop=``, ``min_seconds=``,
         ``max_seconds=`` ... as in :class:`~speech_emotion.segments.SegmentSettings`).
 
-        ``speakers``: a list (one per file, after folder expansion) or a mapping file -> speaker;
-        it adds a ``speaker`` column and is passed to the model (reserved for per-speaker
-        normalisation; no effect yet). A file that cannot be read gets an error row.
+        ``speakers``: a list (one per file, after folder expansion) or a mapping file -> speaker; it
+        adds a ``speaker`` column. A model trained with per-speaker standardisation
+        (``features.speaker_norm``) needs it: each speaker's features are standardised with the
+        statistics of that speaker's files here (all of them are embedded before any is labelled);
+        a speaker with fewer than the model's ``min_clips`` files (or segments), or without a
+        speaker, gets the training population's statistics, said in the ``speaker_norm`` column. A
+        file that cannot be read gets an error row.
         """
         return self._collect(self.iter_predict(files, segment=segment, speakers=speakers, batch_size=batch_size,
                                                **segment_options), "file", segment, speakers)
@@ -187,10 +223,13 @@ class EmotionModel:
         names = [str(p) for p in paths]
         who = _speakers_for(paths, speakers)
         settings = _settings(segment, segment_options)
+        self._check_speakers(who)
         if settings is None:
-            return self._whole(names, [lambda p=p: FileSource(p) for p in paths], "file", who, batch_size)
-        return (chunk for i, path in enumerate(paths)
-                for chunk in self._segmented(names[i], lambda p=path: FileSource(p), "file", _nth(who, i), settings))
+            chunks = self._whole(names, [lambda p=p: FileSource(p) for p in paths], "file", who, batch_size)
+        else:
+            chunks = (chunk for i, path in enumerate(paths)
+                      for chunk in self._segmented(names[i], lambda p=path: FileSource(p), "file", _nth(who, i), settings))
+        return self._finish(chunks, "file", settings is not None) if self.final.speaker_norm else chunks
 
     def predict_signals(
         self,
@@ -211,11 +250,18 @@ class EmotionModel:
         who = list(speakers) if speakers is not None else None
         sources = [lambda s=s, i=i: ArraySource(s, sr, f"signal {i}") for i, s in enumerate(signals)]
         settings = _settings(segment, segment_options)
+        self._check_speakers(who)
         if settings is None:
             chunks = self._whole(list(range(len(signals))), sources, "signal", who, 16)
         else:
             chunks = (c for i, src in enumerate(sources) for c in self._segmented(i, src, "signal", _nth(who, i), settings))
+        if self.final.speaker_norm:
+            chunks = self._finish(chunks, "signal", settings is not None)
         return self._collect(chunks, "signal", segment, speakers)
+
+    def _check_speakers(self, who: list[Any] | None) -> None:
+        if self.final.speaker_norm:
+            _required_speakers(who, None)
 
     def summary(self, table: pd.DataFrame) -> pd.DataFrame:
         """Per recording of a segmented prediction: ``seconds`` covered by segments, ``segments``,
@@ -227,9 +273,13 @@ class EmotionModel:
 
     # --- internals -------------------------------------------------------------------------------------
 
-    def columns(self, key: str, segmented: bool, with_speaker: bool) -> list[str]:
+    def columns(self, key: str, segmented: bool, with_speaker: bool, internal: bool = False) -> list[str]:
+        """Output columns; a model standardising per speaker adds ``speaker_norm`` (``speaker`` or
+        ``population``: whose statistics a row got), ``internal`` the features awaiting it."""
+        norm = ["speaker_norm"] if self.final.speaker_norm else []
         return [key, *(["speaker"] if with_speaker else []), *(["start", "end"] if segmented else []),
-                "label", *[f"prob_{label}" for label in self.labels], "error"]
+                "label", *[f"prob_{label}" for label in self.labels], *norm, "error",
+                *(["_features"] if internal and norm else [])]
 
     def _collect(self, chunks: Iterator[pd.DataFrame], key: str, segment: Any, speakers: Any) -> pd.DataFrame:
         frames = [c for c in chunks if len(c)]
@@ -250,7 +300,7 @@ class EmotionModel:
         return row
 
     def _whole(self, names: list[Any], sources: list[Any], key: str, who: list[Any] | None, batch_size: int) -> Iterator[pd.DataFrame]:
-        columns = self.columns(key, False, who is not None)
+        columns = self.columns(key, False, who is not None, internal=True)
         batch_size = max(1, batch_size)
         for start in range(0, len(names), batch_size):
             idx = list(range(start, min(start + batch_size, len(names))))
@@ -271,26 +321,54 @@ class EmotionModel:
         def span(i: int) -> Any:
             return spans[i] if spans is not None else None
 
+        def rows_for(batch: list[tuple[int, np.ndarray]]) -> dict[int, dict[str, Any]]:
+            if self.final.speaker_norm:  # standardised once every row of every speaker is embedded (_finish)
+                features = self.features([s for _, s in batch])
+                return {i: self._row(key, names[i], _nth(who, i), span(i)) | {"_features": f}
+                        for (i, _), f in zip(batch, features)}
+            probs = self.probabilities([s for _, s in batch])
+            return {i: self._row(key, names[i], _nth(who, i), span(i), p) for (i, _), p in zip(batch, probs)}
+
         if not good:
             return {}
         try:
-            probs = self.probabilities([s for _, s in good], [who[i] for i, _ in good] if who is not None else None)
-            return {i: self._row(key, names[i], _nth(who, i), span(i), p) for (i, _), p in zip(good, probs)}
+            return rows_for(good)
         except Exception:  # noqa: BLE001 - one bad signal must not sink the batch
             rows = {}
             for i, signal in good:
                 try:
-                    p = self.probabilities([signal], [who[i]] if who is not None else None)[0]
-                    rows[i] = self._row(key, names[i], _nth(who, i), span(i), p)
+                    rows |= rows_for([(i, signal)])
                 except Exception as exc:  # noqa: BLE001
                     rows[i] = self._row(key, names[i], _nth(who, i), span(i), error=f"cannot embed: {_reason(exc)}")
             return rows
+
+    def _finish(self, chunks: Iterator[pd.DataFrame], key: str, segmented: bool) -> Iterator[pd.DataFrame]:
+        """A model that standardises features per speaker: every row is embedded first, then each
+        speaker's rows are standardised with that speaker's statistics (or the population's, said in
+        the ``speaker_norm`` column) and labelled; one block at the end."""
+        frames = [c for c in chunks if len(c)]
+        columns = self.columns(key, segmented, True)
+        if not frames:
+            yield pd.DataFrame(columns=columns)
+            return
+        frame = pd.concat(frames, ignore_index=True)
+        done = frame["_features"].notna().to_numpy()
+        frame["speaker_norm"] = None
+        if done.any():
+            features, which = self.standardise(np.stack(frame.loc[done, "_features"].to_list()),
+                                               frame.loc[done, "speaker"].to_list())
+            probs = self.classify(features)
+            frame.loc[done, "label"] = [self.labels[int(j)] for j in np.argmax(probs, axis=1)]
+            for j, label in enumerate(self.labels):
+                frame.loc[done, f"prob_{label}"] = np.round(probs[:, j], 6)
+            frame.loc[done, "speaker_norm"] = which
+        yield frame[columns]
 
     def _segmented(self, name: Any, open_source: Any, key: str, speaker: Any, settings: SegmentSettings) -> Iterator[pd.DataFrame]:
         """Rows of one recording's segments, yielded in groups of about :data:`GROUP_SECONDS` of audio
         (only one group's samples are in memory). ``speaker``: a value or ``_NO_SPEAKER``."""
         has_speaker = speaker is not _NO_SPEAKER
-        columns = self.columns(key, True, has_speaker)
+        columns = self.columns(key, True, has_speaker, internal=True)
         try:
             source = open_source()
             if settings.mode == "vad" and self._vad is None:
@@ -342,6 +420,45 @@ def _settings(segment: str | SegmentSettings | None, options: Mapping[str, Any])
             raise TypeError(f"segment options {sorted(options)} need segment='vad' or 'fixed'")
         return None
     return SegmentSettings(mode=str(segment), **options)
+
+
+def speakers_of(paths: Sequence[str | Path], regex: str | None = None, from_folder: bool = False,
+                table: str | Path | None = None) -> list[str | None]:
+    """The speaker of each file: the first group of ``regex`` on the file name, the name of the file's
+    folder, or a CSV/TSV ``table`` with columns file,speaker (``file`` as given or the bare file name).
+    A file the regex does not match, or the table does not list, gets None (population statistics)."""
+    import re
+
+    chosen = [regex is not None, from_folder, table is not None]
+    if sum(chosen) != 1:
+        raise ValueError("give exactly one of: a speaker regex, the parent folder, a speaker table")
+    paths = [Path(p) for p in paths]
+    if regex is not None:
+        pattern = re.compile(regex)
+        if pattern.groups < 1:
+            raise ValueError(f"speaker regex '{regex}' needs a group, e.g. '^(\\w+?)_'")
+        return [m.group(1) if (m := pattern.search(p.name)) else None for p in paths]
+    if from_folder:
+        return [p.parent.name for p in paths]
+    frame = pd.read_csv(table, sep=None, engine="python", dtype=str, keep_default_na=False)
+    missing = {"file", "speaker"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"{table}: needs columns file,speaker (missing {', '.join(sorted(missing))})")
+    mapping = dict(zip(frame["file"], frame["speaker"]))
+    return [mapping.get(str(p), mapping.get(p.name)) for p in paths]
+
+
+def _required_speakers(speakers: Sequence[str | None] | None, count: int | None) -> list[str | None]:
+    """The speakers a per-speaker-standardised model needs (one per signal), or a clear error."""
+    if speakers is None:
+        raise ValueError(
+            "this model standardises features per speaker (features.speaker_norm was used in training), so it "
+            "needs the speaker of each file: pass speakers= (a list or a mapping file -> speaker); on the command "
+            "line --speaker-regex REGEX (first group of a regex on the file name), --speaker-from-folder or "
+            "--speakers TABLE (a CSV/TSV of file,speaker)")
+    if count is not None and len(speakers) != count:
+        raise ValueError(f"speakers: {len(speakers)} given for {count} signals")
+    return list(speakers)
 
 
 def _speakers_for(paths: Sequence[Path], speakers: Sequence[str | None] | Mapping[str, str] | None) -> list[Any] | None:

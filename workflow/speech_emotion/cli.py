@@ -62,7 +62,7 @@ class TableWriter:
         self.out.flush()
 
     def _record(self, row: dict[str, Any]) -> dict[str, Any]:
-        record = {c: row[c] for c in self.columns if c in ("file", "speaker", "start", "end")}
+        record = {c: row[c] for c in self.columns if c in ("file", "speaker", "start", "end", "speaker_norm")}
         record = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
         if isinstance(row.get("error"), str):
             return record | {"error": row["error"]}
@@ -114,7 +114,7 @@ def predict_main(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .api import expand_inputs, load_model
+    from .api import expand_inputs, load_model, speakers_of
     from .classifiers import ModelFileError
     from .segments import SegmentSettings
 
@@ -134,17 +134,29 @@ def _predict(args: argparse.Namespace) -> int:
     if not paths:
         print("speech-emotion predict: no audio files found in the inputs", file=sys.stderr)
         return 2
+    speakers = None
+    if args.speaker_regex or args.speaker_from_folder or args.speakers:
+        try:
+            speakers = speakers_of(paths, args.speaker_regex, args.speaker_from_folder, args.speakers)
+        except (ValueError, OSError) as exc:
+            print(f"speech-emotion predict: speakers: {exc}", file=sys.stderr)
+            return 2
     try:
         model = load_model(args.model, args.device, args.encoder_dir)
     except (ModelFileError, FileNotFoundError, ValueError) as exc:
         print(f"speech-emotion predict: cannot load the model: {exc}", file=sys.stderr)
+        return 2
+    try:
+        chunks = model.iter_predict(paths, segment=settings, speakers=speakers)
+    except ValueError as exc:
+        print(f"speech-emotion predict: {exc}", file=sys.stderr)
         return 2
 
     from tqdm import tqdm
 
     interactive = sys.stderr.isatty()
     progress = tqdm(total=len(paths), unit="file", file=sys.stderr, disable=not interactive, leave=False)
-    writer = TableWriter(sys.stdout, args.format, model.columns("file", segmenting, False), model.labels)
+    writer = TableWriter(sys.stdout, args.format, model.columns("file", segmenting, speakers is not None), model.labels)
     summaries: list["pd.DataFrame"] = []
     used_names: set[str] = set()
     failed: list[str] = []
@@ -171,9 +183,11 @@ def _predict(args: argparse.Namespace) -> int:
                 plot_emotion_timeline(table, model.labels, Path(args.plot) / plot_name(name, used_names), title=name)
         progress.update(1)
 
-    chunks = model.iter_predict(paths, segment=settings)
+    population: set[str] = set()
     for chunk in chunks:
         writer.write(chunk)
+        if "speaker_norm" in chunk:
+            population |= {str(s) for s in chunk.loc[chunk["speaker_norm"] == "population", "speaker"]}
         for _, rows in chunk.groupby("file", sort=False):
             if current and current[0]["file"].iloc[0] != rows["file"].iloc[0]:
                 finish(current)
@@ -182,6 +196,10 @@ def _predict(args: argparse.Namespace) -> int:
     if current:
         finish(current)
     writer.close()
+    if population:
+        print(f"speech-emotion predict: speaker(s) {', '.join(sorted(population))} had fewer than "
+              f"{model.final.speaker_norm['min_clips']} clips (or no speaker): their features were standardised with "
+              "the training population's statistics (column speaker_norm)", file=sys.stderr)
     progress.close()
     if args.summary and summaries:
         from .cache import atomic_path
@@ -211,6 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--summary", default=None, metavar="PATH",
                      help="write per-file time shares per emotion (TSV) to PATH")
     seg.add_argument("--plot", default=None, metavar="DIR", help="write an emotion-over-time figure per file to DIR")
+    who = predict.add_argument_group("speakers (needed by a model trained with per-speaker standardisation)")
+    who.add_argument("--speaker-regex", default=None, metavar="REGEX",
+                     help="the speaker is the first group of REGEX on the file name, e.g. '^(\\d+)_'")
+    who.add_argument("--speaker-from-folder", action="store_true", help="the speaker is the name of the file's folder")
+    who.add_argument("--speakers", default=None, metavar="TABLE", help="CSV/TSV with columns file,speaker")
     predict.add_argument("--verbose", action="store_true", help="show library warnings and log messages on stderr")
     predict.add_argument("inputs", nargs="+", help="audio files and/or folders (searched recursively)")
     predict.set_defaults(func=predict_main)

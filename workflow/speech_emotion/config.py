@@ -69,6 +69,8 @@ def _coerce(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> Any:
                     return _coerce(parsed, option, root)
         return value
     types = _types(schema)
+    if isinstance(value, bool) and {"on", "off"} <= set(schema.get("enum", ())):
+        value = "on" if value else "off"  # YAML reads an unquoted on/off as a boolean
     if isinstance(value, str) and types and "string" not in types:
         parsed = _parse_scalar(value)
         if _matches_type(parsed, types):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ def final_model_info(
         "encoder": dict(encoder),
         "layers": list(record["layers"]),
         "layer_choice": record.get("layer_choice"),
+        "speaker_norm": record.get("speaker_norm"),
         "labels": list(record["labels"]),
         "params": record.get("params"),
         "selected": record.get("selected"),
@@ -47,6 +48,7 @@ class FinalModel:
     path: Path
     info: dict[str, Any]
     model: Any
+    extra: dict[str, Any] = field(default_factory=dict)  # model.zip's extra (speaker_norm_population)
 
     @property
     def labels(self) -> list[str]:
@@ -55,6 +57,12 @@ class FinalModel:
     @property
     def layers(self) -> list[int]:
         return list(self.info["layers"])
+
+    @property
+    def speaker_norm(self) -> dict[str, Any] | None:
+        """How features are standardised per speaker (``use``, ``min_clips``), or None when they are not."""
+        norm = self.info.get("speaker_norm") or {}
+        return norm if norm.get("use") else None
 
 
 def load_final_model(path: str | Path) -> FinalModel:
@@ -68,5 +76,5 @@ def load_final_model(path: str | Path) -> FinalModel:
     except ValueError as exc:
         raise ModelFileError(f"{info_path}: corrupt JSON ({exc})") from exc
     model_path = path / info.get("model_file", "model.zip")
-    read_manifest(model_path)
-    return FinalModel(path=path, info=info, model=load_model(model_path))
+    manifest = read_manifest(model_path)
+    return FinalModel(path=path, info=info, model=load_model(model_path), extra=manifest.get("extra") or {})

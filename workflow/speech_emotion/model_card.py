@@ -95,6 +95,11 @@ def _classifier_lines(info: Mapping[str, Any], augment: Mapping[str, Any] | None
         lines.append(f"- Chosen by the fit itself (inner CV, early stopping, blend weights): `{json.dumps(info['selected'], sort_keys=True)}`.")
     if info.get("tuned"):
         lines.append(f"- Tuned (Optuna, nested inner CV): `{json.dumps(info['tuned'], sort_keys=True)}`.")
+    norm = info.get("speaker_norm") or {}
+    if norm.get("use"):
+        lines.append(f"- Features standardised **per speaker** (mean and spread of each speaker's own clips; speakers "
+                     f"with fewer than {norm.get('min_clips')} clips get the training population's): pass the speaker "
+                     "of each file to predict (`speakers=`, `--speaker-regex`, `--speaker-from-folder`, `--speakers`).")
     if augment:
         if augment.get("use"):
             lines.append(f"- Augmented copies trained ({augment.get('copy_rows')} rows besides the clean clips).")
@@ -108,9 +113,15 @@ def _classifier_lines(info: Mapping[str, Any], augment: Mapping[str, Any] | None
 def _metric_lines(metrics: Mapping[str, Any]) -> list[str]:
     protocol = metrics.get("protocol", "speaker")
     folds = metrics.get("n_folds", "?")
-    if protocol == "speaker":
-        how = (f"{folds}-fold **speaker-independent** cross-validation (no speaker in both the training and the "
-               "test part): the scores estimate accuracy on new speakers of the same corpus")
+    overlap = (metrics.get("speaker_overlap") or {}).get("n_speakers", 0)
+    if protocol in ("speaker", "loso"):
+        kind = "**leave-one-speaker-out**" if protocol == "loso" else f"{folds}-fold **speaker-independent**"
+        how = (f"{kind} cross-validation (no speaker in both the training and the test part): the scores "
+               "estimate accuracy on new speakers of the same corpus")
+    elif protocol == "predefined":
+        how = (f"the corpus's own {folds} test fold(s) (`predefined`)"
+               + (f"; **{overlap} speaker(s) occur on both sides**, which overstates accuracy on new speakers"
+                  if overlap else "; no speaker on both sides"))
     else:
         how = (f"{folds}-fold `{protocol}` cross-validation. **Speakers occur in both training and test folds**, "
                "which overstates accuracy on new speakers")

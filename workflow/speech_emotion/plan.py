@@ -6,8 +6,12 @@ One job per (encoder, fold) (rule ``plan``) writes ``results/cv/{encoder}/plans/
   with a fast class-balanced logistic-regression probe (balanced accuracy of its out-of-fold
   predictions pooled over inner folds of the clean training clips), then keeps the best layer or,
   when it scores better, the best run of up to ``probe_max_layers`` ADJACENT layers around it;
+- ``speaker_norm``: whether features are standardised per speaker (``features.speaker_norm: auto``:
+  the same probe on the chosen layers, with and without :mod:`speech_emotion.speaker_norm`, on the
+  same inner splits of the clean training clips);
 - ``copies``: whether the fold's augmented copies train (``augment.use: auto``: the same probe on
-  the chosen layers, trained with and without the copies, scored on the same held-out clean clips).
+  the chosen layers, speaker-normalised when so decided, trained with and without the copies, scored
+  on the same held-out clean clips).
 
 Only the training part of the fold is ever read for a decision; the test fold is not opened.
 """
@@ -112,6 +116,35 @@ def choose_layers(
     return result
 
 
+# --- per-speaker standardisation ------------------------------------------------------------------
+
+
+def choose_speaker_norm(
+    mode: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray, probe: Probe, min_clips: int,
+) -> dict[str, Any]:
+    """Whether a fold's features are standardised per speaker (``features.speaker_norm``).
+
+    ``X``/``y``/``groups``: the fold's clean training rows on the chosen layers. ``on``/``off``: as
+    said. ``auto``: the probe is scored on the same inner splits (speaker-grouped, so a held-out
+    speaker is standardised with its own clips only, as a test speaker will be) with and without
+    standardisation; it is used only when it raises that score by more than :data:`MIN_GAIN`.
+    """
+    from .speaker_norm import Stats, standardise
+
+    if mode not in ("auto", "on", "off"):
+        raise ValueError(f"features.speaker_norm: '{mode}' is unknown (auto|on|off)")
+    result: dict[str, Any] = {"mode": mode, "min_clips": int(min_clips), "score_with": None, "score_without": None,
+                              "inner": None}
+    if mode != "auto":
+        return result | {"use": mode == "on"}
+    splits = inner_cv(y, groups, probe.inner_folds, probe.seed, purpose="speaker normalisation decision")
+    normalised, fallback = standardise(X, groups, np.ones(len(y), bool), Stats.of(X), min_clips)
+    with_norm = probe.score(normalised, y, groups, splits)
+    without = probe.score(X, y, groups, splits)
+    return result | {"use": bool(with_norm > without + MIN_GAIN), "score_with": with_norm, "score_without": without,
+                     "inner": splits.record(), "population_speakers": fallback}
+
+
 # --- augmented copies -----------------------------------------------------------------------------
 
 
@@ -162,19 +195,29 @@ def make_plan(
 ) -> dict[str, Any]:
     """The plan of one fold, from its training part only (``paths``: "clean", "aug1", ... -> shards;
     the copies are read on the chosen layers only)."""
+    from .speaker_norm import normalise_fold
+
     fold_index = parse_fold(fold)
     probe = Probe.from_config(features, seed)
+    min_clips = int(features["speaker_norm_min_clips"])
     data = load_fold(fold_index, {"clean": paths["clean"]}, manifest, folds, layers=None)
     layer_choice = choose_layers(features["layers"], data.X_train, data.y_train, data.groups_train, probe)
     with_copies = load_fold(fold_index, paths, manifest, folds, layer_choice["layers"])
+    clean = with_copies.train_variants == "clean"
+    speaker_norm = choose_speaker_norm(features["speaker_norm"], with_copies.X_train[clean], with_copies.y_train[clean],
+                                       with_copies.groups_train[clean], probe, min_clips)
+    if speaker_norm["use"]:
+        with_copies = normalise_fold(with_copies, min_clips)[0]
     copies = choose_copies(augment_use, with_copies.X_train, with_copies.y_train, with_copies.groups_train,
-                           with_copies.train_variants == "clean", with_copies.train_ids, probe)
-    log_inner_grouping(f"fold {fold}", {"layer probe": layer_choice["inner"], "copies decision": copies["inner"]})
+                           clean, with_copies.train_ids, probe)
+    log_inner_grouping(f"fold {fold}", {"layer probe": layer_choice["inner"], "speaker normalisation decision":
+                                        speaker_norm["inner"], "copies decision": copies["inner"]})
     return {
         "fold": str(fold),
         "n_train_clips": int(len(data.train_ids)),
         "layers": layer_choice.pop("layers"),
         "layer_choice": layer_choice,
+        "speaker_norm": speaker_norm,
         "copies": copies,
     }
 

@@ -44,6 +44,7 @@ class FoldData:
     test_ids: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
+    groups_test: np.ndarray  # speaker of each test clip (per-speaker normalisation; labels unused)
 
 
 def partition(fold_of: pd.Series, fold: int | None) -> tuple[set[str], set[str]]:
@@ -148,6 +149,7 @@ def build_fold(
         test_ids=test_ids,
         X_test=clean.features[test_rows],
         y_test=labels.loc[test_ids].to_numpy(),
+        groups_test=speakers.loc[test_ids].to_numpy(),
     )
 
 

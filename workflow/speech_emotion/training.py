@@ -20,6 +20,7 @@ from sklearn.metrics import balanced_accuracy_score
 from .classifiers import load_model, make_classifier
 from .classifiers.base import align_proba
 from .classifiers.inner import log_inner_grouping
+from .speaker_norm import Stats, normalise_fold
 from .splits import FoldData, load_fold, parse_fold, trained_variants
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,12 @@ class TrainResult:
     model: Any
     predictions: pd.DataFrame
     record: dict[str, Any]
+    population: Stats | None = None  # the training population's statistics when features are standardised per speaker
+
+    def model_extra(self) -> dict[str, Any]:
+        """What model.zip keeps besides the classifier: the population's statistics, which predict uses
+        for a speaker with too few clips of its own."""
+        return {} if self.population is None else {"speaker_norm_population": self.population.to_json()}
 
 
 def effective_params(config: Mapping[str, Any], tuned: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -129,6 +136,13 @@ def train_fold(
     layers = list(plan["layers"])
     fold_index = parse_fold(fold)
     data = load_fold(fold_index, trained_variants(variant_paths, plan), manifest, folds, layers)
+    speaker_norm = dict(plan.get("speaker_norm") or {"use": False})
+    population = None
+    if speaker_norm["use"]:
+        data, applied, population = normalise_fold(data, speaker_norm["min_clips"])
+        speaker_norm |= applied
+        log.info("%s/%s fold %s: features standardised per speaker; population statistics for %s", encoder,
+                 classifier, fold, {k: v for k, v in applied.items() if k.startswith("population")})
     params = effective_params(config, tuned)
     log.info("%s/%s fold %s: %d training rows (%d clips), %d test clips, layers %s, %d features",
              encoder, classifier, fold, len(data.y_train), len(set(data.train_ids)), len(data.test_ids),
@@ -145,6 +159,7 @@ def train_fold(
         "seed": seed,
         "layers": layers,
         "layer_choice": {k: plan["layer_choice"].get(k) for k in ("method", "spec", "score", "n_layers")},
+        "speaker_norm": speaker_norm,
         "copies": plan.get("copies"),
         "config": dict(config),
         "tuned": dict(tuned) if tuned else None,
@@ -158,7 +173,8 @@ def train_fold(
     }
     if len(predictions):
         record["test_balanced_accuracy"] = round(float(balanced_accuracy_score(predictions["label"], predictions["prediction"])), 6)
-    return TrainResult(model=model, predictions=predictions, record=json.loads(json.dumps(record, default=_json_default)))
+    return TrainResult(model=model, predictions=predictions, record=json.loads(json.dumps(record, default=_json_default)),
+                       population=population)
 
 
 def _json_default(value: Any) -> Any:

@@ -1,0 +1,201 @@
+"""Per-speaker standardisation (features.speaker_norm): decided per fold on the training part, never fed
+by test-fold statistics, and applied at predict time with the speaker of each file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO, shared_path
+from speech_emotion import classifiers as C
+from speech_emotion.plan import Probe, choose_speaker_norm, make_plan
+from speech_emotion.speaker_norm import Stats, normalise_fold, standardise
+from speech_emotion.splits import build_fold, Variant
+from speech_emotion.training import train_fold
+from test_train import write_embeddings
+
+LABELS = ["ANG", "HAP", "NEU", "SAD"]
+FEATURES = {"layers": "all", "probe_max_layers": 1, "probe_inner_folds": 4, "probe_C": 1.0, "probe_max_iter": 500,
+            "speaker_norm": "auto", "speaker_norm_min_clips": 5}
+
+
+def corpus(every_emotion: bool, n_speakers: int = 12, per: int = 6, dim: int = 16, seed: int = 0,
+           speaker_scale: float = 4.0):
+    """Clips whose emotion is a small direction in feature space and whose speaker is an offset
+    (``speaker_scale``: large by default, as speaker identity dominates frozen embeddings).
+
+    ``every_emotion``: each speaker records every emotion (an acted corpus); otherwise each speaker
+    records one emotion (URDU's structure), so a speaker's mean carries the emotion."""
+    rng = np.random.default_rng(seed)
+    rows, X = [], []
+    for s in range(n_speakers):
+        offset = rng.normal(scale=speaker_scale, size=dim)
+        labels = LABELS if every_emotion else [LABELS[s % 4]] * 4
+        for k, label in enumerate(labels):
+            for i in range(per):
+                x = offset + rng.normal(size=dim)
+                x[LABELS.index(label)] += 1.5
+                rows.append({"clip_id": f"s{s}_{k}_{i}", "speaker": f"s{s}", "label": label, "fold": s % 3})
+                X.append(x)
+    return pd.DataFrame(rows), np.asarray(X, dtype=np.float32)
+
+
+def test_auto_turns_it_on_where_every_speaker_has_every_emotion_and_it_raises_ua(tmp_path):
+    frame, X = corpus(every_emotion=True)
+    train = frame["fold"] != 0
+    choice = choose_speaker_norm("auto", X[train], frame["label"][train].to_numpy(), frame["speaker"][train].to_numpy(),
+                                 Probe(inner_folds=4), min_clips=5)
+    assert choice["use"] is True and choice["score_with"] > choice["score_without"] + 0.1, choice
+    assert choice["inner"] == {"grouping": "speaker", "reason": None}
+    # through the train job: every classifier of the fold follows the plan, and test UA rises
+    paths = write_embeddings(tmp_path, frame, X[:, None, :], variants=("clean",))
+    manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
+    ua = {}
+    for use in (False, True):
+        plan = {"layers": [0], "layer_choice": {"method": "config"}, "speaker_norm": {"use": use, "min_clips": 5}}
+        result = train_fold("enc", "logreg", 0, {"C": 1.0}, paths, manifest, folds, plan, seed=0)
+        assert result.record["speaker_norm"]["use"] is use
+        ua[use] = result.record["test_balanced_accuracy"]
+    assert ua[True] > ua[False] + 0.1, ua
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_auto_leaves_it_off_where_each_speaker_has_one_emotion(seed):
+    # speakers differ less than emotions do here, so the emotion is learnable without standardisation
+    frame, X = corpus(every_emotion=False, seed=seed, speaker_scale=0.5)
+    choice = choose_speaker_norm("auto", X, frame["label"].to_numpy(), frame["speaker"].to_numpy(), Probe(inner_folds=4),
+                                 min_clips=5)
+    assert choice["use"] is False and choice["score_with"] < choice["score_without"] - 0.05, choice
+    assert choose_speaker_norm("on", X, frame["label"], frame["speaker"], Probe(), 5)["use"] is True
+    assert choose_speaker_norm("off", X, frame["label"], frame["speaker"], Probe(), 5)["use"] is False
+    with pytest.raises(ValueError, match="features.speaker_norm"):
+        choose_speaker_norm("sometimes", X, frame["label"], frame["speaker"], Probe(), 5)
+
+
+def fold_data(frame: pd.DataFrame, X: np.ndarray, fold: int = 0):
+    clean = Variant("clean", frame["clip_id"].to_numpy(), X)
+    copy = Variant("aug1", frame["clip_id"].to_numpy(), X + 0.1)
+    return build_fold(fold, frame[["clip_id", "fold"]], frame[["clip_id", "speaker", "label"]], clean, [copy])
+
+
+def test_no_test_fold_statistics_reach_training(monkeypatch):
+    """A spy on the statistics: those of training speakers and of the population come from clean
+    training rows only; test speakers' from their own test rows; and whatever the test clips are,
+    the training rows come out the same."""
+    frame, X = corpus(every_emotion=True)
+    data = fold_data(frame, X)
+    train_rows = {r.tobytes() for r in data.X_train[data.train_variants == "clean"]}
+    test_rows = {r.tobytes() for r in data.X_test}
+    seen = []
+    original = Stats.of.__func__
+
+    def spy(cls, rows):
+        seen.append({r.tobytes() for r in np.asarray(rows, dtype=np.float32)})
+        return original(cls, rows)
+
+    monkeypatch.setattr(Stats, "of", classmethod(spy))
+    normalised, info, population = normalise_fold(data, min_clips=5)
+    assert seen and all(rows <= train_rows or rows <= test_rows for rows in seen)
+    assert seen[0] == train_rows, "the population: every clean training clip, nothing else"
+    assert info["population_speakers_train"] == [] and info["population_speakers_test"] == []
+    monkeypatch.undo()
+    shifted = (X + np.where(frame["fold"].to_numpy()[:, None] == 0, 50.0, 0.0)).astype(np.float32)
+    other = normalise_fold(fold_data(frame, shifted), 5)
+    np.testing.assert_array_equal(other[0].X_train, normalised.X_train)
+    np.testing.assert_array_equal(other[2].mean, population.mean)
+    # copies use their source speaker's statistics (from the clean clips)
+    speaker = data.groups_train[0]
+    own = Stats.of(data.X_train[(data.groups_train == speaker) & (data.train_variants == "clean")])
+    copy_rows = (data.groups_train == speaker) & (data.train_variants == "aug1")
+    np.testing.assert_allclose(normalised.X_train[copy_rows], own.apply(data.X_train[copy_rows]), rtol=1e-5)
+
+
+def test_a_speaker_with_few_clips_gets_the_population_statistics():
+    X = np.array([[0.0], [2.0], [4.0], [10.0], [20.0]])
+    population = Stats.of(X)
+    out, fallback = standardise(X, ["a", "a", "a", "b", "b"], np.ones(5, bool), population, min_clips=3)
+    assert fallback == ["b"]
+    np.testing.assert_allclose(out[:3, 0], [-1.224745, 0.0, 1.224745], atol=1e-5)  # (x - 2) / sqrt(8/3)
+    np.testing.assert_allclose(out[3:, 0], (np.array([10.0, 20.0]) - 7.2) / np.std([0, 2, 4, 10, 20]), rtol=1e-6)
+
+
+def test_the_plan_decides_and_records_it(tmp_path):
+    frame, X = corpus(every_emotion=True)
+    paths = write_embeddings(tmp_path, frame, X[:, None, :])
+    manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
+    plan = make_plan("1", paths, manifest, folds, FEATURES, "auto", seed=0)
+    assert plan["speaker_norm"]["use"] is True and plan["speaker_norm"]["mode"] == "auto"
+    off = make_plan("1", paths, manifest, folds, FEATURES | {"speaker_norm": "off"}, "auto", seed=0)
+    assert off["speaker_norm"]["use"] is False and off["speaker_norm"]["score_with"] is None
+
+
+# --- predict: the speaker of each file ------------------------------------------------------------------
+RATE = 16000
+
+
+@pytest.fixture(scope="module")
+def normalised_model(tmp_path_factory) -> Path:
+    """A final model folder with per-speaker standardisation: logistic regression on eGeMAPS of URDU
+    clips, standardised per speaker (as rule final_model writes it: population statistics in model.zip)."""
+    from speech_emotion.audio import load_audio
+    from speech_emotion.embeddings import embed_signals, make_encoder
+    from speech_emotion.final_model import final_model_info
+
+    files = sorted(shared_path("data", "urdu").glob("*/*.wav"))[::3]
+    labels = np.array([p.parent.name for p in files])
+    speakers = np.array([p.name.split("_")[0] for p in files])
+    spec = {"kind": "opensmile", "feature_set": "eGeMAPSv02"}
+    X = embed_signals(make_encoder(spec, None, "cpu", RATE), [load_audio(p, RATE) for p in files], 60.0)[:, 0]
+    population = Stats.of(X)
+    Xn, _ = standardise(X, speakers, np.ones(len(X), bool), population, 5)
+    model = C.make_classifier("logreg", {"C": 1.0}).fit(Xn, labels, speakers)
+    out = tmp_path_factory.mktemp("norm") / "results/models/egemaps/logreg"
+    out.mkdir(parents=True)
+    C.save_model(model, out / "model.zip", {"speaker_norm_population": population.to_json()})
+    record = {"classifier": "logreg", "layers": [0], "labels": sorted(set(labels)), "params": {}, "seed": 0,
+              "speaker_norm": {"use": True, "min_clips": 5, "mode": "on"}}
+    info = final_model_info(record, {"name": "egemaps", "spec": spec, "model_dir": None},
+                            {"sample_rate": RATE, "max_seconds": 30.0, "batch_seconds": 60.0}, {})
+    (out / "model.json").write_text(json.dumps(info))
+    return out
+
+
+def test_predict_needs_the_speakers_and_standardises_per_speaker(normalised_model, tmp_path):
+    from speech_emotion import load_model
+
+    model = load_model(normalised_model, device="cpu")
+    clips = sorted(shared_path("data", "cremad-sample", "AudioWAV").glob("*.wav"))  # actors 1001, 1002: 6 each
+    with pytest.raises(ValueError, match=r"speakers= .*--speaker-regex"):
+        model.predict(clips)
+    table = model.predict(clips, speakers={p.name: p.name.split("_")[0] for p in clips})
+    assert list(table["speaker_norm"]) == ["speaker"] * len(clips)
+    # by hand: each actor's eGeMAPS standardised with that actor's own 6 clips
+    features = model.features([__import__("speech_emotion.audio", fromlist=["x"]).load_audio(p, RATE) for p in clips])
+    speakers = np.array([p.name.split("_")[0] for p in clips])
+    expected = np.empty_like(features)
+    for speaker in set(speakers):
+        rows = speakers == speaker
+        expected[rows] = Stats.of(features[rows]).apply(features[rows])
+    probs = model.classify(expected)
+    got = table[[f"prob_{label}" for label in model.labels]].to_numpy(dtype=float)
+    np.testing.assert_allclose(got, np.round(probs, 6), atol=1e-6)
+    # one file of a third speaker: too few clips, the population's statistics, said per row
+    mixed = model.predict(clips, speakers=[*speakers[:-1], "solo"])
+    assert list(mixed["speaker_norm"]) == ["speaker"] * (len(clips) - 1) + ["population"]
+
+    env = {"PYTHONPATH": str(REPO / "workflow"), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    cmd = [sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(normalised_model)]
+    refused = subprocess.run(cmd + [str(p) for p in clips], capture_output=True, text=True, env=env, timeout=300)
+    assert refused.returncode == 2 and "--speaker-regex" in refused.stderr and refused.stdout == ""
+    run = subprocess.run(cmd + ["--speaker-regex", r"^(\d+)_", str(clips[0]), str(clips[-1])], capture_output=True,
+                         text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    rows = pd.read_csv(__import__("io").StringIO(run.stdout), sep="\t", dtype=str)
+    assert list(rows["speaker"]) == ["1001", "1002"] and list(rows["speaker_norm"]) == ["population"] * 2
+    assert "fewer than 5 clips" in run.stderr
