@@ -427,3 +427,31 @@ def test_mlp_results_do_not_depend_on_threads():
     finally:
         torch.set_num_threads(previous)
     np.testing.assert_array_equal(probs[0], probs[1])
+
+
+def test_greedy_selection_by_hand():
+    """Three members on 4 rows of 2 classes (balanced, so the loss is the plain mean -log p(true)):
+    `good` starts (0.164 vs 0.371 and 1.498); adding `other` gives (good + other) / 2 with 0.256, adding
+    `good` again leaves 0.164, adding `noise` is worse still: no addition lowers the loss, good alone."""
+    from speech_emotion.classifiers.ensemble import select_members
+
+    y = np.array([0, 0, 1, 1])
+    good = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.1, 0.9]])
+    other = np.array([[0.6, 0.4], [0.7, 0.3], [0.1, 0.9], [0.4, 0.6]])
+    noise = np.array([[0.1, 0.9], [0.5, 0.5], [0.9, 0.1], [0.5, 0.5]])
+    assert select_members([noise, good, other], y).tolist() == [0.0, 1.0, 0.0]
+    # a member surer on every row starts instead; the noise is never added
+    helper = np.array([[0.99, 0.01], [0.99, 0.01], [0.01, 0.99], [0.01, 0.99]])
+    weights = select_members([noise, good, helper], y)
+    assert weights[0] == 0 and weights[2] > 0 and weights.sum() == pytest.approx(1.0)
+    assert select_members([good], y).tolist() == [1.0]
+
+
+def test_select_weights_drop_a_member_that_only_adds_noise():
+    X, y, g = separable(seed=12, shift=1.5)
+    params = {"members": ["logreg", "mlp"], "weights": "select",
+              "member_params": {"logreg": {"Cs": [0.1, 1.0]}, "mlp": {"hidden": [2], "max_epochs": 1, "lr": 1e-6}}}
+    members = {"logreg": C.make_classifier("logreg", params["member_params"]["logreg"]).fit(X, y, g)}
+    model = C.make_classifier("ensemble", params, seed=0).fit(X, y, g, fitted_members=members)
+    assert list(model.weights_) == [1.0, 0.0], model.inner_scores_
+    assert model.members_["logreg"] is members["logreg"]

@@ -62,6 +62,11 @@ class Classifier(ClassifierMixin, BaseEstimator):
         """Settings from the values a tuning trial drew (``tune.spaces.<name>``); as drawn by default."""
         return dict(values)
 
+    def chosen_params(self) -> dict[str, Any]:
+        """Settings that fix what this fitted model chose by inner CV (e.g. logreg's C), so that a refit
+        on part of the same rows need not search again; none by default."""
+        return {}
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 

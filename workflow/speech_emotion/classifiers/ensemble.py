@@ -45,16 +45,45 @@ def fit_weights(member_probs: Sequence[np.ndarray], y: np.ndarray) -> np.ndarray
     return best / best.sum()
 
 
+def select_members(member_probs: Sequence[np.ndarray], y: np.ndarray, max_rounds: int = 50) -> np.ndarray:
+    """Greedy ensemble selection with replacement (Caruana et al., 2004) on held-out probabilities.
+
+    Starts from the member with the lowest class-balanced log loss and adds, one at a time and with
+    replacement, the member whose addition lowers the blend's class-balanced log loss most; stops when
+    no addition lowers it (or after ``max_rounds``). Weights are how often each member was added: a
+    member that only adds noise is never picked, a strong one may count several times.
+    """
+    stack = np.stack(member_probs)  # (members, rows, classes)
+    counts = np.zeros(len(stack))
+    losses = [_balanced_nll(p, y) for p in stack]
+    counts[int(np.argmin(losses))] = 1
+    current = min(losses)
+    for _ in range(max_rounds):
+        candidates = [_balanced_nll(np.tensordot(counts + np.eye(len(stack))[m], stack, axes=1) / (counts.sum() + 1), y)
+                      for m in range(len(stack))]
+        best = int(np.argmin(candidates))
+        if candidates[best] >= current - 1e-9:
+            break
+        counts[best] += 1
+        current = candidates[best]
+    return counts / counts.sum()
+
+
 @dataclass(eq=False, repr=False, kw_only=True)
 class EnsembleClassifier(Classifier):
-    """Average of member classifiers' probabilities: equal weights (``weights="equal"``, soft
-    voting) or fitted ones (``weights="fitted"``).
+    """Average of member classifiers' probabilities, weighted by ``weights``:
 
-    Fitted weights are fitted on out-of-fold probabilities of the members over ``inner_folds``
-    speaker-grouped inner folds of the training rows (every clean training row is held out once, so
-    the weights rest on all of them, not on one small split). When that blend scores a lower pooled
-    inner balanced accuracy than the best single member, the ensemble becomes that member
-    (weight 1): on held-out inner data it is never worse than its best member.
+    - ``equal``: soft voting, every member counts the same;
+    - ``select``: greedy ensemble selection (:func:`select_members`) on the members' out-of-fold
+      probabilities over ``inner_folds`` inner folds of the training rows; members that do not help
+      get weight 0;
+    - ``fitted``: weights minimising the blend's class-balanced log loss on the same probabilities
+      (:func:`fit_weights`).
+
+    ``select`` and ``fitted`` refit every member on each inner fold (with the settings the member
+    chose on the training part, e.g. logreg's C, so no member repeats its own inner search). When the
+    blend scores a lower pooled inner balanced accuracy than the best single member, the ensemble
+    becomes that member (weight 1): on held-out inner data it is never worse than its best member.
     """
 
     name = "ensemble"
@@ -78,10 +107,10 @@ class EnsembleClassifier(Classifier):
         if self.weights == "equal":
             self.weights_ = np.full(len(self.members), 1.0 / len(self.members))
             self.inner_scores_: dict[str, float] = {}
-        elif self.weights == "fitted":
-            self._fit_weights(X, y, groups, clean, clips)
+        elif self.weights in ("fitted", "select"):
+            self._fit_weights(X, y, groups, clean, clips, fitted_members or {})
         else:
-            raise ValueError(f"classifiers.ensemble.weights: '{self.weights}' is unknown (equal|fitted)")
+            raise ValueError(f"classifiers.ensemble.weights: '{self.weights}' is unknown (equal|select|fitted)")
         self.members_: dict[str, Classifier] = {}
         for name in self.members:
             if fitted_members is not None and name in fitted_members:
@@ -96,21 +125,27 @@ class EnsembleClassifier(Classifier):
 
     def _fit_weights(
         self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, clean: np.ndarray | None,
-        clips: np.ndarray | None,
+        clips: np.ndarray | None, fitted: Mapping[str, Classifier],
     ) -> None:
         """``weights_`` and ``inner_scores_`` from the members' out-of-fold probabilities."""
         yi = np.searchsorted(self.classes_, y)
         splits = self._keep_inner("weights", inner_cv(
             yi, groups, self.inner_folds, self.seed, clean, clips, purpose="ensemble weights"))
+
+        def refit(name: str) -> Classifier:
+            member = self._member(name)
+            chosen = fitted[name].chosen_params() if name in fitted else {}
+            return member.set_params(**chosen) if chosen else member
+
         held_out = [
-            cross_val_proba(lambda name=name: self._member(name), X, y, groups, splits,
-                            clean=clean, clips=clips)
+            cross_val_proba(lambda name=name: refit(name), X, y, groups, splits, clean=clean, clips=clips)
             for name in self.members
         ]
         scored = ~np.isnan(held_out[0]).any(axis=1)
         held_out = [p[scored] for p in held_out]
         scores = {name: pooled_balanced_accuracy(p, yi[scored]) for name, p in zip(self.members, held_out)}
-        weights = fit_weights(held_out, yi[scored])
+        choose = select_members if self.weights == "select" else fit_weights
+        weights = choose(held_out, yi[scored])
         scores["blend"] = pooled_balanced_accuracy(np.tensordot(weights, np.stack(held_out), axes=1), yi[scored])
         best = max(self.members, key=lambda name: scores[name])
         if scores["blend"] < scores[best]:

@@ -33,6 +33,9 @@ class LogRegClassifier(Classifier):
             params["C"] = float(params["C"])
         return params
 
+    def chosen_params(self) -> dict[str, Any]:
+        return {"C": float(self.C_)}
+
     def _model(self, C: float):
         from sklearn.linear_model import LogisticRegression
 
