@@ -29,7 +29,8 @@ from speech_emotion.training import train_fold
 LABELS = ["ANG", "HAP", "NEU", "SAD"]
 N_LAYERS, DIM, SIGNAL_LAYER = 5, 8, 3
 LAYER_CHOICE = {"method": "probe", "spec": "auto", "score": 0.9, "n_layers": N_LAYERS}
-FEATURES = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 5, "probe_C": 1.0, "probe_max_iter": 500}
+FEATURES = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 5, "probe_C": 1.0, "probe_max_iter": 500,
+            "speaker_norm": "off", "speaker_norm_min_clips": 5}
 
 
 def synthetic_corpus(n_speakers=9, per_label=3, seed=0):

@@ -90,7 +90,7 @@ DEMO_DIR = "results/demo"
 
 def dataset_spec():
     """config['dataset'] with `source: download|demo` replaced by the folder the rule fills, without the
-    download's transfer settings (rule manifest's params: changing `dataset.download` reruns nothing)."""
+    download's transfer settings (the manifest's params: changing `dataset.download` reruns nothing)."""
     spec = {key: value for key, value in config["dataset"].items() if key != "download"}
     if spec["kind"] == "cremad":
         source = spec["source"] or "download"
@@ -388,11 +388,17 @@ def embed_gpu(wildcards):
     return int(spec.get("gpu", 1 if spec["kind"] == "hf" else 0))
 
 
+def fusion_members(encoder):
+    """The member encoders of a fusion entry; [] for an encoder that embeds itself."""
+    spec = config["encoders"][encoder]
+    return list(spec["members"]) if spec["kind"] == "fusion" else []
+
+
 def embedding_shards(encoder, variant=None):
-    """Every embedding shard of an encoder (all variants, or one)."""
+    """Every embedding shard of an encoder (all variants, or one); a fusion's are its members'."""
     return expand(
         "results/embeddings/{encoder}/{variant}/shard-{shard}.npz",
-        encoder=encoder,
+        encoder=fusion_members(encoder) or [encoder],
         variant=variants() if variant is None else [variant],
         shard=SHARDS,
     )
@@ -401,6 +407,12 @@ def embedding_shards(encoder, variant=None):
 # --- train ---------------------------------------------------------------------------------------
 # Fold "all" (every clip trains) is the final model's fold: plans/fold-all.json and
 # results/cv/{encoder}/{classifier}/fold-all/ feed rule final_model.
+
+
+def member_plans(wildcards):
+    """A fusion's plan reuses its members' plans of the same fold (their layers)."""
+    return expand("results/cv/{member}/plans/fold-{fold}.json", member=fusion_members(wildcards.encoder),
+                  fold=wildcards.fold)
 
 
 def train_embedding_shards(wildcards):
@@ -452,10 +464,17 @@ def cv_plans(wildcards):
     return expand("results/cv/{encoder}/plans/fold-{fold}.json", encoder=wildcards.encoder, fold=cv_folds())
 
 
+def encoder_record(encoder):
+    """The encoder a final model needs at predict time: config entry + weights folder (a fusion: its members')."""
+    spec = {k: v for k, v in config["encoders"][encoder].items() if k != "gpu"}
+    record = {"name": encoder, "spec": spec, "model_dir": model_dir(encoder)}
+    if fusion_members(encoder):
+        record["members"] = [encoder_record(member) for member in fusion_members(encoder)]
+    return record
+
+
 def final_encoder_record(wildcards):
-    """The encoder a final model needs at predict time: config entry + weights folder."""
-    spec = {k: v for k, v in config["encoders"][wildcards.encoder].items() if k != "gpu"}
-    return {"name": wildcards.encoder, "spec": spec, "model_dir": model_dir(wildcards.encoder)}
+    return encoder_record(wildcards.encoder)
 
 
 def final_audio_settings(wildcards):
@@ -469,7 +488,7 @@ def final_audio_settings(wildcards):
 
 def train_targets():
     encoders, classifiers = config["run"]["encoders"], config["run"]["classifiers"]
-    targets = expand("results/cv/{encoder}/layer_probe.tsv", encoder=encoders)
+    targets = expand("results/cv/{encoder}/layer_probe.tsv", encoder=[e for e in encoders if not fusion_members(e)])
     targets += expand(
         "results/cv/{encoder}/{classifier}/fold-{fold}/predictions.tsv",
         encoder=encoders,

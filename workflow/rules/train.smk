@@ -5,6 +5,7 @@
 rule plan:
     input:
         embeddings=train_embedding_shards,
+        member_plans=member_plans,
         manifest="results/data/manifest.tsv",
         folds="results/data/folds.tsv",
     output:

@@ -2,7 +2,7 @@
 decided on the fold's training part -> results/cv/{encoder}/plans/fold-{fold}.json."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-from speech_emotion.cache import write_json_atomic  # noqa: E402
+from speech_emotion.cache import read_json, write_json_atomic  # noqa: E402
 from speech_emotion.tables import read_table  # noqa: E402
 from speech_emotion.logs import job_log  # noqa: E402
 from speech_emotion.plan import make_plan  # noqa: E402
@@ -10,9 +10,10 @@ from speech_emotion.splits import variant_paths  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 inputs, params, w = snakemake.input, snakemake.params, snakemake.wildcards  # noqa: F821
+member_plans = {path.split("/")[-3]: read_json(path) for path in inputs.member_plans}  # results/cv/<member>/plans/..
 plan = make_plan(w.fold, variant_paths(inputs.embeddings), read_table(inputs.manifest), read_table(inputs.folds),
-                 params.features, params.augment_use, params.seed)
+                 params.features, params.augment_use, params.seed, member_plans or None)
 plan["encoder"] = w.encoder
-log.info("encoder %s fold %s: layers %s (probe score %s; per layer %s); augmented copies %s", w.encoder, w.fold,
-         plan["layers"], plan["layer_choice"]["score"], plan["layer_choice"]["layer_scores"], plan["copies"])
+log.info("encoder %s fold %s: layers %s (%s); speaker normalisation %s; augmented copies %s", w.encoder, w.fold,
+         plan["layers"], plan["layer_choice"], plan["speaker_norm"], plan["copies"])
 write_json_atomic(snakemake.output[0], plan)  # noqa: F821

@@ -13,7 +13,8 @@ layers = read_json(inputs.plan)["layers"]  # the final model's layers (plans/fol
 variant = read_variant("clean", inputs.embeddings, layers)
 meta = read_table(inputs.manifest).set_index("clip_id").loc[[str(c) for c in variant.clip_ids]]
 points = umap_2d(variant.features, seed=snakemake.params.seed)  # noqa: F821
-shown = ", ".join(map(str, layers))
+shown = ("; ".join(f"{m} {', '.join(map(str, l))}" for m, l in layers.items()) if isinstance(layers, dict)
+         else ", ".join(map(str, layers)))
 plot_umap(points, meta["label"], meta["speaker"], snakemake.output[0],  # noqa: F821
           f"{snakemake.wildcards.encoder}: UMAP of clean embeddings (layer {shown}; {len(meta)} clips)")  # noqa: F821
 log.info("wrote %s from %d clips, layers %s", snakemake.output[0], len(meta), shown)  # noqa: F821

@@ -47,11 +47,10 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
     return out
 
 
-def resolve_encoder_dir(model_path: Path, info: Mapping[str, Any], override: str | Path | None) -> str | None:
-    """Where the encoder weights are: ``override``, else model.json's model_dir as given (absolute or
-    relative to the current folder), else relative to the workflow folder that made the model
-    (``<workdir>/results/models/<encoder>/<classifier>``)."""
-    encoder = info["encoder"]
+def resolve_encoder_dir(model_path: Path, encoder: Mapping[str, Any], override: str | Path | None) -> str | None:
+    """Where the weights of ``encoder`` (model.json's encoder record) are: ``override``, else the
+    recorded model_dir as given (absolute or relative to the current folder), else relative to the
+    workflow folder that made the model (``<workdir>/results/models/<encoder>/<classifier>``)."""
     if encoder["spec"]["kind"] != "hf":
         return None
     if override:
@@ -98,18 +97,23 @@ def load_model(path: str | Path, device: str = "auto", encoder_dir: str | Path |
     final = load_final_model(path)
     info = final.info
     rate = int(info.get("audio", {}).get("sample_rate", 16000))
-    folder = resolve_encoder_dir(Path(path), info, encoder_dir)
+    records = info["encoder"].get("members") or [info["encoder"]]  # a fusion: every member encoder
+    if encoder_dir is not None and len(records) > 1:
+        raise ValueError("encoder_dir names one encoder's weights; this model fuses several (see model.json)")
+    encoders = {}
     with quiet_loading():
-        encoder = make_encoder(info["encoder"]["spec"], folder, device, rate)
-    return EmotionModel(final, encoder)
+        for record in records:
+            folder = resolve_encoder_dir(Path(path), record, encoder_dir)
+            encoders[record["name"]] = make_encoder(record["spec"], folder, device, rate)
+    return EmotionModel(final, encoders)
 
 
 class EmotionModel:
     """A final model with its encoder; see the module docstring for the output columns."""
 
-    def __init__(self, final: FinalModel, encoder: Any):
+    def __init__(self, final: FinalModel, encoders: Mapping[str, Any]):
         self.final = final
-        self.encoder = encoder
+        self.encoders = dict(encoders)  # name -> encoder (several for a fusion)
         self.audio: dict[str, Any] = dict(final.info.get("audio", {}))
         self.sample_rate = int(self.audio.get("sample_rate", 16000))
         self._vad: Any = None
@@ -139,12 +143,16 @@ class EmotionModel:
         from .embeddings import batch_seconds_for, embed_signals
         from .layers import select
 
-        batch = batch_seconds_for(self.encoder.device, self.audio["batch_seconds"], self.audio.get("cpu_batch_seconds"))
-        with warnings.catch_warnings():
-            for message in QUIET_WARNINGS:
-                warnings.filterwarnings("ignore", message=message)
-            embeddings = embed_signals(self.encoder, list(signals), batch, self.audio.get("max_seconds"), progress_every=1e9)
-        return select(embeddings, self.final.layers)
+        layers = self.final.layers
+        parts = []
+        for name, encoder in self.encoders.items():
+            batch = batch_seconds_for(encoder.device, self.audio["batch_seconds"], self.audio.get("cpu_batch_seconds"))
+            with warnings.catch_warnings():
+                for message in QUIET_WARNINGS:
+                    warnings.filterwarnings("ignore", message=message)
+                embeddings = embed_signals(encoder, list(signals), batch, self.audio.get("max_seconds"), progress_every=1e9)
+            parts.append(select(embeddings, layers[name] if isinstance(layers, Mapping) else layers))
+        return np.hstack(parts)
 
     def classify(self, features: np.ndarray) -> np.ndarray:
         """Probabilities (rows, labels) in the order of :attr:`labels`."""

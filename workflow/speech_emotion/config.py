@@ -308,6 +308,15 @@ def check_config(config: dict[str, Any], workdir: str | Path = ".") -> None:
             raise ConfigError(f"encoders.{name}.model: a Hugging Face id or local folder is required for kind hf")
         if spec["kind"] == "opensmile" and "feature_set" not in spec:
             raise ConfigError(f"encoders.{name}.feature_set: eGeMAPSv02 or ComParE_2016 is required for kind opensmile")
+        if spec["kind"] == "fusion":
+            members = spec.get("members") or []
+            if len(members) < 2:
+                raise ConfigError(f"encoders.{name}.members: a fusion needs at least two member encoders")
+            for member in members:
+                if member not in encoders:
+                    raise ConfigError(f"encoders.{name}.members: unknown encoder '{member}'")
+                if encoders[member]["kind"] == "fusion":
+                    raise ConfigError(f"encoders.{name}.members: '{member}' is itself a fusion")
     members = config.get("classifiers", {}).get("ensemble", {}).get("members", [])
     for member in members:
         if member not in MEMBERS:

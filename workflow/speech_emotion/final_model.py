@@ -25,7 +25,7 @@ def final_model_info(
     return {
         "classifier": record["classifier"],
         "encoder": dict(encoder),
-        "layers": list(record["layers"]),
+        "layers": record["layers"],
         "layer_choice": record.get("layer_choice"),
         "speaker_norm": record.get("speaker_norm"),
         "labels": list(record["labels"]),
@@ -55,8 +55,9 @@ class FinalModel:
         return list(self.info["labels"])
 
     @property
-    def layers(self) -> list[int]:
-        return list(self.info["layers"])
+    def layers(self) -> list[int] | dict[str, list[int]]:
+        """The encoder layers the classifier reads (for a fusion: per member encoder)."""
+        return self.info["layers"]
 
     @property
     def speaker_norm(self) -> dict[str, Any] | None:

@@ -64,6 +64,15 @@ def data_table(manifest: pd.DataFrame, labels: Sequence[str]) -> list[str]:
 def _encoder_lines(info: Mapping[str, Any]) -> list[str]:
     enc = info["encoder"]
     spec = enc["spec"]
+    if spec.get("kind") == "fusion":
+        lines = [f"- **Encoder** `{enc['name']}`: the features of {len(enc['members'])} encoders side by side, each "
+                 "on the layers its own plan chose:"]
+        for member in enc["members"]:
+            sub = {**info, "encoder": member, "layers": info["layers"][member["name"]],
+                   "layer_choice": (info.get("layer_choice") or {}).get("members", {}).get(member["name"]),
+                   "n_features": None}
+            lines += ["  " + line for line in _encoder_lines(sub)]
+        return lines + [f"- **Features**: {info.get('n_features', '?')} in all, concatenated."]
     if spec.get("kind") == "opensmile":
         what = f"openSMILE `{spec.get('feature_set')}` functionals (hand-crafted acoustic features, one vector per clip)"
     elif spec.get("init_config"):
@@ -74,7 +83,7 @@ def _encoder_lines(info: Mapping[str, Any]) -> list[str]:
         what = f"frozen Hugging Face model `{spec.get('model')}`{rev}" + (" (real-length Whisper input)" if spec.get("real_length") else "")
     if spec.get("kind") == "opensmile":
         return [f"- **Encoder** `{enc['name']}`: {what}.",
-                f"- **Features**: the {info.get('n_features', '?')} functionals, computed over the whole clip."]
+                f"- **Features**: the {info.get('n_features') or 'openSMILE'} functionals, computed over the whole clip."]
     choice = info.get("layer_choice") or {}
     how = {"probe": "chosen by a logistic-regression probe under speaker-grouped inner CV on the training clips",
            "config": "fixed by `features.layers`"}.get(str(choice.get("method")), "")

@@ -192,16 +192,26 @@ def make_plan(
     features: Mapping[str, Any],
     augment_use: str,
     seed: int,
+    member_plans: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The plan of one fold, from its training part only (``paths``: "clean", "aug1", ... -> shards;
-    the copies are read on the chosen layers only)."""
+    the copies are read on the chosen layers only).
+
+    A fusion encoder passes its members' plans of the same fold (``member_plans``): each member's
+    chosen layers are kept (``layers`` becomes a list per member) and the fused features get their
+    own speaker-normalisation and copies decisions.
+    """
     from .speaker_norm import normalise_fold
 
     fold_index = parse_fold(fold)
     probe = Probe.from_config(features, seed)
     min_clips = int(features["speaker_norm_min_clips"])
-    data = load_fold(fold_index, {"clean": paths["clean"]}, manifest, folds, layers=None)
-    layer_choice = choose_layers(features["layers"], data.X_train, data.y_train, data.groups_train, probe)
+    if member_plans:
+        layer_choice = {"method": "fusion", "layers": {m: list(p["layers"]) for m, p in member_plans.items()},
+                        "members": {m: p["layer_choice"] for m, p in member_plans.items()}, "inner": None}
+    else:
+        data = load_fold(fold_index, {"clean": paths["clean"]}, manifest, folds, layers=None)
+        layer_choice = choose_layers(features["layers"], data.X_train, data.y_train, data.groups_train, probe)
     with_copies = load_fold(fold_index, paths, manifest, folds, layer_choice["layers"])
     clean = with_copies.train_variants == "clean"
     speaker_norm = choose_speaker_norm(features["speaker_norm"], with_copies.X_train[clean], with_copies.y_train[clean],
@@ -214,7 +224,7 @@ def make_plan(
                                         speaker_norm["inner"], "copies decision": copies["inner"]})
     return {
         "fold": str(fold),
-        "n_train_clips": int(len(data.train_ids)),
+        "n_train_clips": int(len(set(with_copies.train_ids))),
         "layers": layer_choice.pop("layers"),
         "layer_choice": layer_choice,
         "speaker_norm": speaker_norm,

@@ -179,15 +179,23 @@ def trained_variants(paths: Mapping[str, Sequence[str | Path]], plan: Mapping[st
     return {"clean": list(paths["clean"])}
 
 
-def read_variant(name: str, shard_paths: Sequence[str | Path], layers: Sequence[int] | None = None) -> Variant:
+Layers = Sequence[int] | Mapping[str, Sequence[int]]
+"""The layers a classifier reads: a list for one encoder; for a fusion, a list per member encoder."""
+
+
+def read_variant(name: str, shard_paths: Sequence[str | Path], layers: Layers | None = None) -> Variant:
     """A variant's verified embedding shards (:func:`speech_emotion.embeddings.load_variant`).
 
     With ``layers`` only those layers are read and they are concatenated: features
-    (clips, len(layers) * dim) float32; without, features stay (clips, layers, dim).
+    (clips, len(layers) * dim) float32; without, features stay (clips, layers, dim). With layers per
+    encoder (a fusion: ``shard_paths`` of several encoders, results/embeddings/<encoder>/...), each
+    encoder's layers are read and the encoders' features concatenated, in the order of ``layers``.
     """
     from .embeddings import load_variant
     from .layers import select
 
+    if isinstance(layers, Mapping):
+        return _fused_variant(name, shard_paths, layers)
     variant = load_variant(list(shard_paths), name=name, layers=layers)
     if layers is None:
         return variant
@@ -195,12 +203,31 @@ def read_variant(name: str, shard_paths: Sequence[str | Path], layers: Sequence[
                    made_with=variant.made_with)
 
 
+def _fused_variant(name: str, shard_paths: Sequence[str | Path], layers: Mapping[str, Sequence[int]]) -> Variant:
+    """One variant of a fusion: each member encoder's features on its layers, side by side per clip."""
+    by_encoder: dict[str, list[str]] = {}
+    for path in shard_paths:
+        by_encoder.setdefault(Path(path).parent.parent.name, []).append(str(path))
+    missing = sorted(set(layers) - set(by_encoder))
+    if missing:
+        raise ValueError(f"variant {name}: no embedding shards of member encoder(s) {missing}")
+    parts = [read_variant(name, by_encoder[encoder], list(member_layers)) for encoder, member_layers in layers.items()]
+    order = np.sort(parts[0].clip_ids)
+    features = []
+    for encoder, part in zip(layers, parts):
+        if set(part.clip_ids) != set(order):
+            raise ValueError(f"variant {name}: encoder {encoder} has embeddings of other clips than {next(iter(layers))}")
+        features.append(part.features[np.argsort(part.clip_ids)])
+    made_with = tuple(sorted({kind for part in parts for kind in part.made_with}))
+    return Variant(name=name, clip_ids=order, features=np.hstack(features), made_with=made_with)
+
+
 def load_fold(
     fold: int | None,
     paths: Mapping[str, Sequence[str | Path]],
     manifest: pd.DataFrame,
     folds: pd.DataFrame,
-    layers: Sequence[int] | None,
+    layers: Layers | None,
 ) -> FoldData:
     """Fold data from embedding shards: ``paths`` maps "clean", "aug1", ... to shard files.
 

@@ -133,7 +133,7 @@ def train_fold(
 ) -> TrainResult:
     """Train one (encoder, classifier, fold) job: fit on the training part as the fold's ``plan``
     says (layers, copies), predict the test fold."""
-    layers = list(plan["layers"])
+    layers = plan["layers"]  # a list, or for a fusion a list per member encoder
     fold_index = parse_fold(fold)
     data = load_fold(fold_index, trained_variants(variant_paths, plan), manifest, folds, layers)
     speaker_norm = dict(plan.get("speaker_norm") or {"use": False})

@@ -1,0 +1,71 @@
+"""Encoder fusion (encoders.<name>: {kind: fusion, members: [...]}): the members' features on their own
+per-fold layers, side by side, without embedding anything again; one more row of summary.tsv."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO, run_snakemake, shared_path
+from speech_emotion.embeddings import write_shard
+from speech_emotion.splits import read_variant
+
+DEMO = ("--cores", "2", "--workflow-profile", str(REPO / "profiles" / "demo"))
+
+
+def test_fused_variant_aligns_clips_and_concatenates_each_members_layers(tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(3, 4, 2))  # encoder a: 4 layers of 2 dims
+    b = rng.normal(size=(3, 1, 5))  # encoder b: 1 layer of 5 dims
+    pa = tmp_path / "results/embeddings/a/clean/shard-0.npz"
+    pb = tmp_path / "results/embeddings/b/clean/shard-0.npz"
+    write_shard(pa, ["x", "y", "z"], a, "a", "m", "r", dtype="float32")
+    write_shard(pb, ["z", "x", "y"], b[[2, 0, 1]], "b", "m", "r", dtype="float32")  # another clip order
+    fused = read_variant("clean", [pa, pb], {"a": [1, 3], "b": [0]})
+    assert list(fused.clip_ids) == ["x", "y", "z"] and fused.features.shape == (3, 2 * 2 + 5)
+    np.testing.assert_allclose(fused.features[1], np.r_[a[1, 1], a[1, 3], b[1, 0]], rtol=1e-6)
+    with pytest.raises(ValueError, match="member encoder"):
+        read_variant("clean", [pa], {"a": [0], "b": [0]})
+
+
+@pytest.mark.slow
+def test_fusion_of_the_demo_encoders_reuses_their_embeddings_and_plans(demo_run, tmp_path):
+    workdir = tmp_path / "run"
+    shutil.copytree(demo_run, workdir, symlinks=True, ignore=shutil.ignore_patterns("locks", "incomplete"))
+    fused = {"encoders": {"fused": {"kind": "fusion", "members": ["tiny-wavlm", "egemaps"]}}}
+    (workdir / "fusion.yaml").write_text(json.dumps(fused))
+    targets = ["results/cv/fused/logreg/metrics.json", "results/models/fused/logreg/model.json"]
+    args = (*DEMO, "--configfile", str(workdir / "fusion.yaml"), "--config", 'run={"classifiers": ["logreg"]}')
+    dry = run_snakemake(workdir, "-n", *targets, *args)
+    assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
+    text = dry.stdout + dry.stderr
+    assert not re.search(r"^(?:local)?rule (embed|augment|check_clips):", text, re.M), "nothing is embedded again"
+    result = run_snakemake(workdir, *targets, *args)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    for fold in ("0", "1", "2", "all"):
+        plan = json.loads((workdir / f"results/cv/fused/plans/fold-{fold}.json").read_text())
+        for member in ("tiny-wavlm", "egemaps"):
+            own = json.loads((workdir / f"results/cv/{member}/plans/fold-{fold}.json").read_text())
+            assert plan["layers"][member] == own["layers"]
+        assert plan["layer_choice"]["method"] == "fusion" and "use" in plan["speaker_norm"] and "use" in plan["copies"]
+    record = json.loads((workdir / "results/cv/fused/logreg/fold-0/record.json").read_text())
+    wavlm = json.loads((workdir / "results/cv/tiny-wavlm/logreg/fold-0/record.json").read_text())
+    egemaps = json.loads((workdir / "results/cv/egemaps/logreg/fold-0/record.json").read_text())
+    assert record["n_features"] == wavlm["n_features"] + egemaps["n_features"]
+    metrics = json.loads((workdir / "results/cv/fused/logreg/metrics.json").read_text())
+    assert metrics["encoder"] == "fused" and metrics["n_clips"] == 240
+
+    from speech_emotion import load_model
+
+    model = load_model(workdir / "results/models/fused/logreg", device="cpu")
+    assert set(model.encoders) == {"tiny-wavlm", "egemaps"}
+    clip = shared_path("data", "cremad-sample", "AudioWAV", "1001_DFA_ANG_XX.wav")
+    table = model.predict([clip])
+    assert table["error"].isna().all() and table["label"].iloc[0] in model.labels
+    card = (workdir / "results/models/fused/logreg/MODEL_CARD.md").read_text()
+    assert "`tiny-wavlm`" in card and "`egemaps`" in card
