@@ -56,7 +56,7 @@ rule classifier_figures:
 
 rule summary:
     input:
-        metrics=all_metrics,
+        metrics=summary_metrics,
     output:
         "results/summary.tsv",
     log:
@@ -69,6 +69,30 @@ rule summary:
         "../../envs/ml.yaml"
     script:
         "../scripts/summary.py"
+
+
+rule leaderboard:
+    input:
+        "results/summary.tsv",
+    output:
+        report(
+            "results/leaderboard.html",
+            caption="../report/leaderboard.rst",
+            category="1. Overview",
+            labels={"figure": "leaderboard: summary.tsv, best pooled UA first"},
+        ),
+    log:
+        "results/logs/leaderboard.log",
+    params:
+        corpus=PRIMARY,
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/leaderboard.py"
 
 
 rule plot_comparison:
