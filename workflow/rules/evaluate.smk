@@ -79,7 +79,7 @@ rule leaderboard:
             "results/leaderboard.html",
             caption="../report/leaderboard.rst",
             category="1. Overview",
-            labels={"figure": "leaderboard: summary.tsv, best pooled UA first"},
+            labels={"figure": "1. leaderboard: summary.tsv, best pooled UA first"},
         ),
     log:
         "results/logs/leaderboard.log",
@@ -104,7 +104,7 @@ rule plot_comparison:
             "results/plots/comparison.png",
             caption="../report/comparison.rst",
             category="1. Overview",
-            labels={"figure": "all encoder / classifier pairs"},
+            labels={"figure": "2. comparison of all encoder / classifier pairs"},
         ),
     log:
         "results/logs/plots/comparison.log",

@@ -32,7 +32,7 @@ STYLE = """
 body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 1.5em; color: #222; }
 h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
 table { border-collapse: collapse; margin: 0.5em 0 1em 0; }
-th, td { padding: 0.3em 0.8em; border-bottom: 1px solid #ddd; text-align: right; }
+th, td { padding: 0.3em 0.8em; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
 th { background: #f3f3f3; } td.text, th.text { text-align: left; }
 tr.best td { font-weight: bold; background: #eef6ee; }
 p.note { color: #555; max-width: 60em; }
@@ -55,6 +55,8 @@ def sections(summary: pd.DataFrame, corpus: str) -> list[tuple[str, pd.DataFrame
         protocols = ", ".join(dict.fromkeys(inside["protocol"].astype(str)))
         out.append((f"In-corpus cross-validation on {corpus} (protocol: {protocols})", ranked(inside)))
     outside = summary[cross]
+    if outside.empty:
+        return out
     for (train, test), rows in outside.groupby(["train_corpus", "test_corpus"], sort=False):
         out.append((f"Cross-corpus: trained on {train}, tested on {test}", ranked(rows)))
     return out
