@@ -201,7 +201,7 @@ def test_summary_puts_cross_rows_after_the_cross_validation_and_the_leaderboard_
 
 
 def _urdu_subset(folder: Path) -> pd.DataFrame:
-    """Two clips per (speaker, label) of six URDU speakers that together cover the four emotions."""
+    """Two clips per (speaker, label) of six URDU speakers that together cover the four emotions (16 clips)."""
     root = shared_path("data", "urdu")
     rows = []
     for label_dir in sorted(root.iterdir()):
