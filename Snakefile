@@ -30,3 +30,6 @@ include: "workflow/rules/embed.smk"
 
 
 include: "workflow/rules/train.smk"
+
+
+include: "workflow/rules/cross.smk"

@@ -23,8 +23,8 @@ from speech_emotion.embeddings import write_shard
 
 pytestmark = pytest.mark.slow
 
-EVAL_RULES = ["aggregate", "classifier_figures", "summary", "plot_comparison", "plot_fold_scores", "plot_umap",
-              "plot_layer_probe"]
+EVAL_RULES = ["aggregate", "classifier_figures", "summary", "leaderboard", "plot_comparison", "plot_fold_scores",
+              "plot_umap", "plot_layer_probe"]
 LABELS = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
 SENTENCES = ["IEO", "TIE", "IOM"]
 ENCODERS = {"tiny": {"kind": "hf", "model": "tiny", "gpu": 0}, "smile": {"kind": "opensmile",
@@ -97,7 +97,8 @@ def fake_upstream(workdir: Path, folds: int = 3, shards: int = 2) -> dict:
 
 
 def eval_targets(config: dict) -> list[str]:
-    targets = ["results/summary.tsv", "results/plots/comparison.png", "results/plots/tiny/layer_probe.png"]
+    targets = ["results/summary.tsv", "results/leaderboard.html", "results/plots/comparison.png",
+               "results/plots/tiny/layer_probe.png"]
     for encoder in config["run"]["encoders"]:
         targets += [f"results/plots/{encoder}/fold_scores.png", f"results/plots/{encoder}/umap.png"]
         for classifier in config["run"]["classifiers"]:
@@ -134,6 +135,13 @@ def test_evaluation_rules_and_report(tmp_path):
     assert set(metrics["per_group"]) == {"intensity", "sex"}
     assert set(metrics["per_group"]["intensity"]) == {"LO", "MD", "HI", "XX"}
     assert str(tmp_path) not in (work / "results/cv/tiny/svm/metrics.json").read_text()  # no absolute paths
+    # the leaderboard: one table, the four pairs by pooled UA (best first), each with its chance level
+    page = (work / "results/leaderboard.html").read_text()
+    ranked = summary.sort_values("balanced_accuracy_pooled", ascending=False, kind="mergesort")
+    shown = re.findall(r'<td class="text">([^<]+)</td>\n<td class="text">([^<]+)</td>\n<td>([0-9.]+)</td>', page)
+    assert [(e, c) for e, c, _ in shown] == list(zip(ranked["encoder"], ranked["classifier"]))
+    assert [float(ua) for _, _, ua in shown] == [round(v, 3) for v in ranked["balanced_accuracy_pooled"]]
+    assert page.count("<table>") == 1 and "In-corpus cross-validation on main (protocol: speaker)" in page
 
     snakemake(work, "--configfile", str(work / "config.yaml"), "--allowed-rules", *EVAL_RULES, "--report", "results/report.html",
               "--", *targets)
@@ -143,7 +151,8 @@ def test_evaluation_rules_and_report(tmp_path):
     figures = [t for t in targets if t.endswith(".png")]
     assert len(images) >= len(figures), f"{len(images)} embedded PNGs for {len(figures)} figures"
     assert all(image[:8] == b"\x89PNG\r\n\x1a\n" for image in images)
-    for caption in ("Confusion matrix of", "human baseline", "UMAP", "linear probe", "Run configuration"):
+    for caption in ("Confusion matrix of", "human baseline", "UMAP", "linear probe", "Run configuration",
+                    "The leaderboard"):
         assert caption in html, caption
 
 

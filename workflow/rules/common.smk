@@ -33,7 +33,7 @@ except ConfigError as exc:
 # file is forced (rebuild_if_corrupt): a dry run lists the rebuild and what follows from it, a real run
 # rebuilds it. A real run also leaves a marker <file>.corrupt that keeps the file requested by rule all
 # until it exists again (Snakemake does not rebuild a missing intermediate whose consumers are up to date).
-CACHE_ROOTS = ["results/audio", "results/embeddings", "results/cv", "results/models"]
+CACHE_ROOTS = ["results/audio", "results/embeddings", "results/cv", "results/models", "results/corpora", "results/cross"]
 CORRUPT = {}
 PENDING_REBUILD = []
 if workflow.is_main_process:
@@ -67,6 +67,7 @@ def rebuild_if_corrupt(pattern):
 
 wildcard_constraints:
     encoder=r"[^/]+",
+    corpus_dir=r"(corpora/[^/]+/)?",
     classifier=r"[a-z]+",
     variant=r"clean|aug\d+",
     shard=r"\d+",
@@ -90,8 +91,9 @@ DEMO_DIR = "results/demo"
 
 def dataset_spec():
     """config['dataset'] with `source: download|demo` replaced by the folder the rule fills, without the
-    download's transfer settings (the manifest's params: changing `dataset.download` reruns nothing)."""
-    spec = {key: value for key, value in config["dataset"].items() if key != "download"}
+    download's transfer settings (the manifest's params: changing `dataset.download` reruns nothing)
+    and without its `name` (which only names it in cross-corpus pairs)."""
+    spec = {key: value for key, value in config["dataset"].items() if key not in ("download", "name")}
     if spec["kind"] == "cremad":
         source = spec["source"] or "download"
         if source == "download":
@@ -105,20 +107,58 @@ def dataset_spec():
     return spec
 
 
-@functools.lru_cache(maxsize=None)
-def corpus():
-    """Every candidate clip of the corpus (clip_id, path, speaker, label, extras, shard).
+# The primary corpus (`dataset`, named dataset.name) lives under results/data, results/embeddings ...;
+# an extra corpus of `corpora` (cross-corpus runs) under results/corpora/{name}/data, .../embeddings.
+# Rules check_clips, manifest and embed serve both: their paths start with results/{corpus_dir},
+# corpus_dir being "" for the primary corpus and "corpora/{name}/" for an extra one.
+PRIMARY = config["dataset"]["name"]
+CORPUS_KEYS = ("kind", "source", "manifest", "root", "speaker_regex", "demographics", "perception")
+
+
+def corpus_dir(name):
+    """The path part after results/ of a corpus's data and embeddings ("" for the primary corpus)."""
+    return "" if name == PRIMARY else f"corpora/{name}/"
+
+
+def corpus_of(wildcards):
+    """The corpus a job of check_clips / manifest / embed works on (the primary one without corpus_dir)."""
+    part = wildcards.get("corpus_dir", "")
+    if not part:
+        return PRIMARY
+    name = part.split("/")[1]
+    if name not in config["corpora"]:
+        raise WorkflowError(f"results/{part}: no corpus '{name}' under corpora: in the configuration")
+    return name
+
+
+def corpus_spec(name):
+    """What the manifest job lists for a corpus: dataset_spec() for the primary one, else its corpora entry."""
+    if name == PRIMARY:
+        return dataset_spec()
+    return {key: config["corpora"][name].get(key) for key in CORPUS_KEYS}
+
+
+def corpus(name=None):
+    """Every candidate clip of a corpus (clip_id, path, speaker, label, extras, shard); the primary one
+    by default.
 
     Built from file names or the manifest CSV without opening audio, so it is cheap at start-up;
     when the corpus is made by a rule (download, demo) its checkpoint is awaited first.
     """
-    source = config["dataset"]["source"]
-    if config["dataset"]["kind"] == "cremad" and source == "download":
-        checkpoints.download_cremad.get()
-    elif config["dataset"]["kind"] == "cremad" and source == "demo":
-        checkpoints.demo_corpus.get()
+    return _listed_corpus(PRIMARY if name is None else name)
+
+
+@functools.lru_cache(maxsize=None)
+def _listed_corpus(name):
+    where = "dataset" if name == PRIMARY else f"corpora.{name}"
+    if name == PRIMARY:
+        source = config["dataset"]["source"]
+        if config["dataset"]["kind"] == "cremad" and source == "download":
+            checkpoints.download_cremad.get()
+        elif config["dataset"]["kind"] == "cremad" and source == "demo":
+            checkpoints.demo_corpus.get()
     try:
-        frame = list_corpus(dataset_spec(), Path.cwd())
+        frame = list_corpus(corpus_spec(name), Path.cwd(), where=where)
     except DatasetError as exc:
         raise WorkflowError(str(exc)) from None
     frame["shard"] = [shard_of(clip_id, len(SHARDS)) for clip_id in frame["clip_id"]]
@@ -126,7 +166,7 @@ def corpus():
 
 
 def shard_rows(wildcards):
-    frame = corpus()
+    frame = corpus(corpus_of(wildcards))
     return frame[frame["shard"] == int(wildcards.shard)]
 
 
@@ -140,9 +180,19 @@ def shard_clips(wildcards):
     return shard_rows(wildcards)[["clip_id", "path"]].values.tolist()
 
 
+def corpus_shard_tables(wildcards):
+    """check_clips' tables of every shard of the corpus (rule manifest)."""
+    return expand("results/{corpus_dir}data/shards/shard-{shard}.tsv", corpus_dir=wildcards.corpus_dir, shard=SHARDS)
+
+
+def manifest_dataset(wildcards):
+    """The corpus listing rule manifest repeats (a params value)."""
+    return corpus_spec(corpus_of(wildcards))
+
+
 def dataset_meta_files(wildcards):
     """Metadata files the manifest joins in: the corpus CSV, or CREMA-D's actor table."""
-    spec = dataset_spec()
+    spec = corpus_spec(corpus_of(wildcards))
     key = {"manifest": "manifest", "cremad": "demographics"}.get(spec["kind"])
     return [spec[key]] if key and spec[key] else []
 
@@ -194,6 +244,8 @@ def cv_folds():
 # exists, so a badly named new file would otherwise be skipped silently on a rerun.
 if config["dataset"]["kind"] != "cremad" or config["dataset"]["source"] not in (None, "download", "demo"):
     corpus()
+for _name in config["corpora"]:
+    corpus(_name)
 
 
 # --- augment -------------------------------------------------------------------------------------
@@ -293,7 +345,7 @@ def final_plan(wildcards):
 
 def evaluation_targets():
     encoders, classifiers = config["run"]["encoders"], config["run"]["classifiers"]
-    targets = ["results/summary.tsv", "results/plots/comparison.png"]
+    targets = ["results/summary.tsv", "results/leaderboard.html", "results/plots/comparison.png"]
     targets += expand(
         "results/cv/{encoder}/{classifier}/{name}",
         encoder=encoders,
@@ -366,9 +418,11 @@ def variants():
 
 
 def embed_audio(wildcards):
-    """clean: check_clips' shard table (accepted rows); augN: the augmented audio shard."""
+    """clean: check_clips' shard table (accepted rows); augN: the augmented audio shard (primary corpus only)."""
     if wildcards.variant == "clean":
-        return f"results/data/shards/shard-{wildcards.shard}.tsv"
+        return f"results/{wildcards.corpus_dir}data/shards/shard-{wildcards.shard}.tsv"
+    if wildcards.corpus_dir:
+        raise WorkflowError(f"results/{wildcards.corpus_dir}embeddings: an extra corpus has clean embeddings only")
     return f"results/audio/{wildcards.variant}/shard-{wildcards.shard}.npz"
 
 
@@ -394,10 +448,15 @@ def fusion_members(encoder):
     return list(spec["members"]) if spec["kind"] == "fusion" else []
 
 
-def embedding_shards(encoder, variant=None):
-    """Every embedding shard of an encoder (all variants, or one); a fusion's are its members'."""
+def embedding_shards(encoder, variant=None, name=None):
+    """Every embedding shard of an encoder (all variants, or one; a fusion's are its members') of a corpus
+    (the primary one by default; an extra corpus has the clean variant only)."""
+    name = PRIMARY if name is None else name
+    if name != PRIMARY:
+        variant = "clean"
     return expand(
-        "results/embeddings/{encoder}/{variant}/shard-{shard}.npz",
+        "results/{corpus_dir}embeddings/{encoder}/{variant}/shard-{shard}.npz",
+        corpus_dir=corpus_dir(name),
         encoder=fusion_members(encoder) or [encoder],
         variant=variants() if variant is None else [variant],
         shard=SHARDS,
@@ -528,3 +587,72 @@ def plan_code(wildcards):
     """Hash of the code deciding a fold's plan (plan.py, speech_emotion.plan and what it imports,
     the logistic-regression probe included): editing it reruns the plans."""
     return _code("plan.py")
+
+
+# --- cross-corpus runs (docs/cross_corpus.md) --------------------------------------------------------
+# results/cross/models/{train}/{encoder}/plan.json and .../{classifier}/model.zip: trained once per
+# train corpus on all its clips with a common label; results/cross/{train}__{test}/{encoder}/{classifier}/:
+# predictions of the test corpus, metrics.json, figures. Nothing here runs unless `cross` names pairs.
+CROSS_PAIRS = [(pair["train"], pair["test"]) for pair in config["cross"]]
+
+
+def corpus_manifest(name):
+    return f"results/{corpus_dir(name)}data/manifest.tsv"
+
+
+def cross_train_embeddings(wildcards):
+    """The train corpus's embedding shards: every variant for the primary corpus (its copies may
+    train, as the plan decides), clean for an extra corpus."""
+    return embedding_shards(wildcards.encoder, name=wildcards.train)
+
+
+def cross_train_manifest(wildcards):
+    return corpus_manifest(wildcards.train)
+
+
+def cross_test_embeddings(wildcards):
+    """The test corpus's clean embedding shards (its clips are only ever predicted)."""
+    return embedding_shards(wildcards.encoder, "clean", name=wildcards.test)
+
+
+def cross_test_manifest(wildcards):
+    return corpus_manifest(wildcards.test)
+
+
+def cross_members(wildcards):
+    """Ensemble: its members' cross models of the same train corpus and encoder."""
+    if wildcards.classifier != "ensemble":
+        return {}
+    members = config["classifiers"]["ensemble"]["members"]
+    return {"members": expand("results/cross/models/{train}/{encoder}/{member}/model.zip", train=wildcards.train,
+                              encoder=wildcards.encoder, member=members)}
+
+
+def cross_plan_code(wildcards):
+    return _code("cross_plan.py")
+
+
+def cross_train_code(wildcards):
+    return _code("cross_train.py", module_name(wildcards.classifier))
+
+
+def cross_metrics(wildcards=None):
+    """metrics.json of every cross pair x encoder x classifier of the run (rule summary)."""
+    return [
+        f"results/cross/{train}__{test}/{encoder}/{classifier}/metrics.json"
+        for train, test in CROSS_PAIRS
+        for encoder in config["run"]["encoders"]
+        for classifier in config["run"]["classifiers"]
+    ]
+
+
+def summary_metrics(wildcards):
+    """Every metrics.json of results/summary.tsv: the in-corpus CV, then the cross pairs."""
+    return all_metrics(wildcards) + cross_metrics()
+
+
+def cross_targets():
+    return [
+        path.replace("metrics.json", name) for path in cross_metrics() for name in
+        ("metrics.json", "confusion.png", "per_class.png")
+    ]

@@ -1,4 +1,5 @@
-# Corpus -> validated manifest -> cross-validation folds.
+# Corpus -> validated manifest -> cross-validation folds. check_clips and manifest also serve the extra
+# corpora of cross-corpus runs (results/corpora/{name}/data/, see corpus_dir in common.smk).
 
 
 checkpoint demo_corpus:
@@ -19,9 +20,9 @@ rule check_clips:
     input:
         shard_audio,
     output:
-        "results/data/shards/shard-{shard}.tsv",
+        "results/{corpus_dir}data/shards/shard-{shard}.tsv",
     log:
-        "results/logs/check_clips/shard-{shard}.log",
+        "results/logs/{corpus_dir}check_clips/shard-{shard}.log",
     params:
         clips=shard_clips,
         min_seconds=config["audio"]["min_seconds"],
@@ -33,15 +34,15 @@ rule check_clips:
 
 rule manifest:
     input:
-        shards=expand("results/data/shards/shard-{shard}.tsv", shard=SHARDS),
+        shards=corpus_shard_tables,
         meta=dataset_meta_files,
     output:
-        manifest="results/data/manifest.tsv",
-        rejected="results/data/rejected.tsv",
+        manifest="results/{corpus_dir}data/manifest.tsv",
+        rejected="results/{corpus_dir}data/rejected.tsv",
     log:
-        "results/logs/manifest.log",
+        "results/logs/{corpus_dir}manifest.log",
     params:
-        dataset=dataset_spec(),
+        dataset=manifest_dataset,
         max_rejected_fraction=config["audio"]["max_rejected_fraction"],
     conda:
         "../../envs/data.yaml"

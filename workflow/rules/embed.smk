@@ -38,15 +38,16 @@ rule init_model:
         "../scripts/init_model.py"
 
 
+# Also the clean embeddings of an extra corpus (results/corpora/{name}/embeddings/..., see corpus_dir).
 rule embed:
     input:
-        cache=rebuild_if_corrupt("results/embeddings/{encoder}/{variant}/shard-{shard}.npz"),
+        cache=rebuild_if_corrupt("results/{corpus_dir}embeddings/{encoder}/{variant}/shard-{shard}.npz"),
         audio=embed_audio,
         model=embed_model,
     output:
-        "results/embeddings/{encoder}/{variant}/shard-{shard}.npz",
+        "results/{corpus_dir}embeddings/{encoder}/{variant}/shard-{shard}.npz",
     log:
-        "results/logs/embed/{encoder}/{variant}/shard-{shard}.log",
+        "results/logs/embed/{corpus_dir}{encoder}/{variant}/shard-{shard}.log",
     params:
         encoder=embed_spec,
         sample_rate=config["audio"]["sample_rate"],

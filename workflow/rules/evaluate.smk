@@ -56,7 +56,7 @@ rule classifier_figures:
 
 rule summary:
     input:
-        metrics=all_metrics,
+        metrics=summary_metrics,
     output:
         "results/summary.tsv",
     log:
@@ -71,6 +71,30 @@ rule summary:
         "../scripts/summary.py"
 
 
+rule leaderboard:
+    input:
+        "results/summary.tsv",
+    output:
+        report(
+            "results/leaderboard.html",
+            caption="../report/leaderboard.rst",
+            category="1. Overview",
+            labels={"figure": "1. leaderboard: summary.tsv, best pooled UA first"},
+        ),
+    log:
+        "results/logs/leaderboard.log",
+    params:
+        corpus=PRIMARY,
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/leaderboard.py"
+
+
 rule plot_comparison:
     input:
         summary="results/summary.tsv",
@@ -80,7 +104,7 @@ rule plot_comparison:
             "results/plots/comparison.png",
             caption="../report/comparison.rst",
             category="1. Overview",
-            labels={"figure": "all encoder / classifier pairs"},
+            labels={"figure": "2. comparison of all encoder / classifier pairs"},
         ),
     log:
         "results/logs/plots/comparison.log",

@@ -155,6 +155,7 @@ def _defaults(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
 # Placeholder names for the entries of free-form maps, by key path.
 _ENTRY_NAMES = {
     "encoders": "name",
+    "label_map": "label",
     "augment.per_class_copies": "label",
     "tune.spaces": "classifier",
     "tune.spaces.<classifier>": "setting",
@@ -330,16 +331,17 @@ def check_config(config: dict[str, Any], workdir: str | Path = ".") -> None:
         raise ConfigError(str(exc)) from None
     _check_dataset(config["dataset"], Path(workdir))
     _check_cv(config["cv"], config["dataset"], Path(workdir))
+    _check_cross(config, Path(workdir))
 
 
-def _check_dataset(dataset: dict[str, Any], workdir: Path) -> None:
+def _check_dataset(dataset: dict[str, Any], workdir: Path, where: str = "dataset") -> None:
     from .datasets import DatasetError, existing_path
 
     kind = dataset["kind"]
 
     def existing(key: str, want_dir: bool) -> None:
         try:
-            existing_path(dataset, key, workdir, want_dir)
+            existing_path(dataset, key, workdir, want_dir, where=where)
         except DatasetError as exc:
             raise ConfigError(str(exc)) from None
 
@@ -356,13 +358,49 @@ def _check_dataset(dataset: dict[str, Any], workdir: Path) -> None:
         existing("root", want_dir=True)
         regex = dataset.get("speaker_regex")
         if not regex:
-            raise ConfigError("dataset.speaker_regex: required when dataset.kind is 'folder' (first group = speaker)")
+            raise ConfigError(f"{where}.speaker_regex: required when {where}.kind is 'folder' (first group = speaker)")
         try:
             compiled = re.compile(regex)
         except re.error as exc:
-            raise ConfigError(f"dataset.speaker_regex: invalid regular expression '{regex}': {exc}") from exc
+            raise ConfigError(f"{where}.speaker_regex: invalid regular expression '{regex}': {exc}") from exc
         if compiled.groups < 1:
-            raise ConfigError(f"dataset.speaker_regex: '{regex}' needs a group, e.g. '^(S[MF]\\d+)_'")
+            raise ConfigError(f"{where}.speaker_regex: '{regex}' needs a group, e.g. '^(S[MF]\\d+)_'")
+
+
+def _check_cross(config: dict[str, Any], workdir: Path) -> None:
+    """Extra corpora (local files only), cross pairs naming known corpora, and a label map when pairs exist."""
+    primary = config["dataset"].get("name", "main")
+    corpora = config.get("corpora") or {}
+    if primary in corpora:
+        raise ConfigError(f"corpora.{primary}: the name is taken by the primary corpus (dataset.name)")
+    for name, spec in corpora.items():
+        where = f"corpora.{name}"
+        if spec["kind"] == "cremad" and (spec.get("source") or "download") in ("download", "demo"):
+            raise ConfigError(f"{where}.source: an extra cremad corpus needs a local folder of *.wav files "
+                              "(`download` and `demo` are for dataset.source only)")
+        _check_dataset(spec, workdir, where)
+    names = [primary, *corpora]
+    seen = set()
+    for i, pair in enumerate(config.get("cross") or []):
+        for role in ("train", "test"):
+            if pair[role] not in names:
+                raise ConfigError(f"cross[{i}].{role}: unknown corpus '{pair[role]}' "
+                                  f"(known: {', '.join(names)}; dataset.name and the keys of corpora)")
+        if pair["train"] == pair["test"]:
+            raise ConfigError(f"cross[{i}]: train and test are both '{pair['train']}'; in-corpus results come "
+                              "from the cross-validation of dataset")
+        key = (pair["train"], pair["test"])
+        if key in seen:
+            raise ConfigError(f"cross[{i}]: the pair {pair['train']} -> {pair['test']} is listed twice")
+        seen.add(key)
+        if not config.get("label_map"):
+            raise ConfigError("label_map: required with cross pairs (corpus label -> common label, "
+                              "e.g. {Angry: ANG, Happy: HAP, Neutral: NEU, Sad: SAD})")
+    if config.get("cross"):
+        fused = [e for e in config["run"]["encoders"] if config["encoders"][e]["kind"] == "fusion"]
+        if fused:
+            raise ConfigError(f"run.encoders: fusion encoder(s) {fused} are not supported in cross-corpus runs yet; "
+                              "run the pairs with their member encoders")
 
 
 def _check_cv(cv: dict[str, Any], dataset: dict[str, Any], workdir: Path) -> None:

@@ -55,16 +55,17 @@ def _on_disk(path: Path, workdir: Path) -> Path:
     return path if path.is_absolute() else workdir / path
 
 
-def existing_path(dataset: dict[str, Any], key: str, workdir: Path, want_dir: bool) -> Path:
+def existing_path(dataset: dict[str, Any], key: str, workdir: Path, want_dir: bool, where: str = "dataset") -> Path:
     """``dataset.<key>`` resolved against the working directory; a :class:`DatasetError` naming the
-    key when it is not set or the folder/file does not exist."""
+    key (``<where>.<key>``: ``dataset`` or ``corpora.<name>``) when it is not set or the folder/file
+    does not exist."""
     value = dataset.get(key)
     if not value:
-        raise DatasetError(f"dataset.{key}: required when dataset.kind is '{dataset['kind']}'")
+        raise DatasetError(f"{where}.{key}: required when {where}.kind is '{dataset['kind']}'")
     path = _on_disk(Path(value), workdir)
     if not (path.is_dir() if want_dir else path.is_file()):
         what = "folder" if want_dir else "file"
-        raise DatasetError(f"dataset.{key}: {what} '{value}' does not exist (resolved to {path})")
+        raise DatasetError(f"{where}.{key}: {what} '{value}' does not exist (resolved to {path})")
     return path
 
 
@@ -72,14 +73,14 @@ def _wav_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".wav")
 
 
-def _list_cremad(dataset: dict[str, Any], workdir: Path) -> pd.DataFrame:
+def _list_cremad(dataset: dict[str, Any], workdir: Path, where: str) -> pd.DataFrame:
     source = Path(dataset["source"])
-    folder = existing_path(dataset, "source", workdir, want_dir=True)
+    folder = existing_path(dataset, "source", workdir, want_dir=True, where=where)
     files = _wav_files(folder)
     if not files and (folder / "AudioWAV").is_dir():  # the root of a CREMA-D checkout
         source, files = source / "AudioWAV", _wav_files(folder / "AudioWAV")
     if not files:
-        raise DatasetError(f"dataset.source: no *.wav files in '{source}'")
+        raise DatasetError(f"{where}.source: no *.wav files in '{source}'")
     rows = []
     for file in files:
         fields = parse_cremad_name(file.name)
@@ -96,9 +97,9 @@ def _list_cremad(dataset: dict[str, Any], workdir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _list_folder(dataset: dict[str, Any], workdir: Path) -> pd.DataFrame:
+def _list_folder(dataset: dict[str, Any], workdir: Path, where: str) -> pd.DataFrame:
     root = Path(dataset["root"])
-    folder = existing_path(dataset, "root", workdir, want_dir=True)
+    folder = existing_path(dataset, "root", workdir, want_dir=True, where=where)
     regex = re.compile(dataset["speaker_regex"])
     rows = []
     for label_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -107,7 +108,7 @@ def _list_folder(dataset: dict[str, Any], workdir: Path) -> pd.DataFrame:
             match = regex.search(file.name)
             if not match or not match.group(1):
                 raise DatasetError(
-                    f"{path}: dataset.speaker_regex '{regex.pattern}' does not match the file name "
+                    f"{path}: {where}.speaker_regex '{regex.pattern}' does not match the file name "
                     "(its first group must capture the speaker)"
                 )
             rows.append(
@@ -115,13 +116,13 @@ def _list_folder(dataset: dict[str, Any], workdir: Path) -> pd.DataFrame:
                  "label": label_dir.name}
             )
     if not rows:
-        raise DatasetError(f"dataset.root: no <label>/*.wav files under '{root}'")
+        raise DatasetError(f"{where}.root: no <label>/*.wav files under '{root}'")
     return pd.DataFrame(rows)
 
 
-def _list_manifest(dataset: dict[str, Any], workdir: Path) -> pd.DataFrame:
+def _list_manifest(dataset: dict[str, Any], workdir: Path, where: str) -> pd.DataFrame:
     csv = Path(dataset["manifest"])
-    on_disk = existing_path(dataset, "manifest", workdir, want_dir=False)
+    on_disk = existing_path(dataset, "manifest", workdir, want_dir=False, where=where)
     try:
         table = pd.read_csv(on_disk, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -163,17 +164,18 @@ def _list_manifest(dataset: dict[str, Any], workdir: Path) -> pd.DataFrame:
     return table[["clip_id", "path", "speaker", "label", *extras]]
 
 
-def list_corpus(dataset: dict[str, Any], workdir: Path) -> pd.DataFrame:
+def list_corpus(dataset: dict[str, Any], workdir: Path, where: str = "dataset") -> pd.DataFrame:
     """Candidate clips (clip_id, path, speaker, label, extras) sorted by clip_id; no audio is opened.
 
-    ``dataset`` is config["dataset"] with ``source`` resolved to a folder for cremad;
-    relative paths are resolved against ``workdir`` only to look at the files.
+    ``dataset`` is config["dataset"] (or an entry of config["corpora"]; ``where`` names its config key
+    in messages) with ``source`` resolved to a folder for cremad; relative paths are resolved against
+    ``workdir`` only to look at the files.
     """
     kind = dataset["kind"]
     listers = {"cremad": _list_cremad, "folder": _list_folder, "manifest": _list_manifest}
     if kind not in listers:
-        raise DatasetError(f"dataset.kind: unknown kind '{kind}' (known: {', '.join(listers)})")
-    frame = listers[kind](dataset, Path(workdir))
+        raise DatasetError(f"{where}.kind: unknown kind '{kind}' (known: {', '.join(listers)})")
+    frame = listers[kind](dataset, Path(workdir), where)
     return frame.sort_values("clip_id", kind="stable").reset_index(drop=True)
 
 

@@ -303,13 +303,28 @@ def summary_row(metrics: Mapping[str, Any], encoder: str, classifier: str, proto
     row["chance_balanced_accuracy_mean"] = metrics["chance"]["balanced_accuracy_mean"]
     row["chance_balanced_accuracy_pooled"] = metrics["chance"]["balanced_accuracy"]
     row.update(n_clips=metrics["n_clips"], n_folds=metrics["n_folds"], protocol=protocol)
+    if "train_corpus" in metrics:  # a cross-corpus row (speech_emotion.cross); in-corpus rows leave them empty
+        row.update(train_corpus=metrics["train_corpus"], test_corpus=metrics["test_corpus"])
     return row
 
 
+def is_cross(summary: pd.DataFrame) -> pd.Series:
+    """Which rows of summary.tsv are cross-corpus rows (a train corpus named) rather than in-corpus CV."""
+    if "train_corpus" not in summary.columns:
+        return pd.Series(False, index=summary.index)
+    return summary["train_corpus"].notna() & (summary["train_corpus"].astype(str) != "")
+
+
 def summary_table(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """results/summary.tsv: one row per (encoder, classifier), sorted."""
+    """results/summary.tsv: one row per (encoder, classifier) of the in-corpus CV, sorted, then the
+    cross-corpus rows (if any) sorted by train corpus, test corpus, encoder, classifier."""
     frame = pd.DataFrame(list(rows))
-    return frame.sort_values(["encoder", "classifier"], kind="mergesort").reset_index(drop=True)
+    if "train_corpus" not in frame.columns:
+        return frame.sort_values(["encoder", "classifier"], kind="mergesort").reset_index(drop=True)
+    cross = is_cross(frame)
+    inside = frame[~cross].sort_values(["encoder", "classifier"], kind="mergesort")
+    outside = frame[cross].sort_values(["train_corpus", "test_corpus", "encoder", "classifier"], kind="mergesort")
+    return pd.concat([inside, outside], ignore_index=True)
 
 
 def format_summary(frame: pd.DataFrame) -> str:

@@ -20,7 +20,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .cache import atomic_path  # noqa: E402
-from .metrics import METRIC_LABELS, METRICS  # noqa: E402
+from .metrics import METRIC_LABELS, METRICS, is_cross  # noqa: E402
 
 DPI = 120
 # Stable, metadata-free PNGs: the same data gives the same bytes.
@@ -123,8 +123,10 @@ def plot_fold_scores(metrics_by_classifier: Mapping[str, Mapping[str, Any]], pat
 
 
 def plot_comparison(summary: pd.DataFrame, path: str | Path, chance: float | None = None) -> None:
-    """Mean ± std over folds of the four metrics for every (encoder, classifier) pair."""
+    """Mean ± std over folds of the four metrics for every (encoder, classifier) pair of the in-corpus
+    cross-validation (cross-corpus rows of the summary are left out: they have one test part each)."""
     _theme()
+    summary = summary[~is_cross(summary)]
     rows = []
     for r in summary.to_dict("records"):
         pair = f"{r['encoder']}\n{r['classifier']}"

@@ -1,0 +1,137 @@
+# Cross-corpus runs (config `cross`, docs/cross_corpus.md): train on every clip of one corpus (labels
+# mapped by `label_map`), predict every clip of another. The corpora's manifests and embeddings come from
+# rules manifest and embed (results/corpora/{name}/... for an extra corpus, results/data and
+# results/embeddings for the primary one, shared with its cross-validation).
+
+
+wildcard_constraints:
+    train=r"[A-Za-z0-9]+([._-][A-Za-z0-9]+)*",
+    test=r"[A-Za-z0-9]+([._-][A-Za-z0-9]+)*",
+
+
+rule cross_plan:
+    input:
+        embeddings=cross_train_embeddings,
+        manifest=cross_train_manifest,
+    output:
+        "results/cross/models/{train}/{encoder}/plan.json",
+    log:
+        "results/logs/cross/models/{train}/{encoder}/plan.log",
+    params:
+        label_map=config["label_map"],
+        features=config["features"],
+        augment_use=config["augment"]["use"],
+        seed=config["seed"],
+        code=cross_plan_code,
+    threads: config["train"]["threads"]
+    resources:
+        mem_mb=config["train"]["mem_mb"],
+        runtime=config["train"]["runtime"],
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/cross_plan.py"
+
+
+rule cross_train:
+    input:
+        unpack(cross_members),
+        cache=rebuild_if_corrupt("results/cross/models/{train}/{encoder}/{classifier}/model.zip"),
+        embeddings=cross_train_embeddings,
+        manifest=cross_train_manifest,
+        plan="results/cross/models/{train}/{encoder}/plan.json",
+    output:
+        model="results/cross/models/{train}/{encoder}/{classifier}/model.zip",
+        record="results/cross/models/{train}/{encoder}/{classifier}/record.json",
+    log:
+        "results/logs/cross/models/{train}/{encoder}/{classifier}.log",
+    params:
+        label_map=config["label_map"],
+        config=classifier_config,
+        seed=config["seed"],
+        code=cross_train_code,
+    threads: config["train"]["threads"]
+    resources:
+        mem_mb=config["train"]["mem_mb"],
+        runtime=config["train"]["runtime"],
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/cross_train.py"
+
+
+rule cross_predict:
+    input:
+        model="results/cross/models/{train}/{encoder}/{classifier}/model.zip",
+        plan="results/cross/models/{train}/{encoder}/plan.json",
+        embeddings=cross_test_embeddings,
+        manifest=cross_test_manifest,
+        train_manifest=cross_train_manifest,
+    output:
+        "results/cross/{train}__{test}/{encoder}/{classifier}/predictions.tsv",
+    log:
+        "results/logs/cross/{train}__{test}/{encoder}/{classifier}/predict.log",
+    params:
+        label_map=config["label_map"],
+    threads: 1
+    resources:
+        mem_mb=config["train"]["mem_mb"],
+        runtime=config["train"]["runtime"],
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/cross_predict.py"
+
+
+rule cross_aggregate:
+    input:
+        predictions="results/cross/{train}__{test}/{encoder}/{classifier}/predictions.tsv",
+        manifest=cross_test_manifest,
+        train_manifest=cross_train_manifest,
+    output:
+        "results/cross/{train}__{test}/{encoder}/{classifier}/metrics.json",
+    log:
+        "results/logs/cross/{train}__{test}/{encoder}/{classifier}/aggregate.log",
+    params:
+        label_map=config["label_map"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/cross_aggregate.py"
+
+
+rule cross_figures:
+    input:
+        metrics="results/cross/{train}__{test}/{encoder}/{classifier}/metrics.json",
+    output:
+        confusion=report(
+            "results/cross/{train}__{test}/{encoder}/{classifier}/confusion.png",
+            caption="../report/cross_confusion.rst",
+            category="4. Cross-corpus",
+            subcategory="{train} -> {test}",
+            labels={"encoder": "{encoder}", "classifier": "{classifier}", "figure": "confusion matrix"},
+        ),
+        per_class=report(
+            "results/cross/{train}__{test}/{encoder}/{classifier}/per_class.png",
+            caption="../report/cross_per_class.rst",
+            category="4. Cross-corpus",
+            subcategory="{train} -> {test}",
+            labels={"encoder": "{encoder}", "classifier": "{classifier}", "figure": "per-class scores"},
+        ),
+    log:
+        "results/logs/cross/{train}__{test}/{encoder}/{classifier}/figures.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/cross_figures.py"
+
+
+TARGETS.append(cross_targets)

@@ -1,0 +1,14 @@
+"""Rule leaderboard: results/summary.tsv -> results/leaderboard.html (the report's first table)."""
+import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
+
+import pandas as pd  # noqa: E402
+
+from speech_emotion.cache import write_text_atomic  # noqa: E402
+from speech_emotion.leaderboard import leaderboard_html  # noqa: E402
+from speech_emotion.logs import job_log  # noqa: E402
+
+log = job_log(snakemake.log[0])  # noqa: F821
+summary = pd.read_csv(snakemake.input[0], sep="\t")  # noqa: F821
+page = leaderboard_html(summary, snakemake.params.corpus)  # noqa: F821
+write_text_atomic(snakemake.output[0], page)  # noqa: F821
+log.info("wrote %s (%d rows)", snakemake.output[0], len(summary))  # noqa: F821
