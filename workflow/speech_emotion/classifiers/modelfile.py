@@ -3,8 +3,9 @@
 A zip holds ``manifest.json`` (format, version, classifier name, parameters, labels, the fitted
 state as JSON and the SHA-256 of every other member) and files in formats that load without
 executing anything: skops for scikit-learn objects (only trusted types), XGBoost UBJSON, a torch
-``state_dict`` loaded with ``weights_only=True``. The same model gives the same bytes (no
-timestamps). A damaged file raises :class:`ModelFileError` naming the file and the problem.
+``state_dict`` loaded with ``weights_only=True``. The zip's own entries carry no timestamps, but
+skops archives record their write time, so two writes of the same model differ in bytes (not in
+what they load). A damaged file raises :class:`ModelFileError` naming the file and the problem.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def model_bytes(model: Classifier, extra: Mapping[str, Any] | None = None) -> by
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name in ["manifest.json", *sorted(files)]:
             data = json.dumps(manifest, indent=2, sort_keys=True).encode() if name == "manifest.json" else files[name]
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # no timestamps: same model, same bytes
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # no timestamps in the zip's own entries
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, data)
     return buffer.getvalue()
