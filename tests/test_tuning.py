@@ -6,6 +6,8 @@ import numpy as np
 import optuna
 import pytest
 
+from conftest import REPO
+
 from speech_emotion.tuning import suggest, to_params, tune
 
 
@@ -92,3 +94,22 @@ def test_space_types_and_mlp_mapping():
     assert to_params("mlp", {"n_layers": 5, "units": 128})["hidden"] == [128, 64, 32, 32, 32]
     with pytest.raises(ValueError, match="cannot be tuned"):
         tune("ensemble", {}, {"x": {"low": 0, "high": 1}}, *data(), "x.sqlite3", "x")
+
+
+def test_the_tune_job_sees_the_data_the_train_job_fits(tmp_path):
+    """Both read the fold through training.planned_fold: with a plan that standardises per speaker,
+    the tune job's rows are the standardised ones (before, the tune script loaded them raw)."""
+    from speech_emotion.training import planned_fold
+    from test_train import synthetic_corpus, write_embeddings
+
+    frame, emb = synthetic_corpus()
+    paths = write_embeddings(tmp_path, frame, emb)
+    manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
+    plan = {"layers": [1, 3], "copies": {"use": False}, "speaker_norm": {"use": True, "min_clips": 3}}
+    data, norm, population = planned_fold(0, paths, manifest, folds, plan)
+    assert norm["use"] and population is not None and set(data.train_variants) == {"clean"}
+    speaker = data.groups_train[0]
+    rows = data.X_train[data.groups_train == speaker]
+    np.testing.assert_allclose(rows.mean(axis=0), 0.0, atol=1e-5)  # each speaker standardised on its own clips
+    script = (REPO / "workflow/scripts/tune.py").read_text()
+    assert "planned_fold(" in script and "load_fold(" not in script

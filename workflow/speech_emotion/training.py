@@ -117,6 +117,26 @@ def predictions_frame(model, clip_ids, fold, y_true, X, labels: Sequence[str]) -
     return frame
 
 
+def planned_fold(
+    fold: int | None,
+    variant_paths: Mapping[str, Sequence[str | Path]],
+    manifest: pd.DataFrame,
+    folds: pd.DataFrame,
+    plan: Mapping[str, Any],
+) -> tuple[FoldData, dict[str, Any], Stats | None]:
+    """The fold's data as its plan says: its layers, its copies when they train, standardised per
+    speaker when so decided. Returns the data, what the standardisation did, and the training
+    population's statistics (None without standardisation)."""
+    data = load_fold(fold, trained_variants(variant_paths, plan), manifest, folds, plan["layers"])
+    speaker_norm = dict(plan.get("speaker_norm") or {"use": False})
+    if not speaker_norm["use"]:
+        return data, speaker_norm, None
+    data, applied, population = normalise_fold(data, speaker_norm["min_clips"])
+    log.info("fold %s: features standardised per speaker; population statistics for %s", fold,
+             {k: v for k, v in applied.items() if k.startswith("population")})
+    return data, speaker_norm | applied, population
+
+
 def train_fold(
     encoder: str,
     classifier: str,
@@ -135,14 +155,7 @@ def train_fold(
     says (layers, copies), predict the test fold."""
     layers = plan["layers"]  # a list, or for a fusion a list per member encoder
     fold_index = parse_fold(fold)
-    data = load_fold(fold_index, trained_variants(variant_paths, plan), manifest, folds, layers)
-    speaker_norm = dict(plan.get("speaker_norm") or {"use": False})
-    population = None
-    if speaker_norm["use"]:
-        data, applied, population = normalise_fold(data, speaker_norm["min_clips"])
-        speaker_norm |= applied
-        log.info("%s/%s fold %s: features standardised per speaker; population statistics for %s", encoder,
-                 classifier, fold, {k: v for k, v in applied.items() if k.startswith("population")})
+    data, speaker_norm, population = planned_fold(fold_index, variant_paths, manifest, folds, plan)
     params = effective_params(config, tuned)
     log.info("%s/%s fold %s: %d training rows (%d clips), %d test clips, layers %s, %d features",
              encoder, classifier, fold, len(data.y_train), len(set(data.train_ids)), len(data.test_ids),
