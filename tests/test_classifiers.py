@@ -455,3 +455,20 @@ def test_select_weights_drop_a_member_that_only_adds_noise():
     model = C.make_classifier("ensemble", params, seed=0).fit(X, y, g, fitted_members=members)
     assert list(model.weights_) == [1.0, 0.0], model.inner_scores_
     assert model.members_["logreg"] is members["logreg"]
+
+
+def test_svm_on_a_precomputed_kernel_is_scikit_learns_rbf_svc():
+    """The kernel computed once and the support vectors kept: the same decision values as
+    scikit-learn's SVC(kernel="rbf") on the same standardised rows and gamma."""
+    from sklearn.svm import SVC
+
+    X, y, g = separable(seed=13)
+    X_test, _, _ = separable(n_per_class=10, seed=14)
+    model = C.make_classifier("svm", {}, seed=0).fit(X, y, g)
+    Xs = model._scale(X)
+    gamma = 1.0 / (Xs.shape[1] * Xs.astype(np.float64).var())
+    assert model.gamma_ == pytest.approx(gamma)
+    reference = SVC(C=10.0, gamma=gamma, class_weight="balanced").fit(Xs, y)
+    np.testing.assert_allclose(model.decision_function(X_test), reference.decision_function(model._scale(X_test)),
+                               atol=1e-6)
+    assert len(model.support_vectors_) == len(reference.support_)
