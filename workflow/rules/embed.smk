@@ -46,6 +46,8 @@ rule embed:
         "results/embeddings/{encoder}/{variant}/shard-{shard}.npz",
     log:
         "results/logs/embed/{encoder}/{variant}/shard-{shard}.log",
+    benchmark:
+        "results/benchmarks/embed/{encoder}/{variant}/shard-{shard}.tsv"
     params:
         encoder=embed_spec,
         sample_rate=config["audio"]["sample_rate"],

@@ -10,6 +10,8 @@ rule layer_probe:
         "results/cv/{encoder}/layers/fold-{fold}.json",
     log:
         "results/logs/layer_probe/{encoder}/fold-{fold}.log",
+    benchmark:
+        "results/benchmarks/layer_probe/{encoder}/fold-{fold}.tsv"
     params:
         features=config["features"],
         augment_use=config["augment"].get("use", "auto"),
@@ -51,6 +53,8 @@ rule tune:
         best="results/cv/{encoder}/{classifier}/fold-{fold}/tuned.json",
     log:
         "results/logs/tune/{encoder}/{classifier}/fold-{fold}.log",
+    benchmark:
+        "results/benchmarks/tune/{encoder}/{classifier}/fold-{fold}.tsv"
     params:
         config=classifier_config,
         tune=tune_settings,
@@ -81,6 +85,8 @@ rule train:
         predictions="results/cv/{encoder}/{classifier}/fold-{fold}/predictions.tsv",
     log:
         "results/logs/train/{encoder}/{classifier}/fold-{fold}.log",
+    benchmark:
+        "results/benchmarks/train/{encoder}/{classifier}/fold-{fold}.tsv"
     params:
         config=classifier_config,
         seed=config["seed"],
@@ -107,6 +113,8 @@ rule final_model:
         info="results/models/{encoder}/{classifier}/model.json",
     log:
         "results/logs/final_model/{encoder}/{classifier}.log",
+    benchmark:
+        "results/benchmarks/final_model/{encoder}/{classifier}.tsv"
     params:
         encoder=final_encoder_record,
         audio=final_audio_settings,
