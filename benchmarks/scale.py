@@ -359,15 +359,18 @@ def scale_report(workdir: Path, info: dict) -> str:
     lines = [f"## Scale {info.get('scale')}: {info.get('speakers')} speakers, {info.get('clips')} clips", ""]
     if info.get("labels"):
         lines.append("Clips per class: " + ", ".join(f"{k} {v}" for k, v in info["labels"].items()))
-    for key, text in (("commit", "code"), ("setup", "setup (s)"), ("post_embedding_jobs", "post-embedding jobs"),
-                      ("run_s", "snakemake wall time of the post-embedding run (s)"), ("status", "status"),
-                      ("cores", "cores"), ("load", "load average at start / end")):  # fmt: skip
+    fields = (("commit", "code"), ("setup", "setup (s)"), ("post_embedding_jobs", "post-embedding jobs"),
+              ("planned_jobs", "jobs per rule"), ("run_s", "snakemake wall time of the post-embedding run (s)"),
+              ("status", "status"), ("cores", "cores"), ("extra", "extra snakemake arguments"),
+              ("load", "load average at start / end"))  # fmt: skip
+    for key, text in fields:
         if key in info:
             lines.append(f"- {text}: {info[key]}")
     lines += ["", "Per rule (benchmark files; train per classifier; wall s sum is the sum over jobs):", ""]
     lines.append(markdown(table))
     if not table.empty:
-        lines.append(f"| sum of benchmarked jobs | {len(bench)} | {bench['s'].sum():.1f} | | {bench['cpu_s'].sum():.1f} | |")
+        total = f"| sum of benchmarked jobs | {len(bench)} | {bench['s'].sum():.1f} | | {bench['cpu_s'].sum():.1f} | |"
+        lines.append(total)
     lines += ["", "Per job:", "", markdown(bench.drop(columns=["classifier"]))]
     return "\n".join(lines) + "\n"
 
@@ -420,7 +423,7 @@ def git_commit() -> str:
 
 
 def run_scale(scale: float, workdir: Path, args: argparse.Namespace, extra: list[str]) -> dict:
-    info: dict = {"scale": scale, "commit": git_commit(), "cores": args.cores}
+    info: dict = {"scale": scale, "commit": git_commit(), "cores": args.cores, "extra": " ".join(extra)}
     info_file = workdir / "scale-info.json"
     if args.report_only:
         return json.loads(info_file.read_text()) if info_file.exists() else info
@@ -438,8 +441,8 @@ def run_scale(scale: float, workdir: Path, args: argparse.Namespace, extra: list
     t_corpus = time.perf_counter() - t0
     say(f"scale {scale}: {info['speakers']} speakers, {info['clips']} clips written in {t_corpus:.0f} s; "
         "check_clips/manifest/folds ...")  # fmt: skip
-    code, t_data, _ = run(snakemake_cmd(workdir, "--cores", str(args.cores), *extra, targets=["results/data/folds.tsv"]),
-                          logs / "data.log")  # fmt: skip
+    data_cmd = snakemake_cmd(workdir, "--cores", str(args.cores), *extra, targets=["results/data/folds.tsv"])
+    code, t_data, _ = run(data_cmd, logs / "data.log")
     if code != 0:
         raise SystemExit(f"check_clips/manifest/folds failed; see {logs / 'data.log'}")
     t0 = time.perf_counter()
@@ -449,20 +452,30 @@ def run_scale(scale: float, workdir: Path, args: argparse.Namespace, extra: list
     after = dry_run(workdir, extra, logs / "dry-run-after.log")
     rules = {rule for rule, _ in after}
     if not rules <= POST_EMBEDDING_RULES:
-        raise SystemExit(f"after writing the embeddings, the dry run still schedules {sorted(rules - POST_EMBEDDING_RULES)}"
-                         f" (see {logs / 'dry-run-after.log'})")  # fmt: skip
+        raise SystemExit(f"after writing the embeddings, the dry run still schedules "
+                         f"{sorted(rules - POST_EMBEDDING_RULES)} (see {logs / 'dry-run-after.log'})")  # fmt: skip
     info["setup"] = (f"corpus {t_corpus:.0f}, check_clips+manifest+folds {t_data:.0f}, "
                      f"written instead of run: {counts} in {t_fake:.0f}")  # fmt: skip
     info["post_embedding_jobs"] = len(after) - 1
+    planned = pd.Series([rule for rule, _ in after if rule != "all"]).value_counts()
+    info["planned_jobs"] = {rule: int(n) for rule, n in sorted(planned.items())}
     say(f"scale {scale}: {info['setup']}; running {info['post_embedding_jobs']} post-embedding jobs ...")
     info["load"] = f"{os.getloadavg()[0]:.1f}"
     info_file.write_text(json.dumps(info, indent=2))
     timeout = args.timeout_min * 60 if args.timeout_min else None
-    code, seconds, timed_out = run(snakemake_cmd(workdir, "--cores", str(args.cores), *extra), logs / "run.log", timeout)
+    cmd = snakemake_cmd(workdir, "--cores", str(args.cores), *extra)
+    code, seconds, timed_out = 0, 0.0, False
+    if args.fold_first:  # fold 0 of every classifier first: a time-boxed run still measures each classifier
+        first = [o for rule, outs in after if rule == "train" for o in outs if "/fold-0/predictions.tsv" in o]
+        code, seconds, timed_out = run(snakemake_cmd(workdir, "--cores", str(args.cores), *extra, targets=first),
+                                       logs / "run-fold-0.log", timeout)  # fmt: skip
+    if code == 0 and not timed_out:
+        code, rest, timed_out = run(cmd, logs / "run.log", timeout - seconds if timeout else None)
+        seconds += rest
     info["load"] += f" / {os.getloadavg()[0]:.1f}"
     info["run_s"] = f"{seconds:.0f}"
     info["status"] = ("stopped after --timeout-min " + str(args.timeout_min) if timed_out
-                      else "complete" if code == 0 else f"failed (exit {code}, see {logs / 'run.log'})")  # fmt: skip
+                      else "complete" if code == 0 else f"failed (exit {code}, see the logs in {logs})")  # fmt: skip
     info_file.write_text(json.dumps(info, indent=2))
     return info
 
@@ -482,6 +495,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--classifiers", nargs="+", help="run.classifiers (default: config.yaml's, i.e. all)")
     parser.add_argument("--timeout-min", type=float, help="stop a scale's run after this many minutes")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--no-fold-first", dest="fold_first", action="store_false",
+                        help="run the DAG in Snakemake's order (default: fold 0 of every classifier first)")
     parser.add_argument("--report-only", action="store_true", help="only print the tables of existing runs")
     args = parser.parse_args(own)
     results, failed = {}, False
