@@ -1,11 +1,13 @@
 """Scale benchmark: the post-embedding DAG on a corpus of CREMA-D's exact shape, without the audio cost.
 
     python benchmarks/scale.py --scale 0.05 0.1 [--workdir /tmp/ser-scale] [--cores 2]
-        [--classifiers logreg svm ...] [--timeout-min 90] [--report-only] [-- EXTRA SNAKEMAKE ARGS]
+        [--classifiers logreg svm ...] [--timeout-min 90] [--no-fold-first] [--report-only]
+        [-- EXTRA SNAKEMAKE ARGS, e.g. --config 'train={"threads":1}']
+    python benchmarks/scale.py --summarize DIR      # the same tables for any workflow run in DIR
 
-For each scale s, in WORKDIR/scale-<s>/:
+For each scale s, in WORKDIR/scale-<s>/ (emptied first):
 
-1. a corpus of CREMA-D's shape: round(91 s) actors (at least ``cv.folds``), each with CREMA-D's
+1. a corpus of CREMA-D's shape: round(91 s) actors (at least 5, one per fold), each with CREMA-D's
    82 clips (12 sentences; IEO at LO/MD/HI for the five emotions, every other sentence at XX;
    NEU 12 clips, the other emotions 14), minus round(3 s) clips per emotion and round(5 s) NEU
    (so s = 1 gives exactly 7,442 clips: ANG/DIS/FEA/HAP/SAD 1,271 each, NEU 1,087), named like
@@ -14,24 +16,30 @@ For each scale s, in WORKDIR/scale-<s>/:
    speakers; clips per speaker stay CREMA-D's.
 2. ``dataset.kind: cremad`` on that folder, the default config.yaml otherwise (features.layers
    auto, augment.use auto with 2 copies, every classifier, 5 speaker-independent folds + the final
-   model): rules check_clips, manifest and folds run for real.
+   model, evaluation and figures): rules check_clips, manifest and folds run for real.
 3. every file upstream of the embeddings is written directly instead of computed, after a dry
    run lists them: the encoder folder ``resources/models/wavlm-large`` (a stub config.json; it is
    never loaded), the augmented audio shards (copies of the clean audio, in the audio_store
    format) and the embedding shards of every variant in WavLM-Large's exact shape (25 layers x
    2048, float16, :func:`speech_emotion.embeddings.write_shard`, the clips of each shard read
-   from check_clips' tables, so membership is :func:`speech_emotion.shards.shard_of`). Features
-   are class- and speaker-structured (:class:`FeatureModel`); a copy is its clip's features plus
-   small noise. A second dry run must then schedule post-embedding rules only.
-4. ``snakemake --cores N`` runs the rest; its wall time is measured, and every job of a rule with a
-   ``benchmark:`` file (results/benchmarks/{rule}/...tsv) gives its wall time, CPU time and peak
-   resident memory (max_rss of the job's process tree).
+   from check_clips' tables, so membership is :func:`speech_emotion.shards.shard_of`), written
+   after their inputs so that their mtimes are newer (Snakemake has no metadata for them and
+   reruns nothing on params or code). Features are class- and speaker-structured
+   (:class:`FeatureModel`); a copy is its clip's features plus small noise. A second dry run must
+   then schedule post-embedding rules only, or the tool stops.
+4. ``snakemake --cores N`` runs the rest (fold 0 of every classifier first, so that a run stopped
+   by ``--timeout-min`` has measured every classifier); its wall time is measured. Each job's wall
+   time comes from its ``benchmark:`` file (results/benchmarks/{rule}/...tsv), its CPU time and
+   exact peak resident memory from the kernel (getrusage and VmHWM, recorded at exit by
+   benchmarks/rusage/sitecustomize.py; Snakemake's own max_rss is sampled, every 30 s after a
+   job's first 15 s, and is shown beside it).
 
 It prints, per scale, a table per rule (train split by classifier) and a table per job, and, with
-two or more scales, how each rule's cost grows with the number of clips (log-log slope) and its
-extrapolation to the full corpus (7,442 clips). The report is also written to
-WORKDIR/scale-<s>/scale-report.md (and WORKDIR/growth.md). ``--report-only`` prints the tables from
-the benchmark files already there (e.g. of a run stopped by ``--timeout-min``).
+two or more scales, how each rule's cost per job grows with the number of clips (log-log slope) and
+its extrapolation to the full corpus (7,442 clips). The reports are also written to
+WORKDIR/scale-<s>/scale-report.md and WORKDIR/growth.md; Snakemake's output is in
+WORKDIR/scale-<s>/benchmark-logs/. ``--report-only`` prints the tables of runs already there
+(e.g. of a run stopped by ``--timeout-min``).
 """
 
 from __future__ import annotations
@@ -225,10 +233,16 @@ def snakemake_cmd(workdir: Path, *args: str, targets: Sequence[str] = ()) -> lis
             "--configfile", str(workdir / "scale.yaml"), *args]  # fmt: skip
 
 
+RUSAGE_HOOK = REPO / "benchmarks" / "rusage"  # sitecustomize.py: exact peak memory and CPU time per job
+
+
 def run(cmd: list[str], log: Path, timeout_s: float | None = None) -> tuple[int, float, bool]:
     """Run ``cmd`` in its own process group with output to ``log``; (return code, seconds, timed out).
-    On timeout the group gets SIGTERM (Snakemake stops its jobs), then SIGKILL after 60 s."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO / "workflow")}
+    On timeout the group gets SIGTERM (Snakemake stops its jobs), then SIGKILL after 60 s.
+    Every Snakemake script job appends its kernel-measured peak memory and CPU time to
+    ``<log folder>/rusage.jsonl`` (benchmarks/rusage/sitecustomize.py)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": f"{REPO / 'workflow'}{os.pathsep}{RUSAGE_HOOK}",
+           "SCALE_RUSAGE_LOG": str(log.parent / "rusage.jsonl")}  # fmt: skip
     start = time.perf_counter()
     with open(log, "w", encoding="utf-8") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -245,29 +259,36 @@ def run(cmd: list[str], log: Path, timeout_s: float | None = None) -> tuple[int,
             return proc.returncode, time.perf_counter() - start, True
 
 
-def dry_run(workdir: Path, extra: Sequence[str], log: Path) -> list[tuple[str, list[str]]]:
-    """The jobs a run would execute: (rule, outputs) per job, from ``snakemake -n``."""
+def parse_dry_run(text: str) -> list[dict]:
+    """Jobs listed by ``snakemake -n``: {rule, outputs, benchmark} each."""
+    jobs: list[dict] = []
+    for line in text.splitlines():
+        line = line.strip()
+        match = re.match(r"^(?:local)?rule (\S+):$", line)
+        if match:
+            jobs.append({"rule": match.group(1), "outputs": [], "benchmark": None})
+        elif jobs and line.startswith("output:"):
+            jobs[-1]["outputs"] += [p.strip() for p in line.split(":", 1)[1].split(",")]
+        elif jobs and line.startswith("benchmark:"):
+            jobs[-1]["benchmark"] = line.split(":", 1)[1].strip()
+    return jobs
+
+
+def dry_run(workdir: Path, extra: Sequence[str], log: Path) -> list[dict]:
+    """The jobs a run would execute (:func:`parse_dry_run` of ``snakemake -n``)."""
     code, _, _ = run(snakemake_cmd(workdir, "-n", *extra), log)
     text = log.read_text(encoding="utf-8")
     if code != 0:
         raise SystemExit(f"dry run failed (exit {code}); see {log}:\n{text[-3000:]}")
-    jobs, rule = [], None
-    for line in text.splitlines():
-        match = re.match(r"^(?:local)?rule (\S+):$", line.strip())
-        if match:
-            rule = match.group(1)
-            jobs.append((rule, []))
-        elif rule and line.strip().startswith("output:"):
-            jobs[-1][1].extend(p.strip() for p in line.split(":", 1)[1].split(","))
-    return jobs
+    return parse_dry_run(text)
 
 
-def fake_upstream(workdir: Path, jobs: list[tuple[str, list[str]]], model: FeatureModel) -> dict[str, int]:
+def fake_upstream(workdir: Path, jobs: list[dict], model: FeatureModel) -> dict[str, int]:
     """Write what download_model, augment and embed would: model folder first, audio, then embeddings."""
-    unknown = sorted({rule for rule, _ in jobs} - UPSTREAM_RULES - POST_EMBEDDING_RULES)
+    unknown = sorted({job["rule"] for job in jobs} - UPSTREAM_RULES - POST_EMBEDDING_RULES)
     if unknown:
         raise SystemExit(f"the dry run schedules rules this benchmark cannot stand in for: {unknown}")
-    outputs = {rule: [o for r, outs in jobs if r == rule for o in outs] for rule in UPSTREAM_RULES}
+    outputs = {rule: [o for job in jobs if job["rule"] == rule for o in job["outputs"]] for rule in UPSTREAM_RULES}
     for folder in outputs["download_model"]:
         path = workdir / folder
         path.mkdir(parents=True, exist_ok=True)
@@ -301,112 +322,172 @@ def fake_upstream(workdir: Path, jobs: list[tuple[str, list[str]]], model: Featu
     return {rule: len(outs) for rule, outs in outputs.items()}
 
 
-# --- benchmark tables ------------------------------------------------------------------------------
+# --- tables ----------------------------------------------------------------------------------------
+
+JOB_COLUMNS = ["rule", "job", "classifier", "done", "s", "cpu_s", "peak_rss_mb", "sampled_rss_mb"]
 
 
-def read_benchmarks(workdir: Path) -> pd.DataFrame:
-    """Every benchmark file under results/benchmarks: rule, job, classifier, s, cpu_time, max_rss (MB)."""
+def _benchmark_row(path: Path) -> dict | None:
+    table = pd.read_csv(path, sep="\t")
+    if table.empty:
+        return None
+    last = table.iloc[-1]
+    return {"s": float(last["s"]), "cpu_s": float(last.get("cpu_time", float("nan"))),
+            "max_rss_mb": float(pd.to_numeric(last.get("max_rss"), errors="coerce"))}  # fmt: skip
+
+
+def _classifier(rule: str, path: str) -> str:
+    match = re.search(r"/cv/[^/]+/([a-z]+)/fold-", path)
+    return match.group(1) if rule == "train" and match else ""
+
+
+def job_table(workdir: Path) -> pd.DataFrame:
+    """One row per post-embedding job of the run (from its dry run): wall time ``s`` (Snakemake
+    benchmark file, else the job's own clock), CPU time and peak RSS from the kernel (rusage hook;
+    else the benchmark file), ``sampled_rss_mb`` (the benchmark file's max_rss), ``done``.
+    Without a dry-run log (a user's own run), the benchmark files alone."""
+    logs = workdir / "benchmark-logs"
+    plan = logs / "dry-run-after.log"
+    usage = {}
+    if (logs / "rusage.jsonl").exists():
+        for line in (logs / "rusage.jsonl").read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            usage[record["output"]] = record
+    if plan.exists():
+        jobs = [j for j in parse_dry_run(plan.read_text(encoding="utf-8")) if j["rule"] != "all"]
+    else:
+        root = workdir / "results" / "benchmarks"
+        jobs = [{"rule": p.relative_to(root).parts[0], "outputs": [], "benchmark": str(p.relative_to(workdir))}
+                for p in sorted(root.rglob("*.tsv"))] if root.is_dir() else []  # fmt: skip
     rows = []
-    root = workdir / "results" / "benchmarks"
-    for path in sorted(root.rglob("*.tsv")) if root.is_dir() else []:
-        parts = path.relative_to(root).with_suffix("").parts
-        table = pd.read_csv(path, sep="\t")
-        if table.empty:
-            continue
-        last = table.iloc[-1]
-        # train/tune/{encoder}/{classifier}/fold-{k}, final_model|aggregate/{encoder}/{classifier}
-        classifier = parts[2] if parts[0] in ("train", "tune", "final_model", "aggregate") and len(parts) > 2 else ""
+    for job in jobs:
+        rule, bench_path = job["rule"], job["benchmark"]
+        first = job["outputs"][0] if job["outputs"] else ""
+        prefix = f"results/benchmarks/{rule}/"
+        name = bench_path[len(prefix) : -len(".tsv")] if bench_path else first.removeprefix("results/")
+        bench = _benchmark_row(workdir / bench_path) if bench_path and (workdir / bench_path).exists() else None
+        used = usage.get(first)
+        done = bench is not None or (used is not None and (workdir / first).exists())
+        nan = float("nan")
         rows.append({
-            "rule": parts[0],
-            "job": "/".join(parts[1:]),
-            "classifier": classifier,
-            "s": float(last["s"]),
-            "cpu_s": float(last["cpu_time"]) if "cpu_time" in table else float("nan"),
-            "max_rss_mb": pd.to_numeric(last.get("max_rss"), errors="coerce"),
+            "rule": rule, "job": name, "classifier": _classifier(rule, first or name), "done": done,
+            "s": bench["s"] if bench else used["wall_s"] if used and done else nan,
+            "cpu_s": used["cpu_s"] if used and done else bench["cpu_s"] if bench else nan,
+            "peak_rss_mb": used["peak_rss_mb"] if used and done else bench["max_rss_mb"] if bench else nan,
+            "sampled_rss_mb": bench["max_rss_mb"] if bench else nan,
         })  # fmt: skip
-    return pd.DataFrame(rows, columns=["rule", "job", "classifier", "s", "cpu_s", "max_rss_mb"])
+    return pd.DataFrame(rows, columns=JOB_COLUMNS)
 
 
 def row_label(row: pd.Series) -> str:
-    return f"{row['rule']} ({row['classifier']})" if row["rule"] == "train" else row["rule"]
+    return f"{row['rule']} ({row['classifier']})" if row["rule"] == "train" and row["classifier"] else row["rule"]
 
 
-def rule_table(bench: pd.DataFrame) -> pd.DataFrame:
-    """Per rule (train per classifier): jobs, wall s sum / max job, CPU s sum, peak RSS MB of the largest job."""
-    if bench.empty:
-        return pd.DataFrame(columns=["rule", "jobs", "wall_s_sum", "wall_s_max", "cpu_s_sum", "peak_rss_mb"])
-    frame = bench.assign(label=bench.apply(row_label, axis=1))
-    table = frame.groupby("label", sort=False).agg(
-        jobs=("s", "size"), wall_s_sum=("s", "sum"), wall_s_max=("s", "max"), cpu_s_sum=("cpu_s", "sum"),
-        peak_rss_mb=("max_rss_mb", "max"),
+RULE_COLUMNS = ["rule", "jobs", "done", "wall_s_sum", "wall_s_mean", "wall_s_max", "cpu_s_sum", "peak_rss_mb"]
+
+
+def rule_table(jobs: pd.DataFrame) -> pd.DataFrame:
+    """Per rule (train per classifier), finished jobs only: wall s sum / mean / max, CPU s, largest peak RSS."""
+    if jobs.empty:
+        return pd.DataFrame(columns=RULE_COLUMNS)
+    frame = jobs.assign(label=jobs.apply(row_label, axis=1))
+    done = frame[frame["done"]]
+    table = done.groupby("label").agg(
+        done=("s", "size"), wall_s_sum=("s", "sum"), wall_s_mean=("s", "mean"), wall_s_max=("s", "max"),
+        cpu_s_sum=("cpu_s", "sum"), peak_rss_mb=("peak_rss_mb", "max"),
     )  # fmt: skip
-    return table.sort_values("wall_s_sum", ascending=False).reset_index().rename(columns={"label": "rule"})
+    table = frame.groupby("label").size().rename("jobs").to_frame().join(table)
+    table["done"] = table["done"].fillna(0).astype(int)
+    table = table.sort_values("wall_s_sum", ascending=False).reset_index().rename(columns={"label": "rule"})
+    return table[RULE_COLUMNS]
 
 
 def markdown(frame: pd.DataFrame, floats: str = "{:.1f}") -> str:
     cols = list(frame.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, row in frame.iterrows():
-        cells = [floats.format(v) if isinstance(v, float) and not math.isnan(v) else "-" if isinstance(v, float)
-                 else str(v) for v in row]  # fmt: skip
+        cells = []
+        for value in row:
+            if isinstance(value, (float, np.floating)):
+                cells.append("-" if math.isnan(value) else floats.format(value))
+            else:
+                cells.append(str(value))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def scale_report(workdir: Path, info: dict) -> str:
-    bench = read_benchmarks(workdir)
-    table = rule_table(bench)
-    lines = [f"## Scale {info.get('scale')}: {info.get('speakers')} speakers, {info.get('clips')} clips", ""]
+    jobs = job_table(workdir)
+    table = rule_table(jobs)
+    default = f"Scale {info.get('scale')}: {info.get('speakers')} speakers, {info.get('clips')} clips"
+    title = info.get("title") or default
+    lines = [f"## {title}", ""]
     if info.get("labels"):
         lines.append("Clips per class: " + ", ".join(f"{k} {v}" for k, v in info["labels"].items()))
     fields = (("commit", "code"), ("setup", "setup (s)"), ("post_embedding_jobs", "post-embedding jobs"),
-              ("planned_jobs", "jobs per rule"), ("run_s", "snakemake wall time of the post-embedding run (s)"),
-              ("status", "status"), ("cores", "cores"), ("extra", "extra snakemake arguments"),
+              ("run_s", "snakemake wall time of the post-embedding run (s)"), ("status", "status"),
+              ("cores", "cores"), ("extra", "extra snakemake arguments"),
               ("load", "load average at start / end"))  # fmt: skip
     for key, text in fields:
         if key in info:
             lines.append(f"- {text}: {info[key]}")
-    lines += ["", "Per rule (benchmark files; train per classifier; wall s sum is the sum over jobs):", ""]
+    source = "the kernel (rusage hook)" if (workdir / "benchmark-logs" / "rusage.jsonl").exists() else "them"
+    lines += ["", f"Per rule (train per classifier; finished jobs; wall s from the benchmark files, CPU s and peak "
+              f"RSS MB from {source}):", ""]  # fmt: skip
     lines.append(markdown(table))
     if not table.empty:
-        total = f"| sum of benchmarked jobs | {len(bench)} | {bench['s'].sum():.1f} | | {bench['cpu_s'].sum():.1f} | |"
-        lines.append(total)
-    lines += ["", "Per job:", "", markdown(bench.drop(columns=["classifier"]))]
+        finished = jobs[jobs["done"]]
+        lines.append(f"| all jobs | {len(jobs)} | {len(finished)} | {finished['s'].sum():.1f} | | | "
+                     f"{finished['cpu_s'].sum():.1f} | |")  # fmt: skip
+    lines += ["", "Per job (sampled_rss_mb: the benchmark file's max_rss):", "",
+              markdown(jobs.drop(columns=["classifier"]))]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
 def growth_report(results: dict[float, tuple[int, pd.DataFrame]]) -> str:
-    """Per rule across scales: wall s sum, and its log-log slope against clips, extrapolated to 7,442 clips."""
+    """Per rule across scales: CPU s and peak RSS per job, and their extrapolation to 7,442 clips.
+
+    CPU time (less disturbed by other load than wall time) follows a power law in the clips after
+    removing the start-up cost of a job (the smallest CPU time of any job of the run: imports); the
+    exponent is the least-squares log-log slope over the scales. Peak RSS is fitted as a + b x clips
+    (the interpreter and libraries are a constant floor).
+    """
     scales = sorted(results)
     per = {s: rule_table(results[s][1]).set_index("rule") for s in scales}
+    floor = {s: float(results[s][1].loc[results[s][1]["done"], "cpu_s"].min()) for s in scales}
     rules = list(dict.fromkeys(r for s in reversed(scales) for r in per[s].index))
     rows = []
     for rule in rules:
         row: dict[str, object] = {"rule": rule}
-        xs, ys, ms, rss = [], [], [], []
+        points = []  # (clips, cpu s per job above start-up, peak rss, jobs, wall s per job)
         for s in scales:
-            if rule in per[s].index:
-                entry = per[s].loc[rule]
-                row[f"s@{s}"] = float(entry["wall_s_sum"])
-                xs.append(results[s][0]), ys.append(float(entry["wall_s_sum"]))
-                ms.append(float(entry["wall_s_max"])), rss.append(float(entry["peak_rss_mb"]))
-            else:
-                row[f"s@{s}"] = float("nan")
-        usable = [(x, y, m, r) for x, y, m, r in zip(xs, ys, ms, rss) if y > 0]
-        if len(usable) >= 2:
-            lx = np.log([u[0] for u in usable])
-            slope = float(np.polyfit(lx, np.log([u[1] for u in usable]), 1)[0])
-            slope_max = float(np.polyfit(lx, np.log([u[2] for u in usable]), 1)[0])
-            grow = CREMAD_CLIPS / usable[-1][0]
+            entry = per[s].loc[rule] if rule in per[s].index else None
+            ok = entry is not None and entry["done"] > 0
+            row[f"CPU s/job @{s:g}"] = float(entry["cpu_s_sum"] / entry["done"]) if ok else float("nan")
+            if ok:
+                cpu = float(entry["cpu_s_sum"] / entry["done"])
+                points.append((results[s][0], max(cpu - floor[s], 0.05), float(entry["peak_rss_mb"]),
+                               int(entry["jobs"]), cpu))  # fmt: skip
+        for s in scales:
+            entry = per[s].loc[rule] if rule in per[s].index else None
+            ok = entry is not None and entry["done"] > 0
+            row[f"peak MB @{s:g}"] = float(entry["peak_rss_mb"]) if ok else float("nan")
+        if len(points) >= 2 and len({p[0] for p in points}) >= 2:
+            clips = np.array([p[0] for p in points], dtype=float)
+            slope = float(np.polyfit(np.log(clips), np.log([p[1] for p in points]), 1)[0])
+            last = points[-1]
+            cpu_full = floor[scales[-1]] + last[1] * (CREMAD_CLIPS / last[0]) ** slope
+            b, a = np.polyfit(clips, [p[2] for p in points], 1)
             row["slope"] = slope
-            row["sum s@1.0 (extrap.)"] = usable[-1][1] * grow**slope
-            row["max job s@1.0 (extrap.)"] = usable[-1][2] * grow**slope_max
-            rss_slope = float(np.polyfit(lx, np.log([max(u[3], 1.0) for u in usable]), 1)[0])
-            row["peak RSS MB@1.0 (extrap.)"] = usable[-1][3] * grow**rss_slope
+            row["CPU s/job @1"] = cpu_full
+            row["CPU h/rule @1"] = cpu_full * last[3] / 3600
+            row["peak MB @1"] = max(a + b * CREMAD_CLIPS, last[2])
         rows.append(row)
-    header = "## Growth with the corpus (clips: " + ", ".join(f"{s} -> {results[s][0]}" for s in scales) + ")\n\n"
-    note = ("\nslope: d log(wall s sum) / d log(clips) (1 = linear, 2 = quadratic); extrapolations multiply the "
-            "largest scale's value by (7442 / its clips)^slope of that column.\n")  # fmt: skip
+    header = "## Growth with the corpus (clips: " + ", ".join(f"{s:g} -> {results[s][0]}" for s in scales) + ")\n\n"
+    note = ("\nCPU s/job: mean CPU time per finished job (kernel). slope: d log(CPU s/job - start-up) / d log(clips), "
+            "start-up = the smallest CPU time of any job of the run (1 = linear, 2 = quadratic). @1: extrapolated "
+            "to 7,442 clips from the largest scale with that slope; CPU h/rule = CPU s/job x jobs. peak MB @1: "
+            "a + b x clips fitted to the scales (at least the largest measured).\n")  # fmt: skip
     return header + markdown(pd.DataFrame(rows), "{:.2f}") + "\n" + note
 
 
@@ -450,14 +531,14 @@ def run_scale(scale: float, workdir: Path, args: argparse.Namespace, extra: list
     counts = fake_upstream(workdir, jobs, FeatureModel(seed=args.seed))
     t_fake = time.perf_counter() - t0
     after = dry_run(workdir, extra, logs / "dry-run-after.log")
-    rules = {rule for rule, _ in after}
+    rules = {job["rule"] for job in after}
     if not rules <= POST_EMBEDDING_RULES:
         raise SystemExit(f"after writing the embeddings, the dry run still schedules "
                          f"{sorted(rules - POST_EMBEDDING_RULES)} (see {logs / 'dry-run-after.log'})")  # fmt: skip
     info["setup"] = (f"corpus {t_corpus:.0f}, check_clips+manifest+folds {t_data:.0f}, "
                      f"written instead of run: {counts} in {t_fake:.0f}")  # fmt: skip
     info["post_embedding_jobs"] = len(after) - 1
-    planned = pd.Series([rule for rule, _ in after if rule != "all"]).value_counts()
+    planned = pd.Series([job["rule"] for job in after if job["rule"] != "all"]).value_counts()
     info["planned_jobs"] = {rule: int(n) for rule, n in sorted(planned.items())}
     say(f"scale {scale}: {info['setup']}; running {info['post_embedding_jobs']} post-embedding jobs ...")
     info["load"] = f"{os.getloadavg()[0]:.1f}"
@@ -466,7 +547,8 @@ def run_scale(scale: float, workdir: Path, args: argparse.Namespace, extra: list
     cmd = snakemake_cmd(workdir, "--cores", str(args.cores), *extra)
     code, seconds, timed_out = 0, 0.0, False
     if args.fold_first:  # fold 0 of every classifier first: a time-boxed run still measures each classifier
-        first = [o for rule, outs in after if rule == "train" for o in outs if "/fold-0/predictions.tsv" in o]
+        train_outputs = [o for job in after if job["rule"] == "train" for o in job["outputs"]]
+        first = [o for o in train_outputs if o.endswith("/fold-0/predictions.tsv")]
         code, seconds, timed_out = run(snakemake_cmd(workdir, "--cores", str(args.cores), *extra, targets=first),
                                        logs / "run-fold-0.log", timeout)  # fmt: skip
     if code == 0 and not timed_out:
@@ -498,7 +580,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-fold-first", dest="fold_first", action="store_false",
                         help="run the DAG in Snakemake's order (default: fold 0 of every classifier first)")
     parser.add_argument("--report-only", action="store_true", help="only print the tables of existing runs")
+    parser.add_argument("--summarize", type=Path, metavar="DIR",
+                        help="only print the tables of the benchmark files of any workflow run in DIR")
     args = parser.parse_args(own)
+    if args.summarize:
+        print(scale_report(args.summarize, {"title": f"Benchmark files under {args.summarize}/results/benchmarks"}))
+        return 0
     results, failed = {}, False
     for scale in args.scale:
         workdir = args.workdir.resolve() / f"scale-{scale:g}"
@@ -506,9 +593,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = scale_report(workdir, info)
         (workdir / "scale-report.md").write_text(report, encoding="utf-8")
         print(report, flush=True)
-        bench = read_benchmarks(workdir)
-        if info.get("clips") and not bench.empty:
-            results[scale] = (int(info["clips"]), bench)
+        jobs = job_table(workdir)
+        if info.get("clips") and jobs["done"].any():
+            results[scale] = (int(info["clips"]), jobs)
         failed |= str(info.get("status", "complete")).startswith("failed")
     if len(results) >= 2:
         growth = growth_report(results)

@@ -72,8 +72,19 @@ def test_tiny_scale_run_prints_rule_table_and_writes_benchmark_files(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "status: complete" in out
-    for rule in ("train (logreg)", "layer_probe", "final_model", "aggregate", "plot_umap"):
-        assert f"| {rule} | " in out, rule
+    section = out.split("Per rule", 1)[1].split("Per job", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| ") and cells[0] not in ("rule", "all jobs"):
+            rows[cells[0]] = cells
+    # every post-embedding rule of the run is listed, every job finished and measured (kernel peak RSS)
+    assert set(rows) == {"train (logreg)", "layer_probe", "final_model", "aggregate", "plot_umap",
+                         "classifier_figures", "layer_probe_table", "plot_comparison", "plot_fold_scores",
+                         "summary"}  # fmt: skip
+    assert rows["train (logreg)"][1:3] == ["3", "3"] and rows["layer_probe"][1:3] == ["3", "3"]
+    for rule, cells in rows.items():
+        assert cells[1] == cells[2] and float(cells[3]) > 0 and float(cells[7]) > 50, (rule, cells)
     work = tmp_path / "scale-0.01"
     bench = work / "results" / "benchmarks"
     found = sorted(p.relative_to(bench).as_posix() for p in bench.rglob("*.tsv"))
@@ -102,3 +113,17 @@ def test_tiny_scale_run_prints_rule_table_and_writes_benchmark_files(tmp_path):
         assert sorted(ids) == sorted(manifest["clip_id"])
     # every post-embedding output of rule all exists
     assert (work / "results/summary.tsv").exists() and (work / "results/models/wavlm-large/logreg/model.zip").exists()
+
+
+def test_full_scale_plan_matches_the_real_cremad_file_list():
+    """Same actors, sentences, emotions and intensity levels as the 7,442 official names; only which
+    20 clips are missing differs (the tool drops seeded random ones: 3 per emotion, 5 NEU)."""
+    from conftest import shared_path
+
+    names = pd.read_csv(shared_path("data", "cremad-meta", "SentenceFilenames.csv"))["Filename"].str.strip()
+    real = set(names)
+    plan = set(_scale_module().plan_corpus(1.0)["clip_id"])
+    assert len(real) == len(plan) == 7442
+    assert len(real - plan) == len(plan - real) == 20
+    everything = real | plan  # the 91 x 82 full design
+    assert len(everything) == 91 * 82
