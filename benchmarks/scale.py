@@ -337,7 +337,7 @@ def _benchmark_row(path: Path) -> dict | None:
 
 
 def _classifier(rule: str, path: str) -> str:
-    match = re.search(r"/cv/[^/]+/([a-z]+)/fold-", path)
+    match = re.search(r"(?:^|/cv/)[^/]+/([a-z]+)/fold-", path)  # results/cv/{e}/{c}/fold-k/... or {e}/{c}/fold-k
     return match.group(1) if rule == "train" and match else ""
 
 
@@ -426,7 +426,7 @@ def scale_report(workdir: Path, info: dict) -> str:
         lines.append("Clips per class: " + ", ".join(f"{k} {v}" for k, v in info["labels"].items()))
     fields = (("commit", "code"), ("setup", "setup (s)"), ("post_embedding_jobs", "post-embedding jobs"),
               ("run_s", "snakemake wall time of the post-embedding run (s)"), ("status", "status"),
-              ("cores", "cores"), ("extra", "extra snakemake arguments"),
+              ("cores", "cores"), ("extra", "extra snakemake arguments"), ("note", "note"),
               ("load", "load average at start / end"))  # fmt: skip
     for key, text in fields:
         if key in info:
@@ -516,6 +516,10 @@ def run_scale(scale: float, workdir: Path, args: argparse.Namespace, extra: list
     plan = plan_corpus(scale, args.seed)
     info.update(speakers=int(plan["speaker"].nunique()), clips=len(plan),
                 labels={k: int(v) for k, v in plan["label"].value_counts().sort_index().items()})  # fmt: skip
+    if info["speakers"] < 7:
+        info["note"] = (f"{info['speakers']} speakers: a training fold has fewer speakers than the 5 inner folds, so "
+                        "the inner CV (probe, C, calibration) falls back to splits that are not speaker-grouped "
+                        "(toy regime; costs and scores differ from a real corpus)")  # fmt: skip
     t0 = time.perf_counter()
     write_corpus(plan, workdir / "corpus", args.seed)
     write_config(workdir, args.classifiers)
