@@ -1,7 +1,7 @@
 """Scale benchmark: the post-embedding DAG on a corpus of CREMA-D's exact shape, without the audio cost.
 
     python benchmarks/scale.py --scale 0.05 0.1 [--workdir /tmp/ser-scale] [--cores 2]
-        [--classifiers logreg svm ...] [--timeout-min 90] [--no-fold-first] [--report-only]
+        [--classifiers logreg svm ...] [--config-yaml FILE] [--timeout-min 90] [--no-fold-first] [--report-only]
         [-- EXTRA SNAKEMAKE ARGS, e.g. --config 'train={"threads":1}']
     python benchmarks/scale.py --summarize DIR      # the same tables for any workflow run in DIR
 
@@ -210,20 +210,22 @@ class FeatureModel:
 # --- snakemake -------------------------------------------------------------------------------------
 
 
-def write_config(workdir: Path, classifiers: Sequence[str] | None) -> Path:
-    """The benchmark's config file: the corpus folder, and the classifier list when given."""
-    lines = [
-        "# written by benchmarks/scale.py: the default config.yaml with this corpus",
-        "dataset:",
-        "  kind: cremad",
-        "  source: corpus/AudioWAV",
-        "  demographics: corpus/VideoDemographics.csv",
-        "  perception: corpus/summaryTable.csv",
-    ]
+def write_config(workdir: Path, classifiers: Sequence[str] | None, overrides: Path | None = None) -> Path:
+    """The benchmark's config file: the corpus folder, the classifier list when given, and the
+    sections of ``overrides`` (a YAML file; typed values, unlike --config, e.g. ``features: {layers:
+    [14, 15, 16]}``) on top."""
+    import yaml
+
+    config: dict = {"dataset": {"kind": "cremad", "source": "corpus/AudioWAV",
+                                "demographics": "corpus/VideoDemographics.csv",
+                                "perception": "corpus/summaryTable.csv"}}  # fmt: skip
     if classifiers:
-        lines += ["run:", f"  classifiers: [{', '.join(classifiers)}]"]
+        config["run"] = {"classifiers": list(classifiers)}
+    for key, value in (yaml.safe_load(overrides.read_text(encoding="utf-8")) if overrides else {}).items():
+        config[key] = {**config[key], **value} if isinstance(value, dict) and key in config else value
     path = workdir / "scale.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text = yaml.safe_dump(config, sort_keys=False)
+    path.write_text("# written by benchmarks/scale.py; on top of the default config.yaml\n" + text, encoding="utf-8")
     return path
 
 
@@ -426,8 +428,8 @@ def scale_report(workdir: Path, info: dict) -> str:
         lines.append("Clips per class: " + ", ".join(f"{k} {v}" for k, v in info["labels"].items()))
     fields = (("commit", "code"), ("setup", "setup (s)"), ("post_embedding_jobs", "post-embedding jobs"),
               ("run_s", "snakemake wall time of the post-embedding run (s)"), ("status", "status"),
-              ("cores", "cores"), ("extra", "extra snakemake arguments"), ("note", "note"),
-              ("load", "load average at start / end"))  # fmt: skip
+              ("cores", "cores"), ("extra", "extra snakemake arguments"), ("config_yaml", "--config-yaml"),
+              ("note", "note"), ("load", "load average at start / end"))  # fmt: skip
     for key, text in fields:
         if key in info:
             lines.append(f"- {text}: {info[key]}")
@@ -505,6 +507,8 @@ def git_commit() -> str:
 
 def run_scale(scale: float, workdir: Path, args: argparse.Namespace, extra: list[str]) -> dict:
     info: dict = {"scale": scale, "commit": git_commit(), "cores": args.cores, "extra": " ".join(extra)}
+    if args.config_yaml:
+        info["config_yaml"] = args.config_yaml.read_text(encoding="utf-8").strip().replace("\n", "; ")
     info_file = workdir / "scale-info.json"
     if args.report_only:
         return json.loads(info_file.read_text()) if info_file.exists() else info
@@ -522,7 +526,7 @@ def run_scale(scale: float, workdir: Path, args: argparse.Namespace, extra: list
                         "(toy regime; costs and scores differ from a real corpus)")  # fmt: skip
     t0 = time.perf_counter()
     write_corpus(plan, workdir / "corpus", args.seed)
-    write_config(workdir, args.classifiers)
+    write_config(workdir, args.classifiers, args.config_yaml)
     t_corpus = time.perf_counter() - t0
     say(f"scale {scale}: {info['speakers']} speakers, {info['clips']} clips written in {t_corpus:.0f} s; "
         "check_clips/manifest/folds ...")  # fmt: skip
@@ -579,6 +583,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/ser-scale"), help="one folder scale-<s> per scale")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--classifiers", nargs="+", help="run.classifiers (default: config.yaml's, i.e. all)")
+    parser.add_argument("--config-yaml", type=Path, metavar="FILE",
+                        help="YAML merged into the benchmark's config (typed values, e.g. a list of layers)")
     parser.add_argument("--timeout-min", type=float, help="stop a scale's run after this many minutes")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-fold-first", dest="fold_first", action="store_false",

@@ -127,3 +127,15 @@ def test_full_scale_plan_matches_the_real_cremad_file_list():
     assert len(real - plan) == len(plan - real) == 20
     everything = real | plan  # the 91 x 82 full design
     assert len(everything) == 91 * 82
+
+
+def test_config_yaml_overrides_keep_types_and_the_corpus(tmp_path):
+    """--config-yaml: typed values (a list of layer indices, which --config would hand over as strings)."""
+    import yaml
+
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("features: {layers: [14, 15, 16]}\ndataset: {perception: null}\n")
+    written = yaml.safe_load(_scale_module().write_config(tmp_path, ["svm"], extra).read_text())
+    assert written["features"] == {"layers": [14, 15, 16]}
+    assert written["run"] == {"classifiers": ["svm"]}
+    assert written["dataset"]["source"] == "corpus/AudioWAV" and written["dataset"]["perception"] is None
