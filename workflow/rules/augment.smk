@@ -9,6 +9,8 @@ rule augment:
         "results/audio/aug{n}/shard-{shard}.npz",
     log:
         "results/logs/augment/aug{n}/shard-{shard}.log",
+    benchmark:
+        "results/benchmarks/augment/aug{n}/shard-{shard}.tsv"
     params:
         copy_index=lambda wildcards: int(wildcards.n),
         clip_ids=augment_clip_ids,

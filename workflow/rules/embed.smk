@@ -48,6 +48,8 @@ rule embed:
         "results/{corpus_dir}embeddings/{encoder}/{variant}/shard-{shard}.npz",
     log:
         "results/logs/embed/{corpus_dir}{encoder}/{variant}/shard-{shard}.log",
+    benchmark:
+        "results/benchmarks/embed/{corpus_dir}{encoder}/{variant}/shard-{shard}.tsv"
     params:
         encoder=embed_spec,
         sample_rate=config["audio"]["sample_rate"],

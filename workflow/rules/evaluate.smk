@@ -11,6 +11,8 @@ rule aggregate:
         metrics="results/cv/{encoder}/{classifier}/metrics.json",
     log:
         "results/logs/aggregate/{encoder}/{classifier}.log",
+    benchmark:
+        "results/benchmarks/aggregate/{encoder}/{classifier}.tsv"
     params:
         protocol=config["cv"]["protocol"],
         perception_note=PERCEPTION_NOTE,
@@ -156,6 +158,8 @@ rule plot_umap:
         ),
     log:
         "results/logs/plots/{encoder}/umap.log",
+    benchmark:
+        "results/benchmarks/plot_umap/{encoder}.tsv"
     params:
         seed=config["seed"],
     threads: 1

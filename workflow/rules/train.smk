@@ -12,6 +12,8 @@ rule plan:
         "results/cv/{encoder}/plans/fold-{fold}.json",
     log:
         "results/logs/plan/{encoder}/fold-{fold}.log",
+    benchmark:
+        "results/benchmarks/plan/{encoder}/fold-{fold}.tsv"
     params:
         features=config["features"],
         augment_use=config["augment"]["use"],
@@ -53,6 +55,8 @@ rule tune:
         best="results/cv/{encoder}/{classifier}/fold-{fold}/tuned.json",
     log:
         "results/logs/tune/{encoder}/{classifier}/fold-{fold}.log",
+    benchmark:
+        "results/benchmarks/tune/{encoder}/{classifier}/fold-{fold}.tsv"
     params:
         config=classifier_config,
         tune=tune_settings,
@@ -84,6 +88,8 @@ rule train:
         predictions="results/cv/{encoder}/{classifier}/fold-{fold}/predictions.tsv",
     log:
         "results/logs/train/{encoder}/{classifier}/fold-{fold}.log",
+    benchmark:
+        "results/benchmarks/train/{encoder}/{classifier}/fold-{fold}.tsv"
     params:
         config=classifier_config,
         seed=config["seed"],
@@ -113,6 +119,8 @@ rule final_model:
         card="results/models/{encoder}/{classifier}/MODEL_CARD.md",
     log:
         "results/logs/final_model/{encoder}/{classifier}.log",
+    benchmark:
+        "results/benchmarks/final_model/{encoder}/{classifier}.tsv"
     params:
         encoder=final_encoder_record,
         audio=final_audio_settings,
