@@ -65,7 +65,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
 from speech_emotion.audio_store import write_audio_shard  # noqa: E402
-from speech_emotion.datasets import read_table  # noqa: E402
+from speech_emotion.tables import read_table  # noqa: E402
 from speech_emotion.embeddings import write_shard  # noqa: E402
 
 CREMAD_SPEAKERS = 91
