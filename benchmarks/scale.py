@@ -1,6 +1,6 @@
 """Scale benchmark: the post-embedding DAG on a corpus of CREMA-D's exact shape, without the audio cost.
 
-    python benchmarks/scale.py --scale 0.05 0.1 [--workdir /tmp/ser-scale] [--cores 2]
+    python benchmarks/scale.py --scale 0.05 0.1 [--workdir scale-runs] [--cores 2]
         [--classifiers logreg svm ...] [--config-yaml FILE] [--timeout-min 90] [--no-fold-first] [--report-only]
         [-- EXTRA SNAKEMAKE ARGS, e.g. --config 'train={"threads":1}']
     python benchmarks/scale.py --summarize DIR      # the same tables for any workflow run in DIR
@@ -54,6 +54,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -580,7 +581,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     own = argv[: argv.index("--")] if "--" in argv else argv
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, nargs="+", default=[0.1], help="fractions of CREMA-D's 91 speakers")
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/ser-scale"), help="one folder scale-<s> per scale")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "ser-scale",
+                        help="one folder scale-<s> per scale (default: ser-scale in the temporary folder)")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--classifiers", nargs="+", help="run.classifiers (default: config.yaml's, i.e. all)")
     parser.add_argument("--config-yaml", type=Path, metavar="FILE",

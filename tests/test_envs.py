@@ -194,7 +194,10 @@ def imported_modules(paths) -> set[str]:
                 elif isinstance(node, ast.ImportFrom) and not node.level:
                     names.append(node.module.split(".")[0])
         found |= {n for n in names if n not in sys.stdlib_module_names}
-    return found - {"speech_emotion", "conftest", "__future__"}
+    # top-level modules next to a scanned file outside a package, e.g. the tests' own helpers
+    local = {sibling.stem for path in paths if not (path.parent / "__init__.py").exists()
+             for sibling in path.parent.glob("*.py")}
+    return found - local - {"speech_emotion", "__future__"}
 
 
 def distributions(modules: set[str]) -> set[str]:

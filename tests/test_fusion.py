@@ -40,7 +40,9 @@ def test_fusion_of_the_demo_encoders_reuses_their_embeddings_and_plans(demo_run,
     fused = {"encoders": {"fused": {"kind": "fusion", "members": ["tiny-wavlm", "egemaps"]}}}
     (workdir / "fusion.yaml").write_text(json.dumps(fused))
     targets = ["results/cv/fused/logreg/metrics.json", "results/models/fused/logreg/model.json"]
-    args = (*DEMO, "--configfile", str(workdir / "fusion.yaml"), "--config", 'run={"classifiers": ["logreg"]}')
+    # --configfile on the command line replaces the profile's configfile: name both
+    configs = (str(REPO / "profiles/demo/demo-config.yaml"), str(workdir / "fusion.yaml"))
+    args = (*DEMO, "--configfile", *configs, "--config", 'run={"classifiers": ["logreg"]}')
     dry = run_snakemake(workdir, "-n", *targets, *args)
     assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
     text = dry.stdout + dry.stderr

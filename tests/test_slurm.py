@@ -331,7 +331,8 @@ DEMO_TARGETS = [
 def assert_same_outputs(local: Path, remote: Path) -> int:
     """Every file under results/ (data, embeddings, ...) is identical between two runs."""
     files = sorted(p.relative_to(local) for p in (local / "results").rglob("*") if p.is_file())
-    files = [f for f in files if f.parts[1] not in {"logs", "demo"}]  # logs hold timings; demo = input
+    # logs and benchmarks hold timings; demo = input
+    files = [f for f in files if f.parts[1] not in {"logs", "benchmarks", "demo"}]
     assert files, "local run produced nothing"
     for rel in files:
         theirs = remote / rel
