@@ -138,7 +138,10 @@ def test_demo_workflow_models_label_a_real_clip(demo_run, tmp_path):
             assert "population" in run.stderr, run.stderr  # one clip of speaker 1001: population statistics
         assert run.returncode == 0, f"{info.parent}: {run.stderr}"
         labels = json.loads(info.read_text())["labels"]
-        assert run.stdout.strip().splitlines()[1].split("\t")[1] in labels
+        header, row = (line.split("\t") for line in run.stdout.strip().splitlines()[:2])
+        assert row[header.index("label")] in labels
+        if norm:  # the speaker column and whose statistics the row got
+            assert row[header.index("speaker")] == "1001" and row[header.index("speaker_norm")] == "population"
     print(f"{normalised} of {len(models)} demo models standardise per speaker")
 
 
@@ -318,15 +321,25 @@ def test_demo_model_cards_and_python_api(demo_run, tmp_path, monkeypatch):
     folder = demo_run / "results/models/tiny-wavlm/ensemble"
     monkeypatch.chdir(tmp_path)  # the encoder folder is found relative to the workflow folder
     model = load_model(folder, device="cpu")
-    table = model.predict([clip])
+    # a model standardising per speaker needs the speaker of each file (demo default speaker_norm: auto)
+    normalised = model.needs_speakers
+    table = model.predict([clip], speakers=["1001"] if normalised else None)
     labels = sorted(manifest["label"].unique())
+    probs = [f"prob_{l}" for l in labels]
     assert model.labels == labels
-    assert list(table.columns) == ["file", "label", *[f"prob_{l}" for l in labels], "error"]
-    assert table[[f"prob_{l}" for l in labels]].sum(axis=1).iloc[0] == pytest.approx(1.0, abs=1e-5)
+    if normalised:
+        assert list(table.columns) == ["file", "speaker", "label", *probs, "speaker_norm", "error"]
+        assert table["speaker_norm"].iloc[0] == "population"  # one clip of speaker 1001
+    else:
+        assert list(table.columns) == ["file", "label", *probs, "error"]
+    assert table[probs].sum(axis=1).iloc[0] == pytest.approx(1.0, abs=1e-5)
     env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"), HF_HUB_OFFLINE="1")
-    run = subprocess.run([sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(folder), str(clip)],
-                         capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
-    assert run.returncode == 0 and run.stderr == "", run.stderr
-    cells = run.stdout.splitlines()[1].split("\t")
-    assert cells[1] == table["label"].iloc[0]
-    assert [float(c) for c in cells[2:-1]] == pytest.approx(table.iloc[0, 2:-1].astype(float).tolist(), abs=1e-6)
+    speaker_args = ["--speaker-regex", r"^(\d{4})_"] if normalised else []
+    run = subprocess.run([sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(folder), *speaker_args,
+                          str(clip)], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert normalised or run.stderr == "", run.stderr
+    header, cells = (line.split("\t") for line in run.stdout.splitlines()[:2])
+    assert header == list(table.columns)
+    assert cells[header.index("label")] == table["label"].iloc[0]
+    assert [float(cells[header.index(p)]) for p in probs] == pytest.approx(table[probs].iloc[0].tolist(), abs=1e-6)

@@ -40,8 +40,14 @@ def copy_run(source: Path, target: Path) -> Path:
     return target
 
 
+CORPUS_RULES = ("check_clips", "manifest", "embed")
+"""Rules that serve extra corpora too: the primary corpus's jobs have an empty ``corpus_dir`` wildcard."""
+
+
 def job(rule: str, **wildcards: str) -> str:
     """A job as `rule[key=value,...]` (wildcards sorted), the form planned_jobs returns."""
+    if rule in CORPUS_RULES:
+        wildcards.setdefault("corpus_dir", "")
     inner = ",".join(f"{k}={v}" for k, v in sorted(wildcards.items()))
     return f"{rule}[{inner}]" if inner else rule
 
@@ -73,7 +79,7 @@ def nothing_to_do(result: subprocess.CompletedProcess) -> bool:
 def downstream_of_predictions(encoder: str, classifiers: tuple[str, ...]) -> set[str]:
     """What a new predictions.tsv of (encoder, classifier) reruns: its metrics, figures, final model,
     the encoder's fold-score plot, the summary, the comparison plot and `all`."""
-    jobs = {job("plot_fold_scores", encoder=encoder), "summary", "plot_comparison", "all"}
+    jobs = {job("plot_fold_scores", encoder=encoder), "summary", "leaderboard", "plot_comparison", "all"}
     for c in classifiers:
         jobs |= {job(rule, encoder=encoder, classifier=c) for rule in ("aggregate", "classifier_figures", "final_model")}
     return jobs
@@ -424,7 +430,7 @@ def test_one_new_clip_reruns_its_shard_only(demo_run, tmp_path):
     shutil.copy2(audio / "1001_DFA_ANG_XX.wav", audio / f"{new}.wav")
     shard = str(shard_of(new, len(SHARDS)))
     got = job_set(run_snakemake(workdir, "-n", *DEMO))
-    expected = {job("check_clips", shard=shard), "manifest", "folds", job("augment", n="1", shard=shard)}
+    expected = {job("check_clips", shard=shard), job("manifest"), "folds", job("augment", n="1", shard=shard)}
     for encoder in ENCODERS:  # new folds: every probe, classifier and figure downstream
         expected |= {job("embed", encoder=encoder, variant=v, shard=shard) for v in ("clean", "aug1")}
         expected |= {job("plan", encoder=encoder, fold=f) for f in FOLDS}

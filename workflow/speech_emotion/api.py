@@ -123,6 +123,12 @@ class EmotionModel:
         return self.final.labels
 
     @property
+    def needs_speakers(self) -> bool:
+        """True for a model trained with per-speaker standardisation: :meth:`predict` then needs
+        the speaker of each file (``speakers=``)."""
+        return bool(self.final.speaker_norm)
+
+    @property
     def info(self) -> dict[str, Any]:
         """model.json of the folder (encoder, layers, labels, CV metrics, ...)."""
         return self.final.info
