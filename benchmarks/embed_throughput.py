@@ -1,4 +1,4 @@
-"""Embedding throughput and memory on this machine's CPU with a WavLM-Large-shaped model.
+"""Embedding throughput and memory on the CPU of the machine it runs on with a WavLM-Large-shaped model.
 
 A randomly initialised model with microsoft/wavlm-large's exact shape (same compute as the real
 one: 24 layers, hidden 1024, 16 heads, 7-layer 512-channel conv stack) is saved with

@@ -5,7 +5,7 @@
 #
 #   benchmarks/real_corpus.sh [WORKDIR] [extra snakemake arguments...]
 #
-# WORKDIR (default /tmp/ser-urdu) receives the filled-in config (urdu.yaml) and every output
+# WORKDIR (default ./urdu-run, beside where you call it) receives the filled-in config (urdu.yaml) and every output
 # (WORKDIR/results, logs under WORKDIR/results/logs); rerunning reuses what is up to date.
 # Prints results/summary.tsv as a Markdown table (WA and UA mean ± std over the 5 folds, pooled UA
 # from summary.tsv, chance levels, ensemble vs best single classifier, the layers chosen per fold,
@@ -16,7 +16,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SHARED="$(cd "$REPO/.." && pwd)/shared"
-WORKDIR="${1:-/tmp/ser-urdu}"
+WORKDIR="${1:-urdu-run}"
 shift || true
 
 for need in "$SHARED/data/urdu" "$SHARED/models/whisper-tiny.en"; do
@@ -98,14 +98,15 @@ if probe.is_file():
 import json  # noqa: E402
 for encoder in sorted(summary["encoder"].unique()):
     plans = sorted((work / "results" / "cv" / encoder / "plans").glob("fold-*.json"))
-    used = []
-    for path in plans:
-        augment = json.loads(path.read_text()).get("copies") or {}
-        if augment.get("score_with") is not None:
-            used.append(f"{path.stem[5:]} {'yes' if augment['use'] else 'no'} "
-                        f"({augment['score_with']:.3f} vs {augment['score_without']:.3f})")
-    if used:
-        print(f"{encoder}: augmented copies train (probe UA with vs without) per fold: " + ", ".join(used))
+    for key, what in (("copies", "augmented copies train"), ("speaker_norm", "per-speaker standardisation")):
+        used = []
+        for path in plans:
+            decision = json.loads(path.read_text()).get(key) or {}
+            if decision.get("score_with") is not None:
+                used.append(f"{path.stem[5:]} {'yes' if decision['use'] else 'no'} "
+                            f"({decision['score_with']:.3f} vs {decision['score_without']:.3f})")
+        if used:
+            print(f"{encoder}: {what} (inner UA with vs without) per fold: " + ", ".join(used))
 fallbacks = []
 for path in sorted((work / "results" / "cv").glob("*/*/fold-*/record.json")):
     grouping = json.loads(path.read_text()).get("selected", {}).get("inner_grouping", {})

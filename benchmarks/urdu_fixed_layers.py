@@ -6,7 +6,7 @@ on the clean clips of each training fold, scored on the same 5 speaker-disjoint 
 workflow (results/data/folds.tsv). Prints per-fold, mean and pooled UA, and the mean of the
 per-fold best (an oracle: it picks the layer by the test fold, which the workflow must not do).
 
-    python benchmarks/urdu_fixed_layers.py [WORKDIR]      # WORKDIR default /tmp/ser-urdu
+    python benchmarks/urdu_fixed_layers.py [WORKDIR]      # WORKDIR default ./urdu-run (as benchmarks/real_corpus.sh)
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from speech_emotion.layers import select  # noqa: E402
 from speech_emotion.training import read_variant  # noqa: E402
 
 warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
-work = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/ser-urdu") / "results"
+work = Path(sys.argv[1] if len(sys.argv) > 1 else "urdu-run") / "results"
 variant = read_variant("clean", sorted((work / "embeddings" / "whisper-tiny.en" / "clean").glob("shard-*.npz")))
 manifest = pd.read_csv(work / "data" / "manifest.tsv", sep="\t").set_index("clip_id")
 folds = pd.read_csv(work / "data" / "folds.tsv", sep="\t").set_index("clip_id")

@@ -11,6 +11,9 @@ Snakemake merges nested ``--config`` overrides into the config but hands nested 
 strings (``classifiers={"svm":{"C":3.0}}`` arrives as ``C: '3.0'``). :func:`coerce_to_schema`
 turns such strings into the type the schema asks for before validation, so overrides work instead
 of failing.
+
+Over 400 lines on purpose: defaults, coercion, the checks and the reference all walk the same
+schema tree; keeping them together keeps one reading of it.
 """
 
 from __future__ import annotations
