@@ -557,3 +557,27 @@ def test_shared_code_imports_no_estimator_module():
               if p.is_relative_to(package)}
     assert "training.py" in shared and "classifiers/inner.py" in shared
     assert not shared & {f"classifiers/{entry.module}.py" for entry in REGISTRY.values()}
+
+
+def test_training_fingerprints_leave_out_the_prediction_api(tmp_path):
+    """The package's lazy ``load_model`` (a PEP 562 ``__getattr__`` in ``__init__.py``) runs only when
+    that attribute is used; plan, tune and train jobs never use it, so an edit of the prediction API
+    (api.py, segments.py) must not rerun them. Before, the static import scan followed it into
+    api.py and on into segments, encoders and audio: a docstring edit of api.py reran every plan and
+    train job."""
+    from speech_emotion.fingerprint import code_files, code_fingerprint
+
+    package = REPO / "workflow/speech_emotion"
+    for script in ("plan.py", "train.py", "tune.py"):
+        files = {p.relative_to(package).as_posix() for p in code_files([REPO / "workflow/scripts" / script], [], package)
+                 if p.is_relative_to(package)}
+        assert "__init__.py" in files, script
+        assert not files & {"api.py", "segments.py"}, (script, sorted(files))
+    copy = tmp_path / "speech_emotion"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    script = REPO / "workflow/scripts/plan.py"
+    before = code_fingerprint([script], [], copy)
+    (copy / "api.py").write_text((copy / "api.py").read_text() + "\n# an edit of the prediction API\n")
+    assert code_fingerprint([script], [], copy) == before
+    (copy / "plan.py").write_text((copy / "plan.py").read_text() + "\n# an edit of the plan\n")
+    assert code_fingerprint([script], [], copy) != before

@@ -53,9 +53,14 @@ def imported_modules(text: str, module: str | None, is_package: bool = False) ->
 
     ``module`` is the text's own dotted name (None for a script outside the package), needed to
     resolve relative imports; ``from x import y`` counts ``x.y`` too when ``y`` is a module.
+    A package's module-level ``__getattr__`` (PEP 562 lazy attributes, e.g. ``load_model``) is left
+    out: it runs only when code asks for that attribute, and importing a submodule never does.
     """
+    tree = ast.parse(text)
+    if is_package:
+        tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name == "__getattr__")]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(text)):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
