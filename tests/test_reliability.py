@@ -78,7 +78,7 @@ def nothing_to_do(result: subprocess.CompletedProcess) -> bool:
 
 def downstream_of_predictions(encoder: str, classifiers: tuple[str, ...]) -> set[str]:
     """What a new predictions.tsv of (encoder, classifier) reruns: its metrics, figures, final model,
-    the encoder's fold-score plot, the summary, the comparison plot and `all`."""
+    the encoder's fold-score plot, the summary, the leaderboard, the comparison plot and `all`."""
     jobs = {job("plot_fold_scores", encoder=encoder), "summary", "leaderboard", "plot_comparison", "all"}
     for c in classifiers:
         jobs |= {job(rule, encoder=encoder, classifier=c) for rule in ("aggregate", "classifier_figures", "final_model")}
