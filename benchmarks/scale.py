@@ -161,8 +161,9 @@ class FeatureModel:
     per-layer noise (so adjacent layers add a little). It is projected to 2048 dims by a per-layer
     matrix that drifts slowly with depth, plus isotropic noise and a per-layer offset. Everything is
     seeded by (seed, speaker) and (seed, clip id): a clip has the same features at every scale.
-    Calibrated so that the workflow's logistic-regression probe scores about 0.68 balanced accuracy
-    on the best layer and 0.23 on the first (15 speakers), near what WavLM-Large gives on CREMA-D.
+    Calibrated so that a logistic-regression probe (C=1, the plan's probe until the ridge probe
+    replaced it) scores about 0.68 balanced accuracy on the best layer and 0.23 on the first (15
+    speakers), near what WavLM-Large gives on CREMA-D.
     """
 
     latent = 32

@@ -585,7 +585,7 @@ def tune_code(wildcards):
 
 def plan_code(wildcards):
     """Hash of the code deciding a fold's plan (plan.py, speech_emotion.plan and what it imports,
-    the logistic-regression probe included): editing it reruns the plans."""
+    the ridge probe, probe.py, included): editing it reruns the plans."""
     return _code("plan.py")
 
 

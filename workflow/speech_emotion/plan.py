@@ -3,7 +3,7 @@
 One job per (encoder, fold) (rule ``plan``) writes ``results/cv/{encoder}/plans/fold-{k}.json``:
 
 - ``layers``: the encoder layers the classifiers read. ``features.layers: auto`` scores each layer
-  with a fast class-balanced logistic-regression probe (balanced accuracy of its out-of-fold
+  with a closed-form class-balanced ridge probe (:mod:`speech_emotion.probe`; balanced accuracy of its out-of-fold
   predictions pooled over inner folds of the clean training clips), then keeps the best layer or,
   when it scores better, the best run of up to ``probe_max_layers`` ADJACENT layers around it;
 - ``speaker_norm``: whether features are standardised per speaker (``features.speaker_norm: auto``:
@@ -19,16 +19,16 @@ Only the training part of the fold is ever read for a decision; the test fold is
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .classifiers.inner import InnerSplits, cross_val_proba, inner_cv, log_inner_grouping, pooled_balanced_accuracy
-from .classifiers.logreg import LogRegClassifier
+from .classifiers.inner import InnerSplits, inner_cv, log_inner_grouping, pooled_balanced_accuracy
 from .layers import resolve_layers, select
+from .probe import ridge_out_of_fold
 from .splits import load_fold, parse_fold
 
 MIN_GAIN = 0.005
@@ -42,20 +42,31 @@ class Probe:
 
     inner_folds: int = 5
     seed: int = 0
-    C: float = 1.0
-    max_iter: int = 500
+    alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
     max_layers: int = 3
 
     @classmethod
     def from_config(cls, features: Mapping[str, Any], seed: int) -> Probe:
-        return cls(inner_folds=int(features["probe_inner_folds"]), seed=seed, C=float(features["probe_C"]),
-                   max_iter=int(features["probe_max_iter"]), max_layers=int(features["probe_max_layers"]))
+        return cls(inner_folds=int(features["probe_inner_folds"]), seed=seed,
+                   alphas=tuple(float(a) for a in features["probe_alphas"]),
+                   max_layers=int(features["probe_max_layers"]))
+
+    def best(self, X: np.ndarray, y: np.ndarray, splits: InnerSplits) -> tuple[float, float]:
+        """(score, penalty): the pooled out-of-fold balanced accuracy of the ridge probe over
+        ``splits`` for its best penalty of ``alphas`` (the same inner CV picks it; ties go to the
+        larger penalty), and that penalty."""
+        values = ridge_out_of_fold(X, y, splits, self.alphas)
+        scores = [pooled_balanced_accuracy(per_alpha, y) for per_alpha in values]
+        k = max(range(len(scores)), key=lambda i: (round(scores[i], 10), self.alphas[i]))
+        return scores[k], float(self.alphas[k])
 
     def score(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, splits: InnerSplits) -> float:
-        """Pooled out-of-fold balanced accuracy of the probe (logreg with a fixed C) over ``splits``."""
-        probs = cross_val_proba(lambda: LogRegClassifier(C=self.C, max_iter=self.max_iter, seed=self.seed),
-                                X, y, groups, splits)
-        return pooled_balanced_accuracy(probs, y)
+        """The score of :meth:`best` (``groups`` unused: the splits carry the grouping)."""
+        return self.best(X, y, splits)[0]
+
+    def with_alpha(self, alpha: float | None) -> Probe:
+        """The same probe with its penalty fixed (``None``: unchanged)."""
+        return self if alpha is None else replace(self, alphas=(float(alpha),))
 
 
 # --- layers ---------------------------------------------------------------------------------------
@@ -64,28 +75,30 @@ class Probe:
 def probe_layers(embeddings: np.ndarray, y: np.ndarray, groups: np.ndarray | None, probe: Probe) -> dict[str, Any]:
     """Score every layer, then adjacent windows around the best one; return the choice and scores.
 
-    Result: ``{"layers": [...], "score": s, "layer_scores": [per layer], "windows": [{layers, score}],
+    Result: ``{"layers": [...], "score": s, "alpha": its penalty, "layer_scores": [per layer],
+    "windows": [{layers, score, alpha}],
     "inner": how the inner splits were grouped}``.
     """
     embeddings = np.asarray(embeddings)
     n_layers = embeddings.shape[1]
     y = np.asarray(y)
     if n_layers == 1:
-        return {"layers": [0], "score": None, "layer_scores": [None], "windows": [], "inner": None}
+        return {"layers": [0], "score": None, "alpha": None, "layer_scores": [None], "windows": [], "inner": None}
     splits = inner_cv(y, groups, probe.inner_folds, probe.seed, purpose="layer probe")
 
-    def score(layers: Sequence[int]) -> float:
-        return probe.score(select(embeddings, layers), y, groups, splits)
+    def score(layers: Sequence[int]) -> dict[str, Any]:
+        value, alpha = probe.best(select(embeddings, layers), y, splits)
+        return {"layers": list(layers), "score": value, "alpha": alpha}
 
-    layer_scores = [score([i]) for i in range(n_layers)]
+    singles = [score([i]) for i in range(n_layers)]
+    layer_scores = [entry["score"] for entry in singles]
     best = int(np.argmax(layer_scores))
-    windows = [{"layers": [best], "score": layer_scores[best]}]
+    windows = [singles[best]]
     chosen = windows[0]
     for width in range(2, min(probe.max_layers, n_layers) + 1):
         best_of_width = None
         for start in range(max(0, best - width + 1), min(best, n_layers - width) + 1):
-            layers = list(range(start, start + width))
-            entry = {"layers": layers, "score": score(layers)}
+            entry = score(range(start, start + width))
             windows.append(entry)
             if best_of_width is None or entry["score"] > best_of_width["score"]:
                 best_of_width = entry
@@ -94,6 +107,7 @@ def probe_layers(embeddings: np.ndarray, y: np.ndarray, groups: np.ndarray | Non
     return {
         "layers": chosen["layers"],
         "score": chosen["score"],
+        "alpha": chosen["alpha"],
         "layer_scores": layer_scores,
         "windows": windows,
         "inner": splits.record(),
@@ -109,8 +123,8 @@ def choose_layers(
         result = probe_layers(embeddings, y, groups, probe)
         result["method"] = "probe"
     else:
-        result = {"layers": resolve_layers(spec, n_layers), "score": None, "layer_scores": [], "windows": [],
-                  "inner": None, "method": "config"}
+        result = {"layers": resolve_layers(spec, n_layers), "score": None, "alpha": None, "layer_scores": [],
+                  "windows": [], "inner": None, "method": "config"}
     result["spec"] = spec if isinstance(spec, str) else list(spec)
     result["n_layers"] = int(n_layers)
     return result
@@ -214,6 +228,8 @@ def make_plan(
         layer_choice = choose_layers(features["layers"], data.X_train, data.y_train, data.groups_train, probe)
     with_copies = load_fold(fold_index, paths, manifest, folds, layer_choice["layers"])
     clean = with_copies.train_variants == "clean"
+    # the penalty the layer probe chose for the chosen layers serves the two decisions on them
+    probe = probe.with_alpha(layer_choice.get("alpha"))
     speaker_norm = choose_speaker_norm(features["speaker_norm"], with_copies.X_train[clean], with_copies.y_train[clean],
                                        with_copies.groups_train[clean], probe, min_clips)
     if speaker_norm["use"]:
