@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import zipfile
 
 import numpy as np
@@ -73,7 +76,57 @@ def test_model_zip_round_trip(tmp_path, name):
     np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-6)
     names = zipfile.ZipFile(path).namelist()
     assert "manifest.json" in names
-    assert not any(n.endswith((".pkl", ".pickle", ".joblib")) for n in names)
+    assert not any(n.endswith((".pkl", ".pickle", ".joblib", ".skops")) for n in names)
+    assert "scaler.sklearn" in names or name == "ensemble"
+    C.save_model(model, tmp_path / "again.zip")
+    assert (tmp_path / "again.zip").read_bytes() == path.read_bytes(), "the same model, the same bytes"
+
+
+def test_model_files_with_skops_members_still_load(tmp_path):
+    """Model files of earlier versions held skops archives; they load as before."""
+    import skops.io as sio
+
+    X, y, g = separable(seed=3)
+    model = C.make_classifier("logreg", {"Cs": [1.0]}, seed=0).fit(X, y, g)
+    path = tmp_path / "model.zip"
+    C.save_model(model, path)
+    old = tmp_path / "old.zip"
+    with zipfile.ZipFile(path) as src:
+        manifest = json.loads(src.read("manifest.json"))
+    files = {"scaler.skops": sio.dumps(model.scaler_), "logreg.skops": sio.dumps(model.model_)}
+    manifest["files"] = {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}
+    with zipfile.ZipFile(old, "w") as dst:
+        dst.writestr("manifest.json", json.dumps(manifest))
+        for n, d in files.items():
+            dst.writestr(n, d)
+    np.testing.assert_array_equal(C.load_model(old).predict_proba(X), model.predict_proba(X))
+
+
+def test_sklearn_state_refuses_other_classes_and_keeps_every_fitted_attribute():
+    from sklearn.svm import SVC
+    from sklearn.tree import DecisionTreeClassifier
+
+    from speech_emotion.classifiers.modelfile import ModelFileError, sklearn_dumps, sklearn_loads
+
+    X, y, _ = separable(seed=2)
+    svc = SVC(C=3.0, gamma=0.1, class_weight="balanced").fit(X, y)
+    twin = sklearn_loads(sklearn_dumps(svc), "svm.sklearn")
+    assert twin.get_params() == svc.get_params()
+    assert sorted(vars(twin)) == sorted(vars(svc))
+    np.testing.assert_array_equal(twin.decision_function(X), svc.decision_function(X))
+    assert twin.shape_fit_ == svc.shape_fit_ and isinstance(twin.shape_fit_, tuple)
+    with pytest.raises(TypeError, match="DecisionTreeClassifier"):
+        sklearn_dumps(DecisionTreeClassifier().fit(X, y))
+    with zipfile.ZipFile(io.BytesIO(sklearn_dumps(svc))) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    members["object.json"] = members["object.json"].replace(b"sklearn.svm._classes.SVC", b"sklearn.svm._classes.SVR")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for n, d in members.items():
+            archive.writestr(n, d)
+    forged = buffer.getvalue()
+    with pytest.raises(ModelFileError, match="refusing to load unexpected type"):
+        sklearn_loads(forged, "svm.sklearn")
 
 
 def test_mlp_is_deterministic():
@@ -96,7 +149,7 @@ def test_corrupt_model_zip_names_the_file(tmp_path):
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(tampered, "w") as dst:
         for name in src.namelist():
             payload = src.read(name)
-            dst.writestr(name, payload + b"x" if name.endswith(".skops") else payload)
+            dst.writestr(name, payload + b"x" if name.endswith(".sklearn") else payload)
     with pytest.raises(C.ModelFileError, match="tampered.zip.*checksum"):
         C.load_model(tampered)
     with pytest.raises(C.ModelFileError, match="does not exist"):

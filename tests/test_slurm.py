@@ -343,7 +343,7 @@ def assert_same_outputs(local: Path, remote: Path) -> int:
                 for key in a.files:
                     assert np.array_equal(a[key], b[key]), f"{rel}: {key} differs between local and SLURM"
         elif rel.suffix == ".zip":
-            # model archives: skops members carry write times, so compare what the model is
+            # model archives: compare what the model is
             # (member names, classes, params, fitted state); predictions.tsv is compared byte-exactly
             with zipfile.ZipFile(local / rel) as a, zipfile.ZipFile(theirs) as b:
                 assert sorted(a.namelist()) == sorted(b.namelist()), rel

@@ -17,7 +17,7 @@ import numpy as np
 from .base import Classifier, Rows
 from .base import align_proba
 from .inner import inner_cv, out_of_fold, pooled_balanced_accuracy
-from .modelfile import skops_dumps, skops_loads
+from .modelfile import load_sklearn, sklearn_files
 
 
 @dataclass(eq=False, repr=False, kw_only=True)
@@ -94,11 +94,11 @@ class LogRegClassifier(Classifier):
 
     def _save_state(self):
         return {"C_": self.C_, "cv_scores_": self.cv_scores_}, {
-            "scaler.skops": skops_dumps(self.scaler_),
-            "logreg.skops": skops_dumps(self.model_),
+            **sklearn_files("scaler", self.scaler_),
+            **sklearn_files("logreg", self.model_),
         }
 
     def _load_state(self, state, files):
         self.C_, self.cv_scores_ = state["C_"], state.get("cv_scores_", {})
-        self.scaler_ = skops_loads(files["scaler.skops"], "scaler.skops")
-        self.model_ = skops_loads(files["logreg.skops"], "logreg.skops")
+        self.scaler_ = load_sklearn(files, "scaler")
+        self.model_ = load_sklearn(files, "logreg")

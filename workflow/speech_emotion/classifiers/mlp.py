@@ -15,7 +15,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from ..devices import resolve_device, single_torch_thread
 from .base import Classifier, Rows
 from .inner import inner_split
-from .modelfile import skops_dumps, skops_loads
+from .modelfile import load_sklearn, sklearn_files
 
 
 def _build_mlp(n_in: int, hidden: Sequence[int], n_out: int, dropout: float):
@@ -139,14 +139,14 @@ class MLPClassifier(Classifier):
         buffer = io.BytesIO()
         torch.save(self.net_.state_dict(), buffer)
         return {"best_epoch_": self.best_epoch_, "n_features_in_": int(self.n_features_in_)}, {
-            "scaler.skops": skops_dumps(self.scaler_),
+            **sklearn_files("scaler", self.scaler_),
             "mlp.pt": buffer.getvalue(),
         }
 
     def _load_state(self, state, files):
         import torch
 
-        self.scaler_ = skops_loads(files["scaler.skops"], "scaler.skops")
+        self.scaler_ = load_sklearn(files, "scaler")
         self.best_epoch_ = state["best_epoch_"]
         self.n_features_in_ = state["n_features_in_"]
         net = _build_mlp(self.n_features_in_, self.hidden, len(self.classes_), self.dropout)

@@ -2,10 +2,15 @@
 
 A zip holds ``manifest.json`` (format, version, classifier name, parameters, labels, the fitted
 state as JSON and the SHA-256 of every other member) and files in formats that load without
-executing anything: skops for scikit-learn objects (only trusted types), XGBoost UBJSON, a torch
-``state_dict`` loaded with ``weights_only=True``. The zip's own entries carry no timestamps, but
-skops archives record their write time, so two writes of the same model differ in bytes (not in
-what they load). A damaged file raises :class:`ModelFileError` naming the file and the problem.
+executing anything: scikit-learn objects as their parameters (JSON) and fitted arrays (``.npy``,
+read with ``allow_pickle=False``) for an allowlist of classes (:func:`sklearn_dumps`), XGBoost
+UBJSON, a torch ``state_dict`` loaded with ``weights_only=True``. Nothing carries a timestamp, so
+writing the same model twice gives the same bytes. A damaged file raises :class:`ModelFileError`
+naming the file and the problem.
+
+Model files written by earlier versions of the workflow held skops archives (``*.skops``) instead;
+they still load (:func:`load_sklearn`), through skops and its trusted types. skops is no longer
+imported otherwise: its import alone loads every scikit-learn module (about 4 s per job).
 """
 
 from __future__ import annotations
@@ -33,11 +38,91 @@ class ModelFileError(ValueError):
     """A model file that cannot be loaded; the message names the file and the problem."""
 
 
-def skops_dumps(obj: Any) -> bytes:
-    """A scikit-learn object as skops bytes."""
-    import skops.io as sio
+SKLEARN_CLASSES = {
+    "sklearn.preprocessing._data.StandardScaler": ("sklearn.preprocessing", "StandardScaler"),
+    "sklearn.linear_model._logistic.LogisticRegression": ("sklearn.linear_model", "LogisticRegression"),
+    "sklearn.svm._classes.SVC": ("sklearn.svm", "SVC"),
+}
+"""The scikit-learn classes a model file may hold (module path of the class -> where to import it)."""
 
-    return sio.dumps(obj)
+
+def _zip_bytes(files: Mapping[str, bytes]) -> bytes:
+    """A zip of ``files`` (name -> bytes) in name order, with no timestamps: the same files give the
+    same bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def sklearn_dumps(obj: Any) -> bytes:
+    """A fitted scikit-learn object of :data:`SKLEARN_CLASSES` as bytes: a zip of ``object.json``
+    (class, ``get_params``, plain attributes) and one ``.npy`` per array attribute."""
+    cls = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    if cls not in SKLEARN_CLASSES:
+        raise TypeError(f"cannot save a {cls}: model files hold only {sorted(SKLEARN_CLASSES)}")
+    params = obj.get_params(deep=False)
+    plain: dict[str, Any] = {}
+    tuples: list[str] = []
+    arrays: dict[str, bytes] = {}
+    for name, value in sorted(vars(obj).items()):
+        if name in params:
+            continue
+        if isinstance(value, (np.ndarray, np.generic)):
+            if np.asarray(value).dtype == object:
+                raise TypeError(f"cannot save {cls}.{name}: an object array")
+            buffer = io.BytesIO()
+            np.save(buffer, np.asarray(value), allow_pickle=False)
+            arrays[f"{name}.npy"] = buffer.getvalue()
+        elif value is None or isinstance(value, (bool, int, float, str)):
+            plain[name] = value
+        elif isinstance(value, tuple) and all(isinstance(v, (bool, int, float, str)) for v in value):
+            plain[name] = list(value)
+            tuples.append(name)
+        else:
+            raise TypeError(f"cannot save {cls}.{name} of type {type(value).__name__}")
+    header = {"class": cls, "params": _jsonable(params), "attributes": plain, "tuples": tuples,
+              "scalars": sorted(name for name, value in vars(obj).items() if isinstance(value, np.generic))}
+    return _zip_bytes({"object.json": json.dumps(header, sort_keys=True).encode(), **dict(sorted(arrays.items()))})
+
+
+def sklearn_loads(data: bytes, where: str) -> Any:
+    """Rebuild an object written by :func:`sklearn_dumps`; any class outside
+    :data:`SKLEARN_CLASSES` is refused, arrays are read without pickle."""
+    import importlib
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        contents = {name: archive.read(name) for name in archive.namelist()}
+    header = json.loads(contents.pop("object.json"))
+    if header.get("class") not in SKLEARN_CLASSES:
+        raise ModelFileError(f"{where}: refusing to load unexpected type {header.get('class')!r}")
+    module, name = SKLEARN_CLASSES[header["class"]]
+    obj = getattr(importlib.import_module(module), name)(**header["params"])
+    for attribute, value in header["attributes"].items():
+        setattr(obj, attribute, tuple(value) if attribute in header["tuples"] else value)
+    for filename, raw in contents.items():
+        value = np.load(io.BytesIO(raw), allow_pickle=False)
+        attribute = filename.removesuffix(".npy")
+        setattr(obj, attribute, value[()] if attribute in header["scalars"] else value)
+    return obj
+
+
+def sklearn_files(stem: str, obj: Any) -> dict[str, bytes]:
+    """``{"<stem>.sklearn": bytes}``: a model file's entry for a scikit-learn object."""
+    return {f"{stem}.sklearn": sklearn_dumps(obj)}
+
+
+def load_sklearn(files: Mapping[str, bytes], stem: str) -> Any:
+    """The scikit-learn object a model file keeps as ``<stem>.sklearn`` (or, in files written before
+    that format, as the skops archive ``<stem>.skops``)."""
+    if f"{stem}.sklearn" in files:
+        return sklearn_loads(files[f"{stem}.sklearn"], f"{stem}.sklearn")
+    if f"{stem}.skops" in files:
+        return skops_loads(files[f"{stem}.skops"], f"{stem}.skops")
+    raise ModelFileError(f"'{stem}.sklearn' is missing")
 
 
 def skops_loads(data: bytes, where: str) -> Any:
@@ -74,14 +159,8 @@ def model_bytes(model: Classifier, extra: Mapping[str, Any] | None = None) -> by
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
         "extra": _jsonable(dict(extra or {})),
     }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in ["manifest.json", *sorted(files)]:
-            data = json.dumps(manifest, indent=2, sort_keys=True).encode() if name == "manifest.json" else files[name]
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # no timestamps in the zip's own entries
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
-    return buffer.getvalue()
+    encoded = json.dumps(manifest, indent=2, sort_keys=True).encode()
+    return _zip_bytes({"manifest.json": encoded, **{name: files[name] for name in sorted(files)}})
 
 
 def save_model(model: Classifier, path: str | Path, extra: Mapping[str, Any] | None = None) -> None:

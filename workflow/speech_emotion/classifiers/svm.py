@@ -9,7 +9,7 @@ import numpy as np
 
 from .base import Classifier, Rows
 from .inner import inner_cv, out_of_fold
-from .modelfile import skops_dumps, skops_loads
+from .modelfile import load_sklearn, sklearn_files
 
 
 @dataclass(eq=False, repr=False, kw_only=True)
@@ -102,15 +102,15 @@ class SVMClassifier(Classifier):
         np.save(buffer, self.support_vectors_, allow_pickle=False)
         state = {"calibration_": [[float(a), float(b)] for a, b in self.calibration_],
                  "n_calibration_rows_": self.n_calibration_rows_, "gamma_": self.gamma_}
-        return state, {"scaler.skops": skops_dumps(self.scaler_), "svm.skops": skops_dumps(self.model_),
+        return state, {**sklearn_files("scaler", self.scaler_), **sklearn_files("svm", self.model_),
                        "support_vectors.npy": buffer.getvalue()}
 
     def _load_state(self, state, files):
         self.calibration_ = [tuple(pair) for pair in state["calibration_"]]
         self.n_calibration_rows_ = state.get("n_calibration_rows_")
         self.gamma_ = float(state["gamma_"])
-        self.scaler_ = skops_loads(files["scaler.skops"], "scaler.skops")
-        self.model_ = skops_loads(files["svm.skops"], "svm.skops")
+        self.scaler_ = load_sklearn(files, "scaler")
+        self.model_ = load_sklearn(files, "svm")
         self.support_vectors_ = np.load(io.BytesIO(files["support_vectors.npy"]), allow_pickle=False)
 
 

@@ -9,7 +9,7 @@ from sklearn.utils.class_weight import compute_class_weight, compute_sample_weig
 
 from .base import Classifier, Rows
 from .inner import inner_split
-from .modelfile import skops_dumps, skops_loads
+from .modelfile import load_sklearn, sklearn_files
 
 
 @dataclass(eq=False, repr=False, kw_only=True)
@@ -66,14 +66,14 @@ class XGBoostClassifier(Classifier):
     def _save_state(self):
         raw = self.model_.get_booster().save_raw(raw_format="ubj")
         return {"best_iteration_": self.best_iteration_}, {
-            "scaler.skops": skops_dumps(self.scaler_),
+            **sklearn_files("scaler", self.scaler_),
             "xgboost.ubj": bytes(raw),
         }
 
     def _load_state(self, state, files):
         import xgboost as xgb
 
-        self.scaler_ = skops_loads(files["scaler.skops"], "scaler.skops")
+        self.scaler_ = load_sklearn(files, "scaler")
         self.best_iteration_ = state["best_iteration_"]
         self.model_ = xgb.XGBClassifier()
         self.model_.load_model(bytearray(files["xgboost.ubj"]))
