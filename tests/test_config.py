@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -259,3 +260,21 @@ def test_unquoted_on_off_is_read_as_the_setting():
     assert coerce_to_schema(config, SCHEMA)["features"]["speaker_norm"] == "off"
     config["features"]["speaker_norm"] = True
     assert coerce_to_schema(config, SCHEMA)["features"]["speaker_norm"] == "on"
+
+
+def test_train_jobs_of_one_thread_classifiers_ask_for_one_thread(tmp_path):
+    """xgboost and the MLP train on one thread: their train jobs must not hold train.threads cores."""
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "-n", "--cores", "4",
+         "--workflow-profile", str(REPO / "profiles" / "demo"), "--config", "train={'threads': 3}"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    threads = {}
+    for block in (result.stdout + result.stderr).split("\nrule ")[1:]:
+        if not block.startswith("train:"):
+            continue
+        fields = dict(line.strip().split(": ", 1) for line in block.splitlines()[1:] if ": " in line)
+        classifier = re.search(r"classifier=(\w+)", fields["wildcards"]).group(1)
+        threads.setdefault(classifier, set()).add(int(fields.get("threads", 1)))
+    assert threads == {"logreg": {3}, "svm": {3}, "ensemble": {3}, "xgboost": {1}, "mlp": {1}}

@@ -564,7 +564,12 @@ def train_targets():
 
 
 # --- code fingerprints (params `code` of rules plan, tune and train) ---------------------------------
-from speech_emotion.classifiers.registry import module_name  # noqa: E402
+from speech_emotion.classifiers.registry import job_threads, module_name  # noqa: E402
+
+
+def train_threads(wildcards):
+    """Threads of a train or final-fit job: train.threads, 1 for one-thread classifiers (registry)."""
+    return job_threads(wildcards.classifier, config["train"]["threads"])
 from speech_emotion.fingerprint import code_fingerprint  # noqa: E402
 
 

@@ -50,7 +50,7 @@ rule cross_train:
         config=classifier_config,
         seed=config["seed"],
         code=cross_train_code,
-    threads: config["train"]["threads"]
+    threads: train_threads
     resources:
         mem_mb=config["train"]["mem_mb"],
         runtime=config["train"]["runtime"],

@@ -94,7 +94,7 @@ rule train:
         config=classifier_config,
         seed=config["seed"],
         code=train_code,
-    threads: config["train"]["threads"]
+    threads: train_threads
     resources:
         mem_mb=config["train"]["mem_mb"],
         runtime=config["train"]["runtime"],

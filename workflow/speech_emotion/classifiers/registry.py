@@ -31,6 +31,7 @@ class Entry:
     cls: str
     member: bool  # may be a member of the ensemble
     tunable: bool  # may be named in tune.classifiers
+    parallel: bool = True  # uses more than one thread (train.threads); False: one, so its jobs ask for one
 
 
 REGISTRY: dict[str, Entry] = {
@@ -38,8 +39,8 @@ REGISTRY: dict[str, Entry] = {
     for entry in (
         Entry("logreg", "logreg", "LogRegClassifier", member=True, tunable=True),
         Entry("svm", "svm", "SVMClassifier", member=True, tunable=True),
-        Entry("xgboost", "xgboost", "XGBoostClassifier", member=True, tunable=True),
-        Entry("mlp", "mlp", "MLPClassifier", member=True, tunable=True),
+        Entry("xgboost", "xgboost", "XGBoostClassifier", member=True, tunable=True, parallel=False),
+        Entry("mlp", "mlp", "MLPClassifier", member=True, tunable=True, parallel=False),
         Entry("ensemble", "ensemble", "EnsembleClassifier", member=False, tunable=False),
     )
 }
@@ -51,6 +52,13 @@ TUNABLE = tuple(name for name, entry in REGISTRY.items() if entry.tunable)
 def module_name(name: str) -> str:
     """The module of classifier ``name`` (dotted, absolute)."""
     return f"{__package__}.{REGISTRY[name].module}"
+
+
+def job_threads(name: str, threads: int) -> int:
+    """Threads a train job of classifier ``name`` asks for: ``threads`` (train.threads), or 1 for a
+    classifier that trains on one thread whatever it is given (XGBoost, the MLP), so that the
+    scheduler runs another job on the other cores instead of keeping them idle."""
+    return int(threads) if REGISTRY[name].parallel else 1
 
 
 def classifier_class(name: str) -> type[Classifier]:
