@@ -121,7 +121,7 @@ def test_cross_train_uses_only_the_train_corpus_and_predicts_every_mapped_test_c
                    "aug1": _write(tmp_path / "train", "aug1", train["clip_id"], _features(train["label"], rng))}
     test_clean = _write(tmp_path / "test", "clean", test["clip_id"],
                         _features(test["label"].replace({"Calm": "NEU"}), rng))
-    features = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 3, "probe_alphas": [0.1, 1.0, 10.0, 100.0],
+    features = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 3, "probe": "logreg", "probe_C": 1.0, "probe_max_iter": 500, "probe_alphas": [0.1, 1.0, 10.0, 100.0],
                 "speaker_norm": "off", "speaker_norm_min_clips": 5}
 
     plan = cross_plan(train_paths, train, LABEL_MAP, features, "always", seed=0)

@@ -57,7 +57,7 @@ def test_probe_score_is_the_best_penalty_of_the_pooled_out_of_fold_predictions()
         np.testing.assert_allclose(values[k], by_hand, atol=2e-4)
         expected.append(I.pooled_balanced_accuracy(by_hand, y))
     assert expected[0] != expected[1]
-    assert Probe(alphas=alphas).score(X, y, groups, splits) == pytest.approx(max(expected))
+    assert Probe(kind="ridge", alphas=alphas).score(X, y, groups, splits) == pytest.approx(max(expected))
 
 
 def test_probe_handles_constant_features_and_a_class_missing_from_training():
@@ -67,3 +67,8 @@ def test_probe_handles_constant_features_and_a_class_missing_from_training():
     got = ridge_fit_predict(X[train], y[train], X, 3, [1.0])
     assert np.isfinite(got).all()
     assert (np.argmax(got[0], axis=1) != 2).all(), "a class absent from training is never predicted"
+
+
+def test_unknown_probe_is_refused():
+    with pytest.raises(ValueError, match="features.probe"):
+        Probe(kind="lasso")

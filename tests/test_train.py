@@ -20,6 +20,7 @@ from speech_emotion.classifiers import base as B
 from speech_emotion.classifiers import inner as I
 from speech_emotion.final_model import final_model_info, load_final_model
 from speech_emotion.layers import resolve_layers, select
+from speech_emotion.classifiers.logreg import LogRegClassifier
 from speech_emotion.probe import ridge_out_of_fold
 from speech_emotion.plan import Probe, choose_copies, choose_layers, make_plan, probe_layers, probe_table
 from speech_emotion.splits import trained_variants
@@ -29,7 +30,7 @@ from speech_emotion.training import train_fold
 LABELS = ["ANG", "HAP", "NEU", "SAD"]
 N_LAYERS, DIM, SIGNAL_LAYER = 5, 8, 3
 LAYER_CHOICE = {"method": "probe", "spec": "auto", "score": 0.9, "n_layers": N_LAYERS}
-FEATURES = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 5, "probe_alphas": [0.1, 1.0, 10.0, 100.0],
+FEATURES = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 5, "probe": "logreg", "probe_C": 1.0, "probe_max_iter": 500, "probe_alphas": [0.1, 1.0, 10.0, 100.0],
             "speaker_norm": "off", "speaker_norm_min_clips": 5}
 
 
@@ -143,8 +144,14 @@ def test_augmented_copies_train_only_when_the_probe_says_they_help(seed):
         assert choice["copy_rows"] == 128
         # scored on the same held-out clean clips: "without" is the probe trained on clean rows only
         splits = I.inner_cv(y, g, 4, 0, clean)
+        probs = I.cross_val_proba(lambda: LogRegClassifier(C=1.0, max_iter=500, seed=0), X, y, g,
+                                  [(tr[clean[tr]], va) for tr, va in splits])
+        assert choice["score_without"] == pytest.approx(I.pooled_balanced_accuracy(probs, y))
+        # the ridge probe: the same held-out clean clips, its penalty chosen among probe_alphas
+        ridge = choose_copies("auto", X, y, g, clean, clips, Probe(inner_folds=4, seed=0, kind="ridge"))
         values = ridge_out_of_fold(X, y, [(tr[clean[tr]], va) for tr, va in splits], Probe().alphas)
-        assert choice["score_without"] == pytest.approx(max(I.pooled_balanced_accuracy(v, y) for v in values))
+        assert ridge["score_without"] == pytest.approx(max(I.pooled_balanced_accuracy(v, y) for v in values))
+        assert ridge["use"] is expected, (kind, ridge)
     X, y, g, clean, clips = copies_corpus("harmful", seed)
     assert choose_copies("always", X, y, g, clean, clips, Probe())["use"] is True
     assert choose_copies("auto", X[clean], y[clean], g[clean], clean[clean], clips[clean], Probe())["use"] is False

@@ -12,7 +12,8 @@ log = job_log(snakemake.log[0])  # noqa: F821
 inputs, params, w = snakemake.input, snakemake.params, snakemake.wildcards  # noqa: F821
 member_plans = {path.split("/")[-3]: read_json(path) for path in inputs.member_plans}  # results/cv/<member>/plans/..
 plan = make_plan(w.fold, variant_paths(inputs.embeddings), read_table(inputs.manifest), read_table(inputs.folds),
-                 params.features, params.augment_use, params.seed, member_plans or None)
+                 params.features, params.augment_use, params.seed, member_plans or None,
+                 threads=snakemake.threads)  # noqa: F821
 plan["encoder"] = w.encoder
 log.info("encoder %s fold %s: layers %s (%s); speaker normalisation %s; augmented copies %s", w.encoder, w.fold,
          plan["layers"], plan["layer_choice"], plan["speaker_norm"], plan["copies"])

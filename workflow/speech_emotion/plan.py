@@ -3,7 +3,8 @@
 One job per (encoder, fold) (rule ``plan``) writes ``results/cv/{encoder}/plans/fold-{k}.json``:
 
 - ``layers``: the encoder layers the classifiers read. ``features.layers: auto`` scores each layer
-  with a closed-form class-balanced ridge probe (:mod:`speech_emotion.probe`; balanced accuracy of its out-of-fold
+  with a class-balanced linear probe (``features.probe``: logistic regression, or the closed-form
+  ridge classifier of :mod:`speech_emotion.probe`; balanced accuracy of its out-of-fold
   predictions pooled over inner folds of the clean training clips), then keeps the best layer or,
   when it scores better, the best run of up to ``probe_max_layers`` ADJACENT layers around it;
 - ``speaker_norm``: whether features are standardised per speaker (``features.speaker_norm: auto``:
@@ -26,7 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .classifiers.inner import InnerSplits, inner_cv, log_inner_grouping, pooled_balanced_accuracy
+from .classifiers.inner import InnerSplits, cross_val_proba, inner_cv, log_inner_grouping, pooled_balanced_accuracy
+from .classifiers.logreg import LogRegClassifier
 from .layers import resolve_layers, select
 from .probe import ridge_out_of_fold
 from .splits import load_fold, parse_fold
@@ -38,23 +40,44 @@ MIN_GAIN = 0.005
 
 @dataclass(frozen=True)
 class Probe:
-    """The linear probe behind every decision of a plan (``features.probe_*``)."""
+    """The linear probe behind every decision of a plan (``features.probe*``).
+
+    ``kind`` ``logreg`` (default): a class-balanced logistic regression with a fixed ``C``, fitted
+    iteratively (lbfgs, ``max_iter``) on each inner split, the inner splits side by side on
+    ``n_jobs`` processes. ``ridge``: the closed-form class-balanced ridge classifier of
+    :mod:`speech_emotion.probe`, its penalty chosen from ``alphas`` by the same inner CV; one to
+    two orders of magnitude cheaper on large folds, but on URDU it picked layers that every
+    classifier did worse with (docs/results.md), so it is the opt-in for large corpora.
+    """
 
     inner_folds: int = 5
     seed: int = 0
+    kind: str = "logreg"
+    C: float = 1.0
+    max_iter: int = 500
     alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
     max_layers: int = 3
+    n_jobs: int = 1
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("logreg", "ridge"):
+            raise ValueError(f"features.probe: '{self.kind}' is unknown (logreg|ridge)")
 
     @classmethod
-    def from_config(cls, features: Mapping[str, Any], seed: int) -> Probe:
-        return cls(inner_folds=int(features["probe_inner_folds"]), seed=seed,
+    def from_config(cls, features: Mapping[str, Any], seed: int, n_jobs: int = 1) -> Probe:
+        return cls(inner_folds=int(features["probe_inner_folds"]), seed=seed, kind=str(features["probe"]),
+                   C=float(features["probe_C"]), max_iter=int(features["probe_max_iter"]),
                    alphas=tuple(float(a) for a in features["probe_alphas"]),
-                   max_layers=int(features["probe_max_layers"]))
+                   max_layers=int(features["probe_max_layers"]), n_jobs=int(n_jobs))
 
-    def best(self, X: np.ndarray, y: np.ndarray, splits: InnerSplits) -> tuple[float, float]:
-        """(score, penalty): the pooled out-of-fold balanced accuracy of the ridge probe over
-        ``splits`` for its best penalty of ``alphas`` (the same inner CV picks it; ties go to the
-        larger penalty), and that penalty."""
+    def best(self, X: np.ndarray, y: np.ndarray, splits: InnerSplits) -> tuple[float, float | None]:
+        """(score, penalty): the pooled out-of-fold balanced accuracy of the probe over ``splits``;
+        for the ridge probe at its best penalty of ``alphas`` (the same inner CV picks it; ties go
+        to the larger penalty), and that penalty (None for logreg)."""
+        if self.kind == "logreg":
+            probs = cross_val_proba(lambda: LogRegClassifier(C=self.C, max_iter=self.max_iter, seed=self.seed),
+                                    X, y, None, splits, self.n_jobs)
+            return pooled_balanced_accuracy(probs, y), None
         values = ridge_out_of_fold(X, y, splits, self.alphas)
         scores = [pooled_balanced_accuracy(per_alpha, y) for per_alpha in values]
         k = max(range(len(scores)), key=lambda i: (round(scores[i], 10), self.alphas[i]))
@@ -65,7 +88,7 @@ class Probe:
         return self.best(X, y, splits)[0]
 
     def with_alpha(self, alpha: float | None) -> Probe:
-        """The same probe with its penalty fixed (``None``: unchanged)."""
+        """The same probe with its ridge penalty fixed (``None``: unchanged)."""
         return self if alpha is None else replace(self, alphas=(float(alpha),))
 
 
@@ -86,19 +109,21 @@ def probe_layers(embeddings: np.ndarray, y: np.ndarray, groups: np.ndarray | Non
         return {"layers": [0], "score": None, "alpha": None, "layer_scores": [None], "windows": [], "inner": None}
     splits = inner_cv(y, groups, probe.inner_folds, probe.seed, purpose="layer probe")
 
-    def score(layers: Sequence[int]) -> dict[str, Any]:
+    def score(layers: Sequence[int], probe: Probe = probe) -> dict[str, Any]:
         value, alpha = probe.best(select(embeddings, layers), y, splits)
         return {"layers": list(layers), "score": value, "alpha": alpha}
 
     singles = [score([i]) for i in range(n_layers)]
     layer_scores = [entry["score"] for entry in singles]
     best = int(np.argmax(layer_scores))
+    # windows are scored with the best layer's penalty (the comparison with it is at equal penalty)
+    wide = probe.with_alpha(singles[best]["alpha"])
     windows = [singles[best]]
     chosen = windows[0]
     for width in range(2, min(probe.max_layers, n_layers) + 1):
         best_of_width = None
         for start in range(max(0, best - width + 1), min(best, n_layers - width) + 1):
-            entry = score(range(start, start + width))
+            entry = score(range(start, start + width), wide)
             windows.append(entry)
             if best_of_width is None or entry["score"] > best_of_width["score"]:
                 best_of_width = entry
@@ -207,9 +232,11 @@ def make_plan(
     augment_use: str,
     seed: int,
     member_plans: Mapping[str, Mapping[str, Any]] | None = None,
+    threads: int = 1,
 ) -> dict[str, Any]:
     """The plan of one fold, from its training part only (``paths``: "clean", "aug1", ... -> shards;
-    the copies are read on the chosen layers only).
+    the copies are read on the chosen layers only; ``threads``: the logistic probe's inner splits
+    run side by side on that many processes, which changes no number).
 
     A fusion encoder passes its members' plans of the same fold (``member_plans``): each member's
     chosen layers are kept (``layers`` becomes a list per member) and the fused features get their
@@ -218,7 +245,7 @@ def make_plan(
     from .speaker_norm import normalise_fold
 
     fold_index = parse_fold(fold)
-    probe = Probe.from_config(features, seed)
+    probe = Probe.from_config(features, seed, threads)
     min_clips = int(features["speaker_norm_min_clips"])
     if member_plans:
         layer_choice = {"method": "fusion", "layers": {m: list(p["layers"]) for m, p in member_plans.items()},

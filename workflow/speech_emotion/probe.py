@@ -12,13 +12,14 @@ Gram matrix of a split (d x d, or n x n when there are more features than rows) 
 factorised once per penalty, so scoring one layer of CREMA-D's training fold (5,950 clips x 2,048
 values, 5 inner folds) takes seconds instead of the minutes of an iterative logistic regression.
 
-The penalty is chosen by the same inner CV: a candidate (a layer, a window of layers, with or
-without speaker normalisation or the copies) scores the best pooled balanced accuracy over
-``features.probe_alphas`` (default 0.1, 1, 10, 100: on standardised features each feature has
-variance 1, so the grid runs from nearly unpenalised to shrinking all but the few strongest
-directions of the features' correlation matrix). Every candidate gets the same choice, so the
-comparison between candidates stays fair; the probe ranks and compares, its scores are not a
-classifier's accuracy.
+The penalty is chosen by the same inner CV: each single layer scores the best pooled balanced
+accuracy over ``features.probe_alphas`` (default 0.1, 1, 10, 100: on standardised features each
+feature has variance 1, so the grid runs from nearly unpenalised to shrinking all but the few
+strongest directions of the features' correlation matrix). The best layer's penalty then serves
+every later comparison of the fold's plan (windows of layers around it, with or without speaker
+normalisation, with or without the copies), so each comparison is at equal penalty and costs one
+factorisation per inner fold. The probe ranks and compares; its scores are not a classifier's
+accuracy.
 """
 
 from __future__ import annotations
