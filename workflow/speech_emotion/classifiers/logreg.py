@@ -1,10 +1,4 @@
-"""Logistic regression: multinomial, class-balanced, C chosen by inner CV of the training part.
-
-The C search fits, on each inner split, the candidate Cs from the smallest to the largest, each fit
-starting from the previous one's solution (a warm-started regularisation path, as scikit-learn's
-LogisticRegressionCV does). The problem is convex, so a warm start reaches the same optimum (within
-the solver's tolerance) in fewer iterations.
-"""
+"""Logistic regression: multinomial, class-balanced, C chosen by inner CV of the training part."""
 
 from __future__ import annotations
 
@@ -15,8 +9,7 @@ from typing import Any
 import numpy as np
 
 from .base import Classifier, Rows
-from .base import align_proba
-from .inner import inner_cv, out_of_fold, pooled_balanced_accuracy
+from .inner import cross_val_proba, inner_cv, pooled_balanced_accuracy
 from .modelfile import load_sklearn, sklearn_files
 
 
@@ -43,27 +36,10 @@ class LogRegClassifier(Classifier):
     def chosen_params(self) -> dict[str, Any]:
         return {"C": float(self.C_)}
 
-    def _model(self, C: float, warm_start: bool = False):
+    def _model(self, C: float):
         from sklearn.linear_model import LogisticRegression
 
-        return LogisticRegression(C=C, class_weight="balanced", max_iter=self.max_iter, random_state=self.seed,
-                                  warm_start=warm_start)
-
-    def _path_proba(self, X: np.ndarray, y: np.ndarray, train: np.ndarray, held_out: np.ndarray,
-                    Cs: Sequence[float]) -> np.ndarray:
-        """Held-out probabilities (rows x Cs x classes of ``y``) of the warm-started path over ``Cs``
-        (ascending) fitted on the ``train`` rows, scaled on them."""
-        from sklearn.preprocessing import StandardScaler
-
-        classes = np.unique(y)
-        scaler = StandardScaler().fit(X[train])
-        X_train, X_held = scaler.transform(X[train]), scaler.transform(X[held_out])
-        model = self._model(Cs[0], warm_start=True)
-        out = np.empty((len(held_out), len(Cs), len(classes)))
-        for k, C in enumerate(Cs):
-            model.set_params(C=float(C)).fit(X_train, y[train])
-            out[:, k] = align_proba(model, model.predict_proba(X_held), classes)
-        return out
+        return LogisticRegression(C=C, class_weight="balanced", max_iter=self.max_iter, random_state=self.seed)
 
     def fit(self, X: np.ndarray, y: np.ndarray, groups: Rows = None, clean: Rows = None,
             clips: Rows = None) -> LogRegClassifier:
@@ -78,11 +54,13 @@ class LogRegClassifier(Classifier):
         else:
             splits = self._keep_inner(
                 "C", inner_cv(yi, groups, self.inner_folds, self.seed, clean, clips, purpose="logreg C choice"))
-            Cs = sorted(float(C) for C in self.Cs)
-            n_classes = len(self.classes_)
-            probs = out_of_fold(lambda k, tr, va: self._path_proba(X, yi, tr, va, Cs), splits, len(yi),
-                                len(Cs) * n_classes, self.n_jobs).reshape(len(yi), len(Cs), n_classes)
-            per_c = {C: pooled_balanced_accuracy(probs[:, k], yi) for k, C in enumerate(Cs)}
+            per_c = {}
+            for C in self.Cs:
+                probs = cross_val_proba(
+                    lambda C=C: LogRegClassifier(C=float(C), max_iter=self.max_iter, seed=self.seed),
+                    X, yi, groups, splits, self.n_jobs, clean, clips,
+                )
+                per_c[float(C)] = pooled_balanced_accuracy(probs, yi)
             self.cv_scores_ = {repr(C): s for C, s in per_c.items()}
             # best score; ties go to the smaller C (stronger regularisation)
             self.C_ = min(per_c, key=lambda C: (-round(per_c[C], 10), C))
