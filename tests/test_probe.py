@@ -72,3 +72,19 @@ def test_probe_handles_constant_features_and_a_class_missing_from_training():
 def test_unknown_probe_is_refused():
     with pytest.raises(ValueError, match="features.probe"):
         Probe(kind="lasso")
+
+
+@pytest.mark.parametrize("kind, words", [("logreg", "logistic-regression probe"), ("ridge", "ridge probe")])
+def test_plan_and_model_card_name_the_probe_that_chose_the_layers(kind, words):
+    from speech_emotion.model_card import _encoder_lines
+    from speech_emotion.plan import choose_layers
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    groups = np.tile(np.arange(6), 10)
+    embeddings = rng.normal(size=(60, 2, 4)).astype(np.float32)
+    choice = choose_layers("auto", embeddings, y, groups, Probe(kind=kind, inner_folds=3))
+    assert choice["probe"] == kind
+    info = {"encoder": {"name": "enc", "spec": {"kind": "hf", "model": "m"}}, "layers": choice["layers"],
+            "layer_choice": choice, "n_features": 4}
+    assert f"chosen by a {words} under speaker-grouped inner CV" in " ".join(_encoder_lines(info))

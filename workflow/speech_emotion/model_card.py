@@ -85,7 +85,8 @@ def _encoder_lines(info: Mapping[str, Any]) -> list[str]:
         return [f"- **Encoder** `{enc['name']}`: {what}.",
                 f"- **Features**: the {info.get('n_features') or 'openSMILE'} functionals, computed over the whole clip."]
     choice = info.get("layer_choice") or {}
-    how = {"probe": "chosen by a ridge probe under speaker-grouped inner CV on the training clips",
+    probe = {"ridge": "ridge"}.get(str(choice.get("probe")), "logistic-regression")  # plans before the key: logreg
+    how = {"probe": f"chosen by a {probe} probe under speaker-grouped inner CV on the training clips",
            "config": "fixed by `features.layers`"}.get(str(choice.get("method")), "")
     total = f" of {choice['n_layers']}" if choice.get("n_layers") else ""
     return [
