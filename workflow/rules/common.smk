@@ -565,12 +565,12 @@ def train_targets():
 
 # --- code fingerprints (params `code` of rules plan, tune and train) ---------------------------------
 from speech_emotion.classifiers.registry import job_threads, module_name  # noqa: E402
+from speech_emotion.fingerprint import code_fingerprint  # noqa: E402
 
 
 def train_threads(wildcards):
-    """Threads of a train or final-fit job: train.threads, 1 for one-thread classifiers (registry)."""
+    """Threads of a train job: train.threads, 1 for one-thread classifiers (registry)."""
     return job_threads(wildcards.classifier, config["train"]["threads"])
-from speech_emotion.fingerprint import code_fingerprint  # noqa: E402
 
 
 @functools.lru_cache(maxsize=None)
@@ -590,7 +590,7 @@ def tune_code(wildcards):
 
 def plan_code(wildcards):
     """Hash of the code deciding a fold's plan (plan.py, speech_emotion.plan and what it imports,
-    the ridge probe, probe.py, included): editing it reruns the plans."""
+    both probes, logreg.py and probe.py, included): editing it reruns the plans."""
     return _code("plan.py")
 
 

@@ -67,6 +67,7 @@ def sklearn_dumps(obj: Any) -> bytes:
     params = obj.get_params(deep=False)
     plain: dict[str, Any] = {}
     tuples: list[str] = []
+    scalars: list[str] = []
     arrays: dict[str, bytes] = {}
     for name, value in sorted(vars(obj).items()):
         if name in params:
@@ -77,6 +78,8 @@ def sklearn_dumps(obj: Any) -> bytes:
             buffer = io.BytesIO()
             np.save(buffer, np.asarray(value), allow_pickle=False)
             arrays[f"{name}.npy"] = buffer.getvalue()
+            if isinstance(value, np.generic):
+                scalars.append(name)
         elif value is None or isinstance(value, (bool, int, float, str)):
             plain[name] = value
         elif isinstance(value, tuple) and all(isinstance(v, (bool, int, float, str)) for v in value):
@@ -84,9 +87,8 @@ def sklearn_dumps(obj: Any) -> bytes:
             tuples.append(name)
         else:
             raise TypeError(f"cannot save {cls}.{name} of type {type(value).__name__}")
-    header = {"class": cls, "params": _jsonable(params), "attributes": plain, "tuples": tuples,
-              "scalars": sorted(name for name, value in vars(obj).items() if isinstance(value, np.generic))}
-    return _zip_bytes({"object.json": json.dumps(header, sort_keys=True).encode(), **dict(sorted(arrays.items()))})
+    header = {"class": cls, "params": _jsonable(params), "attributes": plain, "tuples": tuples, "scalars": scalars}
+    return _zip_bytes({"object.json": json.dumps(header, sort_keys=True).encode(), **arrays})
 
 
 def sklearn_loads(data: bytes, where: str) -> Any:
