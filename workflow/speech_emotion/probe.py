@@ -1,4 +1,4 @@
-"""The linear probe behind every decision of a fold's plan: a class-balanced ridge classifier.
+"""The ridge probe of a fold's plan (``features.probe: ridge``): a class-balanced ridge classifier.
 
 Per inner split of a training part, the probe standardises the features on the inner training
 rows (as every classifier does), then fits a ridge regression of the one-hot labels on them with
@@ -10,7 +10,7 @@ and a penalty of ``alpha`` per training row::
 and predicts the class with the highest fitted value. It is solved in closed form: the weighted
 Gram matrix of a split (d x d, or n x n when there are more features than rows) is formed once and
 factorised once per penalty, so scoring one layer of CREMA-D's training fold (5,950 clips x 2,048
-values, 5 inner folds) takes seconds instead of the minutes of an iterative logistic regression.
+values, 5 inner folds) takes seconds instead of the minutes of the iterative logistic probe.
 
 The penalty is chosen by the same inner CV: each single layer scores the best pooled balanced
 accuracy over ``features.probe_alphas`` (default 0.1, 1, 10, 100: on standardised features each
