@@ -525,3 +525,25 @@ def test_svm_on_a_precomputed_kernel_is_scikit_learns_rbf_svc():
     np.testing.assert_allclose(model.decision_function(X_test), reference.decision_function(model._scale(X_test)),
                                atol=1e-6)
     assert len(model.support_vectors_) == len(reference.support_)
+
+
+def test_logreg_solves_with_blas_on_one_thread(monkeypatch):
+    """lbfgs alternates numpy's and scipy's BLAS; with two threads in each the fit ran 3 to 9 times
+    slower on 2 cores (benchmarks/blas_threads.py). Every fit, inner and final, must see one thread."""
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    seen: list[int] = []
+    fit = LogisticRegression.fit
+
+    def spy(self, *args, **kwargs):
+        seen.append(max(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"))
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(LogisticRegression, "fit", spy)
+    X, y, g = separable()
+    with threadpool_limits(2, user_api="blas"):
+        LogRegClassifier(Cs=(0.1, 1.0), inner_folds=2, seed=0).fit(X, y, g)
+        after = max(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
+    assert len(seen) == 2 * 2 + 1 and set(seen) == {1}
+    assert after == 2  # restored

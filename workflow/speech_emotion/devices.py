@@ -1,10 +1,12 @@
-"""The torch device a job runs on, and the one CPU thread setting that keeps numbers reproducible
-(shared by the encoders and the MLP classifier)."""
+"""The torch device a job runs on, the one CPU thread setting that keeps numbers reproducible
+(shared by the encoders and the MLP classifier) and the BLAS setting of the iterative linear solvers."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
+from typing import Any
 
 
 def resolve_device(device: str, key: str) -> str:
@@ -35,3 +37,25 @@ def single_torch_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+@cache
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()  # inspecting the loaded libraries takes ~20 ms: once per process
+
+
+@contextmanager
+def single_blas_thread() -> Iterator[None]:
+    """Run the BLAS libraries (numpy's and scipy's OpenBLAS, MKL) on one thread, then restore them.
+
+    For the lbfgs logistic regressions of the probe and the classifier. scipy's L-BFGS-B calls its
+    own OpenBLAS for small vector operations between numpy's matrix products; with two threads in
+    each pool the two libraries' spinning threads fight over the cores: one fit at CREMA-D's shape
+    (4,800 x 2,048, 6 classes) took 3.9 s with the default two threads and 1.2 s on one, on an idle
+    2-core machine, and about 9 times longer when another job shared the cores
+    (``python benchmarks/blas_threads.py``). Parallelism comes from inner folds run side by side.
+    """
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        yield

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..devices import single_blas_thread
 from .base import Classifier, Rows
 from .inner import cross_val_proba, inner_cv, pooled_balanced_accuracy
 from .modelfile import load_sklearn, sklearn_files
@@ -64,7 +65,8 @@ class LogRegClassifier(Classifier):
             self.cv_scores_ = {repr(C): s for C, s in per_c.items()}
             # best score; ties go to the smaller C (stronger regularisation)
             self.C_ = min(per_c, key=lambda C: (-round(per_c[C], 10), C))
-        self.model_ = self._model(self.C_).fit(Xs, yi)
+        with single_blas_thread():  # lbfgs: see single_blas_thread
+            self.model_ = self._model(self.C_).fit(Xs, yi)
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
