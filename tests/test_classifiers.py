@@ -547,3 +547,9 @@ def test_logreg_solves_with_blas_on_one_thread(monkeypatch):
         after = max(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
     assert len(seen) == 2 * 2 + 1 and set(seen) == {1}
     assert after == 2  # restored
+
+
+def test_xgboost_max_bin_reaches_the_booster():
+    X, y, g = separable()
+    model = C.make_classifier("xgboost", {"max_bin": 16, "n_estimators": 5}, seed=0).fit(X, y, g)
+    assert '"max_bin":"16"' in model.model_.get_booster().save_config()

@@ -28,6 +28,7 @@ class XGBoostClassifier(Classifier):
     learning_rate: float = 0.1
     subsample: float = 0.8
     colsample_bytree: float = 0.8
+    max_bin: int = 256
     early_stopping_rounds: int = 20
     validation_fraction: float = 0.15
 
@@ -50,6 +51,7 @@ class XGBoostClassifier(Classifier):
             subsample=self.subsample,
             colsample_bytree=self.colsample_bytree,
             tree_method="hist",
+            max_bin=self.max_bin,
             early_stopping_rounds=self.early_stopping_rounds,
             eval_metric="mlogloss" if len(self.classes_) > 2 else "logloss",
             random_state=self.seed,
