@@ -17,6 +17,7 @@ import argparse
 import statistics
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -55,14 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=500, random_state=0).fit(X, y)
         return time.perf_counter() - start, model.coef_
 
-    times: dict[str, list[float]] = {"default threads": [], "one BLAS thread": []}
+    settings = {"default threads": nullcontext, "one BLAS thread": single_blas_thread}
+    times: dict[str, list[float]] = {name: [] for name in settings}
     coefs = {}
     for repeat in range(args.repeats):
-        for name in times:
-            if name == "one BLAS thread":
-                with single_blas_thread():
-                    seconds, coefs[name] = fit()
-            else:
+        for name, setting in settings.items():
+            with setting():
                 seconds, coefs[name] = fit()
             times[name].append(seconds)
             print(f"  repeat {repeat}: {name}: {seconds:.2f} s")

@@ -553,3 +553,24 @@ def test_xgboost_max_bin_reaches_the_booster():
     X, y, g = separable()
     model = C.make_classifier("xgboost", {"max_bin": 16, "n_estimators": 5}, seed=0).fit(X, y, g)
     assert '"max_bin":"16"' in model.model_.get_booster().save_config()
+
+
+def test_single_blas_thread_covers_the_solvers_blas_even_when_it_is_loaded_later():
+    """The controller lists the libraries once per process: scipy's own OpenBLAS (its L-BFGS-B)
+    must be among them even if nothing imported scipy.optimize before the first fit."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "from speech_emotion.devices import single_blas_thread\n"
+        "with single_blas_thread():\n"
+        "    import scipy.optimize\n"
+        "    from threadpoolctl import threadpool_info\n"
+        "    print(max(lib['num_threads'] for lib in threadpool_info() if lib['user_api'] == 'blas'))\n"
+    )
+    workflow = Path(__file__).resolve().parents[1] / "workflow"
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "PYTHONPATH": str(workflow)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"

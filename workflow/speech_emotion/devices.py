@@ -41,9 +41,10 @@ def single_torch_thread() -> Iterator[None]:
 
 @cache
 def _blas_controller() -> Any:
+    import scipy.optimize  # noqa: F401  the solver's own BLAS must be loaded before the libraries are listed
     from threadpoolctl import ThreadpoolController
 
-    return ThreadpoolController()  # inspecting the loaded libraries takes ~20 ms: once per process
+    return ThreadpoolController()  # listing the loaded libraries takes ~20 ms: once per process
 
 
 @contextmanager
@@ -53,7 +54,7 @@ def single_blas_thread() -> Iterator[None]:
     For the lbfgs logistic regressions of the probe and the classifier. scipy's L-BFGS-B calls its
     own OpenBLAS for small vector operations between numpy's matrix products; with two threads in
     each pool the two libraries' spinning threads fight over the cores: one fit at CREMA-D's shape
-    (4,800 x 2,048, 6 classes) took 3.9 s with the default two threads and 1.2 s on one, on an idle
+    (4,800 x 2,048, 6 classes) took 3.6 s with the default two threads and 1.15 s on one, on an idle
     2-core machine, and about 9 times longer when another job shared the cores
     (``python benchmarks/blas_threads.py``). Parallelism comes from inner folds run side by side.
     """
