@@ -28,7 +28,7 @@ class XGBoostClassifier(Classifier):
     learning_rate: float = 0.1
     subsample: float = 0.8
     colsample_bytree: float = 0.8
-    max_bin: int = 256
+    max_bin: int = 64
     early_stopping_rounds: int = 20
     validation_fraction: float = 0.15
 
