@@ -48,9 +48,9 @@ class Probe:
     iteratively (lbfgs, ``max_iter``) on each inner split, the inner splits side by side on
     ``n_jobs`` processes. ``ridge``: the closed-form class-balanced ridge classifier of
     :mod:`speech_emotion.probe`, its penalty chosen from ``alphas`` by the same inner CV; a plan
-    job at full CREMA-D shape took 5.5 min with it against about 70 with ``logreg``, but on URDU
-    it picked layers that every classifier did worse with (docs/results.md), so it is the opt-in
-    for large corpora.
+    job at full CREMA-D shape took 5.5 min with it, about as long as with ``logreg`` (6 min), and on
+    URDU it picked layers that every classifier did worse with (docs/results.md), so it stays an
+    option.
     """
 
     inner_folds: int = 5
