@@ -334,3 +334,26 @@ def test_changing_svm_C_reruns_only_svm_jobs(tmp_path):
     assert any("classifier=svm" in w for w in train_jobs)
     assert not any("classifier=logreg" in w for w in train_jobs)
     assert {rule for rule, _ in jobs} <= {"train"}, jobs
+
+
+def test_a_logistic_regression_job_never_imports_torch_transformers_umap_or_xgboost():
+    """Start-up cost: what a train job of logreg imports (the modules of scripts/train.py, then a
+    fit) and what a plan job imports must not pull in the heavy libraries of other rules."""
+    code = (
+        "import sys, numpy as np\n"
+        "from speech_emotion.cache import read_json, write_json_atomic, write_tsv_atomic\n"
+        "from speech_emotion.classifiers import save_model, make_classifier\n"
+        "from speech_emotion.tables import read_table\n"
+        "from speech_emotion.logs import job_log\n"
+        "from speech_emotion.splits import variant_paths\n"
+        "from speech_emotion.training import train_fold\n"
+        "from speech_emotion.plan import make_plan\n"
+        "rng = np.random.default_rng(0)\n"
+        "X, y = rng.normal(size=(60, 4)), np.arange(60) % 3\n"
+        "make_classifier('logreg', {'Cs': [1.0], 'inner_folds': 2}, seed=0).fit(X, y, np.arange(60) % 6)\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'umap', 'xgboost', 'matplotlib') if m in sys.modules))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "workflow"))
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
