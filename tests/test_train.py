@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -86,32 +85,6 @@ def test_probe_picks_the_informative_layer():
     assert result["layer_scores"][SIGNAL_LAYER] > 0.8 > max(s for i, s in enumerate(result["layer_scores"]) if i != SIGNAL_LAYER)
     fixed = choose_layers("last", emb, frame["label"], frame["speaker"], Probe())
     assert fixed["layers"] == [N_LAYERS - 1] and fixed["method"] == "config"
-
-
-def test_batched_layer_probe_scores_every_layer_set_as_one_fit_per_set_would():
-    """Probe.best_of_layers pools the (layer set, inner split) fits of many layer sets into one set
-    of tasks: each set must score exactly what Probe.best on its selected columns scores, on one
-    process or two, and the plan's layer choice must not depend on the process count."""
-    frame, emb = synthetic_corpus()
-    y, groups = frame["label"].to_numpy(), frame["speaker"].to_numpy()
-    probe = Probe(max_layers=3, inner_folds=3)
-    splits = I.inner_cv(y, groups, probe.inner_folds, probe.seed, purpose="layer probe")
-    layer_sets = [[0], [SIGNAL_LAYER], [SIGNAL_LAYER - 1, SIGNAL_LAYER], [N_LAYERS - 1]]
-    one_by_one = [probe.best(select(emb, layers), y, splits) for layers in layer_sets]
-    assert probe.best_of_layers(emb, y, splits, layer_sets) == one_by_one
-    assert replace(probe, n_jobs=2).best_of_layers(emb, y, splits, layer_sets) == one_by_one
-    assert one_by_one[1][0] > one_by_one[0][0] + 0.2, "the signal layer must score apart (else nothing is compared)"
-    serial = probe_layers(emb, y, groups, probe)
-    assert probe_layers(emb, y, groups, replace(probe, n_jobs=2)) == serial
-    assert [w["layers"] for w in serial["windows"]][0] == [SIGNAL_LAYER]
-    # the decisions pool their two scorings (with and without) the same way
-    X = select(emb, [SIGNAL_LAYER])
-    half = np.arange(len(y)) % 2 == 0
-    fewer = I.InnerSplits([(tr[half[tr]], va) for tr, va in splits], "speaker", None)
-    expected = [probe.best(X, y, splits), probe.best(X, y, fewer)]
-    assert replace(probe, n_jobs=2).best_of_many(y, [(X, None, splits), (X, None, fewer)]) == expected
-    assert expected[0] != expected[1], "the two problems must differ (else a mix-up would pass)"
-    assert probe.best_of_many(y, [(emb, [SIGNAL_LAYER], splits)]) == [expected[0]]
 
 
 def test_plan_uses_training_fold_only(tmp_path, monkeypatch):

@@ -27,9 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .classifiers.base import align_proba
-from .classifiers.inner import (InnerSplits, assemble_out_of_fold, cross_val_proba, inner_cv, log_inner_grouping,
-                                pooled_balanced_accuracy)
+from .classifiers.inner import InnerSplits, cross_val_proba, inner_cv, log_inner_grouping, pooled_balanced_accuracy
 from .classifiers.logreg import LogRegClassifier
 from .layers import resolve_layers, select
 from .probe import ridge_out_of_fold
@@ -86,38 +84,6 @@ class Probe:
         k = max(range(len(scores)), key=lambda i: (round(scores[i], 10), self.alphas[i]))
         return scores[k], float(self.alphas[k])
 
-    def best_of_layers(self, embeddings: np.ndarray, y: np.ndarray, splits: InnerSplits,
-                       layer_sets: Sequence[Sequence[int]]) -> list[tuple[float, float | None]]:
-        """:meth:`best` of ``select(embeddings, layers)`` for each of ``layer_sets``, the same numbers
-        (the layers are selected inside each task: see :meth:`best_of_many`)."""
-        return self.best_of_many(y, [(embeddings, list(layers), splits) for layers in layer_sets])
-
-    def best_of_many(self, y: np.ndarray, problems: Sequence[tuple[np.ndarray, Sequence[int] | None, InnerSplits]],
-                     ) -> list[tuple[float, float | None]]:
-        """:meth:`best` of each problem ``(array, layers, splits)``: the features are ``array`` itself
-        (``layers`` None) or ``select(array, layers)``; the same numbers as one :meth:`best` call
-        each. For the logistic probe every (problem, inner split) fit is one task of a single pool of
-        ``n_jobs`` processes: 5 inner splits of one problem on 2 processes leave one idle a third of
-        the time, many problems' fits together keep both busy. Each array is shared with the
-        processes once, and a task selects its layers itself."""
-        if self.kind != "logreg":
-            return [self.best(X if layers is None else select(X, layers), y, splits) for X, layers, splits in problems]
-        tasks = [(X, layers, tr, va) for X, layers, splits in problems for tr, va in splits]
-        args = (self.C, self.max_iter, self.seed)
-        if self.n_jobs == 1 or len(tasks) < 2:
-            parts = [_logreg_held_out(X, y, layers, tr, va, *args) for X, layers, tr, va in tasks]
-        else:
-            from joblib import Parallel, delayed
-
-            parts = Parallel(n_jobs=self.n_jobs)(delayed(_logreg_held_out)(X, y, layers, tr, va, *args)
-                                                 for X, layers, tr, va in tasks)
-        n_classes, results, done = len(np.unique(y)), [], 0
-        for _, _, splits in problems:
-            probs = assemble_out_of_fold(splits, parts[done:done + len(splits)], len(y), n_classes)
-            results.append((pooled_balanced_accuracy(probs, y), None))
-            done += len(splits)
-        return results
-
     def score(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, splits: InnerSplits) -> float:
         """The score of :meth:`best` (``groups`` unused: the splits carry the grouping)."""
         return self.best(X, y, splits)[0]
@@ -125,16 +91,6 @@ class Probe:
     def with_alpha(self, alpha: float | None) -> Probe:
         """The same probe with its ridge penalty fixed (``None``: unchanged)."""
         return self if alpha is None else replace(self, alphas=(float(alpha),))
-
-
-def _logreg_held_out(X: np.ndarray, y: np.ndarray, layers: Sequence[int] | None, train: np.ndarray,
-                     held_out: np.ndarray, C: float, max_iter: int, seed: int) -> np.ndarray:
-    """One fit of the logistic probe (a task of :meth:`Probe.best_of_many`): trained on the
-    ``train`` rows of ``X`` (of its ``layers`` when given), its probabilities of the ``held_out``
-    rows (columns: ``np.unique(y)``), exactly as :func:`cross_val_proba` fits it."""
-    X = np.asarray(X, dtype=np.float32) if layers is None else select(X, layers)
-    model = LogRegClassifier(C=C, max_iter=max_iter, seed=seed).fit(X[train], y[train], None, None, clips=None)
-    return align_proba(model, model.predict_proba(X[held_out]), np.unique(y))
 
 
 # --- layers ---------------------------------------------------------------------------------------
@@ -154,23 +110,22 @@ def probe_layers(embeddings: np.ndarray, y: np.ndarray, groups: np.ndarray | Non
         return {"layers": [0], "score": None, "alpha": None, "layer_scores": [None], "windows": [], "inner": None}
     splits = inner_cv(y, groups, probe.inner_folds, probe.seed, purpose="layer probe")
 
-    def scored(layer_sets: Sequence[Sequence[int]], probe: Probe = probe) -> list[dict[str, Any]]:
-        return [{"layers": list(layers), "score": value, "alpha": alpha}
-                for layers, (value, alpha) in zip(layer_sets, probe.best_of_layers(embeddings, y, splits, layer_sets))]
+    def score(layers: Sequence[int], probe: Probe = probe) -> dict[str, Any]:
+        value, alpha = probe.best(select(embeddings, layers), y, splits)
+        return {"layers": list(layers), "score": value, "alpha": alpha}
 
-    singles = scored([[i] for i in range(n_layers)])
+    singles = [score([i]) for i in range(n_layers)]
     layer_scores = [entry["score"] for entry in singles]
     best = int(np.argmax(layer_scores))
     # windows are scored with the best layer's penalty (the comparison with it is at equal penalty)
-    widths = range(2, min(probe.max_layers, n_layers) + 1)
-    starts = {width: range(max(0, best - width + 1), min(best, n_layers - width) + 1) for width in widths}
-    wide = scored([list(range(start, start + width)) for width in widths for start in starts[width]],
-                  probe.with_alpha(singles[best]["alpha"]))
-    windows = [singles[best], *wide]
+    wide = probe.with_alpha(singles[best]["alpha"])
+    windows = [singles[best]]
     chosen = windows[0]
-    for width in widths:
+    for width in range(2, min(probe.max_layers, n_layers) + 1):
         best_of_width = None
-        for entry in (entry for entry in wide if len(entry["layers"]) == width):
+        for start in range(max(0, best - width + 1), min(best, n_layers - width) + 1):
+            entry = score(range(start, start + width), wide)
+            windows.append(entry)
             if best_of_width is None or entry["score"] > best_of_width["score"]:
                 best_of_width = entry
         if best_of_width is not None and best_of_width["score"] > chosen["score"] + MIN_GAIN:
@@ -225,7 +180,8 @@ def choose_speaker_norm(
         return result | {"use": mode == "on"}
     splits = inner_cv(y, groups, probe.inner_folds, probe.seed, purpose="speaker normalisation decision")
     normalised, fallback = standardise(X, groups, np.ones(len(y), bool), Stats.of(X), min_clips)
-    (with_norm, _), (without, _) = probe.best_of_many(y, [(normalised, None, splits), (X, None, splits)])
+    with_norm = probe.score(normalised, y, groups, splits)
+    without = probe.score(X, y, groups, splits)
     return result | {"use": bool(with_norm > without + MIN_GAIN), "score_with": with_norm, "score_without": without,
                      "inner": splits.record(), "population_speakers": fallback}
 
@@ -260,7 +216,8 @@ def choose_copies(
                 "inner": None}
     splits = inner_cv(y, groups, probe.inner_folds, probe.seed, clean, clips, purpose="copies decision")
     without_copies = InnerSplits([(tr[clean[tr]], va) for tr, va in splits], splits.grouping, splits.reason)
-    (with_copies, _), (without, _) = probe.best_of_many(y, [(X, None, splits), (X, None, without_copies)])
+    with_copies = probe.score(X, y, groups, splits)
+    without = probe.score(X, y, groups, without_copies)
     return {"mode": mode, "use": bool(with_copies > without + MIN_GAIN), "copy_rows": n_copies,
             "score_with": with_copies, "score_without": without, "inner": splits.record()}
 

@@ -193,14 +193,6 @@ def out_of_fold(
         from joblib import Parallel, delayed
 
         results = Parallel(n_jobs=n_jobs)(delayed(fit_predict)(k, tr, va) for k, (tr, va) in enumerate(splits))
-    return assemble_out_of_fold(splits, results, n_rows, n_columns)
-
-
-def assemble_out_of_fold(
-    splits: Sequence[tuple[np.ndarray, np.ndarray]], results: Sequence[np.ndarray], n_rows: int, n_columns: int,
-) -> np.ndarray:
-    """One (rows x columns) array from each split's held-out values (``results[k]`` for the held-out
-    rows of ``splits[k]``); rows that no split holds out stay NaN."""
     out = np.full((n_rows, n_columns), np.nan)
     for (_, va), values in zip(splits, results):
         out[va] = np.asarray(values).reshape(len(va), n_columns)
