@@ -278,3 +278,75 @@ def test_train_jobs_of_one_thread_classifiers_ask_for_one_thread(tmp_path):
         classifier = re.search(r"classifier=(\w+)", fields["wildcards"]).group(1)
         threads.setdefault(classifier, set()).add(int(fields.get("threads", 1)))
     assert threads == {"logreg": {3}, "svm": {3}, "ensemble": {3}, "xgboost": {1}, "mlp": {1}}
+
+
+def test_schema_errors_are_all_listed_one_line_each_with_a_suggestion():
+    from speech_emotion.config import raise_schema_errors, schema_errors
+
+    assert schema_errors(default_config(), SCHEMA) == []
+    config = default_config()
+    config["classifer"] = {"svm": {"C": 3.0}}
+    config["augment"]["copise"] = 2
+    config["cv"]["protocol"] = "stratifed"
+    config["cv"]["folds"] = 1
+    config["run"]["classifiers"] = ["svm", "knn"]
+    lines = schema_errors(coerce_to_schema(config, SCHEMA), SCHEMA)
+    assert all("\n" not in line and line.startswith("config: ") for line in lines)
+    by_key = {line.split(": ")[1]: line for line in lines}
+    assert sorted(by_key) == ["augment.copise", "classifer", "cv.folds", "cv.protocol", "run.classifiers[1]"]
+    assert by_key["classifer"].endswith("unknown key; allowed: " + ", ".join(SCHEMA["properties"])
+                                        + "; did you mean 'classifiers'?")
+    assert by_key["augment.copise"].endswith("; did you mean 'copies'?")
+    assert "allowed: copies, per_class_copies, use," in by_key["augment.copise"]
+    assert by_key["cv.protocol"] == ("config: cv.protocol: got 'stratifed'; allowed: speaker | stratified | loso | "
+                                     "predefined; did you mean 'stratified'?")
+    assert by_key["cv.folds"] == "config: cv.folds: got 1; allowed: integer ≥ 2"
+    assert by_key["run.classifiers[1]"] == ("config: run.classifiers[1]: got 'knn'; allowed: logreg | svm | xgboost | "
+                                            "mlp | ensemble")  # nothing close: no suggestion
+    with pytest.raises(ConfigError) as info:
+        raise_schema_errors(config, SCHEMA)
+    assert str(info.value).splitlines() == lines
+    # a missing section, a wrong type and a bad entry name of a free-form map
+    config = default_config()
+    del config["cv"]
+    config["seed"] = "x"
+    config["tune"]["spaces"] = {"svn": {}}
+    assert schema_errors(config, SCHEMA) == [
+        "config: cv: missing (required)",
+        "config: seed: got 'x'; allowed: integer",
+        "config: tune.spaces.svn: not an allowed name; allowed: logreg | svm | xgboost | mlp; did you mean 'svm'?",
+    ]
+
+
+def test_a_config_typo_prints_a_few_lines_naming_the_key(tmp_path):
+    """Snakemake's validate printed the whole schema and config (3,206 lines for a top-level typo)."""
+    (tmp_path / "typo.yaml").write_text("classifer:\n  svm: {C: 3.0}\n")
+    result = _snakemake(tmp_path, "--configfile", str(tmp_path / "typo.yaml"))
+    output = (result.stdout + result.stderr).strip().splitlines()
+    assert result.returncode != 0
+    assert len(output) <= 5, "\n".join(output[:20])
+    assert any("config: classifer: unknown key" in line and "did you mean 'classifiers'?" in line for line in output)
+    (tmp_path / "two.yaml").write_text("augment: {copise: 2}\ncv: {protocol: random, folds: 5}\n")
+    result = _snakemake(tmp_path, "--configfile", str(tmp_path / "two.yaml"))
+    output = result.stdout + result.stderr
+    assert len(output.strip().splitlines()) <= 6, output[:3000]
+    assert "config: augment.copise: unknown key" in output and "did you mean 'copies'?" in output
+    assert "config: cv.protocol: got 'random'; allowed: speaker | stratified | loso | predefined" in output
+    assert not (tmp_path / "results").exists()
+
+
+def test_one_speaker_corpus_is_pointed_to_the_stratified_protocol():
+    """cv.folds is at least 2, so 'lower cv.folds to 1' was advice the schema rejects."""
+    import pandas as pd
+
+    from speech_emotion.folds import FoldError, make_folds
+
+    table = pd.DataFrame({"clip_id": [f"c{i}" for i in range(12)], "speaker": "S1", "label": list("ABC") * 4})
+    with pytest.raises(FoldError) as info:
+        make_folds(table, "speaker", 2, seed=0)
+    message = str(info.value)
+    assert "cv.protocol: stratified" in message and "cv.folds to 1" not in message
+    assert make_folds(table, "stratified", 2, seed=0)["fold"].nunique() == 2  # the advice works
+    table["speaker"] = ["S1", "S2"] * 6
+    with pytest.raises(FoldError, match=r"lower cv.folds to 2 or less, or set cv.protocol: loso"):
+        make_folds(table, "speaker", 3, seed=0)

@@ -13,14 +13,20 @@ REPO_DIR = Path(workflow.basedir)  # the checkout: Snakefile, workflow/, resourc
 sys.path.insert(0, str(REPO_DIR / "workflow"))
 
 from speech_emotion.cache import clear_rebuilt_markers, find_corrupt, mark_corrupt, pending_rebuilds  # noqa: E402
-from speech_emotion.config import ConfigError, check_config, coerce_to_schema, load_schema  # noqa: E402
+from speech_emotion.config import ConfigError, check_config, coerce_to_schema, load_schema, schema_errors  # noqa: E402
 from speech_emotion.datasets import DatasetError, list_corpus  # noqa: E402
 from speech_emotion.shards import shard_of  # noqa: E402
 
 SCHEMA = REPO_DIR / "workflow" / "schemas" / "config.schema.yaml"
-_coerced = coerce_to_schema(dict(config), load_schema(SCHEMA))
+_schema = load_schema(SCHEMA)
+_coerced = coerce_to_schema(dict(config), _schema)
 config.clear()
 config.update(_coerced)
+# Every schema problem at once, one line each with a "did you mean" (Snakemake's validate would print
+# the first one with the whole schema and config); validate then fills in the schema's defaults.
+_problems = schema_errors(config, _schema)
+if _problems:
+    raise WorkflowError("\n".join(_problems))
 validate(config, str(SCHEMA))
 try:
     check_config(config, Path.cwd())

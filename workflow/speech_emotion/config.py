@@ -12,14 +12,19 @@ strings (``classifiers={"svm":{"C":3.0}}`` arrives as ``C: '3.0'``). :func:`coer
 turns such strings into the type the schema asks for before validation, so overrides work instead
 of failing.
 
-Over 400 lines on purpose: defaults, coercion, the checks and the reference all walk the same
-schema tree; keeping them together keeps one reading of it.
+:func:`schema_errors` then lists every schema problem at once, one line each with the key's path,
+what is allowed and a "did you mean" from the schema's names (rules/common.smk raises them before
+Snakemake's ``validate``, whose message holds the whole schema and config).
+
+Over 500 lines on purpose: defaults, coercion, the error lines, the checks and the reference all walk
+the same schema tree; keeping them together keeps one reading of it.
 """
 
 from __future__ import annotations
 
 import copy
 import csv
+import difflib
 import re
 import sys
 from pathlib import Path
@@ -273,8 +278,11 @@ def render_markdown(schema: dict[str, Any] | None = None) -> str:
         "settings (nested values arrive as strings and are converted to the types below). At start-up the",
         "configuration is checked against `workflow/schemas/config.schema.yaml` and a few checks the schema",
         "cannot express (encoder and classifier names, dataset paths, the speaker regex, augment ranges): a bad",
-        "value stops the run before any job, with a message naming the key. Relative paths are relative to",
-        "the working directory. Each key says what changing it reruns in a finished run.",
+        "value stops the run before any job, with a message naming the key. Schema problems are all reported",
+        "at once, one line each: `config: <key path>: <problem>; allowed: <what the schema allows>; did you",
+        "mean '<closest name>'?` (e.g. `config: classifer: unknown key; allowed: seed, dataset, ...; did you",
+        "mean 'classifiers'?`); the checks beyond the schema report the first problem they find. Relative",
+        "paths are relative to the working directory. Each key says what changing it reruns in a finished run.",
         "",
         "Sections: " + " · ".join(f"[`{name}`](#{name})" for name in sections),
         "",
@@ -296,6 +304,117 @@ def render_markdown(schema: dict[str, Any] | None = None) -> str:
                       yaml.safe_dump({path.split(".")[-1]: value}, default_flow_style=None, sort_keys=False,
                                      width=100).rstrip(), "```", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+# --- schema errors: every problem at once, one line each ------------------------------------------
+def schema_errors(config: dict[str, Any], schema: dict[str, Any] | None = None) -> list[str]:
+    """Every schema violation of ``config``, one line each::
+
+        config: <key path>: <problem>; allowed: <what the schema allows>; did you mean '<name>'?
+
+    The config is validated the way Snakemake's ``validate`` does it (Draft 2020-12, the schema's
+    defaults filled in first, on a copy here), so an empty list means that ``validate`` passes.
+    """
+    from jsonschema import Draft202012Validator, validators
+
+    schema = load_schema() if schema is None else schema
+    check_properties = Draft202012Validator.VALIDATORS["properties"]
+
+    def properties_with_defaults(validator, properties, instance, node):
+        for key, sub in properties.items():
+            if "default" in sub and isinstance(instance, dict):
+                instance.setdefault(key, copy.deepcopy(sub["default"]))
+        yield from check_properties(validator, properties, instance, node)
+
+    validator_class = validators.extend(Draft202012Validator, {"properties": properties_with_defaults})
+    lines: list[tuple[str, str]] = []
+    for error in validator_class(schema).iter_errors(copy.deepcopy(config)):
+        for path, line in _error_lines(error, schema):
+            if (path, line) not in lines:
+                lines.append((path, line))
+    return [line for _, line in sorted(lines, key=lambda item: item[0])]
+
+
+def raise_schema_errors(config: dict[str, Any], schema: dict[str, Any] | None = None) -> None:
+    """Raise one :class:`ConfigError` listing every schema problem of ``config`` (nothing when valid)."""
+    lines = schema_errors(config, schema)
+    if lines:
+        raise ConfigError("\n".join(lines))
+
+
+def _key_path(parts: Any) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value) if isinstance(value, str) else _inline(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _allowed_text(node: dict[str, Any], root: dict[str, Any]) -> str:
+    node = _merged(node, root)
+    text = _allowed(node, root).replace("`", "")
+    if "pattern" in node:
+        text += f" matching {node['pattern']}"
+    if node.get("minLength"):
+        text += f" of at least {node['minLength']} character(s)"
+    if node.get("uniqueItems"):
+        text += " without repeats"
+    return text
+
+
+def _did_you_mean(word: Any, names: Any) -> str:
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, [n for n in names if isinstance(n, str)], n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _enum_values(node: dict[str, Any], root: dict[str, Any]) -> list[Any]:
+    """The values a node's ``enum`` allows, its ``oneOf``/``anyOf`` options' included."""
+    node = _merged(node, root)
+    values = list(node.get("enum", []))
+    for option in node.get("oneOf", node.get("anyOf", [])):
+        values += _enum_values(option, root)
+    return values
+
+
+_DESCRIBED = {"type", "enum", "oneOf", "anyOf", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+              "pattern", "minLength", "minItems", "uniqueItems"}
+
+
+def _error_lines(error: Any, root: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key path, line) for one jsonschema ValidationError (an unknown-keys error gives a line per key)."""
+    where = list(error.absolute_path)
+    node = error.schema if isinstance(error.schema, dict) else {}
+    kind = error.validator
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        names = list(node.get("properties", {}))
+        patterns = list(node.get("patternProperties", {}))
+        unknown = [k for k in error.instance if k not in names and not any(re.search(p, str(k)) for p in patterns)]
+        allowed = ", ".join(names) if names else "no keys"
+        return [(_key_path([*where, key]),
+                 f"config: {_key_path([*where, key])}: unknown key; allowed: {allowed}{_did_you_mean(key, names)}")
+                for key in unknown]
+    if kind == "required" and isinstance(error.instance, dict):
+        return [(_key_path([*where, key]), f"config: {_key_path([*where, key])}: missing (required)")
+                for key in error.validator_value if key not in error.instance]
+    if "propertyNames" in error.absolute_schema_path:  # the name of a free-form map's entry is wrong
+        path = _key_path([*where, error.instance])
+        names = node.get("enum", [])
+        return [(path, f"config: {path}: not an allowed name; allowed: {_allowed_text(node, root)}"
+                       f"{_did_you_mean(error.instance, names)}")]
+    path = _key_path(where)
+    if kind in _DESCRIBED:  # keywords that _allowed_text spells out
+        names = _enum_values(node, root) if kind in ("enum", "oneOf", "anyOf") else []
+        suggestion = _did_you_mean(error.instance, names)
+        return [(path, f"config: {path}: got {_short(error.instance)}; allowed: {_allowed_text(node, root)}"
+                       f"{suggestion}")]
+    message = " ".join(error.message.split())
+    return [(path, f"config: {path}: {message if len(message) <= 200 else message[:197] + '...'}")]
 
 
 def check_config(config: dict[str, Any], workdir: str | Path = ".") -> None:

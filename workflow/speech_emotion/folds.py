@@ -85,10 +85,13 @@ def _split(table: pd.DataFrame, protocol: str, folds: int, seed: int) -> pd.Data
     if protocol == "speaker":
         n_speakers = len(set(speakers))
         if n_speakers < folds:
-            raise FoldError(
-                f"cv.folds = {folds} but the corpus has only {n_speakers} speaker(s); speaker-disjoint "
-                f"folds need at least one speaker per fold (lower cv.folds to {n_speakers} or less)"
-            )
+            if n_speakers < 2:  # cv.folds is at least 2: no speaker-disjoint split exists
+                advice = ("speaker-disjoint folds need at least two speakers; set cv.protocol: stratified "
+                          "(folds by label, the speaker on both sides, which overstates accuracy)")
+            else:
+                advice = (f"speaker-disjoint folds need at least one speaker per fold (lower cv.folds to "
+                          f"{n_speakers} or less, or set cv.protocol: loso)")
+            raise FoldError(f"cv.folds = {folds} but the corpus has only {n_speakers} speaker(s); {advice}")
         splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
         splits = splitter.split(np.zeros(len(table)), labels, groups=speakers)
     else:
