@@ -37,6 +37,13 @@ class MLPClassifier(Classifier):
     Early stopping (``patience`` epochs without a lower validation loss) watches a speaker-grouped
     split of the rows given to ``fit`` (the training fold); the weights of the best epoch are kept.
     ``epoch_callback(epoch, balanced_accuracy)`` sees each epoch's validation score (for pruning).
+
+    ``refit=True`` (the final model of fold ``all``): after early stopping has found ``best_epoch_``
+    (counted from 0), a fresh net (same seed, same settings, class weights over all rows) trains on
+    every row given to ``fit`` (clean clips and copies, held-out rows included) for exactly
+    ``best_epoch_ + 1`` epochs and is kept as it ends; ``refit_rows_`` is the number of those rows and
+    ``history_`` stays the early-stopping run's. ``refit=False`` (default, the CV folds) keeps the best
+    epoch's weights of the net trained on the other rows.
     """
 
     name = "mlp"
@@ -50,6 +57,7 @@ class MLPClassifier(Classifier):
     patience: int = 15
     validation_fraction: float = 0.15
     device: str = "auto"
+    refit: bool = False
 
     @classmethod
     def from_search(cls, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -68,14 +76,22 @@ class MLPClassifier(Classifier):
         (tr, va), = self._keep_inner("early_stopping", inner_split(
             yi, groups, self.validation_fraction, self.seed, clean, clips, purpose="mlp early stopping"))
         self.validation_rows_ = va
+        self.refit_rows_ = None
         with single_torch_thread():
             self._train(Xs, yi, tr, va, epoch_callback)
+            if self.refit:
+                # every row, for the epochs early stopping found (best_epoch_ counts from 0)
+                self._train(Xs, yi, np.arange(len(yi)), None, None, epochs=self.best_epoch_ + 1)
+                self.refit_rows_ = len(yi)
         return self
 
     def _train(
-        self, Xs: np.ndarray, yi: np.ndarray, tr: np.ndarray, va: np.ndarray,
-        epoch_callback: Callable[[int, float], None] | None,
+        self, Xs: np.ndarray, yi: np.ndarray, tr: np.ndarray, va: np.ndarray | None,
+        epoch_callback: Callable[[int, float], None] | None, epochs: int | None = None,
     ) -> None:
+        """Train a fresh net on rows ``tr``. With validation rows ``va``: early stopping, the best
+        epoch's weights kept (``best_epoch_``, ``history_``). Without (``va=None``): exactly ``epochs``
+        epochs, the last weights kept. Sets ``net_``."""
         import torch
 
         device = resolve_device(self.device, "classifiers.mlp.device")
@@ -91,22 +107,18 @@ class MLPClassifier(Classifier):
         opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         X_tr = torch.from_numpy(Xs[tr]).to(device)
         y_tr = torch.from_numpy(yi[tr].astype(np.int64)).to(device)
+        gen = torch.Generator().manual_seed(self.seed)
+        if va is None:
+            for _ in range(int(epochs)):
+                self._epoch(net, opt, loss_fn, X_tr, y_tr, gen, device)
+            self.net_ = net.cpu().eval()
+            return
         X_va = torch.from_numpy(Xs[va]).to(device)
         y_va = torch.from_numpy(yi[va].astype(np.int64)).to(device)
-        gen = torch.Generator().manual_seed(self.seed)
         best_loss, best_state, best_epoch, waited = np.inf, None, 0, 0
         self.history_: list[dict[str, float]] = []
         for epoch in range(int(self.max_epochs)):
-            net.train()
-            order = torch.randperm(len(tr), generator=gen).to(device)
-            for start in range(0, len(tr), int(self.batch_size)):
-                idx = order[start : start + int(self.batch_size)]
-                if len(idx) < 2:  # batch norm needs two rows
-                    continue
-                opt.zero_grad()
-                loss = loss_fn(net(X_tr[idx]), y_tr[idx])
-                loss.backward()
-                opt.step()
+            self._epoch(net, opt, loss_fn, X_tr, y_tr, gen, device)
             net.eval()
             with torch.no_grad():
                 logits = net(X_va)
@@ -126,6 +138,21 @@ class MLPClassifier(Classifier):
         self.best_epoch_ = best_epoch
         self.net_ = net.cpu().eval()
 
+    def _epoch(self, net, opt, loss_fn, X_tr, y_tr, gen, device) -> None:
+        """One pass over the training rows in a shuffled order (``gen``), in mini-batches."""
+        import torch
+
+        net.train()
+        order = torch.randperm(len(y_tr), generator=gen).to(device)
+        for start in range(0, len(y_tr), int(self.batch_size)):
+            idx = order[start : start + int(self.batch_size)]
+            if len(idx) < 2:  # batch norm needs two rows
+                continue
+            opt.zero_grad()
+            loss = loss_fn(net(X_tr[idx]), y_tr[idx])
+            loss.backward()
+            opt.step()
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         import torch
 
@@ -138,7 +165,10 @@ class MLPClassifier(Classifier):
 
         buffer = io.BytesIO()
         torch.save(self.net_.state_dict(), buffer)
-        return {"best_epoch_": self.best_epoch_, "n_features_in_": int(self.n_features_in_)}, {
+        state = {"best_epoch_": self.best_epoch_, "n_features_in_": int(self.n_features_in_)}
+        if getattr(self, "refit_rows_", None) is not None:
+            state["refit_rows_"] = int(self.refit_rows_)
+        return state, {
             **sklearn_files("scaler", self.scaler_),
             "mlp.pt": buffer.getvalue(),
         }
@@ -148,6 +178,7 @@ class MLPClassifier(Classifier):
 
         self.scaler_ = load_sklearn(files, "scaler")
         self.best_epoch_ = state["best_epoch_"]
+        self.refit_rows_ = state.get("refit_rows_")  # absent: no refit (or a file from before refit)
         self.n_features_in_ = state["n_features_in_"]
         net = _build_mlp(self.n_features_in_, self.hidden, len(self.classes_), self.dropout)
         net.load_state_dict(torch.load(io.BytesIO(files["mlp.pt"]), map_location="cpu", weights_only=True))

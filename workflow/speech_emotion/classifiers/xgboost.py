@@ -1,4 +1,5 @@
-"""XGBoost: gradient-boosted trees with early stopping on an inner split of the training part."""
+"""XGBoost: gradient-boosted trees with early stopping on an inner split of the training part (and,
+with ``refit``, a refit on every training row for the number of rounds early stopping found)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ class XGBoostClassifier(Classifier):
     Trains on one thread whatever ``n_jobs`` says: with more threads XGBoost adds its histogram
     sums in another order and the probabilities move in the sixth digit (results would depend on
     ``--cores``); parallelism comes from jobs running side by side.
+
+    ``refit=True`` (the final model of fold ``all``): after early stopping on the held-out rows has
+    found ``best_iteration_``, trees are grown again from scratch on every row given to ``fit``
+    (clean clips and copies, held-out rows included) for exactly ``best_iteration_ + 1`` rounds, with
+    the same seed and settings and balanced weights over all rows; ``refit_rows_`` is their number.
+    ``refit=False`` (default, the CV folds) keeps the early-stopped model trained on the other rows.
     """
 
     name = "xgboost"
@@ -31,11 +38,10 @@ class XGBoostClassifier(Classifier):
     max_bin: int = 64
     early_stopping_rounds: int = 20
     validation_fraction: float = 0.15
+    refit: bool = False
 
     def fit(self, X: np.ndarray, y: np.ndarray, groups: Rows = None, clean: Rows = None,
             clips: Rows = None) -> XGBoostClassifier:
-        import xgboost as xgb
-
         Xs, yi = self._prepare(X, y)
         (tr, va), = self._keep_inner("early_stopping", inner_split(
             yi, groups, self.validation_fraction, self.seed, clean, clips, purpose="xgboost early stopping"))
@@ -44,30 +50,44 @@ class XGBoostClassifier(Classifier):
         val_weights = compute_sample_weight(
             dict(zip(np.unique(yi[tr]), compute_class_weight("balanced", classes=np.unique(yi[tr]), y=yi[tr]))), yi[va]
         )
-        self.model_ = xgb.XGBClassifier(
-            n_estimators=self.n_estimators,
+        self.model_ = self._booster(early_stopping_rounds=self.early_stopping_rounds)
+        self.model_.fit(Xs[tr], yi[tr], sample_weight=weights, eval_set=[(Xs[va], yi[va])],
+                        sample_weight_eval_set=[val_weights], verbose=False)
+        self.best_iteration_ = int(self.model_.best_iteration)
+        self.refit_rows_ = None
+        if self.refit:
+            # every row, for the rounds early stopping found (best_iteration_ counts from 0)
+            self.model_ = self._booster(n_estimators=self.best_iteration_ + 1)
+            self.model_.fit(Xs, yi, sample_weight=compute_sample_weight("balanced", yi), verbose=False)
+            self.refit_rows_ = len(yi)
+        return self
+
+    def _booster(self, n_estimators: int | None = None, early_stopping_rounds: int | None = None):
+        import xgboost as xgb
+
+        return xgb.XGBClassifier(
+            n_estimators=self.n_estimators if n_estimators is None else n_estimators,
             max_depth=self.max_depth,
             learning_rate=self.learning_rate,
             subsample=self.subsample,
             colsample_bytree=self.colsample_bytree,
             tree_method="hist",
             max_bin=self.max_bin,
-            early_stopping_rounds=self.early_stopping_rounds,
+            early_stopping_rounds=early_stopping_rounds,
             eval_metric="mlogloss" if len(self.classes_) > 2 else "logloss",
             random_state=self.seed,
             n_jobs=1,  # histogram sums over more threads differ in the last digits: one thread, same numbers
         )
-        self.model_.fit(Xs[tr], yi[tr], sample_weight=weights, eval_set=[(Xs[va], yi[va])],
-                        sample_weight_eval_set=[val_weights], verbose=False)
-        self.best_iteration_ = int(self.model_.best_iteration)
-        return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return self.model_.predict_proba(self._scale(X))
 
     def _save_state(self):
         raw = self.model_.get_booster().save_raw(raw_format="ubj")
-        return {"best_iteration_": self.best_iteration_}, {
+        state = {"best_iteration_": self.best_iteration_}
+        if getattr(self, "refit_rows_", None) is not None:
+            state["refit_rows_"] = int(self.refit_rows_)
+        return state, {
             **sklearn_files("scaler", self.scaler_),
             "xgboost.ubj": bytes(raw),
         }
@@ -77,5 +97,6 @@ class XGBoostClassifier(Classifier):
 
         self.scaler_ = load_sklearn(files, "scaler")
         self.best_iteration_ = state["best_iteration_"]
+        self.refit_rows_ = state.get("refit_rows_")  # absent: no refit (or a file from before refit)
         self.model_ = xgb.XGBClassifier()
         self.model_.load_model(bytearray(files["xgboost.ubj"]))
