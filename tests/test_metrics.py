@@ -100,7 +100,61 @@ def test_chance_per_fold_follows_the_classes_of_each_test_part():
     row = summary_row(m, "enc", "clf", "speaker")
     assert row["chance_balanced_accuracy_mean"] == pytest.approx(0.375)
     assert row["chance_balanced_accuracy_pooled"] == 0.25
-    assert "0.375 / 0.250" in format_summary(summary_table([row]))
+    assert summary_columns(format_summary(summary_table([row])))[1][4:6] == ["0.250", "0.375"]
+
+
+def summary_columns(text: str) -> list[list[str]]:
+    """format_summary's table rows split into cells (cells are 2+ spaces apart); the legend lines dropped."""
+    import re
+
+    return [re.split(r"\s{2,}", line.strip()) for line in text.splitlines()
+            if line and not line.startswith(("UA:", "fold-mean chance:"))]
+
+
+def loso_single_emotion_speakers() -> pd.DataFrame:
+    """Leave one speaker out, 4 classes: s1..s4 have one emotion each (2 clips), s5 has ANG and HAP.
+    Every clip predicted SAD: recall SAD 1, the rest 0."""
+    labels = ["ANG", "HAP", "NEU", "SAD"]
+    rows = [("a1", 0, "ANG"), ("a2", 0, "ANG"), ("b1", 1, "HAP"), ("b2", 1, "HAP"), ("c1", 2, "NEU"),
+            ("c2", 2, "NEU"), ("d1", 3, "SAD"), ("d2", 3, "SAD"), ("e1", 4, "ANG"), ("e2", 4, "HAP")]
+    preds = pd.DataFrame(rows, columns=["clip_id", "fold", "label"]).assign(prediction="SAD")
+    return preds.assign(**{f"prob_{k}": float(k == "SAD") for k in labels})
+
+
+def test_loso_chance_is_one_over_the_model_classes_beside_the_fold_mean():
+    """Single-emotion held-out speakers: the fold-mean chance is (1 + 1 + 1 + 1 + 1/2) / 5 = 0.9, above the
+    model's 1/4 = 0.25; the summary's UA chance column shows 0.25 (what UA is compared with), 0.9 beside it."""
+    preds = loso_single_emotion_speakers()
+    m = compute_metrics(preds)
+    # the CV numbers themselves: per-fold UA 0, 0, 0, 1, 0 (fold mean 0.2); pooled recall ANG HAP NEU 0, SAD 1
+    assert m["balanced_accuracy"]["mean"] == pytest.approx(0.2) and m["balanced_accuracy"]["pooled"] == 0.25
+    chance = m["chance"]
+    assert chance["balanced_accuracy_model"] == 0.25 and chance["n_model_classes"] == 4
+    assert chance["balanced_accuracy_mean"] == pytest.approx(0.9)
+    assert chance["balanced_accuracy"] == 0.25
+    assert "compare UA (pooled, and the fold mean) with it" in chance["note"]
+    row = summary_row(m, "enc", "clf", "loso")
+    assert row["chance_balanced_accuracy_model"] == 0.25 and row["chance_balanced_accuracy_mean"] == pytest.approx(0.9)
+    text = format_summary(summary_table([row]))
+    header, body = summary_columns(text)
+    assert header[4:6] == ["UA chance", "fold-mean chance"]
+    assert body[2:6] == ["0.200 ± 0.400", "0.250", "0.250", "0.900"]
+    assert "UA chance: 1/(classes the model knows)" in text and "compare UA pooled (and UA) with it" in text
+
+
+def test_chance_counts_the_classes_the_model_knows_not_only_those_tested():
+    """One predefined test partition with ANG and SAD clips, a model of 4 classes (its probability columns):
+    1/classes in the test clips is 1/2, the model's chance 1/4; the summary and leaderboard show 1/4."""
+    from speech_emotion.leaderboard import leaderboard_html
+
+    preds = loso_single_emotion_speakers()
+    test = preds[preds["label"].isin(["ANG", "SAD"])].assign(fold=0)
+    m = compute_metrics(test)
+    assert m["chance"]["balanced_accuracy"] == 0.5 and m["chance"]["balanced_accuracy_model"] == 0.25
+    table = summary_table([summary_row(m, "enc", "clf", "predefined")])
+    assert summary_columns(format_summary(table))[1][4] == "0.250"
+    page = leaderboard_html(table, "urdu")
+    assert "<th>chance UA</th>" in page and "<td>0.500</td>\n<td>0.250</td>" in page  # UA pooled, chance UA
 
 
 def test_per_speaker_and_groups():
@@ -112,7 +166,7 @@ def test_per_speaker_and_groups():
     assert (sp["min"], sp["max"]) == (0.5, 1.0)
     assert sp["median"] == pytest.approx(2 / 3, abs=1e-6)
     assert [w["speaker"] for w in sp["worst"]] == ["s3", "s1", "s2"]
-    assert sp["worst"][0] == {"speaker": "s3", "accuracy": 0.5, "n": 2}
+    assert sp["worst"][0] == {"speaker": "s3", "accuracy": 0.5, "n": 2, "balanced_accuracy": 0.5, "n_clips": 2}
     intensity = m["per_group"]["intensity"]
     assert list(intensity) == ["LO", "HI", "XX"]  # CREMA-D order, absent levels skipped
     assert intensity["LO"]["n"] == 2 and intensity["LO"]["accuracy"] == 0.5
@@ -120,6 +174,18 @@ def test_per_speaker_and_groups():
     sex = m["per_group"]["sex"]  # manifest column "Sex" matched case-insensitively
     assert sex["Male"]["accuracy"] == pytest.approx(2 / 3, abs=1e-6)
     assert sex["Female"]["n"] == 4 and sex["Female"]["accuracy"] == 0.75
+
+
+def test_per_speaker_has_ua_accuracy_and_clip_count():
+    """s1: ANG->ANG, ANG->SAD, SAD->SAD: accuracy 2/3, UA (1/2 + 1) / 2 = 0.75, 3 clips; s2: both right,
+    2 clips; s3: SAD->ANG, SAD->SAD: accuracy and UA (SAD's recall) 1/2, 2 clips."""
+    preds, manifest = tables()
+    sp = compute_metrics(preds, manifest)["per_speaker"]
+    assert sp["balanced_accuracy"] == {"s1": 0.75, "s2": 1.0, "s3": 0.5}
+    assert sp["accuracy"] == pytest.approx({"s1": 2 / 3, "s2": 1.0, "s3": 0.5}, abs=1e-6)
+    assert sp["n_clips"] == {"s1": 3, "s2": 2, "s3": 2}
+    assert sp["worst"][1] == pytest.approx({"speaker": "s1", "accuracy": 2 / 3, "n": 3, "balanced_accuracy": 0.75,
+                                            "n_clips": 3}, abs=1e-6)
 
 
 def test_invariant_to_fold_and_row_order(tmp_path):

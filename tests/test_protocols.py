@@ -265,3 +265,49 @@ def test_predefined_fold_column_with_an_empty_value_stops_the_run(tmp_path):
     assert ("folds: dataset.manifest 'clips.csv' (column 'fold', cv.fold_column): the fold is empty for 1 of 6 "
             "clip(s)") in result.stderr
     assert not (tmp_path / "results/data/folds.tsv").exists()
+
+
+def card_for(protocol: str, n_folds: int, overlap: int | None) -> str:
+    """MODEL_CARD.md of a small openSMILE model whose CV metrics.json records ``protocol``."""
+    from speech_emotion.model_card import model_card
+
+    labels = ["Angry", "Happy", "Neutral", "Sad"]
+    info = {"encoder": {"name": "egemaps", "spec": {"kind": "opensmile", "feature_set": "eGeMAPSv02"}},
+            "classifier": "logreg", "labels": labels, "layers": [0], "params": {"C": 1.0}, "n_train_clips": 8,
+            "n_features": 88, "seed": 0, "audio": {"sample_rate": 16000, "max_seconds": 30}}
+    score = {"mean": 0.5, "std": 0.1, "pooled": 0.5}
+    metrics = {"protocol": protocol, "n_folds": n_folds, "n_clips": 8, "balanced_accuracy": score, "accuracy": score,
+               "chance": {"balanced_accuracy": 0.25, "balanced_accuracy_model": 0.25, "balanced_accuracy_mean": 0.9,
+                          "accuracy": 0.25}}
+    if overlap is not None:
+        metrics["speaker_overlap"] = {"n_speakers": overlap, "n_clips": 2 * overlap, "speakers": {}}
+    manifest = pd.DataFrame({"label": labels * 2, "speaker": [f"S{i}" for i in range(8)]})
+    return model_card(info, metrics, manifest, {"kind": "folder"})
+
+
+INDEPENDENT_CLAIMS = ("no speaker in both", "no speaker on both sides", "speaker-independent folds")
+SHARED_CLAIMS = ("speakers were shared", "occur on both sides", "occur in both")
+
+
+@pytest.mark.parametrize("protocol, n_folds, overlap, independent", [
+    ("speaker", 5, 0, True), ("loso", 29, 0, True), ("loso", 29, None, True), ("predefined", 3, 0, True),
+    ("predefined", 1, 2, False), ("predefined", 1, None, None), ("stratified", 5, None, False),
+])
+def test_model_card_protocol_text_never_contradicts_itself(protocol, n_folds, overlap, independent):
+    """The LOSO card used to say "leave-one-speaker-out ... no speaker in both" and, under Limitations,
+    "speakers were shared between training and test folds" (only `speaker` counted as independent); a
+    predefined split without overlap likewise. Now both sentences come from protocol_text."""
+    card = card_for(protocol, n_folds, overlap)
+    says_independent = any(claim in card for claim in INDEPENDENT_CLAIMS)
+    says_shared = any(claim in card for claim in SHARED_CLAIMS)
+    assert not (says_independent and says_shared), card
+    from speech_emotion.model_card import limitation_line, protocol_text
+
+    how, limitation = protocol_text(protocol, n_folds, overlap)
+    assert f"Protocol: {how};" in card and limitation_line(protocol, n_folds, overlap) in card
+    if independent is None:  # not recorded: neither claim
+        assert not says_independent and not says_shared and "not known" in limitation
+    else:
+        assert (limitation is None) == independent and says_independent == independent and says_shared != independent
+    if protocol == "loso":
+        assert "**leave-one-speaker-out** cross-validation (29 folds, one per speaker)" in card

@@ -12,16 +12,16 @@ from typing import Any
 
 import pandas as pd
 
-from .metrics import is_cross
+from .metrics import is_cross, model_chance
 
 COLUMNS = [
     ("rank", "#"),
     ("encoder", "encoder"),
     ("classifier", "classifier"),
     ("ua_pooled", "UA pooled"),
-    ("chance_pooled", "chance UA pooled"),
+    ("chance_pooled", "chance UA"),
     ("ua_mean", "UA fold mean ± std"),
-    ("chance_mean", "chance UA fold mean"),
+    ("chance_mean", "fold-mean chance"),
     ("wa_pooled", "WA pooled"),
     ("f1_pooled", "F1 macro pooled"),
     ("n_clips", "test clips"),
@@ -68,7 +68,7 @@ def _cells(row: dict[str, Any], rank: int) -> dict[str, str]:
         "encoder": str(row["encoder"]),
         "classifier": str(row["classifier"]),
         "ua_pooled": f"{row['balanced_accuracy_pooled']:.3f}",
-        "chance_pooled": f"{row['chance_balanced_accuracy_pooled']:.3f}",
+        "chance_pooled": f"{model_chance(row):.3f}",
         "ua_mean": f"{row['balanced_accuracy_mean']:.3f} ± {row['balanced_accuracy_std']:.3f}",
         "chance_mean": f"{row['chance_balanced_accuracy_mean']:.3f}",
         "wa_pooled": f"{row['accuracy_pooled']:.3f}",
@@ -88,7 +88,10 @@ def leaderboard_html(summary: pd.DataFrame, corpus: str) -> str:
         "<h1>Leaderboard</h1>",
         '<p class="note">results/summary.tsv, best pooled UA first. UA is balanced accuracy (unweighted average '
         "recall); <em>pooled</em> scores all test predictions together, the fold mean averages the per-fold "
-        "values. Chance UA is 1 / the number of classes among the test clips (per fold for the fold mean). "
+        "values. <em>Chance UA</em> is 1 / the number of classes the model knows: what a guess among them "
+        "scores, pooled and in every fold, so compare both UA columns with it. The <em>fold-mean chance</em> "
+        "averages 1 / the number of classes in each fold's test clips; it is higher when folds lack classes "
+        "(under leave-one-speaker-out a speaker often has one emotion) and is not the bar for the model. "
         "Rows of different tables are scored on different test clips and are not comparable.</p>",
     ]
     for title, rows in sections(summary, corpus):

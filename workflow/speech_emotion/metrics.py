@@ -107,20 +107,37 @@ def scores(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, float]:
         }
 
 
-def chance_levels(frame: pd.DataFrame) -> dict[str, Any]:
-    """Chance UA and WA of a predictions table, pooled and as the mean over its folds.
+CHANCE_NOTE = (
+    "balanced_accuracy_model: 1/(classes the model knows), the UA a guess among them scores on average, pooled "
+    "and in every fold: compare UA (pooled, and the fold mean) with it. balanced_accuracy: 1/(classes in the test "
+    "clips), the same unless the test clips lack a class. balanced_accuracy_mean: the mean over folds of "
+    "1/(classes in the fold's test clips), what a guess among only the classes each fold tests would score: above "
+    "1/classes when folds lack classes (loso: a held-out speaker often has one emotion), so a fold-mean UA below "
+    "it is not below chance. accuracy: always predicting the most frequent class (compare WA pooled); "
+    "accuracy_mean: each fold's own majority share, averaged (inflated the same way when folds lack classes)"
+)
+"""What each chance level of metrics.json means and which score to compare it with."""
 
-    A guess without information recalls 1/k on average over the k classes present in a test part,
-    so a fold whose test clips lack a class has a higher chance UA than the pooled 1/classes.
+
+def chance_levels(frame: pd.DataFrame, labels: Sequence[str] | None = None) -> dict[str, Any]:
+    """Chance UA and WA of a predictions table: the model's, pooled, and as the mean over its folds.
+
+    ``labels``: the classes the model knows (default :func:`label_set`, the probability columns and
+    every label seen). A guess among them recalls each class 1/k of the time, whichever classes a fold
+    tests: ``balanced_accuracy_model`` is the chance level of the pooled UA and of the fold mean. The
+    fold-mean version averages 1/(classes in each fold's test clips), the score of a guess told which
+    classes each fold holds; it exceeds 1/k when folds lack classes (leave-one-speaker-out).
     """
     folds = [group for _, group in frame.groupby("fold", sort=True)]
+    known = list(labels) if labels is not None else label_set(frame)
     return {
         "balanced_accuracy": _r(1.0 / frame["label"].nunique()),
+        "balanced_accuracy_model": _r(1.0 / len(known)),
         "balanced_accuracy_mean": _r(np.mean([1.0 / g["label"].nunique() for g in folds])),
         "accuracy": _r(frame["label"].value_counts().max() / len(frame)),
         "accuracy_mean": _r(np.mean([g["label"].value_counts().max() / len(g) for g in folds])),
-        "note": "balanced_accuracy: 1/classes in the test clips; accuracy: always predicting the most frequent "
-                "class; *_mean: the mean over folds of the same per fold (compare with the metrics' fold mean)",
+        "n_model_classes": len(known),
+        "note": CHANCE_NOTE,
     }
 
 
@@ -158,14 +175,19 @@ def per_group(frame: pd.DataFrame, column: str, order: Sequence[str] = ()) -> di
 
 
 def per_speaker(frame: pd.DataFrame, worst: int = WORST_SPEAKERS) -> dict[str, Any]:
-    """Accuracy per speaker: min / median / max and the ``worst`` lowest (ties by name)."""
-    table = (
-        frame.assign(correct=frame["label"] == frame["prediction"])
-        .groupby("speaker", sort=True)["correct"]
-        .agg(["mean", "size"])
-        .reset_index()
-        .rename(columns={"mean": "accuracy", "size": "n"})
-    )
+    """Per speaker: accuracy (WA), UA and clip count; min / median / max accuracy and the ``worst``
+    lowest accuracies (ties by name).
+
+    A speaker's UA averages the recall of the emotions that speaker has in the truth (a speaker with one
+    emotion: that emotion's recall, equal to the accuracy).
+    """
+    rows = []
+    for speaker, part in frame.groupby("speaker", sort=True):
+        correct = part["label"].astype(str) == part["prediction"].astype(str)
+        rows.append({"speaker": str(speaker), "accuracy": float(correct.mean()),
+                     "balanced_accuracy": float(correct.groupby(part["label"].astype(str)).mean().mean()),
+                     "n": int(len(part))})
+    table = pd.DataFrame(rows)
     values = table["accuracy"].to_numpy(dtype=float)
     lowest = table.sort_values(["accuracy", "speaker"], kind="mergesort").head(worst)
     return {
@@ -174,9 +196,15 @@ def per_speaker(frame: pd.DataFrame, worst: int = WORST_SPEAKERS) -> dict[str, A
         "median": _r(np.median(values)),
         "max": _r(values.max()),
         "worst": [
-            {"speaker": str(r.speaker), "accuracy": _r(r.accuracy), "n": int(r.n)} for r in lowest.itertuples()
+            {"speaker": str(r.speaker), "accuracy": _r(r.accuracy), "n": int(r.n),
+             "balanced_accuracy": _r(r.balanced_accuracy), "n_clips": int(r.n)}
+            for r in lowest.itertuples()
         ],
         "accuracy": {str(r.speaker): _r(r.accuracy) for r in table.itertuples()},
+        "balanced_accuracy": {str(r.speaker): _r(r.balanced_accuracy) for r in table.itertuples()},
+        "n_clips": {str(r.speaker): int(r.n) for r in table.itertuples()},
+        "note": "min, median, max and worst rank the speakers by accuracy (WA); balanced_accuracy (UA) averages "
+                "the recall of the emotions each speaker has; n_clips: the speaker's test clips",
     }
 
 
@@ -208,7 +236,7 @@ def compute_metrics(
     for name in METRICS:
         out[name] = _summary({k: v[name] for k, v in per_fold.items()}, pooled[name])
 
-    out["chance"] = chance_levels(frame)
+    out["chance"] = chance_levels(frame, labels)
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
     precision, recall, f1, count = precision_recall_fscore_support(
@@ -300,8 +328,11 @@ def summary_row(metrics: Mapping[str, Any], encoder: str, classifier: str, proto
         row[f"{name}_mean"] = metrics[name]["mean"]
         row[f"{name}_std"] = metrics[name]["std"]
         row[f"{name}_pooled"] = metrics[name]["pooled"]
-    row["chance_balanced_accuracy_mean"] = metrics["chance"]["balanced_accuracy_mean"]
-    row["chance_balanced_accuracy_pooled"] = metrics["chance"]["balanced_accuracy"]
+    chance = metrics["chance"]
+    row["chance_balanced_accuracy_mean"] = chance["balanced_accuracy_mean"]
+    row["chance_balanced_accuracy_pooled"] = chance["balanced_accuracy"]
+    # metrics.json written before the model's chance level existed: 1/(classes it saw), as then
+    row["chance_balanced_accuracy_model"] = chance.get("balanced_accuracy_model", chance["balanced_accuracy"])
     row.update(n_clips=metrics["n_clips"], n_folds=metrics["n_folds"], protocol=protocol)
     if "train_corpus" in metrics:  # a cross-corpus row (speech_emotion.cross); in-corpus rows leave them empty
         row.update(train_corpus=metrics["train_corpus"], test_corpus=metrics["test_corpus"])
@@ -327,11 +358,29 @@ def summary_table(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return pd.concat([inside, outside], ignore_index=True)
 
 
+SUMMARY_LEGEND = (
+    "UA: fold mean ± std; UA pooled: all test predictions together. UA chance: 1/(classes the model knows), what "
+    "guessing among them scores, pooled and per fold: compare UA pooled (and UA) with it.\n"
+    "fold-mean chance: mean over folds of 1/(classes in the fold's test clips); higher when folds lack classes "
+    "(loso: a speaker often has one emotion), so it is not the bar for the model.\n"
+)
+
+
+def model_chance(row: Mapping[str, Any]) -> float:
+    """A summary row's chance UA, 1/(classes the model knows); the pooled 1/classes for a summary.tsv
+    written before that column existed."""
+    value = row.get("chance_balanced_accuracy_model")
+    if value is None or pd.isna(value):
+        return float(row["chance_balanced_accuracy_pooled"])
+    return float(value)
+
+
 def format_summary(frame: pd.DataFrame) -> str:
-    """The summary as a fixed-width text table (mean ± std), for logs and the end of a run."""
+    """The summary as a fixed-width text table (mean ± std) and a legend of its chance columns, for logs
+    and the end of a run."""
     lines = []
-    header = ["encoder", "classifier", "UA", "UA pooled", "UA chance", "WA", "F1 macro", "F1 weighted", "clips",
-              "protocol"]
+    header = ["encoder", "classifier", "UA", "UA pooled", "UA chance", "fold-mean chance", "WA", "F1 macro",
+              "F1 weighted", "clips", "protocol"]
     body = []
     for r in frame.to_dict("records"):
         cells = [str(r["encoder"]), str(r["classifier"])]
@@ -339,13 +388,14 @@ def format_summary(frame: pd.DataFrame) -> str:
             cells.append(f"{r[f'{name}_mean']:.3f} ± {r[f'{name}_std']:.3f}")
             if name == "balanced_accuracy":
                 cells.append(f"{r[f'{name}_pooled']:.3f}")
-                cells.append(f"{r['chance_balanced_accuracy_mean']:.3f} / {r['chance_balanced_accuracy_pooled']:.3f}")
+                cells.append(f"{model_chance(r):.3f}")
+                cells.append(f"{r['chance_balanced_accuracy_mean']:.3f}")
         cells += [str(r["n_clips"]), str(r["protocol"])]
         body.append(cells)
     widths = [max(len(row[i]) for row in [header] + body) for i in range(len(header))]
     for row in [header] + body:
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + SUMMARY_LEGEND
 
 
 def check_coverage(predictions: pd.DataFrame, folds: pd.DataFrame) -> None:

@@ -120,21 +120,64 @@ def _classifier_lines(info: Mapping[str, Any], augment: Mapping[str, Any] | None
     return lines
 
 
-def _metric_lines(metrics: Mapping[str, Any]) -> list[str]:
-    protocol = metrics.get("protocol", "speaker")
-    folds = metrics.get("n_folds", "?")
-    overlap = (metrics.get("speaker_overlap") or {}).get("n_speakers", 0)
+INDEPENDENT = "no speaker in both the training and the test part of a fold"
+SHARED = "speakers were shared between training and test folds"
+UNKNOWN = "it is not known whether any speaker was on both sides of a fold"
+
+
+def protocol_text(protocol: str, n_folds: Any, overlap: int | None = None) -> tuple[str, str | None]:
+    """How the card says the model was evaluated, and the limitation that follows (None: speaker-independent).
+
+    ``protocol``: ``cv.protocol`` (speaker, loso, predefined, stratified); ``overlap``: the number of speakers
+    on both sides of a fold (metrics.json ``speaker_overlap.n_speakers``; None: not recorded). Every sentence
+    of the card about the protocol comes from here, so the evaluation and the limitations never disagree.
+    """
+    def shared(count: int) -> tuple[str, str]:
+        return (f"**{count} speaker(s) occur on both sides**, which overstates accuracy on new speakers",
+                f"{SHARED} ({count} speaker(s) on both sides), which overstates accuracy on new speakers")
+
+    if protocol == "stratified":
+        return (f"{n_folds}-fold `stratified` cross-validation (label-stratified folds, **speakers occur in both "
+                "training and test folds**, which overstates accuracy on new speakers)",
+                f"{SHARED} (`stratified` folds), which overstates accuracy on new speakers")
     if protocol in ("speaker", "loso"):
-        kind = "**leave-one-speaker-out**" if protocol == "loso" else f"{folds}-fold **speaker-independent**"
-        how = (f"{kind} cross-validation (no speaker in both the training and the test part): the scores "
-               "estimate accuracy on new speakers of the same corpus")
-    elif protocol == "predefined":
-        how = (f"the corpus's own {folds} test fold(s) (`predefined`)"
-               + (f"; **{overlap} speaker(s) occur on both sides**, which overstates accuracy on new speakers"
-                  if overlap else "; no speaker on both sides"))
-    else:
-        how = (f"{folds}-fold `{protocol}` cross-validation. **Speakers occur in both training and test folds**, "
-               "which overstates accuracy on new speakers")
+        kind = (f"**leave-one-speaker-out** cross-validation ({n_folds} folds, one per speaker)" if protocol == "loso"
+                else f"{n_folds}-fold **speaker-independent** cross-validation")
+        if overlap:  # not expected of these protocols; the card reports what metrics.json recorded
+            how, limitation = shared(overlap)
+            return f"{kind}; {how}", limitation
+        how = f"{kind}, {INDEPENDENT}: the scores estimate accuracy on new speakers of the same corpus"
+        if protocol == "loso":
+            how += ("; a held-out speaker often has one or two of the emotions, so per-fold scores swing: read the "
+                    "pooled UA against chance 1/classes")
+        return how, None
+    if protocol == "predefined":
+        kind = f"the corpus's own {n_folds} test fold(s) (`predefined`)"
+        if overlap is None:
+            return (f"{kind}; whether a speaker is on both sides of a fold was not recorded", UNKNOWN)
+        if overlap:
+            how, limitation = shared(overlap)
+            return f"{kind}; {how}", limitation
+        return f"{kind}; {INDEPENDENT}", None
+    return f"{n_folds}-fold `{protocol}` cross-validation", f"{UNKNOWN} (`{protocol}`)"
+
+
+def limitation_line(protocol: str, n_folds: Any, overlap: int | None = None) -> str:
+    """The card's limitation bullet on what the scores estimate, from :func:`protocol_text`."""
+    limitation = protocol_text(protocol, n_folds, overlap)[1]
+    scope = ("- The scores above estimate accuracy on **new speakers of the same corpus**"
+             + (f" ({INDEPENDENT})" if limitation is None else f" only loosely: {limitation}"))
+    return scope + ". Other corpora, microphones, noise and channels usually cost accuracy; validate on your own data."
+
+
+def _protocol_args(metrics: Mapping[str, Any]) -> tuple[str, Any, int | None]:
+    overlap = metrics.get("speaker_overlap")
+    count = int(overlap.get("n_speakers", 0)) if isinstance(overlap, Mapping) else None
+    return str(metrics.get("protocol", "speaker")), metrics.get("n_folds", "?"), count
+
+
+def _metric_lines(metrics: Mapping[str, Any]) -> list[str]:
+    how, _ = protocol_text(*_protocol_args(metrics))
     chance = metrics.get("chance", {})
     rows = [[METRIC_LABELS[m], f"{_f(metrics[m]['mean'])} ± {_f(metrics[m]['std'])}", _f(metrics[m]["pooled"]),
              _f(chance.get(m)) if m in chance else ""] for m in METRICS if m in metrics]
@@ -245,10 +288,7 @@ def model_card(
         f"- {style}",
         "- Language: " + ("English." if acted else "that of the training corpus.")
         + " Other languages and accents change prosody and the encoder's features.",
-        "- The scores above estimate accuracy on **new speakers of the same corpus**"
-        + (" (speaker-independent folds)" if metrics.get("protocol", "speaker") == "speaker" else
-           " only loosely: speakers were shared between training and test folds")
-        + ". Other corpora, microphones, noise and channels usually cost accuracy; validate on your own data.",
+        limitation_line(*_protocol_args(metrics)),
         f"- Exactly one of {len(labels)} labels per clip or segment: no 'other', mixed or uncertain class; "
         "read the probabilities.",
         "- Trained on short clips: label long recordings by segments (`--segment vad`), not as one clip.",
