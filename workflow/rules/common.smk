@@ -341,7 +341,7 @@ def clean_embeddings(wildcards):
 
 def _layer_probe_runs(encoder):
     """The probe scores layers only for `features.layers: auto` on multi-layer (hf) encoders."""
-    return config["features"]["layers"] == "auto" and config["encoders"][encoder]["kind"] == "hf"
+    return config["features"]["layers"] == "auto" and config["encoders"][encoder]["kind"] in ("hf", "emotion2vec")
 
 
 def final_plan(wildcards):
@@ -382,7 +382,7 @@ MODELS_DIR = "resources/models"
 def _model_source(encoder):
     """How resources/models/{encoder} is made: none (opensmile), local, init or download."""
     spec = config["encoders"][encoder]
-    if spec["kind"] != "hf":
+    if spec["kind"] not in ("hf", "emotion2vec"):
         return "none"
     if spec.get("init_config"):
         return "init"
@@ -415,7 +415,9 @@ def init_config_texts(wildcards):
     """The model and preprocessor configs as text: a params value, so the model is rebuilt when
     their content changes but not when the checkout moves (an input path would be absolute)."""
     folder = Path(init_config_file(wildcards)).parent
-    return {name: (folder / name).read_text(encoding="utf-8") for name in ("config.json", "preprocessor_config.json")}
+    kind = config["encoders"][wildcards.encoder]["kind"]
+    names = ("config.yaml",) if kind == "emotion2vec" else ("config.json", "preprocessor_config.json")
+    return {name: (folder / name).read_text(encoding="utf-8") for name in names}
 
 
 def variants():
@@ -445,7 +447,7 @@ def embed_spec(wildcards):
 def embed_gpu(wildcards):
     """GPUs per embed job: encoders.<name>.gpu, default 1 for hf and 0 for opensmile."""
     spec = config["encoders"][wildcards.encoder]
-    return int(spec.get("gpu", 1 if spec["kind"] == "hf" else 0))
+    return int(spec.get("gpu", 1 if spec["kind"] in ("hf", "emotion2vec") else 0))
 
 
 def fusion_members(encoder):

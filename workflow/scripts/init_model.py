@@ -4,6 +4,7 @@ import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdi
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from speech_emotion import emotion2vec  # noqa: E402
 from speech_emotion.encoders import init_model  # noqa: E402
 from speech_emotion.logs import job_log  # noqa: E402
 
@@ -12,5 +13,8 @@ params = snakemake.params  # noqa: F821
 with tempfile.TemporaryDirectory() as folder:
     for name, text in params.configs.items():
         (Path(folder) / name).write_text(text, encoding="utf-8")
-    init_model(Path(folder) / "config.json", snakemake.output[0], params.seed, params.name)  # noqa: F821
+    if "config.yaml" in params.configs:  # kind emotion2vec (FunASR layout)
+        emotion2vec.init_model(Path(folder) / "config.yaml", snakemake.output[0], params.seed, params.name)  # noqa: F821
+    else:
+        init_model(Path(folder) / "config.json", snakemake.output[0], params.seed, params.name)  # noqa: F821
 log.info("random-initialised %s (seed %d)", snakemake.wildcards.encoder, params.seed)  # noqa: F821

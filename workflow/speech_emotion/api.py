@@ -54,7 +54,7 @@ def resolve_encoder_dir(model_path: Path, encoder: Mapping[str, Any], override: 
     """Where the weights of ``encoder`` (model.json's encoder record) are: ``override``, else the
     recorded model_dir as given (absolute or relative to the current folder), else relative to the
     workflow folder that made the model (``<workdir>/results/models/<encoder>/<classifier>``)."""
-    if encoder["spec"]["kind"] != "hf":
+    if encoder["spec"]["kind"] not in ("hf", "emotion2vec"):
         return None
     if override:
         return str(override)
@@ -65,7 +65,7 @@ def resolve_encoder_dir(model_path: Path, encoder: Mapping[str, Any], override: 
         if len(parents) > 3:
             candidates.append(parents[3] / recorded)
     for candidate in candidates:
-        if (candidate / "config.json").is_file():
+        if (candidate / "config.json").is_file() or (candidate / "config.yaml").is_file():
             return str(candidate)
     raise FileNotFoundError(
         f"encoder weights for '{encoder['name']}' not found (looked in {', '.join(map(str, candidates))}); "

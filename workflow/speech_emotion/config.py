@@ -429,6 +429,8 @@ def check_config(config: dict[str, Any], workdir: str | Path = ".") -> None:
     for name, spec in encoders.items():
         if spec["kind"] == "hf" and "model" not in spec:
             raise ConfigError(f"encoders.{name}.model: a Hugging Face id or local folder is required for kind hf")
+        if spec["kind"] == "emotion2vec" and "model" not in spec:
+            raise ConfigError(f"encoders.{name}.model: a hub id or local folder is required for kind emotion2vec")
         if spec["kind"] == "opensmile" and "feature_set" not in spec:
             raise ConfigError(f"encoders.{name}.feature_set: eGeMAPSv02 or ComParE_2016 is required for kind opensmile")
         if spec["kind"] == "fusion":

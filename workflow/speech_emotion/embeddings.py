@@ -353,7 +353,7 @@ def warn_mixed_devices(made_with: set[str] | Sequence[str], what: str) -> None:
 
 
 def make_encoder(spec: dict[str, Any], model_dir: str | Path | None, device: str, sample_rate: int) -> Any:
-    """The encoder described by ``encoders.<name>`` (``kind: hf`` loads from ``model_dir``)."""
+    """The encoder described by ``encoders.<name>`` (``kind: hf`` and ``emotion2vec`` load from ``model_dir``)."""
     from .encoders import HFEncoder, OpenSmileEncoder
 
     if spec["kind"] == "opensmile":
@@ -362,4 +362,10 @@ def make_encoder(spec: dict[str, Any], model_dir: str | Path | None, device: str
         if model_dir is None:
             raise ValueError("kind hf needs a model folder")
         return HFEncoder(model_dir, device, sample_rate, real_length=bool(spec.get("real_length", False)))
+    if spec["kind"] == "emotion2vec":
+        if model_dir is None:
+            raise ValueError("kind emotion2vec needs a model folder")
+        from .emotion2vec import Emotion2vecEncoder
+
+        return Emotion2vecEncoder(model_dir, device, sample_rate)
     raise ValueError(f"unknown encoder kind {spec['kind']!r}")

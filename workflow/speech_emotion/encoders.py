@@ -242,12 +242,15 @@ def download_model(repo_id: str, revision: str | None, out_dir: str | Path) -> s
     commit = info.sha or (revision or "main")
     names = [s.rfilename for s in info.siblings or []]
     weights = "*.safetensors" if any(n.endswith(".safetensors") for n in names) else "*.bin"
+    patterns = ["*.json", "*.txt", "*.model", weights]  # safetensors preferred, never both
+    if "config.json" not in names and {"config.yaml", "model.pt"} <= set(names):
+        patterns = ["config.yaml", "model.pt", "*.json"]  # a FunASR checkpoint (kind emotion2vec)
     with atomic_dir(out_dir) as tmp:
         snapshot_download(
             repo_id=repo_id,
             revision=commit,
             local_dir=str(tmp),
-            allow_patterns=["*.json", "*.txt", "*.model", weights],  # safetensors preferred, never both
+            allow_patterns=patterns,
         )
         source = {"model": repo_id, "revision": commit}
         (tmp / SOURCE_FILE).write_text(json.dumps(source, indent=2) + "\n", encoding="utf-8")

@@ -76,11 +76,15 @@ def _encoder_lines(info: Mapping[str, Any]) -> list[str]:
     if spec.get("kind") == "opensmile":
         what = f"openSMILE `{spec.get('feature_set')}` functionals (hand-crafted acoustic features, one vector per clip)"
     elif spec.get("init_config"):
-        what = (f"Hugging Face architecture from `{spec['init_config']}` with **random weights** (seed "
+        arch = "emotion2vec (FunASR)" if spec.get("kind") == "emotion2vec" else "Hugging Face"
+        what = (f"{arch} architecture from `{spec['init_config']}` with **random weights** (seed "
                 f"{spec.get('init_seed', 0)}): not a pretrained model")
     else:
         rev = f" at revision `{spec['revision']}`" if spec.get("revision") else ""
         what = f"frozen Hugging Face model `{spec.get('model')}`{rev}" + (" (real-length Whisper input)" if spec.get("real_length") else "")
+        if spec.get("kind") == "emotion2vec":
+            what = (f"frozen emotion2vec model `{spec.get('model')}`{rev} (Ma et al. 2024, a FunASR checkpoint; its weights "
+                    "are under the FunASR Model Open Source License, which asks you to name that source)")
     if spec.get("kind") == "opensmile":
         return [f"- **Encoder** `{enc['name']}`: {what}.",
                 f"- **Features**: the {info.get('n_features') or 'openSMILE'} functionals, computed over the whole clip."]
