@@ -22,11 +22,11 @@ from sklearn.metrics import balanced_accuracy_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 from speech_emotion.classifiers.logreg import LogRegClassifier  # noqa: E402
 from speech_emotion.layers import select  # noqa: E402
-from speech_emotion.training import read_variant  # noqa: E402
+from speech_emotion.embeddings import load_variant  # noqa: E402
 
 warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
 work = Path(sys.argv[1] if len(sys.argv) > 1 else "urdu-run") / "results"
-variant = read_variant("clean", sorted((work / "embeddings" / "whisper-tiny.en" / "clean").glob("shard-*.npz")))
+variant = load_variant(sorted((work / "embeddings" / "whisper-tiny.en" / "clean").glob("shard-*.npz")), name="clean")
 manifest = pd.read_csv(work / "data" / "manifest.tsv", sep="\t").set_index("clip_id")
 folds = pd.read_csv(work / "data" / "folds.tsv", sep="\t").set_index("clip_id")
 ids = np.asarray(variant.clip_ids)

@@ -120,7 +120,8 @@ def test_classifier_defaults_in_the_schema_equal_the_classes_defaults():
         params = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items() if k not in ("seed", "n_jobs")}
         # every setting the schema allows is a constructor argument (member_params is internal to the ensemble)
         assert set(section["properties"]) <= set(params), (name, set(section["properties"]) - set(params))
-        assert set(params) - set(section["properties"]) <= {"member_params"}, name
+        # member_params is internal to the ensemble; refit is set by the train job for the final model
+        assert set(params) - set(section["properties"]) <= {"member_params", "refit"}, name
         for key in section["properties"]:
             expected = defaults[name].get(key)  # absent (NO_DEFAULT) means None in the class
             assert params[key] == expected and type(params[key]) is type(expected), (

@@ -124,7 +124,7 @@ def test_cross_train_uses_only_the_train_corpus_and_predicts_every_mapped_test_c
     features = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 3, "probe": "logreg", "probe_C": 1.0, "probe_max_iter": 500, "probe_alphas": [0.1, 1.0, 10.0, 100.0],
                 "speaker_norm": "off", "speaker_norm_min_clips": 5}
 
-    plan = cross_plan(train_paths, train, LABEL_MAP, features, "always", seed=0)
+    plan = cross_plan(train_paths, train, LABEL_MAP, features, "always", seed=0, encoder="enc")
     assert plan["fold"] == "all" and plan["n_train_clips"] == 5 * 4 * 3  # DIS dropped
     assert plan["dropped"] == {"DIS": 15} and plan["labels"] == ["ANG", "HAP", "NEU", "SAD"]
     assert plan["layers"][0] == 1 or 1 in plan["layers"]  # the informative layer
@@ -136,7 +136,7 @@ def test_cross_train_uses_only_the_train_corpus_and_predicts_every_mapped_test_c
     assert record["labels"] == ["ANG", "HAP", "NEU", "SAD"] and record["dropped"] == {"DIS": 15}
     assert len(result.predictions) == 0
 
-    predictions, dropped = predict_corpus(result.model, plan["layers"], test_clean, test, train, LABEL_MAP, tmp_path)
+    predictions, dropped = predict_corpus(result.model, result.features, test_clean, test, train, LABEL_MAP, tmp_path)
     mapped = test[test["label"] != "Calm"]
     assert dropped == {"Calm": 6}
     assert sorted(predictions["clip_id"]) == sorted(mapped["clip_id"]) and (predictions["fold"] == 0).all()
@@ -156,6 +156,40 @@ def test_cross_train_uses_only_the_train_corpus_and_predicts_every_mapped_test_c
     assert metrics["cross"]["shared_speaker_ids"] == []
     row = summary_row(metrics, "enc", "logreg", metrics["protocol"])
     assert (row["train_corpus"], row["test_corpus"], row["n_folds"]) == ("crema", "urdu", 1)
+
+
+def test_a_cross_pair_standardises_the_test_corpus_per_speaker_as_a_cv_test_fold(tmp_path):
+    """speaker_norm on: a test corpus that is a copy of the training clips (other clip ids, other paths)
+    scores what the model scores on its own training rows, and its rows are standardised per test
+    speaker exactly as a CV test fold's. Before the feature pipeline, cross predictions fed the raw
+    features to a model trained on standardised ones (chance-level scores)."""
+    from speech_emotion.features import load_fold
+
+    rng = np.random.default_rng(3)
+    train = _corpus("tr", ["ANG", "HAP", "NEU", "SAD"], speakers=6, per=4, rng=rng)
+    X = _features(train["label"], rng, scale=4.0)
+    offsets = {s: rng.normal(scale=25.0, size=8) for s in train["speaker"].unique()}  # speaker identity dominates
+    X = X + np.stack([offsets[s] for s in train["speaker"]])[:, None, :]
+    test = train.assign(clip_id="copy-" + train["clip_id"], path="copy/" + train["path"])
+    train_paths = {"clean": _write(tmp_path / "train", "clean", train["clip_id"], X)}
+    test_clean = _write(tmp_path / "test", "clean", test["clip_id"], X)
+    features = {"layers": [1], "probe_max_layers": 1, "probe_inner_folds": 3, "probe": "logreg", "probe_C": 1.0,
+                "probe_max_iter": 500, "probe_alphas": [1.0], "speaker_norm": "on", "speaker_norm_min_clips": 5}
+    plan = cross_plan(train_paths, train, LABEL_MAP, features, "always", seed=0, encoder="enc")
+    result = cross_train("enc", "logreg", {"C": 1.0}, train_paths, train, LABEL_MAP, plan, seed=0)
+    assert result.features.speaker_norm and result.features.population is not None
+    predictions, _ = predict_corpus(result.model, result.features, test_clean, test, train, LABEL_MAP, tmp_path)
+    # the model on its own (standardised) training rows
+    own = load_fold(None, train_paths, train, pd.DataFrame({"clip_id": train["clip_id"], "fold": 0}), result.features)
+    X_own = result.features.standardise(own.X_train, own.groups_train)[0]
+    expected = result.model.predict(X_own)
+    got = predictions.set_index("clip_id").loc["copy-" + own.train_ids, "prediction"].to_numpy()
+    np.testing.assert_array_equal(got, expected)
+    own_accuracy = (expected == own.y_train).mean()
+    assert own_accuracy > 0.9 and (predictions["label"] == predictions["prediction"]).mean() == own_accuracy
+    # raw features (what cross_predict fed before) land near chance on this corpus
+    raw = result.model.predict(own.X_train)
+    assert (raw == own.y_train).mean() < 0.6
 
 
 def test_a_file_in_both_corpora_stops_the_prediction(tmp_path):

@@ -17,6 +17,7 @@ from conftest import REPO, shared_path
 from speech_emotion import classifiers as C
 from speech_emotion.api import expand_inputs
 from speech_emotion.cli import main
+from speech_emotion.features import FeatureSpec
 from speech_emotion.final_model import final_model_info
 
 LABELS = ["high", "low"]

@@ -104,6 +104,9 @@ def urdu_model(tmp_path_factory) -> Path:
     info = final_model_info(params, {"name": "egemaps", "spec": spec, "model_dir": None},
                             {"sample_rate": RATE, "max_seconds": 30.0, "batch_seconds": 60.0}, {})
     (out / "model.json").write_text(json.dumps(info))
+    from speech_emotion.features import FeatureSpec
+
+    FeatureSpec.of([0], encoder="egemaps").write(out / "features.json")
     return out
 
 

@@ -15,7 +15,8 @@ import pytest
 from conftest import REPO, shared_path
 from speech_emotion import classifiers as C
 from speech_emotion.plan import Probe, choose_speaker_norm, make_plan
-from speech_emotion.speaker_norm import Stats, normalise_fold, standardise
+from speech_emotion.features import FeatureSpec, standardise_fold
+from speech_emotion.speaker_norm import Stats, standardise
 from speech_emotion.splits import build_fold, Variant
 from speech_emotion.training import train_fold
 from test_train import write_embeddings
@@ -58,7 +59,8 @@ def test_auto_turns_it_on_where_every_speaker_has_every_emotion_and_it_raises_ua
     manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
     ua = {}
     for use in (False, True):
-        plan = {"layers": [0], "layer_choice": {"method": "config"}, "speaker_norm": {"use": use, "min_clips": 5}}
+        plan = {"layers": [0], "layer_choice": {"method": "config"}, "speaker_norm": {"use": use, "min_clips": 5},
+                "features": FeatureSpec.of([0], encoder="enc", speaker_norm=use, min_clips=5).to_json()}
         result = train_fold("enc", "logreg", 0, {"C": 1.0}, paths, manifest, folds, plan, seed=0)
         assert result.record["speaker_norm"]["use"] is use
         ua[use] = result.record["test_balanced_accuracy"]
@@ -76,6 +78,13 @@ def test_auto_leaves_it_off_where_each_speaker_has_one_emotion(seed):
     assert choose_speaker_norm("off", X, frame["label"], frame["speaker"], Probe(), 5)["use"] is False
     with pytest.raises(ValueError, match="features.speaker_norm"):
         choose_speaker_norm("sometimes", X, frame["label"], frame["speaker"], Probe(), 5)
+
+
+def normalise_fold(data, min_clips: int):
+    """The fold standardised per speaker by the feature pipeline: (data, info, population statistics)."""
+    spec = FeatureSpec.of([0], encoder="enc", speaker_norm=True, min_clips=min_clips)
+    normalised, fitted, info = standardise_fold(data, spec)
+    return normalised, info, fitted.population
 
 
 def fold_data(frame: pd.DataFrame, X: np.ndarray, fold: int = 0):
@@ -157,7 +166,8 @@ def normalised_model(tmp_path_factory) -> Path:
     model = C.make_classifier("logreg", {"C": 1.0}).fit(Xn, labels, speakers)
     out = tmp_path_factory.mktemp("norm") / "results/models/egemaps/logreg"
     out.mkdir(parents=True)
-    C.save_model(model, out / "model.zip", {"speaker_norm_population": population.to_json()})
+    C.save_model(model, out / "model.zip")
+    FeatureSpec.of([0], encoder="egemaps", speaker_norm=True, min_clips=5).fit_population(X).write(out / "features.json")
     record = {"classifier": "logreg", "layers": [0], "labels": sorted(set(labels)), "params": {}, "seed": 0,
               "speaker_norm": {"use": True, "min_clips": 5, "mode": "on"}}
     info = final_model_info(record, {"name": "egemaps", "spec": spec, "model_dir": None},
@@ -199,3 +209,56 @@ def test_predict_needs_the_speakers_and_standardises_per_speaker(normalised_mode
     rows = pd.read_csv(__import__("io").StringIO(run.stdout), sep="\t", dtype=str)
     assert list(rows["speaker"]) == ["1001", "1002"] and list(rows["speaker_norm"]) == ["population"] * 2
     assert "fewer than 5 clips" in run.stderr
+
+
+def test_an_enrolled_speaker_gets_the_same_label_whatever_else_is_in_the_call(normalised_model, tmp_path):
+    """Speaker enrolment: statistics computed once from enrolment clips, kept in a file, reused; a file
+    of that speaker is then standardised the same alone or beside other clips of the speaker."""
+    from speech_emotion import load_model
+    from speech_emotion.audio import load_audio
+
+    clips = sorted(shared_path("data", "cremad-sample", "AudioWAV").glob("1001_*.wav"))  # one actor, 6 clips
+    model = load_model(normalised_model, device="cpu")
+    entry = model.enrol("1001", clips[:5])
+    features = model.features([load_audio(p, RATE) for p in clips[:5]])
+    np.testing.assert_allclose(entry["mean"], features.mean(axis=0), rtol=1e-6)
+    assert entry["n_clips"] == 5 and entry["speaker"] == "1001"
+    with pytest.raises(ValueError, match="at least 5"):
+        model.enrol("1001", clips[:2])
+    (tmp_path / "1001.json").write_text(json.dumps(entry))
+
+    fresh = load_model(normalised_model, device="cpu")
+    alone_before = fresh.predict([clips[5]], speakers=["1001"])
+    assert alone_before["speaker_norm"].iloc[0] == "population" and alone_before["speaker_clips"].iloc[0] > 5
+    assert fresh.add_enrolment(tmp_path / "1001.json") == "1001"
+    alone = fresh.predict([clips[5]], speakers=["1001"])
+    beside = fresh.predict(clips, speakers=["1001"] * len(clips))
+    probs = [c for c in alone.columns if c.startswith("prob_")]
+    np.testing.assert_allclose(alone[probs].to_numpy(float), beside[probs].to_numpy(float)[-1:], atol=1e-9)
+    assert list(beside["speaker_norm"]) == ["enrolled"] * len(clips) and set(beside["speaker_clips"]) == {5}
+    # the enrolment's statistics, by hand
+    one = model.features([load_audio(clips[5], RATE)])
+    expected = model.classify(Stats.of(features).apply(one))
+    np.testing.assert_allclose(alone[probs].to_numpy(float), np.round(expected, 6), atol=1e-6)
+
+    # a file made for other layers is refused with a message naming it
+    bad = dict(entry, members=[{"encoder": "egemaps", "layers": [1]}])
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match="bad.json: enrolled for"):
+        fresh.add_enrolment(tmp_path / "bad.json")
+
+    # the command line: enrol, then predict one file with the enrolment
+    env = {"PYTHONPATH": str(REPO / "workflow"), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    base = [sys.executable, "-m", "speech_emotion.cli"]
+    enrolled = subprocess.run(base + ["enrol", "--model", str(normalised_model), "--speaker", "1001", "--out",
+                                      str(tmp_path / "cli.json"), *map(str, clips[:5])],
+                              capture_output=True, text=True, env=env, timeout=300)
+    assert enrolled.returncode == 0, enrolled.stderr
+    assert json.loads((tmp_path / "cli.json").read_text())["n_clips"] == 5
+    run = subprocess.run(base + ["predict", "--model", str(normalised_model), "--enrolment", str(tmp_path / "cli.json"),
+                                 "--speaker-regex", r"^(\d+)_", str(clips[5])],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    row = pd.read_csv(__import__("io").StringIO(run.stdout), sep="\t").iloc[0]
+    assert row["speaker_norm"] == "enrolled" and row["speaker_clips"] == 5
+    assert row["label"] == alone["label"].iloc[0]

@@ -23,13 +23,19 @@ from speech_emotion.layers import resolve_layers, select
 from speech_emotion.classifiers.logreg import LogRegClassifier
 from speech_emotion.probe import ridge_out_of_fold
 from speech_emotion.plan import Probe, choose_copies, choose_layers, make_plan, probe_layers, probe_table
-from speech_emotion.splits import trained_variants
+from speech_emotion.features import FeatureSpec
 from speech_emotion.training import train_fold
 
 
 LABELS = ["ANG", "HAP", "NEU", "SAD"]
 N_LAYERS, DIM, SIGNAL_LAYER = 5, 8, 3
 LAYER_CHOICE = {"method": "probe", "spec": "auto", "score": 0.9, "n_layers": N_LAYERS}
+
+
+def plan_with(layers, copies=True, speaker_norm=False, min_clips=5, **extra):
+    """A plan as rule plan writes it: the record keys and the feature pipeline (encoder "enc")."""
+    spec = FeatureSpec.of(list(layers), encoder="enc", copies=copies, speaker_norm=speaker_norm, min_clips=min_clips)
+    return {"layers": list(layers), "layer_choice": LAYER_CHOICE, "features": spec.to_json(), **extra}
 FEATURES = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 5, "probe": "logreg", "probe_C": 1.0, "probe_max_iter": 500, "probe_alphas": [0.1, 1.0, 10.0, 100.0],
             "speaker_norm": "off", "speaker_norm_min_clips": 5}
 
@@ -162,12 +168,10 @@ def test_augmented_copies_train_only_when_the_probe_says_they_help(seed):
 def test_a_fold_whose_probe_drops_the_copies_trains_on_clean_clips_only(tmp_path):
     frame, emb = synthetic_corpus()
     paths = write_embeddings(tmp_path, frame, emb)
-    assert trained_variants(paths, {"copies": {"use": True}}) == paths
-    assert trained_variants(paths, {}) == paths, "a plan without the key keeps the copies"
-    assert trained_variants(paths, {"copies": {"use": False}}) == {"clean": paths["clean"]}
     manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
-    choice = {"layers": [SIGNAL_LAYER], "layer_choice": LAYER_CHOICE,
-              "copies": {"mode": "auto", "use": False, "copy_rows": 72, "score_with": 0.5, "score_without": 0.6}}
+    choice = plan_with([SIGNAL_LAYER], copies=False,
+                       copies_record={"mode": "auto", "use": False, "copy_rows": 72, "score_with": 0.5, "score_without": 0.6})
+    choice["copies"] = choice.pop("copies_record")
     result = train_fold("enc", "logreg", 0, {"Cs": [1.0]}, paths, manifest, folds, choice, seed=0)
     assert result.record["n_train_rows"] == result.record["n_train_clips"] == int((frame["fold"] != 0).sum())
     assert result.record["copies"] == choice["copies"]
@@ -178,7 +182,7 @@ def test_train_fold_outputs_and_leakage(tmp_path, monkeypatch, classifier):
     frame, emb = synthetic_corpus()
     paths = write_embeddings(tmp_path, frame, emb)
     manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
-    choice = {"layers": [SIGNAL_LAYER], "layer_choice": LAYER_CHOICE}
+    choice = plan_with([SIGNAL_LAYER])
     members = {}
     if classifier == "ensemble":
         for member, cfg in {"logreg": {"Cs": [1.0]}, "svm": {}}.items():
@@ -219,7 +223,7 @@ def test_final_model_folder_round_trip(tmp_path):
     frame, emb = synthetic_corpus()
     paths = write_embeddings(tmp_path, frame, emb, variants=("clean",))
     manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
-    choice = {"layers": [SIGNAL_LAYER], "layer_choice": LAYER_CHOICE}
+    choice = plan_with([SIGNAL_LAYER])
     pred_files = []
     for fold in range(3):
         r = train_fold("enc", "logreg", fold, {"Cs": [1.0]}, paths, manifest, folds, choice, seed=0)
@@ -233,11 +237,12 @@ def test_final_model_folder_round_trip(tmp_path):
     out = tmp_path / "results/models/enc/logreg"
     out.mkdir(parents=True)
     C.save_model(final.model, out / "model.zip")
+    final.features.write(out / "features.json")
     info = final_model_info(final.record, {"name": "enc", "spec": {"kind": "hf", "model": "x"}, "model_dir": "m"},
                             {"sample_rate": 16000, "max_seconds": 30.0, "batch_seconds": 60.0}, cv)
     (out / "model.json").write_text(json.dumps(info))
     loaded = load_final_model(out)
-    assert loaded.layers == [SIGNAL_LAYER] and loaded.labels == LABELS
+    assert loaded.features.members[0].layers == (SIGNAL_LAYER,) and loaded.labels == LABELS
     assert loaded.info["cv"]["balanced_accuracy"]["mean"] == cv["balanced_accuracy"]["mean"]
     (out / "model.zip").write_bytes(b"garbage")
     with pytest.raises(C.ModelFileError, match="model.zip"):
@@ -330,3 +335,21 @@ def test_a_logistic_regression_job_never_imports_torch_transformers_umap_or_xgbo
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+def test_the_feature_pipeline_keeps_its_member_order_through_json(tmp_path):
+    """A fusion's members stay in the given order (a list, never the key order of a mapping): the
+    order in which the classifier's columns were stacked in training is the order predict stacks them."""
+    a = np.arange(2 * 3 * 2, dtype=np.float32).reshape(2, 3, 2)
+    b = -np.arange(2 * 1 * 4, dtype=np.float32).reshape(2, 1, 4)
+    spec = FeatureSpec.of([("zeta", [2, 0]), ("alpha", [0])], speaker_norm=True, min_clips=3)
+    spec = spec.fit_population(spec.select({"zeta": a, "alpha": b}))
+    spec.write(tmp_path / "features.json")
+    text = (tmp_path / "features.json").read_text()
+    assert text.index('"zeta"') < text.index('"alpha"')
+    back = FeatureSpec.read(tmp_path / "features.json")
+    assert back.encoders == ["zeta", "alpha"] and back == spec
+    np.testing.assert_array_equal(back.select({"alpha": b, "zeta": a}), np.hstack([a[:, 2], a[:, 0], b[:, 0]]))
+    np.testing.assert_array_equal(back.population.mean, spec.population.mean)
+    with pytest.raises(KeyError, match="alpha"):
+        back.select({"zeta": a})

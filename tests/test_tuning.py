@@ -97,17 +97,17 @@ def test_space_types_and_mlp_mapping():
 
 
 def test_the_tune_job_sees_the_data_the_train_job_fits(tmp_path):
-    """Both read the fold through training.planned_fold: with a plan that standardises per speaker,
+    """Both read the fold through features.planned_fold: with a plan that standardises per speaker,
     the tune job's rows are the standardised ones (before, the tune script loaded them raw)."""
-    from speech_emotion.training import planned_fold
+    from speech_emotion.features import FeatureSpec, planned_fold
     from test_train import synthetic_corpus, write_embeddings
 
     frame, emb = synthetic_corpus()
     paths = write_embeddings(tmp_path, frame, emb)
     manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
-    plan = {"layers": [1, 3], "copies": {"use": False}, "speaker_norm": {"use": True, "min_clips": 3}}
-    data, norm, population = planned_fold(0, paths, manifest, folds, plan)
-    assert norm["use"] and population is not None and set(data.train_variants) == {"clean"}
+    spec = FeatureSpec.of([1, 3], encoder="enc", speaker_norm=True, min_clips=3, copies=False)
+    data, fitted, _ = planned_fold(0, paths, manifest, folds, spec)
+    assert fitted.population is not None and set(data.train_variants) == {"clean"}
     speaker = data.groups_train[0]
     rows = data.X_train[data.groups_train == speaker]
     np.testing.assert_allclose(rows.mean(axis=0), 0.0, atol=1e-5)  # each speaker standardised on its own clips

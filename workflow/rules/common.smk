@@ -482,6 +482,11 @@ def member_plans(wildcards):
                   fold=wildcards.fold)
 
 
+def plan_members(wildcards):
+    """A fusion's member encoders in the config's order (the order of its features)."""
+    return fusion_members(wildcards.encoder)
+
+
 def train_embedding_shards(wildcards):
     """Every variant's shards (copies train only: speech_emotion.splits.build_fold)."""
     return embedding_shards(wildcards.encoder)
@@ -508,6 +513,11 @@ def tune_settings(wildcards):
         "space": tune["spaces"].get(wildcards.classifier, {}),
         "pruner": tune["pruner"],
     }
+
+
+def ensemble_members(wildcards):
+    """The ensemble's member classifiers, in the order of their model inputs (none for other classifiers)."""
+    return list(config["classifiers"]["ensemble"]["members"]) if wildcards.classifier == "ensemble" else []
 
 
 def train_extra_inputs(wildcards):
@@ -540,11 +550,11 @@ def encoder_record(encoder):
     return record
 
 
-def final_encoder_record(wildcards):
+def model_encoder_record(wildcards):
     return encoder_record(wildcards.encoder)
 
 
-def final_audio_settings(wildcards):
+def model_audio_settings(wildcards):
     return {
         "sample_rate": config["audio"]["sample_rate"],
         "max_seconds": config["audio"]["max_seconds"],
@@ -566,7 +576,7 @@ def train_targets():
         "results/models/{encoder}/{classifier}/{name}",
         encoder=encoders,
         classifier=classifiers,
-        name=["model.zip", "model.json", "MODEL_CARD.md"],
+        name=["model.zip", "features.json", "model.json", "MODEL_CARD.md"],
     )
     return targets
 
@@ -630,6 +640,12 @@ def cross_test_embeddings(wildcards):
 
 def cross_test_manifest(wildcards):
     return corpus_manifest(wildcards.test)
+
+
+def cross_member_plans(wildcards):
+    """A fusion's cross plan reuses its members' cross plans of the same train corpus (their layers)."""
+    return expand("results/cross/models/{train}/{member}/plan.json", train=wildcards.train,
+                  member=fusion_members(wildcards.encoder))
 
 
 def cross_members(wildcards):

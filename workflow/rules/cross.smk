@@ -12,6 +12,7 @@ wildcard_constraints:
 rule cross_plan:
     input:
         embeddings=cross_train_embeddings,
+        member_plans=cross_member_plans,
         manifest=cross_train_manifest,
     output:
         "results/cross/models/{train}/{encoder}/plan.json",
@@ -21,6 +22,7 @@ rule cross_plan:
         label_map=config["label_map"],
         features=config["features"],
         augment_use=config["augment"]["use"],
+        members=plan_members,
         seed=config["seed"],
         code=cross_plan_code,
     threads: config["train"]["threads"]
@@ -42,13 +44,18 @@ rule cross_train:
         plan="results/cross/models/{train}/{encoder}/plan.json",
     output:
         model="results/cross/models/{train}/{encoder}/{classifier}/model.zip",
+        features="results/cross/models/{train}/{encoder}/{classifier}/features.json",
+        info="results/cross/models/{train}/{encoder}/{classifier}/model.json",
         record="results/cross/models/{train}/{encoder}/{classifier}/record.json",
     log:
         "results/logs/cross/models/{train}/{encoder}/{classifier}.log",
     params:
         label_map=config["label_map"],
         config=classifier_config,
+        members=ensemble_members,
         seed=config["seed"],
+        encoder=model_encoder_record,
+        audio=model_audio_settings,
         code=cross_train_code,
     threads: train_threads
     resources:
@@ -63,7 +70,7 @@ rule cross_train:
 rule cross_predict:
     input:
         model="results/cross/models/{train}/{encoder}/{classifier}/model.zip",
-        plan="results/cross/models/{train}/{encoder}/plan.json",
+        features="results/cross/models/{train}/{encoder}/{classifier}/features.json",
         embeddings=cross_test_embeddings,
         manifest=cross_test_manifest,
         train_manifest=cross_train_manifest,

@@ -17,6 +17,7 @@ rule plan:
     params:
         features=config["features"],
         augment_use=config["augment"]["use"],
+        members=plan_members,
         seed=config["seed"],
         code=plan_code,
     threads: config["train"]["threads"]
@@ -84,6 +85,8 @@ rule train:
         plan="results/cv/{encoder}/plans/fold-{fold}.json",
     output:
         model="results/cv/{encoder}/{classifier}/fold-{fold}/model.zip",
+        features="results/cv/{encoder}/{classifier}/fold-{fold}/features.json",
+        info="results/cv/{encoder}/{classifier}/fold-{fold}/model.json",
         record="results/cv/{encoder}/{classifier}/fold-{fold}/record.json",
         predictions="results/cv/{encoder}/{classifier}/fold-{fold}/predictions.tsv",
     log:
@@ -92,7 +95,10 @@ rule train:
         "results/benchmarks/train/{encoder}/{classifier}/fold-{fold}.tsv"
     params:
         config=classifier_config,
+        members=ensemble_members,
         seed=config["seed"],
+        encoder=model_encoder_record,
+        audio=model_audio_settings,
         code=train_code,
     threads: train_threads
     resources:
@@ -110,11 +116,14 @@ rule final_model:
     input:
         cache=rebuild_if_corrupt("results/models/{encoder}/{classifier}/model.zip"),
         model="results/cv/{encoder}/{classifier}/fold-all/model.zip",
+        features="results/cv/{encoder}/{classifier}/fold-all/features.json",
+        info="results/cv/{encoder}/{classifier}/fold-all/model.json",
         record="results/cv/{encoder}/{classifier}/fold-all/record.json",
         metrics="results/cv/{encoder}/{classifier}/metrics.json",
         manifest="results/data/manifest.tsv",
     output:
         model="results/models/{encoder}/{classifier}/model.zip",
+        features="results/models/{encoder}/{classifier}/features.json",
         info="results/models/{encoder}/{classifier}/model.json",
         card="results/models/{encoder}/{classifier}/MODEL_CARD.md",
     log:
@@ -122,8 +131,6 @@ rule final_model:
     benchmark:
         "results/benchmarks/final_model/{encoder}/{classifier}.tsv"
     params:
-        encoder=final_encoder_record,
-        audio=final_audio_settings,
         corpus={k: config["dataset"][k] for k in ("kind", "source")},
     conda:
         "../../envs/ml.yaml"

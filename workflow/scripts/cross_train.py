@@ -1,12 +1,13 @@
 """Rule cross_train: one classifier on every clip of the train corpus with a common label, as its plan says
--> results/cross/models/{train}/{encoder}/{classifier}/model.zip, record.json."""
+-> a model folder results/cross/models/{train}/{encoder}/{classifier}/ (model.zip, features.json,
+model.json) and record.json."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-from pathlib import Path  # noqa: E402
 
 from speech_emotion.cache import read_json, write_json_atomic  # noqa: E402
 from speech_emotion.classifiers import save_model  # noqa: E402
 from speech_emotion.cross import cross_train, map_labels, mapping_note  # noqa: E402
+from speech_emotion.final_model import final_model_info  # noqa: E402
 from speech_emotion.logs import job_log  # noqa: E402
 from speech_emotion.splits import variant_paths  # noqa: E402
 from speech_emotion.tables import read_table  # noqa: E402
@@ -15,10 +16,12 @@ log = job_log(snakemake.log[0])  # noqa: F821
 inputs, output, params, w = snakemake.input, snakemake.output, snakemake.params, snakemake.wildcards  # noqa: F821
 manifest = read_table(inputs.manifest)
 log.info("%s", mapping_note(w.train, manifest, *map_labels(manifest, params.label_map)))
-members = {Path(p).parent.name: p for p in inputs.get("members", [])}
+members = dict(zip(params.members, inputs.get("members", []), strict=True))  # ensemble: member -> its model
 result = cross_train(w.encoder, w.classifier, params.config, variant_paths(inputs.embeddings), manifest,
                      params.label_map, read_json(inputs.plan), params.seed, snakemake.threads, members)  # noqa: F821
 result.record["train_corpus"] = w.train
 save_model(result.model, output.model)
+result.features.write(output.features)
+write_json_atomic(output.info, final_model_info(result.record, params.encoder, params.audio))
 write_json_atomic(output.record, result.record)
 log.info("done: %s", {k: result.record.get(k) for k in ("layers", "labels", "n_train_clips", "selected")})

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from speech_emotion.audio import load_audio, resample
 from speech_emotion.audio_store import read_audio_shard
-from speech_emotion.embeddings import batch_seconds_for, embed_signals, make_encoder, write_shard
+from speech_emotion.embeddings import batch_seconds_for, embed_signals, make_encoder, stored_dtype, write_shard
 from speech_emotion.tables import read_table
 from speech_emotion.encoders import read_source
 from speech_emotion.logs import job_log
@@ -52,7 +52,6 @@ else:
     name = spec["model"]
     model = source.get("model", Path(name).name if Path(name).is_absolute() else name)
     revision = source.get("revision", spec.get("revision", "local"))
-dtype = "float32" if spec["kind"] == "opensmile" else "float16"  # openSMILE functionals overflow float16
-write_shard(snakemake.output[0], clip_ids, embeddings, snakemake.wildcards.encoder, model, revision, dtype,
+write_shard(snakemake.output[0], clip_ids, embeddings, snakemake.wildcards.encoder, model, revision, stored_dtype(spec["kind"]),
             device=encoder.device, compute_dtype=encoder.compute_dtype)
 log.info("wrote %s: %s", snakemake.output[0], embeddings.shape)

@@ -1,26 +1,27 @@
-"""Rule final_model: the fold-"all" model + its CV metrics -> results/models/{encoder}/{classifier}/
-(model.zip, model.json, MODEL_CARD.md)."""
+"""Rule final_model: the fold-"all" model folder + its CV metrics -> results/models/{encoder}/{classifier}/
+(model.zip, features.json, model.json with the CV scores, MODEL_CARD.md)."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
 import shutil  # noqa: E402
 
 from speech_emotion.cache import atomic_path, read_json, write_json_atomic, write_text_atomic  # noqa: E402
 from speech_emotion.classifiers import load_model  # noqa: E402
-from speech_emotion.tables import read_table  # noqa: E402
-from speech_emotion.final_model import final_model_info  # noqa: E402
+from speech_emotion.features import FeatureSpec  # noqa: E402
 from speech_emotion.logs import job_log  # noqa: E402
 from speech_emotion.metrics import cv_summary  # noqa: E402
 from speech_emotion.model_card import model_card  # noqa: E402
+from speech_emotion.tables import read_table  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 inputs, output, params = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
-load_model(inputs.model)  # verify before publishing
+load_model(inputs.model), FeatureSpec.read(inputs.features)  # verify before publishing
 record = read_json(inputs.record)
 metrics = read_json(inputs.metrics)
-info = final_model_info(record, params.encoder, params.audio, cv_summary(metrics))
+info = read_json(inputs.info) | {"cv": cv_summary(metrics)}
 card = model_card(info, metrics, read_table(inputs.manifest), params.corpus, record.get("copies"))
-with atomic_path(output.model) as tmp:
-    shutil.copyfile(inputs.model, tmp)
+for source, target in ((inputs.model, output.model), (inputs.features, output.features)):
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
 write_json_atomic(output.info, info)
 write_text_atomic(output.card, card)
 log.info("final model %s/%s: layers %s, CV balanced accuracy %s", snakemake.wildcards.encoder,  # noqa: F821

@@ -5,16 +5,15 @@ from speech_emotion.cache import read_json  # noqa: E402
 from speech_emotion.tables import read_table  # noqa: E402
 from speech_emotion.logs import job_log  # noqa: E402
 from speech_emotion.plots import plot_umap, umap_2d  # noqa: E402
-from speech_emotion.splits import read_variant  # noqa: E402
+from speech_emotion.features import plan_spec  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 inputs = snakemake.input  # noqa: F821
-layers = read_json(inputs.plan)["layers"]  # the final model's layers (plans/fold-all.json)
-variant = read_variant("clean", inputs.embeddings, layers)
+spec = plan_spec(read_json(inputs.plan))  # the final model's feature pipeline (plans/fold-all.json)
+variant = spec.read_variant("clean", inputs.embeddings)  # before per-speaker standardisation
 meta = read_table(inputs.manifest).set_index("clip_id").loc[[str(c) for c in variant.clip_ids]]
 points = umap_2d(variant.features, seed=snakemake.params.seed)  # noqa: F821
-shown = ("; ".join(f"{m} {', '.join(map(str, l))}" for m, l in layers.items()) if isinstance(layers, dict)
-         else ", ".join(map(str, layers)))
+shown = "; ".join(f"{m.encoder} {', '.join(map(str, m.layers))}" for m in spec.members)
 plot_umap(points, meta["label"], meta["speaker"], snakemake.output[0],  # noqa: F821
           f"{snakemake.wildcards.encoder}: UMAP of clean embeddings (layer {shown}; {len(meta)} clips)")  # noqa: F821
 log.info("wrote %s from %d clips, layers %s", snakemake.output[0], len(meta), shown)  # noqa: F821

@@ -4,15 +4,15 @@ import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdi
 from speech_emotion.cache import read_json, write_json_atomic  # noqa: E402
 from speech_emotion.tables import read_table  # noqa: E402
 from speech_emotion.logs import job_log  # noqa: E402
+from speech_emotion.features import plan_spec, planned_fold  # noqa: E402
 from speech_emotion.splits import parse_fold, variant_paths  # noqa: E402
-from speech_emotion.training import planned_fold  # noqa: E402
 from speech_emotion.tuning import tune  # noqa: E402
 
 job_log(snakemake.log[0])  # noqa: F821
 inputs, output, params, w = snakemake.input, snakemake.output, snakemake.params, snakemake.wildcards  # noqa: F821
 plan = read_json(inputs.plan)
 data = planned_fold(parse_fold(w.fold), variant_paths(inputs.embeddings), read_table(inputs.manifest),
-                    read_table(inputs.folds), plan)[0]  # the plan's layers, copies and speaker standardisation
+                    read_table(inputs.folds), plan_spec(plan))[0]  # the plan's feature pipeline
 settings = params.tune
 result = tune(
     w.classifier, params.config, settings["space"], data.X_train, data.y_train, data.groups_train,

@@ -108,17 +108,19 @@ def load_model(path: str | Path, device: str = "auto", encoder_dir: str | Path |
         for record in records:
             folder = resolve_encoder_dir(Path(path), record, encoder_dir)
             encoders[record["name"]] = make_encoder(record["spec"], folder, device, rate)
-    return EmotionModel(final, encoders)
+    return EmotionModel(final, encoders, {record["name"]: record["spec"]["kind"] for record in records})
 
 
 class EmotionModel:
     """A final model with its encoder; see the module docstring for the output columns."""
 
-    def __init__(self, final: FinalModel, encoders: Mapping[str, Any]):
+    def __init__(self, final: FinalModel, encoders: Mapping[str, Any], kinds: Mapping[str, str] | None = None):
         self.final = final
         self.encoders = dict(encoders)  # name -> encoder (several for a fusion)
+        self.kinds = dict(kinds or {name: "hf" for name in self.encoders})  # name -> encoder kind (storage rounding)
         self.audio: dict[str, Any] = dict(final.info.get("audio", {}))
         self.sample_rate = int(self.audio.get("sample_rate", 16000))
+        self.enrolled: dict[str, Any] = {}  # speaker -> Enrolment (statistics from enrolment clips)
         self._vad: Any = None
 
     @property
@@ -147,21 +149,20 @@ class EmotionModel:
     # --- core: signals at the model's rate -> probabilities -----------------------------------------
 
     def features(self, signals: Sequence[np.ndarray]) -> np.ndarray:
-        """The classifier's input for mono float32 signals at :attr:`sample_rate`: the encoder's
-        embeddings on the model's layers (before any per-speaker standardisation)."""
-        from .embeddings import batch_seconds_for, embed_signals
-        from .layers import select
+        """The classifier's input for mono float32 signals at :attr:`sample_rate`, before any
+        per-speaker standardisation: each member encoder's embeddings, rounded as the workflow stores
+        them, on the model's layers, through the model's feature pipeline (features.json)."""
+        from .embeddings import as_stored, batch_seconds_for, embed_signals
 
-        layers = self.final.layers
-        parts = []
+        embeddings = {}
         for name, encoder in self.encoders.items():
             batch = batch_seconds_for(encoder.device, self.audio["batch_seconds"], self.audio.get("cpu_batch_seconds"))
             with warnings.catch_warnings():
                 for message in QUIET_WARNINGS:
                     warnings.filterwarnings("ignore", message=message)
-                embeddings = embed_signals(encoder, list(signals), batch, self.audio.get("max_seconds"), progress_every=1e9)
-            parts.append(select(embeddings, layers[name] if isinstance(layers, Mapping) else layers))
-        return np.hstack(parts)
+                values = embed_signals(encoder, list(signals), batch, self.audio.get("max_seconds"), progress_every=1e9)
+            embeddings[name] = as_stored(values, self.kinds[name])
+        return self.final.features.select(embeddings)
 
     def classify(self, features: np.ndarray) -> np.ndarray:
         """Probabilities (rows, labels) in the order of :attr:`labels`."""
@@ -172,31 +173,38 @@ class EmotionModel:
     def probabilities(self, signals: Sequence[np.ndarray], speakers: Sequence[str | None] | None = None) -> np.ndarray:
         """Probabilities (signals, labels) in the order of :attr:`labels`, for mono float32 signals at
         :attr:`sample_rate`. A model that standardises features per speaker needs ``speakers`` (one
-        per signal); each speaker's statistics come from the signals given here (see
-        :meth:`standardise`)."""
+        per signal); each speaker's statistics come from the signals given here, or from its
+        enrolment (see :meth:`standardise`)."""
         features = self.features(signals)
         if self.final.speaker_norm:
-            features, _ = self.standardise(features, _required_speakers(speakers, len(features)))
+            features = self.standardise(features, _required_speakers(speakers, len(features)))[0]
         return self.classify(features)
 
-    def standardise(self, features: np.ndarray, speakers: Sequence[str | None]) -> tuple[np.ndarray, list[str]]:
-        """Per-speaker standardisation as in training (:mod:`speech_emotion.speaker_norm`): a speaker
-        with at least ``min_clips`` rows here gets its own statistics, the others (and rows without a
-        speaker) the training population's. Returns the rows and, per row, ``"speaker"`` or
-        ``"population"``."""
-        from .speaker_norm import Stats, standardise
+    def standardise(self, features: np.ndarray, speakers: Sequence[str | None]) -> tuple[np.ndarray, list[str], list[int]]:
+        """Per-speaker standardisation exactly as in training and in a CV test fold
+        (:meth:`speech_emotion.features.FeatureSpec.standardise`): an enrolled speaker (:meth:`enrol`,
+        :meth:`add_enrolment`) gets its enrolment's statistics; another speaker with at least
+        ``min_clips`` rows here its own; the others (and rows without a speaker) the training
+        population's. Returns the rows, per row whose statistics it got (``speaker``, ``enrolled``
+        or ``population``) and how many clips made them."""
+        return self.final.features.standardise(features, speakers, enrolled=self.enrolled)
 
-        norm = self.final.speaker_norm
-        population = Stats.from_json(self.final.extra["speaker_norm_population"])
-        names = np.array(["" if s is None else str(s) for s in speakers], dtype=object)
-        known = names != ""
-        out = population.apply(features)
-        which = np.array(["population"] * len(names), dtype=object)
-        if known.any():
-            out[known], fallback = standardise(features[known], names[known], np.ones(int(known.sum()), bool),
-                                               population, int(norm["min_clips"]))
-            which[known] = ["population" if s in set(fallback) else "speaker" for s in names[known]]
-        return out, list(which)
+    def enrol(self, speaker: str, files: Sequence[str | Path]) -> dict[str, Any]:
+        """A speaker's statistics from enrolment clips (audio files of that speaker; at least the
+        model's ``min_clips``), kept for this model's later calls; returns the enrolment file's
+        content (write it with :func:`json.dump`; :meth:`add_enrolment` reads it back)."""
+        from .segments import FileSource
+
+        signals = [FileSource(Path(p)).load(self.sample_rate) for p in expand_inputs(list(files))]
+        entry = self.final.features.enrol(speaker, self.features(signals))
+        self.enrolled[entry.speaker] = entry
+        return self.final.features.enrolment_json(entry)
+
+    def add_enrolment(self, path: str | Path) -> str:
+        """Use a speaker enrolment file (``speech-emotion enrol``) from now on; returns its speaker."""
+        entry = self.final.features.read_enrolment(path)
+        self.enrolled[entry.speaker] = entry
+        return entry.speaker
 
     # --- public API ------------------------------------------------------------------------------------
 
@@ -291,9 +299,10 @@ class EmotionModel:
     # --- internals -------------------------------------------------------------------------------------
 
     def columns(self, key: str, segmented: bool, with_speaker: bool, internal: bool = False) -> list[str]:
-        """Output columns; a model standardising per speaker adds ``speaker_norm`` (``speaker`` or
-        ``population``: whose statistics a row got), ``internal`` the features awaiting it."""
-        norm = ["speaker_norm"] if self.final.speaker_norm else []
+        """Output columns; a model standardising per speaker adds ``speaker_norm`` (``speaker``,
+        ``enrolled`` or ``population``: whose statistics a row got) and ``speaker_clips`` (how many
+        clips made them), ``internal`` the features awaiting them."""
+        norm = ["speaker_norm", "speaker_clips"] if self.final.speaker_norm else []
         return [key, *(["speaker"] if with_speaker else []), *(["start", "end"] if segmented else []),
                 "label", *[f"prob_{label}" for label in self.labels], *norm, "error",
                 *(["_features"] if internal and norm else [])]
@@ -371,14 +380,16 @@ class EmotionModel:
         frame = pd.concat(frames, ignore_index=True)
         done = frame["_features"].notna().to_numpy()
         frame["speaker_norm"] = None
+        frame["speaker_clips"] = pd.array([pd.NA] * len(frame), dtype="Int64")
         if done.any():
-            features, which = self.standardise(np.stack(frame.loc[done, "_features"].to_list()),
-                                               frame.loc[done, "speaker"].to_list())
+            features, which, clips = self.standardise(np.stack(frame.loc[done, "_features"].to_list()),
+                                                      frame.loc[done, "speaker"].to_list())
             probs = self.classify(features)
             frame.loc[done, "label"] = [self.labels[int(j)] for j in np.argmax(probs, axis=1)]
             for j, label in enumerate(self.labels):
                 frame.loc[done, f"prob_{label}"] = np.round(probs[:, j], 6)
             frame.loc[done, "speaker_norm"] = which
+            frame.loc[done, "speaker_clips"] = clips
         yield frame[columns]
 
     def _segmented(self, name: Any, open_source: Any, key: str, speaker: Any, settings: SegmentSettings) -> Iterator[pd.DataFrame]:

@@ -1,4 +1,5 @@
-"""Command line: ``speech-emotion predict --model results/models/<encoder>/<classifier> a.wav dir/ ...``.
+"""Command line: ``speech-emotion predict --model results/models/<encoder>/<classifier> a.wav dir/ ...``
+and ``speech-emotion enrol --model ... --speaker NAME --out NAME.json clips...``.
 
 A thin layer over :mod:`speech_emotion.api`: loads the encoder and the classifier once, then
 prints one row per file (or, with ``--segment vad|fixed``, per segment of each file) as soon as it
@@ -62,8 +63,9 @@ class TableWriter:
         self.out.flush()
 
     def _record(self, row: dict[str, Any]) -> dict[str, Any]:
-        record = {c: row[c] for c in self.columns if c in ("file", "speaker", "start", "end", "speaker_norm")}
-        record = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
+        keep = ("file", "speaker", "start", "end", "speaker_norm", "speaker_clips")
+        record = {c: row[c] for c in self.columns if c in keep}
+        record = {k: (None if _missing(v) else int(v) if k == "speaker_clips" else v) for k, v in record.items()}
         if isinstance(row.get("error"), str):
             return record | {"error": row["error"]}
         return record | {"label": row["label"], "probabilities": {l: row[f"prob_{l}"] for l in self.labels}}
@@ -72,6 +74,12 @@ class TableWriter:
         if self.fmt == "json":
             self.out.write("\n]\n")
         self.out.flush()
+
+
+def _missing(value: Any) -> bool:
+    import pandas as pd
+
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def plot_name(path: str, used: set[str]) -> str:
@@ -147,6 +155,12 @@ def _predict(args: argparse.Namespace) -> int:
         print(f"speech-emotion predict: cannot load the model: {exc}", file=sys.stderr)
         return 2
     try:
+        for path in args.enrolment:
+            model.add_enrolment(path)
+    except ValueError as exc:
+        print(f"speech-emotion predict: {exc}", file=sys.stderr)
+        return 2
+    try:
         chunks = model.iter_predict(paths, segment=settings, speakers=speakers)
     except ValueError as exc:
         print(f"speech-emotion predict: {exc}", file=sys.stderr)
@@ -198,7 +212,7 @@ def _predict(args: argparse.Namespace) -> int:
     writer.close()
     if population:
         print(f"speech-emotion predict: speaker(s) {', '.join(sorted(population))} had fewer than "
-              f"{model.final.speaker_norm['min_clips']} clips (or no speaker): their features were standardised with "
+              f"{model.final.features.min_clips} clips (or no speaker): their features were standardised with "
               "the training population's statistics (column speaker_norm)", file=sys.stderr)
     progress.close()
     if args.summary and summaries:
@@ -207,6 +221,25 @@ def _predict(args: argparse.Namespace) -> int:
         with atomic_path(args.summary) as tmp:
             pd.concat(summaries, ignore_index=True).to_csv(tmp, sep="\t", index=False, float_format="%.6f")
     return 1 if failed else 0
+
+
+def enrol_main(args: argparse.Namespace) -> int:
+    """Write a speaker's statistics from enrolment clips to a file that predict --enrolment reads."""
+    from .api import load_model
+    from .cache import write_json_atomic
+    from .classifiers import ModelFileError
+
+    with quiet_libraries(not args.verbose):
+        try:
+            model = load_model(args.model, args.device, args.encoder_dir)
+            entry = model.enrol(args.speaker, args.clips)
+        except (ModelFileError, FileNotFoundError, ValueError) as exc:
+            print(f"speech-emotion enrol: {exc}", file=sys.stderr)
+            return 2
+    write_json_atomic(args.out, entry)
+    print(f"speech-emotion enrol: speaker {entry['speaker']}: statistics of {entry['n_clips']} clips -> {args.out}",
+          file=sys.stderr)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -234,9 +267,24 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the speaker is the first group of REGEX on the file name, e.g. '^(\\d+)_'")
     who.add_argument("--speaker-from-folder", action="store_true", help="the speaker is the name of the file's folder")
     who.add_argument("--speakers", default=None, metavar="TABLE", help="CSV/TSV with columns file,speaker")
+    who.add_argument("--enrolment", action="append", default=[], metavar="FILE",
+                     help="a speaker's statistics from `speech-emotion enrol` (repeatable): that speaker's files are "
+                          "standardised with them, whatever else is in the call")
     predict.add_argument("--verbose", action="store_true", help="show library warnings and log messages on stderr")
     predict.add_argument("inputs", nargs="+", help="audio files and/or folders (searched recursively)")
     predict.set_defaults(func=predict_main)
+    enrol = sub.add_parser("enrol", help="store a speaker's statistics for a per-speaker-standardised model",
+                           description="Compute one speaker's feature statistics from enrolment clips once and "
+                                       "write them to a file; predict --enrolment FILE then labels that speaker's "
+                                       "files the same whatever else is in the call.")
+    enrol.add_argument("--model", required=True, help="model folder: results/models/<encoder>/<classifier>")
+    enrol.add_argument("--speaker", required=True, help="the speaker's name (as predict will give it)")
+    enrol.add_argument("--out", required=True, help="the enrolment file to write (JSON)")
+    enrol.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    enrol.add_argument("--encoder-dir", default=None, help="encoder weights folder (default: the one the model records)")
+    enrol.add_argument("--verbose", action="store_true", help="show library warnings on stderr")
+    enrol.add_argument("clips", nargs="+", help="audio files and/or folders of that speaker only")
+    enrol.set_defaults(func=enrol_main)
     return parser
 
 

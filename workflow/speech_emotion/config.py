@@ -520,11 +520,6 @@ def _check_cross(config: dict[str, Any], workdir: Path) -> None:
         if not config.get("label_map"):
             raise ConfigError("label_map: required with cross pairs (corpus label -> common label, "
                               "e.g. {Angry: ANG, Happy: HAP, Neutral: NEU, Sad: SAD})")
-    if config.get("cross"):
-        fused = [e for e in config["run"]["encoders"] if config["encoders"][e]["kind"] == "fusion"]
-        if fused:
-            raise ConfigError(f"run.encoders: fusion encoder(s) {fused} are not supported in cross-corpus runs yet; "
-                              "run the pairs with their member encoders")
 
 
 def _check_cv(cv: dict[str, Any], dataset: dict[str, Any], workdir: Path) -> None:

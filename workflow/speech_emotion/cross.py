@@ -72,14 +72,19 @@ def cross_plan(
     features: Mapping[str, Any],
     augment_use: str,
     seed: int,
+    encoder: str = "",
+    member_plans: Sequence[tuple[str, Mapping[str, Any]]] | None = None,
+    threads: int = 1,
 ) -> dict[str, Any]:
     """The train corpus's plan: :func:`speech_emotion.plan.make_plan` for fold "all" on its clips with a
-    common label (``paths``: its embedding shards by variant, copies included when it has any)."""
+    common label (``paths``: its embedding shards by variant, copies included when it has any; a fusion
+    passes its members' cross plans of the same train corpus, in member order)."""
     from .plan import make_plan
 
     mapped, dropped = map_labels(manifest, label_map)
     _check_classes(mapped, "train")
-    plan = make_plan("all", paths, mapped, all_clips_folds(mapped), features, augment_use, seed)
+    plan = make_plan("all", paths, mapped, all_clips_folds(mapped), features, augment_use, seed, member_plans,
+                     threads=threads, encoder=encoder)
     plan["labels"] = sorted(set(mapped["label"]))
     plan["dropped"] = dropped
     return plan
@@ -111,7 +116,7 @@ def cross_train(
 
 def predict_corpus(
     model,
-    layers: Sequence[int],
+    spec,
     clean_shards: Sequence[str | Path],
     test_manifest: pd.DataFrame,
     train_manifest: pd.DataFrame,
@@ -120,26 +125,27 @@ def predict_corpus(
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """(predictions.tsv rows of every test clip with a common label, test clips dropped per label).
 
+    ``spec``: the model's :class:`~speech_emotion.features.FeatureSpec` (its folder's features.json):
+    the test clips' features are read and standardised per speaker through it, as a CV test fold's.
     Raises ``ValueError`` when an audio file of the test corpus is also one of the train corpus
     (the same path, after resolving links): such a clip would be tested on a model it trained.
     """
-    from .splits import read_variant
     from .training import predictions_frame
 
     check_disjoint(train_manifest, test_manifest, workdir)
     mapped, dropped = map_labels(test_manifest, label_map)
     if mapped.empty:
         raise ValueError("no clip of the test corpus has a label in label_map")
-    clean = read_variant("clean", clean_shards, list(layers))
+    clean = spec.read_variant("clean", clean_shards)
     row_of = {clip: i for i, clip in enumerate(clean.clip_ids)}
     missing = sorted(set(mapped["clip_id"]) - set(row_of))
     if missing:
         raise KeyError(f"{len(missing)} test clips have no clean embedding, e.g. {missing[:3]}")
     mapped = mapped.sort_values("clip_id", kind="stable")
     rows = np.array([row_of[c] for c in mapped["clip_id"]], dtype=np.int64)
+    X = spec.standardise(clean.features[rows], mapped["speaker"].astype(str).tolist())[0]
     labels = sorted(set(common_labels(label_map)) | set(str(c) for c in model.classes_))
-    frame = predictions_frame(model, mapped["clip_id"].to_numpy(), CROSS_FOLD, mapped["label"].to_numpy(),
-                              clean.features[rows], labels)
+    frame = predictions_frame(model, mapped["clip_id"].to_numpy(), CROSS_FOLD, mapped["label"].to_numpy(), X, labels)
     return frame, dropped
 
 

@@ -214,6 +214,20 @@ def _checksum(clip_ids: np.ndarray, embeddings: np.ndarray) -> str:
     return digest.hexdigest()
 
 
+def stored_dtype(kind: str) -> str:
+    """The dtype an encoder kind's embeddings are stored in: float32 for openSMILE (its functionals
+    overflow float16), float16 otherwise."""
+    return "float32" if kind == "opensmile" else "float16"
+
+
+def as_stored(embeddings: np.ndarray, kind: str) -> np.ndarray:
+    """float32 embeddings rounded as a shard of an encoder of ``kind`` stores them, so that a model
+    reads at predict time exactly the values it was trained and evaluated on."""
+    if stored_dtype(kind) == "float16":
+        return to_float16(embeddings).astype(np.float32)
+    return np.asarray(embeddings, dtype=np.float32)
+
+
 def to_float16(embeddings: np.ndarray, what: str = "embeddings") -> np.ndarray:
     """Cast to float16, refusing values that would overflow to infinity or are not finite."""
     if not np.isfinite(embeddings).all():

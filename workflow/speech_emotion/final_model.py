@@ -1,22 +1,28 @@
-"""A final model folder (results/models/{encoder}/{classifier}/): what rule final_model writes beside
-model.zip (model.json) and how predict reads it back.
+"""A model folder: model.zip (the classifier), features.json (its feature pipeline,
+:class:`speech_emotion.features.FeatureSpec`) and model.json (encoder, labels, settings, CV scores),
+and how predict reads it back.
+
+Every trained model gets such a folder: each CV fold (results/cv/{encoder}/{classifier}/fold-{k}/),
+each cross-corpus model (results/cross/models/{train}/{encoder}/{classifier}/) and the final model
+(results/models/{encoder}/{classifier}/, which adds MODEL_CARD.md and the CV scores).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .classifiers import ModelFileError, load_model, read_manifest
+from .classifiers import ModelFileError, load_model
+from .features import FEATURES_FILE, FeatureSpec
 
 
 def final_model_info(
-    record: Mapping[str, Any], encoder: Mapping[str, Any], audio: Mapping[str, Any], cv: Mapping[str, Any]
+    record: Mapping[str, Any], encoder: Mapping[str, Any], audio: Mapping[str, Any], cv: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """model.json of a final model folder: everything predict needs besides model.zip.
+    """model.json of a model folder: everything predict needs besides model.zip and features.json.
 
     ``encoder``: ``{"name", "spec" (encoders.<name>), "model_dir" (the weights' folder, relative to
     the workflow's working directory, or None for openSMILE)}``; ``audio``: sample_rate, max_seconds,
@@ -33,49 +39,51 @@ def final_model_info(
         "selected": record.get("selected"),
         "tuned": record.get("tuned"),
         "audio": dict(audio),
-        "cv": dict(cv),
+        "cv": dict(cv) if cv is not None else None,
         "n_train_clips": record.get("n_train_clips"),
         "n_features": record.get("n_features"),
         "seed": record.get("seed"),
         "model_file": "model.zip",
+        "features_file": FEATURES_FILE,
     }
 
 
 @dataclass
 class FinalModel:
-    """A loaded final model folder."""
+    """A loaded model folder."""
 
     path: Path
     info: dict[str, Any]
     model: Any
-    extra: dict[str, Any] = field(default_factory=dict)  # model.zip's extra (speaker_norm_population)
+    features: FeatureSpec
 
     @property
     def labels(self) -> list[str]:
         return list(self.info["labels"])
 
     @property
-    def layers(self) -> list[int] | dict[str, list[int]]:
-        """The encoder layers the classifier reads (for a fusion: per member encoder)."""
-        return self.info["layers"]
-
-    @property
-    def speaker_norm(self) -> dict[str, Any] | None:
-        """How features are standardised per speaker (``use``, ``min_clips``), or None when they are not."""
-        norm = self.info.get("speaker_norm") or {}
-        return norm if norm.get("use") else None
+    def speaker_norm(self) -> bool:
+        """Whether features are standardised per speaker (the model then needs each file's speaker)."""
+        return self.features.speaker_norm
 
 
 def load_final_model(path: str | Path) -> FinalModel:
-    """Read results/models/{encoder}/{classifier}/ (model.json + verified model.zip)."""
+    """Read a model folder (model.json, verified model.zip, features.json)."""
     path = Path(path)
     info_path = path / "model.json"
     if not info_path.is_file():
-        raise ModelFileError(f"{info_path}: missing (is {path} a final model folder made by rule final_model?)")
+        raise ModelFileError(f"{info_path}: missing (is {path} a model folder made by the workflow?)")
     try:
         info = json.loads(info_path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise ModelFileError(f"{info_path}: corrupt JSON ({exc})") from exc
-    model_path = path / info.get("model_file", "model.zip")
-    manifest = read_manifest(model_path)
-    return FinalModel(path=path, info=info, model=load_model(model_path), extra=manifest.get("extra") or {})
+    features_path = path / info.get("features_file", FEATURES_FILE)
+    if not features_path.is_file():
+        raise ModelFileError(f"{features_path}: missing; the model folder was made by an older version of the "
+                             "workflow (rerun it to rebuild the model)")
+    try:
+        features = FeatureSpec.read(features_path)
+    except ValueError as exc:
+        raise ModelFileError(str(exc)) from exc
+    model = load_model(path / info.get("model_file", "model.zip"))
+    return FinalModel(path=path, info=info, model=model, features=features)

@@ -29,9 +29,10 @@ import pandas as pd
 
 from .classifiers.inner import InnerSplits, cross_val_proba, inner_cv, log_inner_grouping, pooled_balanced_accuracy
 from .classifiers.logreg import LogRegClassifier
+from .features import FeatureSpec, load_fold
 from .layers import resolve_layers, select
 from .probe import ridge_out_of_fold
-from .splits import load_fold, parse_fold
+from .splits import build_fold, parse_fold
 
 MIN_GAIN = 0.005
 """A wider layer window, or training with the copies, must beat the plainer choice by this much
@@ -233,38 +234,47 @@ def make_plan(
     features: Mapping[str, Any],
     augment_use: str,
     seed: int,
-    member_plans: Mapping[str, Mapping[str, Any]] | None = None,
+    member_plans: Sequence[tuple[str, Mapping[str, Any]]] | None = None,
     threads: int = 1,
+    encoder: str = "",
 ) -> dict[str, Any]:
     """The plan of one fold, from its training part only (``paths``: "clean", "aug1", ... -> shards;
     the copies are read on the chosen layers only; ``threads``: the logistic probe's inner splits
     run side by side on that many processes, which changes no number).
 
-    A fusion encoder passes its members' plans of the same fold (``member_plans``): each member's
-    chosen layers are kept (``layers`` becomes a list per member) and the fused features get their
-    own speaker-normalisation and copies decisions.
+    ``plan["features"]`` is the fold's feature pipeline (:class:`speech_emotion.features.FeatureSpec`):
+    what every classifier of the fold reads. A fusion encoder passes its members' plans of the same
+    fold as (member, plan) pairs in the config's member order (``member_plans``): each member's
+    chosen layers are kept, the members stay in that order, and the fused features get their own
+    speaker-normalisation and copies decisions.
     """
-    from .speaker_norm import normalise_fold
+    from .embeddings import load_variant
 
     fold_index = parse_fold(fold)
     probe = Probe.from_config(features, seed, threads)
     min_clips = int(features["speaker_norm_min_clips"])
     if member_plans:
-        layer_choice = {"method": "fusion", "layers": {m: list(p["layers"]) for m, p in member_plans.items()},
-                        "members": {m: p["layer_choice"] for m, p in member_plans.items()}, "inner": None}
+        members = [(m, list(p["layers"])) for m, p in member_plans]
+        layer_choice = {"method": "fusion", "layers": dict(members),
+                        "members": {m: p["layer_choice"] for m, p in member_plans}, "inner": None}
     else:
-        data = load_fold(fold_index, {"clean": paths["clean"]}, manifest, folds, layers=None)
+        data = build_fold(fold_index, folds, manifest, load_variant(list(paths["clean"]), name="clean"))
         layer_choice = choose_layers(features["layers"], data.X_train, data.y_train, data.groups_train, probe)
-    with_copies = load_fold(fold_index, paths, manifest, folds, layer_choice["layers"])
+        members = [(encoder, layer_choice["layers"])]
+    spec = FeatureSpec.of(members, min_clips=min_clips)
+    with_copies = load_fold(fold_index, paths, manifest, folds, spec)
     clean = with_copies.train_variants == "clean"
+    X = with_copies.X_train
     # the penalty the layer probe chose for the chosen layers serves the two decisions on them
     probe = probe.with_alpha(layer_choice.get("alpha"))
-    speaker_norm = choose_speaker_norm(features["speaker_norm"], with_copies.X_train[clean], with_copies.y_train[clean],
+    speaker_norm = choose_speaker_norm(features["speaker_norm"], X[clean], with_copies.y_train[clean],
                                        with_copies.groups_train[clean], probe, min_clips)
-    if speaker_norm["use"]:
-        with_copies = normalise_fold(with_copies, min_clips)[0]
-    copies = choose_copies(augment_use, with_copies.X_train, with_copies.y_train, with_copies.groups_train,
-                           clean, with_copies.train_ids, probe)
+    spec = replace(spec, speaker_norm=bool(speaker_norm["use"]))
+    if spec.speaker_norm:
+        X = spec.fit_population(X[clean]).standardise(X, with_copies.groups_train, stats_rows=clean)[0]
+    copies = choose_copies(augment_use, X, with_copies.y_train, with_copies.groups_train, clean,
+                           with_copies.train_ids, probe)
+    spec = replace(spec, copies=bool(copies["use"]))
     log_inner_grouping(f"fold {fold}", {"layer probe": layer_choice["inner"], "speaker normalisation decision":
                                         speaker_norm["inner"], "copies decision": copies["inner"]})
     return {
@@ -274,6 +284,7 @@ def make_plan(
         "layer_choice": layer_choice,
         "speaker_norm": speaker_norm,
         "copies": copies,
+        "features": spec.to_json(),
     }
 
 

@@ -10,18 +10,18 @@ signal, so the plan of each fold decides on its training part whether it helps
 In a fold, training speakers are standardised with statistics of their clean training clips (their
 augmented copies with their source speaker's statistics), test speakers with statistics of their own
 test clips. A speaker with fewer than ``min_clips`` clips gets the training population's statistics
-(all clean training clips) instead, and is listed.
+(all clean training clips) instead, and is listed. Which rows are standardised how is the feature
+pipeline's business (:meth:`speech_emotion.features.FeatureSpec.standardise`), the same in a CV fold,
+a cross-corpus test corpus and at predict time; this module holds the statistics themselves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-from .splits import FoldData
 
 MIN_STD = 1e-6
 """A feature that (nearly) does not vary within a speaker is only centred, not divided."""
@@ -72,17 +72,3 @@ def standardise(
             out[rows] = population.apply(X[rows])
             fallback.append(speaker)
     return out, fallback
-
-
-def normalise_fold(data: FoldData, min_clips: int) -> tuple[FoldData, dict[str, Any], Stats]:
-    """The fold with every speaker standardised (module docstring): training speakers from their clean
-    training clips, test speakers from their own test clips. Returns the fold, what happened (speakers
-    that got the population's statistics) and the population's statistics (the clean training clips)."""
-    clean = data.train_variants == "clean"
-    population = Stats.of(data.X_train[clean])
-    X_train, train_fallback = standardise(data.X_train, data.groups_train, clean, population, min_clips)
-    X_test, test_fallback = standardise(data.X_test, data.groups_test, np.ones(len(data.X_test), bool), population,
-                                        min_clips)
-    info = {"min_clips": int(min_clips), "population_speakers_train": train_fallback,
-            "population_speakers_test": test_fallback}
-    return replace(data, X_train=X_train, X_test=X_test), info, population

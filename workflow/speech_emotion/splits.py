@@ -10,7 +10,7 @@ every fold (a second test partition, e.g. MSP-Podcast's Test2, never trains the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,7 +153,7 @@ def build_fold(
     )
 
 
-# --- fold data from embedding shards ---------------------------------------------------------------
+# --- embedding shard paths ------------------------------------------------------------------------
 
 
 def parse_fold(fold: str | int) -> int | None:
@@ -169,73 +169,3 @@ def variant_paths(paths: Sequence[str | Path]) -> dict[str, list[str]]:
     if "clean" not in out:
         raise ValueError("no clean embedding shards among the inputs")
     return out
-
-
-def trained_variants(paths: Mapping[str, Sequence[str | Path]], plan: Mapping[str, Any]) -> dict[str, list[str]]:
-    """The variants that train in a fold: all of ``paths``, or clean only when the fold's plan
-    (``plan["copies"]["use"]``) keeps the copies out."""
-    if plan.get("copies", {}).get("use", True):
-        return {name: list(p) for name, p in paths.items()}
-    return {"clean": list(paths["clean"])}
-
-
-Layers = Sequence[int] | Mapping[str, Sequence[int]]
-"""The layers a classifier reads: a list for one encoder; for a fusion, a list per member encoder."""
-
-
-def read_variant(name: str, shard_paths: Sequence[str | Path], layers: Layers | None = None) -> Variant:
-    """A variant's verified embedding shards (:func:`speech_emotion.embeddings.load_variant`).
-
-    With ``layers`` only those layers are read and they are concatenated: features
-    (clips, len(layers) * dim) float32; without, features stay (clips, layers, dim). With layers per
-    encoder (a fusion: ``shard_paths`` of several encoders, results/embeddings/<encoder>/...), each
-    encoder's layers are read and the encoders' features concatenated, in the order of ``layers``.
-    """
-    from .embeddings import load_variant
-    from .layers import select
-
-    if isinstance(layers, Mapping):
-        return _fused_variant(name, shard_paths, layers)
-    variant = load_variant(list(shard_paths), name=name, layers=layers)
-    if layers is None:
-        return variant
-    return Variant(name=variant.name, clip_ids=variant.clip_ids, features=select(variant.features, range(len(layers))),
-                   made_with=variant.made_with)
-
-
-def _fused_variant(name: str, shard_paths: Sequence[str | Path], layers: Mapping[str, Sequence[int]]) -> Variant:
-    """One variant of a fusion: each member encoder's features on its layers, side by side per clip."""
-    by_encoder: dict[str, list[str]] = {}
-    for path in shard_paths:
-        by_encoder.setdefault(Path(path).parent.parent.name, []).append(str(path))
-    missing = sorted(set(layers) - set(by_encoder))
-    if missing:
-        raise ValueError(f"variant {name}: no embedding shards of member encoder(s) {missing}")
-    parts = [read_variant(name, by_encoder[encoder], list(member_layers)) for encoder, member_layers in layers.items()]
-    order = np.sort(parts[0].clip_ids)
-    features = []
-    for encoder, part in zip(layers, parts):
-        if set(part.clip_ids) != set(order):
-            raise ValueError(f"variant {name}: encoder {encoder} has embeddings of other clips than {next(iter(layers))}")
-        features.append(part.features[np.argsort(part.clip_ids)])
-    made_with = tuple(sorted({kind for part in parts for kind in part.made_with}))
-    return Variant(name=name, clip_ids=order, features=np.hstack(features), made_with=made_with)
-
-
-def load_fold(
-    fold: int | None,
-    paths: Mapping[str, Sequence[str | Path]],
-    manifest: pd.DataFrame,
-    folds: pd.DataFrame,
-    layers: Layers | None,
-) -> FoldData:
-    """Fold data from embedding shards: ``paths`` maps "clean", "aug1", ... to shard files.
-
-    Copies only enter the training part (see :func:`build_fold`).
-    """
-    from .embeddings import warn_mixed_devices
-
-    clean = read_variant("clean", paths["clean"], layers)
-    copies = [read_variant(name, shards, layers) for name, shards in paths.items() if name != "clean"]
-    warn_mixed_devices({kind for v in (clean, *copies) for kind in v.made_with}, "clean and augmented variants")
-    return build_fold(fold, folds, manifest, clean, copies)

@@ -20,8 +20,8 @@ from sklearn.metrics import balanced_accuracy_score
 from .classifiers import load_model, make_classifier
 from .classifiers.base import align_proba
 from .classifiers.inner import log_inner_grouping
-from .speaker_norm import Stats, normalise_fold
-from .splits import FoldData, load_fold, parse_fold, trained_variants
+from .features import FeatureSpec, plan_spec, planned_fold
+from .splits import FoldData, parse_fold
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +33,7 @@ class TrainResult:
     model: Any
     predictions: pd.DataFrame
     record: dict[str, Any]
-    population: Stats | None = None  # the training population's statistics when features are standardised per speaker
-
-    def model_extra(self) -> dict[str, Any]:
-        """What model.zip keeps besides the classifier: the population's statistics, which predict uses
-        for a speaker with too few clips of its own."""
-        return {} if self.population is None else {"speaker_norm_population": self.population.to_json()}
+    features: FeatureSpec  # the feature pipeline, with the training population's statistics when it standardises
 
 
 def effective_params(config: Mapping[str, Any], tuned: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -55,9 +50,12 @@ def fit_classifier(
     seed: int,
     threads: int = 1,
     member_models: Mapping[str, str | Path] | None = None,
+    final: bool = False,
 ):
     """Fit ``classifier`` on the training part of ``data``; the ensemble reuses its members' models.
-    Inner splits hold out and score clean rows only (augmented copies only train)."""
+    Inner splits hold out and score clean rows only (augmented copies only train). ``final`` (fold
+    "all": the final and the cross-corpus models): a classifier that early-stops on held-out rows
+    refits on every row for the rounds/epochs it found (``refit``)."""
     clean = data.train_variants == "clean"
     if classifier == "ensemble":
         members = {name: load_model(path) for name, path in (member_models or {}).items()}
@@ -76,19 +74,22 @@ def fit_classifier(
             n_jobs=threads,
         )
         return model.fit(data.X_train, data.y_train, data.groups_train, clean, data.train_ids, fitted_members=members)
+    if final and "refit" in make_classifier(classifier, {}).get_params(deep=False):
+        params = {**params, "refit": True}  # early stopping's rows are given back (xgboost, mlp)
     model = make_classifier(classifier, params, seed=seed, n_jobs=threads)
     return model.fit(data.X_train, data.y_train, data.groups_train, clean, data.train_ids)
 
 
 def _member_config(model) -> dict[str, Any]:
-    return {k: v for k, v in model.get_params(deep=False).items() if k not in ("n_jobs",)}
+    # refit belongs to the member's own final fit, not to the ensemble's inner refits of it
+    return {k: v for k, v in model.get_params(deep=False).items() if k not in ("n_jobs", "refit")}
 
 
 def selected_settings(model) -> dict[str, Any]:
     """What a fit chose by itself (inner CV / early stopping / blend weights)."""
     out: dict[str, Any] = {}
-    for attr in ("C_", "best_epoch_", "best_iteration_"):
-        if hasattr(model, attr):
+    for attr in ("C_", "best_epoch_", "best_iteration_", "refit_rows_"):
+        if getattr(model, attr, None) is not None:
             out[attr.rstrip("_")] = getattr(model, attr)
     if hasattr(model, "cv_scores_") and model.cv_scores_:
         out["C_scores"] = model.cv_scores_
@@ -117,26 +118,6 @@ def predictions_frame(model, clip_ids, fold, y_true, X, labels: Sequence[str]) -
     return frame
 
 
-def planned_fold(
-    fold: int | None,
-    variant_paths: Mapping[str, Sequence[str | Path]],
-    manifest: pd.DataFrame,
-    folds: pd.DataFrame,
-    plan: Mapping[str, Any],
-) -> tuple[FoldData, dict[str, Any], Stats | None]:
-    """The fold's data as its plan says: its layers, its copies when they train, standardised per
-    speaker when so decided. Returns the data, what the standardisation did, and the training
-    population's statistics (None without standardisation)."""
-    data = load_fold(fold, trained_variants(variant_paths, plan), manifest, folds, plan["layers"])
-    speaker_norm = dict(plan.get("speaker_norm") or {"use": False})
-    if not speaker_norm["use"]:
-        return data, speaker_norm, None
-    data, applied, population = normalise_fold(data, speaker_norm["min_clips"])
-    log.info("fold %s: features standardised per speaker; population statistics for %s", fold,
-             {k: v for k, v in applied.items() if k.startswith("population")})
-    return data, speaker_norm | applied, population
-
-
 def train_fold(
     encoder: str,
     classifier: str,
@@ -153,14 +134,17 @@ def train_fold(
 ) -> TrainResult:
     """Train one (encoder, classifier, fold) job: fit on the training part as the fold's ``plan``
     says (layers, copies), predict the test fold."""
-    layers = plan["layers"]  # a list, or for a fusion a list per member encoder
+    layers = plan["layers"]  # a list, or for a fusion a list per member encoder (for the record)
     fold_index = parse_fold(fold)
-    data, speaker_norm, population = planned_fold(fold_index, variant_paths, manifest, folds, plan)
+    data, spec, applied = planned_fold(fold_index, variant_paths, manifest, folds, plan_spec(plan))
+    if applied:
+        log.info("fold %s: features standardised per speaker; population statistics for %s", fold, applied)
+    speaker_norm = dict(plan.get("speaker_norm") or {"use": False}) | applied
     params = effective_params(config, tuned)
     log.info("%s/%s fold %s: %d training rows (%d clips), %d test clips, layers %s, %d features",
              encoder, classifier, fold, len(data.y_train), len(set(data.train_ids)), len(data.test_ids),
              layers, data.X_train.shape[1])
-    model = fit_classifier(classifier, params, data, seed, threads, member_models)
+    model = fit_classifier(classifier, params, data, seed, threads, member_models, final=fold_index is None)
     log_inner_grouping(f"{encoder}/{classifier} fold {fold}", getattr(model, "inner_grouping_", {}))
     labels = sorted(manifest["label"].astype(str).unique())
     predictions = predictions_frame(model, data.test_ids, fold_index if fold_index is not None else -1,
@@ -187,7 +171,7 @@ def train_fold(
     if len(predictions):
         record["test_balanced_accuracy"] = round(float(balanced_accuracy_score(predictions["label"], predictions["prediction"])), 6)
     return TrainResult(model=model, predictions=predictions, record=json.loads(json.dumps(record, default=_json_default)),
-                       population=population)
+                       features=spec)
 
 
 def _json_default(value: Any) -> Any:
