@@ -166,10 +166,12 @@ def model_bytes(model: Classifier, extra: Mapping[str, Any] | None = None) -> by
 
 
 def save_model(model: Classifier, path: str | Path, extra: Mapping[str, Any] | None = None) -> None:
-    """Write ``model`` to ``path`` (a .zip) atomically."""
+    """Write ``model`` to ``path`` (a .zip) atomically; the manifest's ``extra.versions`` records the library
+    versions it was made with (:func:`speech_emotion.final_model.library_versions`)."""
     from ..cache import write_atomic
+    from ..final_model import library_versions
 
-    data = model_bytes(model, extra)
+    data = model_bytes(model, {"versions": library_versions(), **(extra or {})})
     write_atomic(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
