@@ -351,3 +351,23 @@ def test_one_speaker_corpus_is_pointed_to_the_stratified_protocol():
     table["speaker"] = ["S1", "S2"] * 6
     with pytest.raises(FoldError, match=r"lower cv.folds to 2 or less, or set cv.protocol: loso"):
         make_folds(table, "speaker", 3, seed=0)
+
+
+def test_embed_speedup_keys_are_validated():
+    """embed.quantize (null | int8) and embed.max_layer (null | integer >= 1): off by default."""
+    import jsonschema
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(SCHEMA)
+    assert schema_defaults(SCHEMA)["embed"]["quantize"] is None
+    assert schema_defaults(SCHEMA)["embed"]["max_layer"] is None
+    config = default_config()
+    config["embed"].update(quantize="int8", max_layer="12")  # --config gives strings
+    out = coerce_to_schema(config, SCHEMA)
+    assert out["embed"]["max_layer"] == 12 and isinstance(out["embed"]["max_layer"], int)
+    validator.validate(out)
+    for bad in ({"quantize": "int4"}, {"max_layer": 0}, {"max_layer": 2.5}):
+        config = default_config()
+        config["embed"].update(bad)
+        with pytest.raises(jsonschema.ValidationError):
+            validator.validate(config)

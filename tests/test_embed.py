@@ -138,6 +138,70 @@ def test_layer_count_and_shapes(tiny_wavlm, tiny_whisper, tmp_path):
     np.testing.assert_allclose(shard.embeddings, out, rtol=1e-3, atol=1e-3)
 
 
+# --- opt-in speed-ups: embed.max_layer, embed.quantize --------------------------------------------
+
+
+@pytest.mark.parametrize("which,real_length,cut", [("wavlm", False, 2), ("wavlm", False, 1), ("whisper", False, 1),
+                                                   ("whisper", True, 1)])
+def test_max_layer_keeps_the_full_models_first_layers(which, real_length, cut, tiny_wavlm, tiny_whisper):
+    """max_layer N: N + 1 hidden states, equal to the full model's first N + 1 (not the final layer
+    norm the full stack applies to its last layer), in batches run side by side too."""
+    folder = tiny_wavlm if which == "wavlm" else tiny_whisper
+    signals = [_signal(s, i) for i, s in enumerate((0.7, 2.3, 1.1, 3.0))]
+    full = E.embed_signals(M.HFEncoder(folder, "cpu", real_length=real_length), signals, batch_seconds=4)
+    encoder = M.HFEncoder(folder, "cpu", real_length=real_length, max_layer=cut)
+    assert encoder.n_layers == cut + 1 and encoder.max_layer == cut
+    for workers in (1, 2):
+        out = E.embed_signals(encoder, signals, batch_seconds=4, workers=workers)
+        assert out.shape == (len(signals), cut + 1, full.shape[2])
+        np.testing.assert_allclose(out, full[:, : cut + 1], rtol=1e-5, atol=1e-5)
+
+
+def test_max_layer_at_or_beyond_the_depth_keeps_the_model_whole(tiny_wavlm):
+    signals = [_signal(1.0, 1)]
+    full = E.embed_signals(M.HFEncoder(tiny_wavlm, "cpu"), signals, batch_seconds=4)
+    for cut in (3, 30):  # tiny-wavlm has 3 transformer layers
+        encoder = M.HFEncoder(tiny_wavlm, "cpu", max_layer=cut)
+        assert encoder.max_layer is None and encoder.n_layers == 4
+        np.testing.assert_array_equal(E.embed_signals(encoder, signals, batch_seconds=4), full)
+    with pytest.raises(ValueError, match="max_layer must be at least 1"):
+        M.HFEncoder(tiny_wavlm, "cpu", max_layer=0)
+
+
+@pytest.mark.parametrize("which,real_length", [("wavlm", False), ("whisper", True)])
+def test_quantize_int8_runs_differs_slightly_and_stays_close(which, real_length, tiny_wavlm, tiny_whisper):
+    from torch import nn
+
+    folder = tiny_wavlm if which == "wavlm" else tiny_whisper
+    signals = [_signal(s, i) for i, s in enumerate((0.7, 2.3, 1.1))]
+    full = E.embed_signals(M.HFEncoder(folder, "cpu", real_length=real_length), signals, batch_seconds=4)
+    encoder = M.HFEncoder(folder, "cpu", real_length=real_length, quantize="int8")
+    assert encoder.compute_dtype == "float32+int8-linear"
+    assert not any(type(m) is nn.Linear for name, m in encoder.model.named_modules()
+                   if "feed_forward" in name or ".fc" in name), "the feed-forward layers are quantised"
+    out = E.embed_signals(encoder, signals, batch_seconds=4)
+    assert out.shape == full.shape and np.isfinite(out).all()
+    assert not np.array_equal(out, full), "int8 weights must change the numbers"
+    # close: per layer, the error is a small part of the values' spread
+    for layer in range(full.shape[1]):
+        error = np.abs(out[:, layer] - full[:, layer]).mean()
+        assert error < 0.05 * full[:, layer].std(), (layer, error)
+    # and both speed-ups together
+    both = M.HFEncoder(folder, "cpu", real_length=real_length, quantize="int8", max_layer=1)
+    assert E.embed_signals(both, signals, batch_seconds=4).shape == (3, 2, full.shape[2])
+
+
+def test_quantize_refuses_unknown_kinds_and_make_encoder_passes_the_speedups(tiny_wavlm):
+    with pytest.raises(ValueError, match="unknown value"):
+        M.HFEncoder(tiny_wavlm, "cpu", quantize="int4")
+    assert E.embed_speedups({"quantize": None, "max_layer": None}) == {}
+    assert E.embed_speedups({"shards": 4}) == {}
+    assert E.embed_speedups({"quantize": "int8", "max_layer": 12}) == {"quantize": "int8", "max_layer": 12}
+    spec = {"kind": "hf", "model": "x", **E.embed_speedups({"quantize": "int8", "max_layer": 2})}
+    encoder = E.make_encoder(spec, tiny_wavlm, "cpu", RATE)
+    assert (encoder.quantize, encoder.max_layer, encoder.n_layers) == ("int8", 2, 3)
+
+
 def test_opensmile_shapes():
     signals = [_signal(1.0, 1), _signal(1.5, 2)]
     egemaps = E.make_encoder({"kind": "opensmile", "feature_set": "eGeMAPSv02"}, None, "cpu", RATE)
@@ -373,6 +437,14 @@ run: {{encoders: [tiny-wavlm, egemaps], classifiers: [logreg]}}
     assert built.returncode == 0, built.stderr[-3000:]
     nothing = _snakemake(tmp_path, "-n", "--", *targets)
     assert "Nothing to be done" in nothing.stdout + nothing.stderr
+
+    # the opt-in speed-ups change the numbers: each reruns the hf encoder's shards (not openSMILE's)
+    wavlm_targets = {t for t in targets if "/tiny-wavlm/" in t}
+    for speedup in ('"max_layer": 2', '"quantize": "int8"'):
+        dry = _snakemake(tmp_path, "-n", "--config", f'embed={{"shards": {shards}, "threads": 1, "mem_mb": 1000, '
+                         f'{speedup}}}', "--", *targets)  # fmt: skip
+        text = dry.stdout + dry.stderr
+        assert set(re.findall(r"output: (results/embeddings/\S+\.npz)", text)) == wavlm_targets, text[-3000:]
 
     _corpus(root, extra=True)
     dry = _snakemake(tmp_path, "-n", "--", *targets)

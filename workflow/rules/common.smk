@@ -439,9 +439,18 @@ def embed_model(wildcards):
     return [folder] if folder else []
 
 
+def result_spec(encoder):
+    """encoders.<name> without `gpu`, plus embed.quantize / embed.max_layer when set (hf encoders):
+    what decides an encoder's embeddings."""
+    from speech_emotion.embeddings import embed_speedups
+
+    spec = {k: v for k, v in config["encoders"][encoder].items() if k != "gpu"}
+    return {**spec, **embed_speedups(config["embed"])} if spec["kind"] == "hf" else spec
+
+
 def embed_spec(wildcards):
     """The result-relevant part of encoders.<name> (a params value: changing it reruns the shards)."""
-    return {k: v for k, v in config["encoders"][wildcards.encoder].items() if k != "gpu"}
+    return result_spec(wildcards.encoder)
 
 
 def embed_gpu(wildcards):
@@ -543,8 +552,7 @@ def cv_plans(wildcards):
 
 def encoder_record(encoder):
     """The encoder a final model needs at predict time: config entry + weights folder (a fusion: its members')."""
-    spec = {k: v for k, v in config["encoders"][encoder].items() if k != "gpu"}
-    record = {"name": encoder, "spec": spec, "model_dir": model_dir(encoder)}
+    record = {"name": encoder, "spec": result_spec(encoder), "model_dir": model_dir(encoder)}
     if fusion_members(encoder):
         record["members"] = [encoder_record(member) for member in fusion_members(encoder)]
     return record

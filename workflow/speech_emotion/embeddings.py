@@ -366,6 +366,18 @@ def warn_mixed_devices(made_with: set[str] | Sequence[str], what: str) -> None:
 
 
 
+def embed_speedups(embed: dict[str, Any]) -> dict[str, Any]:
+    """The opt-in speed-ups of config ``embed`` that are set (``quantize``, ``max_layer``), for an hf
+    encoder's spec. They change the embeddings, so they belong to what makes a shard (and a final
+    model's encoder record) stale; unset, they add nothing, so existing runs' params stay the same."""
+    out: dict[str, Any] = {}
+    if embed.get("quantize") not in (None, "none", False):
+        out["quantize"] = str(embed["quantize"])
+    if embed.get("max_layer") is not None:
+        out["max_layer"] = int(embed["max_layer"])
+    return out
+
+
 def make_encoder(spec: dict[str, Any], model_dir: str | Path | None, device: str, sample_rate: int) -> Any:
     """The encoder described by ``encoders.<name>`` (``kind: hf`` and ``emotion2vec`` load from ``model_dir``)."""
     from .encoders import HFEncoder, OpenSmileEncoder
@@ -375,7 +387,8 @@ def make_encoder(spec: dict[str, Any], model_dir: str | Path | None, device: str
     if spec["kind"] == "hf":
         if model_dir is None:
             raise ValueError("kind hf needs a model folder")
-        return HFEncoder(model_dir, device, sample_rate, real_length=bool(spec.get("real_length", False)))
+        return HFEncoder(model_dir, device, sample_rate, real_length=bool(spec.get("real_length", False)),
+                         quantize=spec.get("quantize"), max_layer=spec.get("max_layer"))
     if spec["kind"] == "emotion2vec":
         if model_dir is None:
             raise ValueError("kind emotion2vec needs a model folder")

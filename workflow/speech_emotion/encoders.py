@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,10 +63,20 @@ class HFEncoder:
     ``real_length`` (Whisper only): run the encoder on the batch's real length instead of the
     30 s the checkpoint expects (positional embeddings cut to the input length; padded frames
     masked out of attention), which is several times faster on short clips.
+
+    Opt-in speed-ups (``embed.max_layer``, ``embed.quantize``; both change the numbers):
+
+    - ``max_layer`` N (>= 1): the transformer stack is cut after layer N, so hidden states 0..N
+      are computed and kept (N + 1 layers, equal to the full model's first N + 1); a model with N
+      or fewer layers is left whole.
+    - ``quantize="int8"`` (CPU only): dynamic int8 quantisation of the ``nn.Linear`` layers
+      (weights int8, activations quantised on the fly; ``torch.ao.quantization.quantize_dynamic``).
+      WavLM's attention projections stay float32: its attention reads their weights directly.
     """
 
     def __init__(
-        self, model_dir: str | Path, device: str = "auto", sample_rate: int = 16000, real_length: bool = False
+        self, model_dir: str | Path, device: str = "auto", sample_rate: int = 16000, real_length: bool = False,
+        quantize: str | None = None, max_layer: int | None = None,
     ):
         import torch
         from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
@@ -97,6 +109,13 @@ class HFEncoder:
         # Group-normalised conv stacks (wav2vec2-base style) normalise over time, so padding would
         # leak into valid frames: such models are run one clip per batch.
         self.pad_safe = self.is_whisper or getattr(config, "feat_extract_norm", "layer") != "group"
+        self._last = threading.local()  # the cut stack's last layer output, per embedding thread
+        self.max_layer = None
+        if max_layer is not None:
+            self._cut(int(max_layer))
+        self.quantize = None
+        if quantize not in (None, "none", "off", False):
+            self._quantize(str(quantize))
 
     @property
     def dim(self) -> int:
@@ -104,8 +123,55 @@ class HFEncoder:
 
     @property
     def compute_dtype(self) -> str:
-        """The float type the model runs in (recorded in each embedding shard)."""
-        return str(self.dtype).removeprefix("torch.")
+        """The float type the model runs in (recorded in each embedding shard), e.g. ``float32``;
+        ``float32+int8-linear`` with ``quantize="int8"``."""
+        name = str(self.dtype).removeprefix("torch.")
+        return f"{name}+int8-linear" if self.quantize else name
+
+    def _layer_stack(self) -> Any:
+        """The module holding the transformer layers (``.layers``, an ``nn.ModuleList``)."""
+        return self.model if self.is_whisper else self.model.encoder
+
+    def _cut(self, max_layer: int) -> None:
+        """Keep transformer layers 1..max_layer only (see the class docstring)."""
+        if max_layer < 1:
+            raise ValueError(f"embed.max_layer must be at least 1 (layer 0 is the input to the first layer), got {max_layer}")
+        holder = self._layer_stack()
+        if max_layer >= len(holder.layers):
+            return
+        holder.layers = holder.layers[:max_layer]
+        self.max_layer = max_layer
+        self.n_layers = max_layer + 1
+        local = self._last  # the hook holds the thread-local store only (not self)
+
+        def keep_output(module: Any, args: Any, output: Any) -> None:
+            local.value = output[0] if isinstance(output, tuple) else output
+
+        holder.layers[-1].register_forward_hook(keep_output)
+
+    def _quantize(self, kind: str) -> None:
+        import torch
+        from torch import nn
+
+        if kind != "int8":
+            raise ValueError(f"embed.quantize: unknown value {kind!r} (int8 or off)")
+        if self.device != "cpu":
+            raise ValueError("embed.quantize: int8 runs on the CPU only; set embed.device: cpu or quantize: off")
+        keep_float = {"WavLMAttention"}  # reads q/k/v/out_proj.weight directly (torch multi-head attention)
+        parents = dict(self.model.named_modules())
+        names = {
+            name for name, module in self.model.named_modules()
+            if isinstance(module, nn.Linear) and type(parents[name.rpartition(".")[0]]).__name__ not in keep_float
+        }  # fmt: skip
+        try:
+            from torch.ao.quantization import quantize_dynamic
+        except ImportError as exc:  # deprecated in torch (torchao replaces it); present up to at least 2.13
+            raise ValueError(f"embed.quantize: int8 needs torch.ao.quantization, absent from this torch ({exc})") from exc
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # the deprecation notice, once per job otherwise
+            warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*deprecated")
+            quantize_dynamic(self.model, names, dtype=torch.qint8, inplace=True)
+        self.quantize = kind
 
     def stats(self, signals: list[np.ndarray]) -> list[FrameStats]:
         """Frame statistics of each signal (one forward pass for the whole list)."""
@@ -116,6 +182,8 @@ class HFEncoder:
                 hidden, mask = self._whisper(signals)
             else:
                 hidden, mask = self._wav2vec(signals)
+            if self.max_layer:  # the last layer's own output, not the full stack's final layer norm of it
+                hidden = (*hidden[:-1], self._last.value)
             per_layer = [_masked_stats(h, mask) for h in hidden]
             means = torch.stack([m for m, _ in per_layer], dim=1).double().cpu().numpy()
             varis = torch.stack([v for _, v in per_layer], dim=1).double().cpu().numpy()
