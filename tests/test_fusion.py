@@ -13,7 +13,7 @@ import pytest
 
 from conftest import REPO, run_snakemake, shared_path
 from speech_emotion.embeddings import write_shard
-from speech_emotion.splits import read_variant
+from speech_emotion.features import FeatureSpec
 
 DEMO = ("--cores", "2", "--workflow-profile", str(REPO / "profiles" / "demo"))
 
@@ -26,11 +26,11 @@ def test_fused_variant_aligns_clips_and_concatenates_each_members_layers(tmp_pat
     pb = tmp_path / "results/embeddings/b/clean/shard-0.npz"
     write_shard(pa, ["x", "y", "z"], a, "a", "m", "r", dtype="float32")
     write_shard(pb, ["z", "x", "y"], b[[2, 0, 1]], "b", "m", "r", dtype="float32")  # another clip order
-    fused = read_variant("clean", [pa, pb], {"a": [1, 3], "b": [0]})
+    fused = FeatureSpec.of([("a", [1, 3]), ("b", [0])]).read_variant("clean", [pa, pb])
     assert list(fused.clip_ids) == ["x", "y", "z"] and fused.features.shape == (3, 2 * 2 + 5)
     np.testing.assert_allclose(fused.features[1], np.r_[a[1, 1], a[1, 3], b[1, 0]], rtol=1e-6)
     with pytest.raises(ValueError, match="member encoder"):
-        read_variant("clean", [pa], {"a": [0], "b": [0]})
+        FeatureSpec.of([("a", [0]), ("b", [0])]).read_variant("clean", [pa])
 
 
 @pytest.mark.slow

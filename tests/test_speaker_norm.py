@@ -22,7 +22,7 @@ from speech_emotion.training import train_fold
 from test_train import write_embeddings
 
 LABELS = ["ANG", "HAP", "NEU", "SAD"]
-FEATURES = {"layers": "all", "probe_max_layers": 1, "probe_inner_folds": 4, "probe": "logreg", "probe_C": 1.0, "probe_max_iter": 500, "probe_alphas": [0.1, 1.0, 10.0, 100.0],
+FEATURES = {"layers": "all", "probe_max_layers": 1, "probe_inner_folds": 4, "probe_C": 1.0, "probe_max_iter": 500,
             "speaker_norm": "auto", "speaker_norm_min_clips": 5}
 
 

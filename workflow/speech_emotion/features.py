@@ -41,10 +41,37 @@ POPULATION, SPEAKER, ENROLLED = "population", "speaker", "enrolled"
 
 @dataclass(frozen=True)
 class Member:
-    """One encoder of the pipeline and the layers it contributes (indices into its stored layers)."""
+    """One encoder of the pipeline and the layers it contributes (indices into its stored layers):
+    side by side, or, with ``weights`` (one per layer, :mod:`speech_emotion.weighting`), their
+    weighted sum (one layer's width)."""
 
     encoder: str
     layers: tuple[int, ...]
+    weights: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.weights is not None and len(self.weights) != len(self.layers):
+            raise ValueError(f"member {self.encoder}: {len(self.weights)} weights for {len(self.layers)} layers")
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"encoder": self.encoder, "layers": list(self.layers)}
+        if self.weights is not None:
+            out["weights"] = list(self.weights)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Member:
+        weights = data.get("weights")
+        return cls(str(data["encoder"]), tuple(int(i) for i in data["layers"]),
+                   None if weights is None else tuple(float(w) for w in weights))
+
+    def features(self, embeddings: np.ndarray) -> np.ndarray:
+        """(clips, stored layers, dim) -> this member's columns, float32."""
+        if self.weights is None:
+            return select(embeddings, self.layers)
+        from .weighting import weighted_sum
+
+        return weighted_sum(np.asarray(embeddings)[:, list(self.layers), :], self.weights)
 
 
 @dataclass(frozen=True)
@@ -70,10 +97,13 @@ class FeatureSpec:
     # --- building and files -------------------------------------------------------------------------
 
     @classmethod
-    def of(cls, layers: Sequence[int] | Sequence[tuple[str, Sequence[int]]], encoder: str = "",
+    def of(cls, layers: Sequence[int] | Sequence[tuple[str, Sequence[int]] | Member], encoder: str = "",
            **settings: Any) -> FeatureSpec:
-        """From one encoder's layers (``encoder`` names it) or (encoder, layers) pairs in member order."""
-        if layers and not isinstance(layers[0], (int, np.integer)):
+        """From one encoder's layers (``encoder`` names it), or members in order: Member objects or
+        (encoder, layers) pairs."""
+        if layers and isinstance(layers[0], Member):
+            members = tuple(layers)  # type: ignore[arg-type]
+        elif layers and not isinstance(layers[0], (int, np.integer)):
             members = tuple(Member(str(e), tuple(int(i) for i in ls)) for e, ls in layers)  # type: ignore[misc]
         else:
             members = (Member(encoder, tuple(int(i) for i in layers)),)  # type: ignore[arg-type]
@@ -81,7 +111,7 @@ class FeatureSpec:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "members": [{"encoder": m.encoder, "layers": list(m.layers)} for m in self.members],
+            "members": [m.to_json() for m in self.members],
             "speaker_norm": self.speaker_norm,
             "min_clips": self.min_clips,
             "copies": self.copies,
@@ -93,7 +123,7 @@ class FeatureSpec:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FeatureSpec:
         try:
-            members = tuple(Member(str(m["encoder"]), tuple(int(i) for i in m["layers"])) for m in data["members"])
+            members = tuple(Member.from_json(m) for m in data["members"])
             population = data.get("population")
             return cls(members=members, speaker_norm=bool(data["speaker_norm"]), min_clips=int(data["min_clips"]),
                        copies=bool(data["copies"]),
@@ -123,7 +153,7 @@ class FeatureSpec:
 
     def describe(self) -> str:
         """One line: members and layers, standardisation, copies."""
-        parts = " + ".join(f"{m.encoder} layers {list(m.layers)}" for m in self.members)
+        parts = " + ".join(f"{m.encoder} layers {list(m.layers)}{' weighted' if m.weights else ''}" for m in self.members)
         norm = f"per-speaker standardisation (min {self.min_clips} clips)" if self.speaker_norm else "no standardisation"
         return f"{parts}; {norm}; copies {'train' if self.copies else 'do not train'}"
 
@@ -135,7 +165,7 @@ class FeatureSpec:
         missing = [m.encoder for m in self.members if m.encoder not in embeddings]
         if missing:
             raise KeyError(f"no embeddings of member encoder(s) {missing}")
-        return np.hstack([select(embeddings[m.encoder], m.layers) for m in self.members])
+        return np.hstack([m.features(embeddings[m.encoder]) for m in self.members])
 
     def read_variant(self, name: str, shard_paths: Sequence[str | Path]) -> Variant:
         """One variant's features from embedding shards (results/embeddings/<encoder>/<variant>/...;
@@ -226,8 +256,7 @@ class FeatureSpec:
 
     def enrolment_json(self, entry: Enrolment) -> dict[str, Any]:
         """An enrolment file's content: the speaker, its statistics and the pipeline they fit."""
-        return {"speaker": entry.speaker, "n_clips": entry.n_clips,
-                "members": [{"encoder": m.encoder, "layers": list(m.layers)} for m in self.members],
+        return {"speaker": entry.speaker, "n_clips": entry.n_clips, "members": [m.to_json() for m in self.members],
                 **entry.stats.to_json()}
 
     def read_enrolment(self, path: str | Path) -> Enrolment:
@@ -235,13 +264,13 @@ class FeatureSpec:
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            members = [(m["encoder"], [int(i) for i in m["layers"]]) for m in data["members"]]
+            members = tuple(Member.from_json(m) for m in data["members"])
             entry = Enrolment(speaker=str(data["speaker"]), stats=Stats.from_json(data), n_clips=int(data["n_clips"]))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}: not a speaker enrolment file ({type(exc).__name__}: {exc})") from exc
-        if members != [(m.encoder, list(m.layers)) for m in self.members]:
-            raise ValueError(f"{path}: enrolled for {members}, but this model reads "
-                             f"{[(m.encoder, list(m.layers)) for m in self.members]}; enrol the speaker with this model")
+        if members != self.members:
+            raise ValueError(f"{path}: enrolled for {[m.to_json() for m in members]}, but this model reads "
+                             f"{[m.to_json() for m in self.members]}; enrol the speaker with this model")
         return entry
 
 

@@ -3,10 +3,11 @@
 One job per (encoder, fold) (rule ``plan``) writes ``results/cv/{encoder}/plans/fold-{k}.json``:
 
 - ``layers``: the encoder layers the classifiers read. ``features.layers: auto`` scores each layer
-  with a class-balanced linear probe (``features.probe``: logistic regression, or the closed-form
-  ridge classifier of :mod:`speech_emotion.probe`; balanced accuracy of its out-of-fold
-  predictions pooled over inner folds of the clean training clips), then keeps the best layer or,
-  when it scores better, the best run of up to ``probe_max_layers`` ADJACENT layers around it;
+  with a class-balanced logistic-regression probe (balanced accuracy of its out-of-fold
+  predictions pooled over inner folds of the clean training clips), then tries richer candidates
+  in turn: the best run of up to ``probe_max_layers`` ADJACENT layers around the best layer, a
+  learned weighting of all layers (:mod:`speech_emotion.weighting`) and all layers side by side;
+  each replaces the choice so far only when it :func:`beats` it;
 - ``speaker_norm``: whether features are standardised per speaker (``features.speaker_norm: auto``:
   the same probe on the chosen layers, with and without :mod:`speech_emotion.speaker_norm`, on the
   same inner splits of the clean training clips);
@@ -14,11 +15,13 @@ One job per (encoder, fold) (rule ``plan``) writes ``results/cv/{encoder}/plans/
   the chosen layers, speaker-normalised when so decided, trained with and without the copies, scored
   on the same held-out clean clips).
 
-Only the training part of the fold is ever read for a decision; the test fold is not opened.
+``plan["features"]`` holds the outcome as the fold's feature pipeline
+(:class:`speech_emotion.features.FeatureSpec`). Only the training part of the fold is ever read for a decision; the test fold is not opened.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,116 +30,177 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .classifiers.inner import InnerSplits, cross_val_proba, inner_cv, log_inner_grouping, pooled_balanced_accuracy
+from .classifiers.base import align_proba
+from .classifiers.inner import (InnerSplits, cross_val_proba, inner_cv, log_inner_grouping, out_of_fold,
+                                pooled_balanced_accuracy)
 from .classifiers.logreg import LogRegClassifier
-from .features import FeatureSpec, load_fold
+from .features import FeatureSpec, Member, load_fold, plan_spec
 from .layers import resolve_layers, select
-from .probe import ridge_out_of_fold
 from .splits import build_fold, parse_fold
 
 MIN_GAIN = 0.005
-"""A wider layer window, or training with the copies, must beat the plainer choice by this much
-(parsimony against inner-CV noise)."""
+"""A richer choice (a wider layer window, a layer weighting, all layers, per-speaker standardisation,
+training with the copies) must beat the plainer one by this much in pooled inner-CV balanced
+accuracy ..."""
+
+T_LEVEL = 0.90
+"""... and consistently over the inner folds: the paired differences of the per-inner-fold balanced
+accuracies must pass a one-sided t-test at this level (with 5 inner folds, t > 1.53). A gain that
+one inner fold carries is noise: the plainer choice wins the tie."""
+
+ALL_LAYERS_MAX_FEATURES = 16384
+""""All layers" is a candidate of ``features.layers: auto`` up to this many features (layers x
+width): the logistic probe on WavLM-Large's 25 x 2048 would cost a plan job many times its other
+fits; the layer weighting (one layer's width) stands in for it there."""
+
+
+@dataclass(frozen=True)
+class Score:
+    """A probe's score of one candidate: pooled out-of-fold balanced accuracy and the per-inner-fold ones."""
+
+    pooled: float
+    per_fold: tuple[float, ...]
+
+
+def beats(new: Score, old: Score) -> bool:
+    """Whether ``new`` beats the plainer ``old`` on the same inner splits (:data:`MIN_GAIN`, :data:`T_LEVEL`)."""
+    if new.pooled <= old.pooled + MIN_GAIN:
+        return False
+    diff = np.asarray(new.per_fold) - np.asarray(old.per_fold)
+    if len(diff) < 3:
+        return True
+    spread = diff.std(ddof=1)
+    if spread == 0:
+        return bool(diff.mean() > 0)
+    from scipy.stats import t
+
+    return bool(diff.mean() / (spread / np.sqrt(len(diff))) > t.ppf(T_LEVEL, len(diff) - 1))
 
 
 @dataclass(frozen=True)
 class Probe:
-    """The linear probe behind every decision of a plan (``features.probe*``).
-
-    ``kind`` ``logreg`` (default): a class-balanced logistic regression with a fixed ``C``, fitted
-    iteratively (lbfgs, ``max_iter``) on each inner split, the inner splits side by side on
-    ``n_jobs`` processes. ``ridge``: the closed-form class-balanced ridge classifier of
-    :mod:`speech_emotion.probe`, its penalty chosen from ``alphas`` by the same inner CV; a plan
-    job at full CREMA-D shape took 5.5 min with it, about as long as with ``logreg`` (6 min), and on
-    URDU it picked layers that every classifier did worse with (docs/results.md), so it stays an
-    option.
-    """
+    """The linear probe behind every decision of a plan (``features.probe*``): a class-balanced
+    logistic regression with a fixed ``C``, fitted iteratively (lbfgs, ``max_iter``) on each inner
+    split, the inner splits side by side on ``n_jobs`` processes."""
 
     inner_folds: int = 5
     seed: int = 0
-    kind: str = "logreg"
     C: float = 1.0
     max_iter: int = 500
-    alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
     max_layers: int = 3
     n_jobs: int = 1
 
-    def __post_init__(self) -> None:
-        if self.kind not in ("logreg", "ridge"):
-            raise ValueError(f"features.probe: '{self.kind}' is unknown (logreg|ridge)")
-
     @classmethod
     def from_config(cls, features: Mapping[str, Any], seed: int, n_jobs: int = 1) -> Probe:
-        return cls(inner_folds=int(features["probe_inner_folds"]), seed=seed, kind=str(features["probe"]),
-                   C=float(features["probe_C"]), max_iter=int(features["probe_max_iter"]),
-                   alphas=tuple(float(a) for a in features["probe_alphas"]),
-                   max_layers=int(features["probe_max_layers"]), n_jobs=int(n_jobs))
+        return cls(inner_folds=int(features["probe_inner_folds"]), seed=seed, C=float(features["probe_C"]),
+                   max_iter=int(features["probe_max_iter"]), max_layers=int(features["probe_max_layers"]),
+                   n_jobs=int(n_jobs))
 
-    def best(self, X: np.ndarray, y: np.ndarray, splits: InnerSplits) -> tuple[float, float | None]:
-        """(score, penalty): the pooled out-of-fold balanced accuracy of the probe over ``splits``;
-        for the ridge probe at its best penalty of ``alphas`` (the same inner CV picks it; ties go
-        to the larger penalty), and that penalty (None for logreg)."""
-        if self.kind == "logreg":
-            probs = cross_val_proba(lambda: LogRegClassifier(C=self.C, max_iter=self.max_iter, seed=self.seed),
-                                    X, y, None, splits, self.n_jobs)
-            return pooled_balanced_accuracy(probs, y), None
-        values = ridge_out_of_fold(X, y, splits, self.alphas)
-        scores = [pooled_balanced_accuracy(per_alpha, y) for per_alpha in values]
-        k = max(range(len(scores)), key=lambda i: (round(scores[i], 10), self.alphas[i]))
-        return scores[k], float(self.alphas[k])
+    def best(self, X: np.ndarray, y: np.ndarray, splits: InnerSplits) -> Score:
+        """The probe's pooled out-of-fold balanced accuracy over ``splits`` and its per-split values."""
+        probs = cross_val_proba(lambda: LogRegClassifier(C=self.C, max_iter=self.max_iter, seed=self.seed),
+                                X, y, None, splits, self.n_jobs)
+        return score_of(probs, y, splits)
 
-    def score(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, splits: InnerSplits) -> float:
-        """The score of :meth:`best` (``groups`` unused: the splits carry the grouping)."""
-        return self.best(X, y, splits)[0]
+    def score(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, splits: InnerSplits) -> Score:
+        """:meth:`best` (``groups`` unused: the splits carry the grouping)."""
+        return self.best(X, y, splits)
 
-    def with_alpha(self, alpha: float | None) -> Probe:
-        """The same probe with its ridge penalty fixed (``None``: unchanged)."""
-        return self if alpha is None else replace(self, alphas=(float(alpha),))
+    def weighted(self, embeddings: np.ndarray, y: np.ndarray, splits: InnerSplits) -> Score:
+        """The score of a learned layer weighting (:mod:`speech_emotion.weighting`): on each inner
+        split the weights are learned on its training rows only, then the probe is scored on the
+        weighted features, as every other candidate."""
+        from .weighting import learn_layer_weights, weighted_sum
+
+        def one(k: int, tr: np.ndarray, va: np.ndarray) -> np.ndarray:
+            weights = learn_layer_weights(embeddings[tr], y[tr], C=self.C)
+            X = weighted_sum(embeddings, weights)
+            model = LogRegClassifier(C=self.C, max_iter=self.max_iter, seed=self.seed).fit(X[tr], y[tr])
+            return align_proba(model, model.predict_proba(X[va]), np.unique(y))
+
+        probs = out_of_fold(one, splits, len(y), len(np.unique(y)), self.n_jobs)
+        return score_of(probs, y, splits)
+
+
+def score_of(probs: np.ndarray, y: np.ndarray, splits: InnerSplits) -> Score:
+    """A :class:`Score` from out-of-fold probabilities (columns: the sorted classes of ``y``)."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    classes = np.unique(y)
+    per_fold = []
+    for _, va in splits:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+            per_fold.append(float(balanced_accuracy_score(y[va], classes[np.argmax(probs[va], axis=1)])))
+    return Score(pooled_balanced_accuracy(probs, y), tuple(per_fold))
 
 
 # --- layers ---------------------------------------------------------------------------------------
 
 
 def probe_layers(embeddings: np.ndarray, y: np.ndarray, groups: np.ndarray | None, probe: Probe) -> dict[str, Any]:
-    """Score every layer, then adjacent windows around the best one; return the choice and scores.
+    """Score every layer, then richer candidates, each kept only when it :func:`beats` the choice so
+    far: windows of up to ``probe.max_layers`` ADJACENT layers around the best layer, a learned
+    weighting of all layers, and all layers side by side (up to :data:`ALL_LAYERS_MAX_FEATURES`).
 
-    Result: ``{"layers": [...], "score": s, "alpha": its penalty, "layer_scores": [per layer],
-    "windows": [{layers, score, alpha}],
-    "inner": how the inner splits were grouped}``.
+    Result: ``{"layers": [...], "weights": [...] or None, "score": s, "layer_scores": [per layer],
+    "windows": [{layers, score}], "candidates": [{name, layers, score, chosen}], "inner": how the
+    inner splits were grouped}``.
     """
     embeddings = np.asarray(embeddings)
-    n_layers = embeddings.shape[1]
+    n_layers, width = embeddings.shape[1], embeddings.shape[2]
     y = np.asarray(y)
     if n_layers == 1:
-        return {"layers": [0], "score": None, "alpha": None, "layer_scores": [None], "windows": [], "inner": None}
+        return {"layers": [0], "weights": None, "score": None, "layer_scores": [None], "windows": [],
+                "candidates": [], "inner": None}
     splits = inner_cv(y, groups, probe.inner_folds, probe.seed, purpose="layer probe")
+    scores: dict[tuple[int, ...], Score] = {}
 
-    def score(layers: Sequence[int], probe: Probe = probe) -> dict[str, Any]:
-        value, alpha = probe.best(select(embeddings, layers), y, splits)
-        return {"layers": list(layers), "score": value, "alpha": alpha}
+    def score(layers: Sequence[int]) -> Score:
+        key = tuple(layers)
+        if key not in scores:
+            scores[key] = probe.best(select(embeddings, layers), y, splits)
+        return scores[key]
 
-    singles = [score([i]) for i in range(n_layers)]
-    layer_scores = [entry["score"] for entry in singles]
+    layer_scores = [score([i]).pooled for i in range(n_layers)]
     best = int(np.argmax(layer_scores))
-    # windows are scored with the best layer's penalty (the comparison with it is at equal penalty)
-    wide = probe.with_alpha(singles[best]["alpha"])
-    windows = [singles[best]]
-    chosen = windows[0]
-    for width in range(2, min(probe.max_layers, n_layers) + 1):
+    chosen = {"name": "layer", "layers": [best], "weights": None, "score": score([best])}
+    windows = [{"layers": [best], "score": layer_scores[best]}]
+    candidates = [{"name": "layer", "layers": [best], "score": layer_scores[best]}]
+    for width_ in range(2, min(probe.max_layers, n_layers) + 1):
         best_of_width = None
-        for start in range(max(0, best - width + 1), min(best, n_layers - width) + 1):
-            entry = score(range(start, start + width), wide)
-            windows.append(entry)
-            if best_of_width is None or entry["score"] > best_of_width["score"]:
-                best_of_width = entry
-        if best_of_width is not None and best_of_width["score"] > chosen["score"] + MIN_GAIN:
-            chosen = best_of_width
+        for start in range(max(0, best - width_ + 1), min(best, n_layers - width_) + 1):
+            layers = list(range(start, start + width_))
+            windows.append({"layers": layers, "score": score(layers).pooled})
+            if best_of_width is None or score(layers).pooled > score(best_of_width).pooled:
+                best_of_width = layers
+        if best_of_width is not None:
+            candidates.append({"name": "window", "layers": best_of_width, "score": score(best_of_width).pooled})
+            if beats(score(best_of_width), chosen["score"]):
+                chosen = {"name": "window", "layers": best_of_width, "weights": None, "score": score(best_of_width)}
+    everything = list(range(n_layers))
+    weighted = probe.weighted(embeddings, y, splits)
+    candidates.append({"name": "weighted", "layers": everything, "score": weighted.pooled})
+    if beats(weighted, chosen["score"]):
+        from .weighting import learn_layer_weights
+
+        weights = [float(w) for w in learn_layer_weights(embeddings, y, C=probe.C)]
+        chosen = {"name": "weighted", "layers": everything, "weights": weights, "score": weighted}
+    if n_layers * width <= ALL_LAYERS_MAX_FEATURES:
+        candidates.append({"name": "all", "layers": everything, "score": score(everything).pooled})
+        if beats(score(everything), chosen["score"]):
+            chosen = {"name": "all", "layers": everything, "weights": None, "score": score(everything)}
+    for entry in candidates:
+        entry["chosen"] = entry["name"] == chosen["name"] and entry["layers"] == chosen["layers"]
     return {
         "layers": chosen["layers"],
-        "score": chosen["score"],
-        "alpha": chosen["alpha"],
+        "weights": chosen["weights"],
+        "candidate": chosen["name"],
+        "score": chosen["score"].pooled,
+        "score_per_fold": list(chosen["score"].per_fold),
         "layer_scores": layer_scores,
         "windows": windows,
+        "candidates": candidates,
         "inner": splits.record(),
     }
 
@@ -149,10 +213,16 @@ def choose_layers(
     if spec == "auto":
         result = probe_layers(embeddings, y, groups, probe)
         result["method"] = "probe"
-        result["probe"] = probe.kind
+        result["probe"] = "logreg"
+    elif spec == "weighted":
+        from .weighting import learn_layer_weights
+
+        weights = [float(w) for w in learn_layer_weights(np.asarray(embeddings), np.asarray(y), C=probe.C)]
+        result = {"layers": list(range(n_layers)), "weights": weights, "candidate": "weighted", "score": None,
+                  "layer_scores": [], "windows": [], "candidates": [], "inner": None, "method": "config"}
     else:
-        result = {"layers": resolve_layers(spec, n_layers), "score": None, "alpha": None, "layer_scores": [],
-                  "windows": [], "inner": None, "method": "config"}
+        result = {"layers": resolve_layers(spec, n_layers), "weights": None, "score": None, "layer_scores": [],
+                  "windows": [], "candidates": [], "inner": None, "method": "config"}
     result["spec"] = spec if isinstance(spec, str) else list(spec)
     result["n_layers"] = int(n_layers)
     return result
@@ -169,7 +239,7 @@ def choose_speaker_norm(
     ``X``/``y``/``groups``: the fold's clean training rows on the chosen layers. ``on``/``off``: as
     said. ``auto``: the probe is scored on the same inner splits (speaker-grouped, so a held-out
     speaker is standardised with its own clips only, as a test speaker will be) with and without
-    standardisation; it is used only when it raises that score by more than :data:`MIN_GAIN`.
+    standardisation; it is used only when it :func:`beats` the score without.
     """
     from .speaker_norm import Stats, standardise
 
@@ -183,8 +253,14 @@ def choose_speaker_norm(
     normalised, fallback = standardise(X, groups, np.ones(len(y), bool), Stats.of(X), min_clips)
     with_norm = probe.score(normalised, y, groups, splits)
     without = probe.score(X, y, groups, splits)
-    return result | {"use": bool(with_norm > without + MIN_GAIN), "score_with": with_norm, "score_without": without,
-                     "inner": splits.record(), "population_speakers": fallback}
+    return result | {"use": beats(with_norm, without), **_scores(with_norm, without), "inner": splits.record(),
+                     "population_speakers": fallback}
+
+
+def _scores(with_: Score, without: Score) -> dict[str, Any]:
+    """A decision's record: pooled scores with and without, and the per-inner-fold ones."""
+    return {"score_with": with_.pooled, "score_without": without.pooled,
+            "per_fold_with": list(with_.per_fold), "per_fold_without": list(without.per_fold)}
 
 
 # --- augmented copies -----------------------------------------------------------------------------
@@ -205,8 +281,7 @@ def choose_copies(
     ``clean`` marks the clean rows. ``always``: they train. ``auto``: the probe is scored twice on
     the same inner folds (speaker-grouped, else clip-grouped: a held-out clip's copies never train)
     and the same held-out clean clips, trained with and without the copies; the copies train only
-    when they raise that score by more than :data:`MIN_GAIN` (without them is the cheaper, plainer
-    model).
+    when training with them :func:`beats` training without (the cheaper, plainer model).
     """
     clean = np.asarray(clean, dtype=bool)
     n_copies = int((~clean).sum())
@@ -219,8 +294,8 @@ def choose_copies(
     without_copies = InnerSplits([(tr[clean[tr]], va) for tr, va in splits], splits.grouping, splits.reason)
     with_copies = probe.score(X, y, groups, splits)
     without = probe.score(X, y, groups, without_copies)
-    return {"mode": mode, "use": bool(with_copies > without + MIN_GAIN), "copy_rows": n_copies,
-            "score_with": with_copies, "score_without": without, "inner": splits.record()}
+    return {"mode": mode, "use": beats(with_copies, without), "copy_rows": n_copies,
+            **_scores(with_copies, without), "inner": splits.record()}
 
 
 # --- the plan of one fold -------------------------------------------------------------------------
@@ -254,19 +329,19 @@ def make_plan(
     probe = Probe.from_config(features, seed, threads)
     min_clips = int(features["speaker_norm_min_clips"])
     if member_plans:
-        members = [(m, list(p["layers"])) for m, p in member_plans]
-        layer_choice = {"method": "fusion", "layers": dict(members),
+        # each member as its own plan chose it (layers, weights), under the fusion's member name
+        members = [replace(plan_spec(p).members[0], encoder=m) for m, p in member_plans]
+        layer_choice = {"method": "fusion", "layers": {m.encoder: list(m.layers) for m in members},
                         "members": {m: p["layer_choice"] for m, p in member_plans}, "inner": None}
     else:
         data = build_fold(fold_index, folds, manifest, load_variant(list(paths["clean"]), name="clean"))
         layer_choice = choose_layers(features["layers"], data.X_train, data.y_train, data.groups_train, probe)
-        members = [(encoder, layer_choice["layers"])]
+        weights = layer_choice.pop("weights", None)
+        members = [Member(encoder, tuple(layer_choice["layers"]), None if weights is None else tuple(weights))]
     spec = FeatureSpec.of(members, min_clips=min_clips)
     with_copies = load_fold(fold_index, paths, manifest, folds, spec)
     clean = with_copies.train_variants == "clean"
     X = with_copies.X_train
-    # the penalty the layer probe chose for the chosen layers serves the two decisions on them
-    probe = probe.with_alpha(layer_choice.get("alpha"))
     speaker_norm = choose_speaker_norm(features["speaker_norm"], X[clean], with_copies.y_train[clean],
                                        with_copies.groups_train[clean], probe, min_clips)
     spec = replace(spec, speaker_norm=bool(speaker_norm["use"]))

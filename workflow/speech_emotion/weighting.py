@@ -1,0 +1,70 @@
+"""A learned weighting of an encoder's layers (SUPERB's weighted sum), for the plan's layer choice.
+
+One weight per layer (a softmax, so the weights are positive and sum to 1) is learned jointly with a
+class-balanced multinomial logistic regression on the weighted sum of the layers, by L-BFGS on the
+penalised cross-entropy (numpy and scipy only: a plan job imports no torch). The layers are
+centred and divided by one scale each (the root mean variance of their features on the training
+rows) before weighting, so that a layer of larger numbers does not win by its size.
+
+The feature pipeline stores the weights with those scales folded in (``w_l / s_l``): the classifier
+then reads ``sum_l w_l / s_l * h_l``, one layer's width. The centring is a constant shift of every
+row and is left out (every classifier here standardises its input or splits on thresholds, and
+train and predict compute the same thing).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import log_softmax, softmax
+
+
+def layer_scales(embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(means per layer and dimension, one scale per layer) of (rows, layers, dim) embeddings."""
+    X = np.asarray(embeddings, dtype=np.float32)
+    mean = X.mean(axis=0)
+    scale = np.sqrt(np.maximum(X.var(axis=0).mean(axis=1), 1e-12))
+    return mean, scale
+
+
+def learn_layer_weights(embeddings: np.ndarray, y: np.ndarray, C: float = 1.0, max_iter: int = 200) -> np.ndarray:
+    """Stored weights (``w_l / s_l``, one per layer) learned on (rows, layers, dim) ``embeddings``."""
+    X = np.asarray(embeddings, dtype=np.float32)
+    n, n_layers, dim = X.shape
+    mean, scale = layer_scales(X)
+    Z = (X - mean) / scale[None, :, None]
+    classes, index = np.unique(np.asarray(y), return_inverse=True)
+    k = len(classes)
+    Y = np.eye(k, dtype=np.float32)[index]
+    counts = np.bincount(index, minlength=k)
+    sample_weight = (n / (k * counts))[index].astype(np.float32)  # class-balanced, sums to n
+    penalty = 1.0 / (C * n)
+
+    def unpack(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return theta[:n_layers], theta[n_layers:n_layers + dim * k].reshape(dim, k), theta[n_layers + dim * k:]
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        a, W, b = unpack(theta)
+        w = softmax(a)
+        H = np.tensordot(Z, w.astype(np.float32), axes=([1], [0]))  # (n, dim)
+        logits = H @ W.astype(np.float32) + b.astype(np.float32)
+        logp = log_softmax(logits, axis=1)
+        value = -(sample_weight * (logp * Y).sum(axis=1)).sum() / n + 0.5 * penalty * float((W ** 2).sum())
+        G = (sample_weight[:, None] * (np.exp(logp) - Y)) / n  # (n, k)
+        dW = H.T.astype(np.float64) @ G + penalty * W
+        db = G.sum(axis=0)
+        dH = (G @ W.T).astype(np.float32)  # (n, dim)
+        dw = np.einsum("nd,nld->l", dH, Z, optimize=True).astype(np.float64)
+        da = w * (dw - float(w @ dw))
+        return float(value), np.concatenate([da, dW.ravel(), db])
+
+    theta0 = np.zeros(n_layers + dim * k + k)
+    result = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": int(max_iter)})
+    weights = softmax(unpack(result.x)[0])
+    return (weights / scale).astype(np.float64)
+
+
+def weighted_sum(embeddings: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(rows, layers, dim) -> (rows, dim) float32: ``sum_l weights[l] * layer l``."""
+    X = np.asarray(embeddings, dtype=np.float32)
+    return np.tensordot(X, np.asarray(weights, dtype=np.float32), axes=([1], [0])).astype(np.float32)
