@@ -211,70 +211,41 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-def test_truncated_shard_and_model_are_rebuilt_and_named(demo_run, tmp_path):
+def test_truncated_shard_and_model_are_named_and_rebuilt(demo_run, tmp_path):
+    """A truncated cached archive is named at start-up with the command that rebuilds it; a dry run
+    changes nothing on disk (parse time only reads); `snakemake --force FILE` rebuilds it, and the
+    next run reruns exactly what reads it."""
     workdir = copy_run(demo_run, tmp_path / "run")
-    shard = workdir / "results/embeddings/tiny-wavlm/clean/shard-1.npz"
-    model = workdir / "results/cv/egemaps/svm/fold-1/model.zip"
-    for path in (shard, model):
+    shard = "results/embeddings/tiny-wavlm/clean/shard-1.npz"
+    model = "results/cv/egemaps/svm/fold-1/model.zip"
+    for path in (workdir / shard, workdir / model):
         data = path.read_bytes()
         path.write_bytes(data[: len(data) // 2])
 
     before = snapshot(workdir / "results")
     dry = run_snakemake(workdir, "-n", *DEMO)
-    # a dry run changes nothing on disk (before, it removed the corrupt files) ...
-    assert snapshot(workdir / "results") == before
+    assert snapshot(workdir / "results") == before, "a dry run changes nothing on disk"
     text = dry.stdout + dry.stderr
-    for path in ("results/embeddings/tiny-wavlm/clean/shard-1.npz", "results/cv/egemaps/svm/fold-1/model.zip"):
-        assert re.search(rf"Corrupt cached file {re.escape(path)}: not a complete archive", text), text[-3000:]
-    got = job_set(dry)
-    # ... and still lists the rebuild
+    for path in (shard, model):
+        assert re.search(rf"Corrupt cached file {re.escape(path)}: not a complete archive .*"
+                         rf"snakemake --force {re.escape(path)}", text), text[-3000:]
+    rebuilt = run_snakemake(workdir, "--force", shard, model, *DEMO)
+    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-5000:]
+    assert find_corrupt([workdir / "results"]) == []
+    after = run_snakemake(workdir, "-n", *DEMO)
+    assert "Corrupt cached file" not in after.stdout + after.stderr
+    got = job_set(after)
     expected = (
-        {job("embed", encoder="tiny-wavlm", variant="clean", shard="1")}
         # the probe and UMAP read the clean shards; every tiny-wavlm classifier reads all shards
-        | {job("plan", encoder="tiny-wavlm", fold=f) for f in FOLDS}
+        {job("plan", encoder="tiny-wavlm", fold=f) for f in FOLDS}
         | {job(r, encoder="tiny-wavlm") for r in ("layer_probe_table", "plot_layer_probe", "plot_umap")}
         | train_jobs("tiny-wavlm", CLASSIFIERS)
         | downstream_of_predictions("tiny-wavlm", CLASSIFIERS)
-        # egemaps: svm's fold 1 and the ensemble of that fold (svm is a member)
-        | train_jobs("egemaps", ("svm", "ensemble"), ("1",))
+        # egemaps: the rebuilt svm fold-1 job's predictions and its ensemble (svm is a member)
+        | train_jobs("egemaps", ("ensemble",), ("1",))
         | downstream_of_predictions("egemaps", ("svm", "ensemble"))
     )
     assert got == expected, explain(got, expected)
-    assert job_set(run_snakemake(workdir, "-n", *DEMO)) == expected  # the same plan again
-    # a real run rebuilds exactly that (here: the model's part of it) and leaves no marker behind
-    rebuilt = run_snakemake(workdir, "results/cv/egemaps/svm/fold-1/model.zip", *DEMO)
-    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-5000:]
-    assert find_corrupt([workdir / "results/cv"]) == []
-    assert "Corrupt cached file results/cv" not in (lambda r: r.stdout + r.stderr)(run_snakemake(workdir, "-n", *DEMO))
-
-
-def test_corrupt_markers_keep_an_interrupted_rebuild_requested(tmp_path):
-    """A real run marks a corrupt file it rebuilds; if the run stops after Snakemake removed the file,
-    the marker keeps it requested; once it exists again (and opens) the marker goes."""
-    import zipfile
-
-    from speech_emotion.cache import clear_rebuilt_markers, mark_corrupt, pending_rebuilds
-
-    good, bad = tmp_path / "cv/a/model.zip", tmp_path / "emb/x/shard-0.npz"
-    for path in (good, bad):
-        path.parent.mkdir(parents=True)
-    with zipfile.ZipFile(good, "w") as archive:
-        archive.writestr("m.json", "{}")
-    bad.write_bytes(good.read_bytes()[:20])
-    roots = [tmp_path / "cv", tmp_path / "emb", tmp_path / "absent"]
-    assert [p for p, _ in find_corrupt(roots)] == [bad]
-    mark_corrupt(bad, "not a complete archive")
-    assert pending_rebuilds(roots) == []  # still there: its job is forced, not requested
-    clear_rebuilt_markers(roots)
-    assert bad.with_name("shard-0.npz.corrupt").exists(), "still corrupt: the marker stays"
-    bad.unlink()  # the rebuild started (Snakemake removed the old file) and was interrupted
-    assert pending_rebuilds(roots) == [bad]
-    clear_rebuilt_markers(roots)
-    assert pending_rebuilds(roots) == [bad]
-    bad.write_bytes(good.read_bytes())  # rebuilt
-    assert pending_rebuilds(roots) == []
-    clear_rebuilt_markers(roots)
-    assert not bad.with_name("shard-0.npz.corrupt").exists()
 
 
 # --- 3: bad input through the whole DAG; manifest rows with problems ---------------------------------

@@ -4,7 +4,6 @@
 rule augment:
     input:
         augment_shard_table,
-        cache=rebuild_if_corrupt("results/audio/aug{n}/shard-{shard}.npz"),
     output:
         "results/audio/aug{n}/shard-{shard}.npz",
     log:

@@ -12,7 +12,7 @@ min_version("8.20")
 REPO_DIR = Path(workflow.basedir)  # the checkout: Snakefile, workflow/, resources/
 sys.path.insert(0, str(REPO_DIR / "workflow"))
 
-from speech_emotion.cache import clear_rebuilt_markers, find_corrupt, mark_corrupt, pending_rebuilds  # noqa: E402
+from speech_emotion.cache import corrupt_message, find_corrupt  # noqa: E402
 from speech_emotion.config import ConfigError, check_config, coerce_to_schema, load_schema, schema_errors  # noqa: E402
 from speech_emotion.datasets import DatasetError, list_corpus  # noqa: E402
 from speech_emotion.shards import shard_of  # noqa: E402
@@ -35,40 +35,10 @@ except ConfigError as exc:
 
 
 # Cached archives (.npz, .zip) that do not open (truncated by hand, a full disk, a killed copy) are
-# found at start-up without changing anything on disk. While the DAG is built, the job writing such a
-# file is forced (rebuild_if_corrupt): a dry run lists the rebuild and what follows from it, a real run
-# rebuilds it. A real run also leaves a marker <file>.corrupt that keeps the file requested by rule all
-# until it exists again (Snakemake does not rebuild a missing intermediate whose consumers are up to date).
+# named at start-up, reading only, with the command that rebuilds them (docs/reliability.md).
 CACHE_ROOTS = ["results/audio", "results/embeddings", "results/cv", "results/models", "results/corpora", "results/cross"]
-CORRUPT = {}
-PENDING_REBUILD = []
-if workflow.is_main_process:
-    CORRUPT = {str(path): problem for path, problem in find_corrupt(CACHE_ROOTS)}
-    PENDING_REBUILD = [str(path) for path in pending_rebuilds(CACHE_ROOTS)]
-    for _path, _problem in CORRUPT.items():
-        logger.warning(f"Corrupt cached file {_path}: {_problem}. Its job is rerun (a dry run only lists it).")
-    for _path in PENDING_REBUILD:
-        logger.warning(f"Rebuilding {_path} (found corrupt earlier; marker {_path}.corrupt).")
-
-
-def executing():
-    """True in a run that executes jobs (not a dry run, --touch, --summary, --report or --lint)."""
-    return workflow.executor_plugin is not None and not workflow.dryrun and not workflow.touch
-
-
-def rebuild_if_corrupt(pattern):
-    """Input function (adding no input) for the rules writing cached archives; it forces the job whose output
-    `pattern` (formatted with the job's wildcards) was found corrupt at start-up."""
-
-    def check(wildcards):
-        path = pattern.format(**dict(wildcards.items()))
-        if path in CORRUPT:
-            if executing():
-                mark_corrupt(path, CORRUPT[path])
-            workflow.dag.forcefiles.add(path)
-        return []
-
-    return check
+for _path, _problem in find_corrupt(CACHE_ROOTS):
+    logger.warning(corrupt_message(_path, _problem))
 
 
 wildcard_constraints:
@@ -83,7 +53,7 @@ wildcard_constraints:
 SHARDS = list(range(config["embed"]["shards"]))
 
 # Each rule file appends a function returning the targets it adds to `rule all`.
-TARGETS = [lambda: sorted(CORRUPT) + PENDING_REBUILD]
+TARGETS = []
 
 
 def all_targets(wildcards):

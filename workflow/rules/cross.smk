@@ -38,7 +38,6 @@ rule cross_plan:
 rule cross_train:
     input:
         unpack(cross_members),
-        cache=rebuild_if_corrupt("results/cross/models/{train}/{encoder}/{classifier}/model.zip"),
         embeddings=cross_train_embeddings,
         manifest=cross_train_manifest,
         plan="results/cross/models/{train}/{encoder}/plan.json",

@@ -41,7 +41,6 @@ rule init_model:
 # Also the clean embeddings of an extra corpus (results/corpora/{name}/embeddings/..., see corpus_dir).
 rule embed:
     input:
-        cache=rebuild_if_corrupt("results/{corpus_dir}embeddings/{encoder}/{variant}/shard-{shard}.npz"),
         audio=embed_audio,
         model=embed_model,
     output:

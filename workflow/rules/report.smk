@@ -1,11 +1,7 @@
-# The HTML report (`snakemake --report results/report.html`); what a run does when it starts and ends.
+# The HTML report (`snakemake --report results/report.html`); what a run does when it ends.
 
 
 report: "../report/workflow.rst"
-
-
-onstart:
-    clear_rebuilt_markers(CACHE_ROOTS)
 
 
 onsuccess:

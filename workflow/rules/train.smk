@@ -78,7 +78,6 @@ rule tune:
 rule train:
     input:
         unpack(train_extra_inputs),
-        cache=rebuild_if_corrupt("results/cv/{encoder}/{classifier}/fold-{fold}/model.zip"),
         embeddings=train_embedding_shards,
         manifest="results/data/manifest.tsv",
         folds="results/data/folds.tsv",
@@ -114,7 +113,6 @@ rule train:
 
 rule final_model:
     input:
-        cache=rebuild_if_corrupt("results/models/{encoder}/{classifier}/model.zip"),
         model="results/cv/{encoder}/{classifier}/fold-all/model.zip",
         features="results/cv/{encoder}/{classifier}/fold-all/features.json",
         info="results/cv/{encoder}/{classifier}/fold-all/model.json",

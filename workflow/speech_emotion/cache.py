@@ -124,37 +124,7 @@ def find_corrupt(roots: list[str | Path]) -> list[tuple[Path, str]]:
     return found
 
 
-CORRUPT_MARK = ".corrupt"
-
-
-def mark_corrupt(path: str | Path, problem: str) -> None:
-    """Leave ``<path>.corrupt`` (the reason) beside a corrupt cached file that is being rebuilt.
-
-    Snakemake removes the old file when its job starts; should the run stop before the job ends, the
-    file is missing while its consumers look up to date, and Snakemake would not rebuild it. The
-    marker keeps it requested (:func:`pending_rebuilds`) until it exists again.
-    """
-    path = Path(path)
-    path.with_name(path.name + CORRUPT_MARK).write_text(problem + "\n", encoding="utf-8")
-
-
-def pending_rebuilds(roots: list[str | Path]) -> list[Path]:
-    """Every file ``X`` under ``roots`` with a marker ``X.corrupt`` that does not exist yet (read only)."""
-    pending = []
-    for root in map(Path, roots):
-        if root.is_dir():
-            for marker in sorted(root.rglob("*" + CORRUPT_MARK)):
-                original = marker.with_name(marker.name[: -len(CORRUPT_MARK)])
-                if not original.exists():
-                    pending.append(original)
-    return pending
-
-
-def clear_rebuilt_markers(roots: list[str | Path]) -> None:
-    """Remove the markers of files that exist again and open (rebuilt)."""
-    for root in map(Path, roots):
-        if root.is_dir():
-            for marker in sorted(root.rglob("*" + CORRUPT_MARK)):
-                original = marker.with_name(marker.name[: -len(CORRUPT_MARK)])
-                if original.exists() and zip_problem(original) is None:
-                    marker.unlink()
+def corrupt_message(path: str | Path, problem: str) -> str:
+    """The start-up warning for a cached archive that does not open, with the command that rebuilds it."""
+    return (f"Corrupt cached file {path}: {problem}. Rebuild it with `snakemake --force {path}` (and your usual "
+            "options); the next run then reruns what reads it. Until then a job reading it stops with this file's name.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 
 
 def shard_of(clip_id: str, shards: int) -> int:
@@ -12,11 +11,3 @@ def shard_of(clip_id: str, shards: int) -> int:
         raise ValueError(f"embed.shards must be >= 1, got {shards}")
     digest = hashlib.sha1(clip_id.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") % shards
-
-
-def split_into_shards(clip_ids: Iterable[str], shards: int) -> dict[int, list[str]]:
-    """Every shard index (empty ones included) -> its clip ids in sorted order."""
-    members: dict[int, list[str]] = {i: [] for i in range(shards)}
-    for clip_id in clip_ids:
-        members[shard_of(clip_id, shards)].append(clip_id)
-    return {i: sorted(ids) for i, ids in members.items()}
