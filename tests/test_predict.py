@@ -19,6 +19,7 @@ from speech_emotion.api import expand_inputs
 from speech_emotion.cli import main
 from speech_emotion.features import FeatureSpec
 from speech_emotion.final_model import final_model_info
+from speech_emotion.identity import encoder_identity
 
 LABELS = ["high", "low"]
 
@@ -50,11 +51,13 @@ def demo_model(tmp_path_factory) -> Path:
     out = root / "results/models/tiny-wavlm/logreg"
     out.mkdir(parents=True)
     C.save_model(model, out / "model.zip")
+    FeatureSpec.of(layers, encoder="tiny-wavlm").write(out / "features.json")
     params = {"classifier": "logreg", "layers": layers, "labels": LABELS, "params": {}, "seed": 0}
+    record = {"name": "tiny-wavlm", "spec": spec, "model_dir": "resources/models/tiny-wavlm"}  # relative, as the rule writes it
     info = final_model_info(
         params,
-        {"name": "tiny-wavlm", "spec": spec, "model_dir": "resources/models/tiny-wavlm"},  # relative, as the rule writes it
-        {"sample_rate": 16000, "max_seconds": 30.0, "batch_seconds": 10.0},
+        record | {"identity": encoder_identity(spec, encoder_dir)},  # as workflow/scripts/train.py writes it
+        {"sample_rate": 16000, "min_seconds": 0.3, "max_seconds": 30.0, "batch_seconds": 10.0},
         {"balanced_accuracy": {"mean": 1.0}},
     )
     (out / "model.json").write_text(json.dumps(info))
@@ -164,7 +167,9 @@ def test_stdout_is_clean_data_and_stderr_quiet(demo_model, tmp_path):
     assert lines[0] == "file\tlabel\tprob_high\tprob_low\terror"
     assert [line.split("\t")[0] for line in lines[1:]] == [str(clip), str(other)]
     assert all(len(line.split("\t")) == 5 for line in lines)
-    assert run.stderr == "", run.stderr
+    # stderr: only the line saying where the encoder's weights came from
+    assert run.stderr.splitlines() == [f"speech-emotion predict: encoder tiny-wavlm (random-init:tiny-wavlm@seed-0): "
+                                       f"the folder the model records, {demo_model.parents[3] / 'resources/models/tiny-wavlm'}"]
     # --verbose lets other library messages through to stderr; stdout stays the same table
     verbose = subprocess.run(cmd[:4] + ["--verbose"] + cmd[4:], capture_output=True, text=True, env=env,
                              timeout=300, cwd=tmp_path)
@@ -339,8 +344,281 @@ def test_demo_model_cards_and_python_api(demo_run, tmp_path, monkeypatch):
     run = subprocess.run([sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(folder), *speaker_args,
                           str(clip)], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert normalised or run.stderr == "", run.stderr
+    # stderr: where the encoder's weights came from (+ the population note of a speaker-normalised model)
+    assert all(line.startswith("speech-emotion predict: ") for line in run.stderr.splitlines()), run.stderr
+    assert "encoder tiny-wavlm (random-init:tiny-wavlm@seed-" in run.stderr and "the folder the model records" in run.stderr
+    assert normalised or len(run.stderr.splitlines()) == 1, run.stderr
     header, cells = (line.split("\t") for line in run.stdout.splitlines()[:2])
     assert header == list(table.columns)
     assert cells[header.index("label")] == table["label"].iloc[0]
     assert [float(cells[header.index(p)]) for p in probs] == pytest.approx(table[probs].iloc[0].tolist(), abs=1e-6)
+
+
+# --- checked input: the workflow's clip check, one function (issue 26 item 1) --------------------------------
+
+
+def bad_files(folder: Path) -> dict[str, Path]:
+    """Files the workflow's check_clips rejects, each for its own reason."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {name: folder / name for name in ("silence.wav", "tiny.wav", "notaudio.mp3", "nan.wav")}
+    sf.write(files["silence.wav"], np.zeros(5 * 16000, dtype=np.float32), 16000)  # 5 s of digital silence
+    sf.write(files["tiny.wav"], tone(440, 0.05, seed=5), 16000)  # 0.05 s
+    files["notaudio.mp3"].write_text("a text file renamed .mp3, not audio\n" * 20)
+    nan = tone(440, 1.0, seed=6)
+    nan[100] = np.nan
+    sf.write(files["nan.wav"], nan, 16000, subtype="FLOAT")
+    return files
+
+
+REASONS = {
+    "silence.wav": "silent (all samples are zero)",
+    "tiny.wav": "too short (0.050 s < audio.min_seconds = 0.3 s)",
+    "notaudio.mp3": "not audio (format not recognised)",
+    "nan.wav": "contains NaN or infinite samples",
+}
+
+
+def test_predict_checks_input_as_the_workflow_does(demo_model, tmp_path):
+    """Silence, a 0.05 s clip, a text file named .mp3 and a NaN clip get their check_clips reason in the
+    error column and no label; good files beside them (one stereo at 44.1 kHz: converted) get labels;
+    the decoder's notes stay off stderr unless --verbose."""
+    from speech_emotion.audio import resample
+    from speech_emotion.datasets import check_shard
+
+    bad = bad_files(tmp_path / "bad")
+    low, high = tmp_path / "low.wav", tmp_path / "high.wav"
+    sf.write(low, tone(220, seed=40), 16000)
+    stereo = resample(tone(880, seed=41), 16000, 44100)
+    sf.write(high, np.stack([stereo, stereo], axis=1), 44100)
+    files = [low, *bad.values(), high]
+    env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"), HF_HUB_OFFLINE="1")
+    cmd = [sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(demo_model), *map(str, files)]
+    run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    table = pd.read_csv(pd.io.common.StringIO(run.stdout), sep="\t", keep_default_na=False)
+    assert table["file"].tolist() == [str(f) for f in files]
+    rows = table.set_index(table["file"].map(lambda f: Path(f).name))
+    for name, reason in REASONS.items():
+        assert rows.loc[name, "error"] == reason and rows.loc[name, "label"] == "", rows.loc[name]
+        assert f"{name}: {reason}" in run.stderr
+    assert rows.loc["low.wav", "label"] == "low" and rows.loc["high.wav", "label"] == "high"
+    assert rows.loc["low.wav", "error"] == "" and rows.loc["high.wav", "error"] == ""
+    assert "MPEG" not in run.stderr and "resync" not in run.stderr, run.stderr
+    verbose = subprocess.run(cmd[:4] + ["--verbose"] + cmd[4:], capture_output=True, text=True, env=env, timeout=300,
+                             cwd=tmp_path)
+    assert verbose.stdout == run.stdout and "Illegal Audio-MPEG-Header" in verbose.stderr
+    # one checker: the workflow's clip check gives the same reasons for the same files
+    checked = check_shard([(p.name, str(p)) for p in files], 0.3).set_index("clip_id")
+    assert {name: checked.loc[name, "reason"] for name in REASONS} == REASONS
+    assert checked.loc["low.wav", "reason"] == "" and checked.loc["high.wav", "reason"] == ""
+
+
+def test_signals_and_segments_are_checked_too(demo_model):
+    """predict_signals: a silent and a too-short signal get error rows, the good one its label; segments:
+    a silent window of a recording gets an error row with its span, the windows around it labels."""
+    from speech_emotion import load_model
+
+    model = load_model(demo_model, device="cpu")
+    mem = model.predict_signals([np.zeros(16000, np.float32), tone(220, 0.1, seed=1), tone(880, seed=2)], sr=16000)
+    assert mem["error"].tolist()[:2] == ["silent (all samples are zero)", "too short (0.100 s < audio.min_seconds = 0.3 s)"]
+    assert mem["label"].isna().tolist() == [True, True, False] and mem["label"].iloc[2] == "high"
+    signal = np.concatenate([tone(220, 2.0, seed=3), np.zeros(32000, np.float32), tone(880, 2.0, seed=4)])
+    seg = model.predict_signals([signal], sr=16000, segment="fixed", window=2.0, hop=2.0)
+    assert list(zip(seg["start"], seg["end"])) == [(0.0, 2.0), (2.0, 4.0), (4.0, 6.0)]
+    assert seg["label"].tolist()[0] == "low" and seg["label"].tolist()[2] == "high" and pd.isna(seg["label"].iloc[1])
+    assert seg["error"].iloc[1] == "segment silent (all samples are zero)" and seg["error"].isna().tolist() == [True, False, True]
+
+
+@pytest.fixture(scope="module")
+def egemaps_norm_model(tmp_path_factory) -> Path:
+    """eGeMAPS + logreg with per-speaker standardisation (the issue's model kind), trained on tones."""
+    from speech_emotion.embeddings import embed_signals, make_encoder
+
+    spec = {"kind": "opensmile", "feature_set": "eGeMAPSv02"}
+    signals = [tone(f, seed=i) for i, f in enumerate([220] * 12 + [880] * 12)]
+    y = np.array(["low"] * 12 + ["high"] * 12)
+    speakers = [f"s{i % 4}" for i in range(len(y))]
+    X = embed_signals(make_encoder(spec, None, "cpu", 16000), signals, 60.0)[:, 0]
+    pipeline = FeatureSpec.of([0], encoder="egemaps", speaker_norm=True, min_clips=3).fit_population(X)
+    Xn = pipeline.standardise(X, speakers)[0]
+    model = C.make_classifier("logreg", {"Cs": [1.0]}).fit(Xn, y, np.array(speakers))
+    out = tmp_path_factory.mktemp("norm") / "results/models/egemaps/logreg"
+    out.mkdir(parents=True)
+    C.save_model(model, out / "model.zip")
+    pipeline.write(out / "features.json")
+    record = {"classifier": "logreg", "layers": [0], "labels": LABELS, "params": {}, "seed": 0,
+              "speaker_norm": {"use": True, "min_clips": 3, "mode": "on"}}
+    info = final_model_info(record, {"name": "egemaps", "spec": spec, "model_dir": None,
+                                     "identity": encoder_identity(spec, None)},
+                            {"sample_rate": 16000, "min_seconds": 0.3, "max_seconds": 30.0, "batch_seconds": 60.0})
+    (out / "model.json").write_text(json.dumps(info))
+    return out
+
+
+def test_bad_files_never_sink_a_speaker_normalised_call(egemaps_norm_model, tmp_path, capsys):
+    """The issue's batch: silence, a 0.05 s clip and a text .mp3 with --speaker-regex gave a traceback
+    (NaN features into the classifier) and no row. Now three rows with reasons; good files beside them
+    get the labels they get without the bad ones (error rows stay out of the speaker statistics)."""
+    bad = bad_files(tmp_path / "bad")
+    trio = [bad["silence.wav"], bad["tiny.wav"], bad["notaudio.mp3"]]
+    regex = ["--speaker-regex", r"^(\w+?)\."]
+    assert main(["predict", "--model", str(egemaps_norm_model), *regex, *map(str, trio)]) == 1
+    out = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out), sep="\t", keep_default_na=False)
+    assert out["error"].tolist() == [REASONS[p.name] for p in trio] and (out["label"] == "").all()
+
+    good = []
+    for i, freq in enumerate([220, 880, 220, 880]):  # speaker "a": four files, statistics of its own
+        good.append(tmp_path / f"a_{i}.wav")
+        sf.write(good[-1], tone(freq, seed=30 + i), 16000)
+    for path in trio:  # the bad files as speaker "a" too
+        (tmp_path / f"a_{path.name}").write_bytes(path.read_bytes())
+    regex = ["--speaker-regex", r"^(\w+?)_"]
+    assert main(["predict", "--model", str(egemaps_norm_model), *regex, *map(str, good)]) == 0
+    alone = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out), sep="\t", dtype=str, keep_default_na=False)
+    mixed_files = [good[0], *(tmp_path / f"a_{p.name}" for p in trio), *good[1:]]
+    assert main(["predict", "--model", str(egemaps_norm_model), *regex, *map(str, mixed_files)]) == 1
+    mixed = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out), sep="\t", dtype=str, keep_default_na=False)
+    assert mixed["error"].tolist()[1:4] == [REASONS[p.name] for p in trio]
+    labelled = mixed[mixed["error"] == ""].reset_index(drop=True)
+    assert labelled["file"].tolist() == alone["file"].tolist()
+    pd.testing.assert_frame_equal(labelled, alone)
+    assert alone["speaker_norm"].tolist() == ["speaker"] * 4 and alone["speaker_clips"].tolist() == ["4"] * 4
+    assert alone["label"].tolist() == ["low", "high", "low", "high"]
+
+
+def test_non_finite_features_give_an_error_row(egemaps_norm_model, tmp_path):
+    """A clip that passes the checks but whose features are not finite gets an error row and stays out of
+    its speaker's statistics; the call goes on."""
+    from speech_emotion import load_model
+    from speech_emotion.api import NOT_FINITE
+
+    model = load_model(egemaps_norm_model, device="cpu")
+    files = []
+    for i, freq in enumerate([220, 880, 220, 880, 440]):
+        files.append(tmp_path / f"a_{i}.wav")
+        sf.write(files[-1], tone(freq, 1.0 if i == 4 else 0.8, seed=20 + i), 16000)
+    real = model.features
+
+    def features(signals):  # the 1.0 s clip's features are NaN (the others' 0.8 s)
+        out = real(signals)
+        out[np.array([len(s) for s in signals]) == 16000] = np.nan
+        return out
+
+    expected = model.predict(files[:4], speakers=["a"] * 4)
+    model.features = features
+    table = model.predict(files, speakers=["a"] * 5)
+    assert table["error"].tolist()[4] == NOT_FINITE and pd.isna(table["label"].iloc[4])
+    pd.testing.assert_frame_equal(table.iloc[:4].drop(columns="error"), expected.drop(columns="error"))
+    assert table["error"].iloc[:4].isna().all() and expected["error"].isna().all()
+
+
+# --- portable models: encoder identity, where the weights are found, bundling (issue 26 item 2) -------------
+
+
+def test_model_json_records_what_the_encoder_is(tmp_path):
+    """with_identity (the train jobs write it into model.json): repo id + revision from a downloaded
+    folder's source.json, random weights flagged as on no hub, openSMILE's feature set + version, a
+    fusion's members each."""
+    from importlib.metadata import version
+
+    from speech_emotion.identity import with_identity
+
+    hub = tmp_path / "resources/models/wavlm"
+    hub.mkdir(parents=True)
+    (hub / "source.json").write_text(json.dumps({"model": "microsoft/wavlm-large", "revision": "a" * 40}))
+    init = tmp_path / "resources/models/tiny"
+    init.mkdir(parents=True)
+    (init / "source.json").write_text(json.dumps({"model": "random-init:tiny-wavlm", "revision": "seed-0"}))
+    hf = {"name": "wavlm", "spec": {"kind": "hf", "model": "microsoft/wavlm-large"}, "model_dir": str(hub)}
+    tiny = {"name": "tiny", "spec": {"kind": "hf", "model": "tiny", "init_config": "x/config.json"}, "model_dir": str(init)}
+    smile = {"name": "egemaps", "spec": {"kind": "opensmile", "feature_set": "eGeMAPSv02"}, "model_dir": None}
+    fusion = {"name": "both", "spec": {"kind": "fusion", "members": ["wavlm", "egemaps"]}, "model_dir": None,
+              "members": [hf, smile]}
+    assert with_identity(hf)["identity"] == {"model": "microsoft/wavlm-large", "revision": "a" * 40, "hub": True}
+    assert with_identity(tiny)["identity"] == {"model": "random-init:tiny-wavlm", "revision": "seed-0", "hub": False}
+    assert with_identity(smile)["identity"] == {"feature_set": "eGeMAPSv02", "opensmile": version("opensmile")}
+    both = with_identity(fusion)
+    assert both["identity"] is None and [m["identity"]["model" if "model" in m["identity"] else "feature_set"]
+                                         for m in both["members"]] == ["microsoft/wavlm-large", "eGeMAPSv02"]
+    assert with_identity(hf)["model_dir"] == str(hub)  # the folder stays recorded beside it
+
+
+def _run_predict(model: Path, files: list[Path], cwd: Path, **env_extra: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"), HF_HUB_OFFLINE="1", **env_extra)
+    cmd = [sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(model), *map(str, files)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=cwd)
+
+
+def test_weights_found_in_the_hugging_face_cache(demo_model, tmp_path):
+    """A model folder copied where its recorded folder is not: the encoder comes from the local Hugging
+    Face cache by its recorded identity (repo id + revision), and predict says so; with the cache
+    empty and HF_HUB_OFFLINE=1 it stops (exit 2) saying where it looked and why it did not download."""
+    import shutil
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    cache = tmp_path / "hub"
+    snapshot = cache / "models--test-org--tiny-wavlm" / "snapshots" / commit
+    shutil.copytree(demo_model.parents[3] / "resources/models/tiny-wavlm", snapshot)
+    (snapshot / "source.json").unlink()
+    (cache / "models--test-org--tiny-wavlm" / "refs").mkdir()
+    (cache / "models--test-org--tiny-wavlm" / "refs" / "main").write_text(commit)
+    moved = tmp_path / "elsewhere" / "logreg"
+    shutil.copytree(demo_model, moved)
+    info = json.loads((moved / "model.json").read_text())
+    info["encoder"]["identity"] = {"model": "test-org/tiny-wavlm", "revision": commit, "hub": True}
+    (moved / "model.json").write_text(json.dumps(info))
+    clip = tmp_path / "low.wav"
+    sf.write(clip, tone(220, seed=7), 16000)
+    here = _run_predict(demo_model, [clip], tmp_path)
+    run = _run_predict(moved, [clip], tmp_path, HF_HUB_CACHE=str(cache))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == here.stdout
+    assert f"encoder tiny-wavlm (test-org/tiny-wavlm@{commit}): the local Hugging Face cache, {snapshot}" in run.stderr
+    missing = _run_predict(moved, [clip], tmp_path, HF_HUB_CACHE=str(tmp_path / "empty-cache"))
+    assert missing.returncode == 2 and missing.stdout == ""
+    assert "not in the local Hugging Face cache and HF_HUB_OFFLINE is set" in missing.stderr, missing.stderr
+    assert "bundled copy" in missing.stderr and "--encoder-dir" in missing.stderr
+
+
+def test_bundled_model_folder_predicts_anywhere(demo_model, tmp_path, capsys):
+    """speech-emotion bundle copies the encoder into the model folder; the folder copied to another
+    directory (no resources/ beside it) predicts there, run from yet another folder, with no option,
+    and gives the table it gives in place; so does the archive, unpacked elsewhere."""
+    import shutil
+    import zipfile
+
+    clips = [tmp_path / "low.wav", tmp_path / "high.wav"]
+    sf.write(clips[0], tone(220, seed=8), 16000)
+    sf.write(clips[1], tone(880, seed=9), 16000)
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    in_place = _run_predict(demo_model, clips, elsewhere)
+    assert in_place.returncode == 0, in_place.stderr
+
+    workflow = tmp_path / "workflow"  # a copy of the workflow folder that made the model: bundled where it was made
+    shutil.copytree(demo_model.parents[3] / "resources", workflow / "resources")
+    work = workflow / "results/models/tiny-wavlm/logreg"
+    shutil.copytree(demo_model, work)
+    archive = tmp_path / "tiny-wavlm-logreg.zip"
+    assert main(["bundle", "--model", str(work), "--archive", str(archive)]) == 0
+    err = capsys.readouterr().err
+    assert "encoder tiny-wavlm" in err and str(work / "encoder" / "tiny-wavlm") in err and str(archive) in err
+    assert {"model.zip", "features.json", "model.json", "encoder"} <= {p.name for p in work.iterdir()}
+    assert (work / "encoder/tiny-wavlm/config.json").is_file() and (work / "encoder/tiny-wavlm/source.json").is_file()
+    assert main(["bundle", "--model", str(work)]) == 0 and "already bundled" in capsys.readouterr().err
+
+    copied = tmp_path / "colleague" / "my-model"
+    shutil.copytree(work, copied)
+    run = _run_predict(copied, clips, elsewhere)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == in_place.stdout
+    assert run.stderr.splitlines() == [f"speech-emotion predict: encoder tiny-wavlm (random-init:tiny-wavlm@seed-0): "
+                                       f"the copy bundled in the model folder, {copied / 'encoder/tiny-wavlm'}"]
+
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(archive) as handle:
+        names = handle.namelist()
+        handle.extractall(unpacked)
+    assert {"logreg/model.zip", "logreg/features.json", "logreg/model.json", "logreg/encoder/tiny-wavlm/config.json"} <= set(names)
+    run = _run_predict(unpacked / "logreg", clips, elsewhere)
+    assert run.returncode == 0 and run.stdout == in_place.stdout, run.stderr

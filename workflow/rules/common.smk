@@ -535,6 +535,7 @@ def model_encoder_record(wildcards):
 def model_audio_settings(wildcards):
     return {
         "sample_rate": config["audio"]["sample_rate"],
+        "min_seconds": config["audio"]["min_seconds"],  # predict rejects shorter input, as check_clips does
         "max_seconds": config["audio"]["max_seconds"],
         "batch_seconds": config["embed"]["batch_seconds"],
         "cpu_batch_seconds": config["embed"]["cpu_batch_seconds"],

@@ -8,6 +8,7 @@ from speech_emotion.cache import read_json, write_json_atomic  # noqa: E402
 from speech_emotion.classifiers import save_model  # noqa: E402
 from speech_emotion.cross import cross_train, map_labels, mapping_note  # noqa: E402
 from speech_emotion.final_model import final_model_info  # noqa: E402
+from speech_emotion.identity import with_identity  # noqa: E402
 from speech_emotion.logs import job_log  # noqa: E402
 from speech_emotion.splits import variant_paths  # noqa: E402
 from speech_emotion.tables import read_table  # noqa: E402
@@ -22,6 +23,6 @@ result = cross_train(w.encoder, w.classifier, params.config, variant_paths(input
 result.record["train_corpus"] = w.train
 save_model(result.model, output.model)
 result.features.write(output.features)
-write_json_atomic(output.info, final_model_info(result.record, params.encoder, params.audio))
+write_json_atomic(output.info, final_model_info(result.record, with_identity(params.encoder), params.audio))
 write_json_atomic(output.record, result.record)
 log.info("done: %s", {k: result.record.get(k) for k in ("layers", "labels", "n_train_clips", "selected")})

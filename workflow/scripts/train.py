@@ -6,6 +6,7 @@ import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdi
 from speech_emotion.cache import read_json, write_json_atomic, write_tsv_atomic  # noqa: E402
 from speech_emotion.classifiers import save_model  # noqa: E402
 from speech_emotion.final_model import final_model_info  # noqa: E402
+from speech_emotion.identity import with_identity  # noqa: E402
 from speech_emotion.tables import read_table  # noqa: E402
 from speech_emotion.logs import job_log  # noqa: E402
 from speech_emotion.splits import variant_paths  # noqa: E402
@@ -21,7 +22,7 @@ result = train_fold(
 )
 save_model(result.model, output.model)
 result.features.write(output.features)
-write_json_atomic(output.info, final_model_info(result.record, params.encoder, params.audio))
+write_json_atomic(output.info, final_model_info(result.record, with_identity(params.encoder), params.audio))
 write_json_atomic(output.record, result.record)
 write_tsv_atomic(output.predictions, result.predictions)
 log.info("done: %s", {k: result.record.get(k) for k in ("layers", "selected", "test_balanced_accuracy")})

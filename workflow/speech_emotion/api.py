@@ -14,12 +14,19 @@ for :meth:`EmotionModel.predict_signals`), ``speaker`` (only when ``speakers`` i
 in the order of :attr:`EmotionModel.labels`, ``error`` (None, or why a file could not be labelled;
 its label and probabilities are then empty).
 
+Input is checked as the workflow checks its training clips (:func:`speech_emotion.audio.check_samples`,
+:func:`~speech_emotion.audio.open_clip`): a file that is missing, empty, not audio, truncated,
+silent, holds NaN samples or is shorter than the model's ``audio.min_seconds`` gets an error row
+with that reason and no label, and never stops the other files of the call. So does a signal in
+memory, and a segment that is silent or too short.
+
 Over 400 lines on purpose: the file, signal and segment paths share one embedding, per-speaker
 standardisation and row-building core in :class:`EmotionModel`; split, they would each need it.
 """
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -29,11 +36,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .audio import AudioError, check_samples
 from .segments import ArraySource, FileSource, SegmentSettings, plan_segments, time_shares
 from .final_model import FinalModel, load_final_model
 
+log = logging.getLogger("speech_emotion.api")
+
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aiff", ".aif", ".opus"}
 GROUP_SECONDS = 60.0  # audio seconds of segments embedded together (bounds memory on long files)
+DEFAULT_MIN_SECONDS = 0.3  # audio.min_seconds's default, for model folders that do not record theirs
+NOT_FINITE = "cannot embed: the encoder gave NaN or infinite features"
 # Harmless and not actionable by a user: PyTorch's attention deprecation notice inside WavLM.
 QUIET_WARNINGS = ("Support for mismatched key_padding_mask and attn_mask is deprecated",)
 
@@ -50,27 +62,14 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
     return out
 
 
-def resolve_encoder_dir(model_path: Path, encoder: Mapping[str, Any], override: str | Path | None) -> str | None:
-    """Where the weights of ``encoder`` (model.json's encoder record) are: ``override``, else the
-    recorded model_dir as given (absolute or relative to the current folder), else relative to the
-    workflow folder that made the model (``<workdir>/results/models/<encoder>/<classifier>``)."""
-    if encoder["spec"]["kind"] not in ("hf", "emotion2vec"):
-        return None
-    if override:
-        return str(override)
-    recorded = encoder.get("model_dir") or encoder["spec"].get("model")
-    candidates = [Path(recorded)]
-    if not Path(recorded).is_absolute():
-        parents = model_path.resolve().parents
-        if len(parents) > 3:
-            candidates.append(parents[3] / recorded)
-    for candidate in candidates:
-        if (candidate / "config.json").is_file() or (candidate / "config.yaml").is_file():
-            return str(candidate)
-    raise FileNotFoundError(
-        f"encoder weights for '{encoder['name']}' not found (looked in {', '.join(map(str, candidates))}); "
-        "pass encoder_dir (CLI: --encoder-dir)"
-    )
+def resolve_encoder_dir(model_path: Path, encoder: Mapping[str, Any], override: str | Path | None,
+                        download: bool = True) -> str | None:
+    """Where the weights of ``encoder`` (model.json's encoder record) are (None for openSMILE):
+    ``override``, a copy bundled in the model folder, the recorded folder, the local Hugging Face
+    cache, a download (see :func:`speech_emotion.portable.locate_encoder`, which also says which)."""
+    from .portable import locate_encoder
+
+    return locate_encoder(model_path, encoder, override, download).path
 
 
 @contextmanager
@@ -87,28 +86,38 @@ def quiet_loading() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def load_model(path: str | Path, device: str = "auto", encoder_dir: str | Path | None = None) -> "EmotionModel":
-    """Load a final model folder (``results/models/<encoder>/<classifier>``) and its encoder.
+def load_model(path: str | Path, device: str = "auto", encoder_dir: str | Path | None = None,
+               download: bool = True) -> "EmotionModel":
+    """Load a model folder (``results/models/<encoder>/<classifier>``, or a copy of it) and its encoder.
 
-    ``device``: auto | cpu | cuda. ``encoder_dir``: the encoder weights' folder when it is not where
-    model.json says (e.g. a model folder copied to another machine).
+    ``device``: auto | cpu | cuda. The encoder's weights are looked for in ``encoder_dir`` when given,
+    else in a copy bundled in the model folder (``speech-emotion bundle``), the folder model.json
+    records, the local Hugging Face cache, and last downloaded from the hub (not with
+    ``download=False`` or ``HF_HUB_OFFLINE=1``); :attr:`EmotionModel.weights` says which, and it
+    is logged (logger ``speech_emotion.api``, level INFO).
     Raises :class:`speech_emotion.classifiers.ModelFileError` for a missing or damaged model and
     FileNotFoundError when the encoder weights are not found.
     """
     from .embeddings import make_encoder
+    from .portable import encoder_records, locate_encoder
 
     final = load_final_model(path)
     info = final.info
     rate = int(info.get("audio", {}).get("sample_rate", 16000))
-    records = info["encoder"].get("members") or [info["encoder"]]  # a fusion: every member encoder
+    records = encoder_records(info)  # a fusion: every member encoder
     if encoder_dir is not None and len(records) > 1:
         raise ValueError("encoder_dir names one encoder's weights; this model fuses several (see model.json)")
-    encoders = {}
+    encoders, weights = {}, []
     with quiet_loading():
         for record in records:
-            folder = resolve_encoder_dir(Path(path), record, encoder_dir)
-            encoders[record["name"]] = make_encoder(record["spec"], folder, device, rate)
-    return EmotionModel(final, encoders, {record["name"]: record["spec"]["kind"] for record in records})
+            found = locate_encoder(Path(path), record, encoder_dir, download)
+            if found.source != "none":
+                log.info("%s", found.describe())
+            weights.append(found)
+            encoders[record["name"]] = make_encoder(record["spec"], found.path, device, rate)
+    model = EmotionModel(final, encoders, {record["name"]: record["spec"]["kind"] for record in records})
+    model.weights = weights
+    return model
 
 
 class EmotionModel:
@@ -120,7 +129,10 @@ class EmotionModel:
         self.kinds = dict(kinds or {name: "hf" for name in self.encoders})  # name -> encoder kind (storage rounding)
         self.audio: dict[str, Any] = dict(final.info.get("audio", {}))
         self.sample_rate = int(self.audio.get("sample_rate", 16000))
+        # the shortest clip the workflow accepted for training; shorter input gets an error row
+        self.min_seconds = float(self.audio.get("min_seconds", DEFAULT_MIN_SECONDS))
         self.enrolled: dict[str, Any] = {}  # speaker -> Enrolment (statistics from enrolment clips)
+        self.weights: list[Any] = []  # where each encoder's weights came from (portable.EncoderWeights)
         self._vad: Any = None
 
     @property
@@ -192,10 +204,11 @@ class EmotionModel:
     def enrol(self, speaker: str, files: Sequence[str | Path]) -> dict[str, Any]:
         """A speaker's statistics from enrolment clips (audio files of that speaker; at least the
         model's ``min_clips``), kept for this model's later calls; returns the enrolment file's
-        content (write it with :func:`json.dump`; :meth:`add_enrolment` reads it back)."""
+        content (write it with :func:`json.dump`; :meth:`add_enrolment` reads it back). A clip that
+        fails the clip check raises :class:`speech_emotion.audio.AudioError` naming it."""
         from .segments import FileSource
 
-        signals = [FileSource(Path(p)).load(self.sample_rate) for p in expand_inputs(list(files))]
+        signals = [FileSource(Path(p)).checked(self.sample_rate, self.min_seconds) for p in expand_inputs(list(files))]
         entry = self.final.features.enrol(speaker, self.features(signals))
         self.enrolled[entry.speaker] = entry
         return self.final.features.enrolment_json(entry)
@@ -334,7 +347,7 @@ class EmotionModel:
             good: list[tuple[int, np.ndarray]] = []
             for i in idx:
                 try:
-                    good.append((i, sources[i]().load(self.sample_rate)))
+                    good.append((i, sources[i]().checked(self.sample_rate, self.min_seconds)))
                 except Exception as exc:  # noqa: BLE001 - an error row, the other files go on
                     rows[i] = self._row(key, names[i], _nth(who, i), None, error=_reason(exc))
             rows.update(self._label(good, names, key, who, None))
@@ -348,12 +361,16 @@ class EmotionModel:
             return spans[i] if spans is not None else None
 
         def rows_for(batch: list[tuple[int, np.ndarray]]) -> dict[int, dict[str, Any]]:
+            features = self.features([s for _, s in batch])
+            finite = np.isfinite(features).all(axis=1)
+            rows = {i: self._row(key, names[i], _nth(who, i), span(i), error=NOT_FINITE)
+                    for (i, _), ok in zip(batch, finite) if not ok}
+            batch, features = [b for b, ok in zip(batch, finite) if ok], features[finite]
             if self.final.speaker_norm:  # standardised once every row of every speaker is embedded (_finish)
-                features = self.features([s for _, s in batch])
-                return {i: self._row(key, names[i], _nth(who, i), span(i)) | {"_features": f}
-                        for (i, _), f in zip(batch, features)}
-            probs = self.probabilities([s for _, s in batch])
-            return {i: self._row(key, names[i], _nth(who, i), span(i), p) for (i, _), p in zip(batch, probs)}
+                return rows | {i: self._row(key, names[i], _nth(who, i), span(i)) | {"_features": f}
+                               for (i, _), f in zip(batch, features)}
+            probs = self.classify(features) if len(batch) else []
+            return rows | {i: self._row(key, names[i], _nth(who, i), span(i), p) for (i, _), p in zip(batch, probs)}
 
         if not good:
             return {}
@@ -416,8 +433,16 @@ class EmotionModel:
             group.append(seg)
             if sum(e - s for s, e in group) >= GROUP_SECONDS or index == len(segments) - 1:
                 try:
-                    signals = [(i, source.read(s, e, self.sample_rate)) for i, (s, e) in enumerate(group)]
-                    rows = self._label(signals, [name] * len(group), key, [speaker] * len(group) if has_speaker else None, group)
+                    signals, failed = [], {}
+                    for i, (s, e) in enumerate(group):
+                        signal = source.read(s, e, self.sample_rate)
+                        try:  # the clip check, on the segment as the model will see it
+                            check_samples(f"{name} [{s:.3f}-{e:.3f} s]", signal, self.sample_rate, self.min_seconds)
+                            signals.append((i, signal))
+                        except AudioError as exc:
+                            failed[i] = self._row(key, name, speaker, (s, e), error=f"segment {exc.reason}")
+                    rows = failed | self._label(signals, [name] * len(group), key,
+                                                [speaker] * len(group) if has_speaker else None, group)
                     yield pd.DataFrame([rows[i] for i in range(len(group))], columns=columns)
                 except Exception as exc:  # noqa: BLE001 - e.g. the file changed or broke mid-way
                     yield pd.DataFrame([self._row(key, name, speaker, (None, None), error=_reason(exc))], columns=columns)

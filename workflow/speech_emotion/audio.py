@@ -1,8 +1,23 @@
-"""The one audio loader of the project: any readable file -> mono float32 at a fixed rate."""
+"""The one audio loader of the project: any readable file -> mono float32 at a fixed rate.
+
+:func:`check_samples` is the one clip check (no samples, NaN or infinite samples, silent, too
+short) and :func:`open_clip` the one way to open a clip with it (unreadable, missing, empty, not
+audio, truncated; other rates and channels converted): the workflow's rule check_clips
+(:func:`speech_emotion.datasets.check_shard`) and ``speech-emotion predict`` / the Python API
+(:mod:`speech_emotion.api`, whole files, signals in memory and segments) reject the same clips with
+the same reasons.
+
+Decoders inside libsndfile (mpg123 for MP3) write notes such as ``Illegal Audio-MPEG-Header``
+straight to the process's stderr; they are kept off it unless :func:`decoder_messages` lets them
+through (``speech-emotion predict --verbose``).
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,9 +45,68 @@ class ClipInfo:
     channels: int
 
 
+# --- decoder messages ------------------------------------------------------------------------------
+
+_quiet_lock = threading.Lock()
+_quiet_state = {"show": False, "depth": 0, "saved": -1}
+
+
+@contextmanager
+def decoder_messages(show: bool) -> Iterator[None]:
+    """Let the decoders' own stderr notes through (``show=True``) or keep them off (the default)
+    inside the block; the previous setting is restored afterwards."""
+    before = _quiet_state["show"]
+    _quiet_state["show"] = bool(show)
+    try:
+        yield
+    finally:
+        _quiet_state["show"] = before
+
+
+@contextmanager
+def _quiet_decoder() -> Iterator[None]:
+    """File descriptor 2 points to /dev/null inside the block (the decoders write there from C,
+    past Python's sys.stderr); nested and concurrent blocks share one redirection."""
+    if _quiet_state["show"]:
+        yield
+        return
+    with _quiet_lock:
+        if _quiet_state["depth"] == 0:
+            try:
+                sys.stderr.flush()
+            except (AttributeError, ValueError, OSError):
+                pass
+            try:
+                saved = os.dup(2)
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 2)
+                os.close(devnull)
+            except OSError:  # no file descriptor 2 to redirect: nothing to hide
+                saved = -1
+            _quiet_state["saved"] = saved
+        _quiet_state["depth"] += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_state["depth"] -= 1
+            if _quiet_state["depth"] == 0 and _quiet_state["saved"] >= 0:
+                os.dup2(_quiet_state["saved"], 2)
+                os.close(_quiet_state["saved"])
+                _quiet_state["saved"] = -1
+
+
+# --- reading and checking --------------------------------------------------------------------------
+
+_NOT_AUDIO = ("format not recognised", "unknown format", "not a regular file", "possibly a pipe")
+
+
 @contextmanager
 def _reading(path: Path) -> Iterator[None]:
-    """Check that ``path`` is a non-empty file and turn soundfile's errors into :class:`AudioError`."""
+    """Check that ``path`` is a non-empty file and turn soundfile's errors into :class:`AudioError`.
+
+    libsndfile says "File does not exist or is not a regular file" when no decoder accepts a file
+    that does exist (a text file named .mp3): that is "not audio" too."""
     if not path.is_file():
         raise AudioError(path, "missing file")
     if path.stat().st_size == 0:
@@ -41,7 +115,7 @@ def _reading(path: Path) -> Iterator[None]:
         yield
     except sf.LibsndfileError as exc:
         message = str(exc).lower()
-        if "format not recognised" in message or "unknown format" in message:
+        if any(text in message for text in _NOT_AUDIO):
             raise AudioError(path, "not audio (format not recognised)") from exc
         raise AudioError(path, f"unreadable audio ({exc})") from exc
     except (RuntimeError, ValueError, TypeError) as exc:
@@ -50,7 +124,7 @@ def _reading(path: Path) -> Iterator[None]:
 
 def _read(path: str | Path) -> tuple[np.ndarray, int]:
     path = Path(path)
-    with _reading(path):
+    with _reading(path), _quiet_decoder():
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     return data, int(rate)
 
@@ -76,7 +150,8 @@ def _check_not_truncated(path: str | Path) -> None:
     """A WAV whose data chunk declares more bytes than the file holds was cut short (libsndfile
     would silently read the part that is there). Streaming placeholders (0, 0xFFFFFFFF) are fine."""
     try:
-        log = sf.info(str(path)).extra_info
+        with _quiet_decoder():
+            log = sf.info(str(path)).extra_info
     except (sf.LibsndfileError, RuntimeError):
         return
     match = _WAV_DATA_SIZE.search(log)
@@ -86,21 +161,46 @@ def _check_not_truncated(path: str | Path) -> None:
             raise AudioError(path, f"truncated file (data chunk declares {declared} bytes, {present} present)")
 
 
-def inspect_clip(path: str | Path, min_seconds: float = 0.0) -> ClipInfo:
-    """Open and check a clip; raise :class:`AudioError` with the reason it cannot be used."""
-    data, rate = _read(path)
-    _check_not_truncated(path)
+def check_samples(name: str | Path, data: np.ndarray, rate: int, min_seconds: float = 0.0) -> ClipInfo:
+    """The clip check of the project: raise :class:`AudioError` (``reason``: no audio samples,
+    contains NaN or infinite samples, silent, too short) for samples a model must not label.
+
+    ``data``: (frames, channels) as stored, or a 1-D mono signal; ``rate`` its sample rate. The
+    workflow's clip check (:func:`open_clip`, rule check_clips) and predict (files, signals in
+    memory, segments) all call it, so they reject the same clips with the same reasons.
+    """
+    data = np.asarray(data)
+    if data.ndim == 1:
+        data = data[:, None]
+    if data.ndim != 2:
+        raise AudioError(name, f"expected a 1-D mono signal, got an array of shape {data.shape}")
     frames, channels = data.shape
     if frames == 0:
-        raise AudioError(path, "no audio samples")
+        raise AudioError(name, "no audio samples")
     if not np.isfinite(data).all():
-        raise AudioError(path, "contains NaN or infinite samples")
+        raise AudioError(name, "contains NaN or infinite samples")
     if not np.any(data):
-        raise AudioError(path, "silent (all samples are zero)")
+        raise AudioError(name, "silent (all samples are zero)")
     duration = frames / rate
     if duration < min_seconds:
-        raise AudioError(path, f"too short ({duration:.3f} s < audio.min_seconds = {min_seconds} s)")
-    return ClipInfo(duration_s=round(duration, 4), sample_rate=rate, channels=channels)
+        raise AudioError(name, f"too short ({duration:.3f} s < audio.min_seconds = {min_seconds} s)")
+    return ClipInfo(duration_s=round(duration, 4), sample_rate=int(rate), channels=channels)
+
+
+def open_clip(path: str | Path, min_seconds: float = 0.0, sample_rate: int | None = None) -> tuple[ClipInfo, np.ndarray | None]:
+    """Open and check a clip: raise :class:`AudioError` with the reason it cannot be used (missing,
+    empty, not audio, unreadable, truncated, then :func:`check_samples`). Returns what the manifest
+    records of it and, with ``sample_rate``, the clip as mono float32 at that rate (stereo
+    averaged, other rates resampled), else None."""
+    data, rate = _read(path)
+    _check_not_truncated(path)
+    info = check_samples(path, data, rate, min_seconds)
+    return info, (None if sample_rate is None else resample(to_mono(data), rate, sample_rate))
+
+
+def inspect_clip(path: str | Path, min_seconds: float = 0.0) -> ClipInfo:
+    """Open and check a clip (:func:`open_clip`, without keeping the samples)."""
+    return open_clip(path, min_seconds)[0]
 
 
 def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
@@ -127,7 +227,7 @@ def _checked_mono(path: str | Path, data: np.ndarray) -> np.ndarray:
 def audio_seconds(path: str | Path) -> float:
     """Duration of a file as stored (header only; nothing is decoded)."""
     path = Path(path)
-    with _reading(path):
+    with _reading(path), _quiet_decoder():
         info = sf.info(str(path))
     if info.frames <= 0:
         raise AudioError(path, "no audio samples")
@@ -143,7 +243,9 @@ def iter_blocks(path: str | Path, sample_rate: int = 16000, block_seconds: float
     """
     path = Path(path)
     with _reading(path):
-        with sf.SoundFile(str(path)) as handle:
+        with _quiet_decoder():  # not across the yields below: stderr is the caller's between blocks
+            handle = sf.SoundFile(str(path))
+        with handle:
             rate = int(handle.samplerate)
             stream = None
             if rate != sample_rate:
@@ -152,7 +254,8 @@ def iter_blocks(path: str | Path, sample_rate: int = 16000, block_seconds: float
                 stream = soxr.ResampleStream(rate, sample_rate, 1, dtype="float32", quality="HQ")
             frames = max(1, int(block_seconds * rate))
             while True:
-                data = handle.read(frames, dtype="float32", always_2d=True)
+                with _quiet_decoder():
+                    data = handle.read(frames, dtype="float32", always_2d=True)
                 last = len(data) < frames
                 signal = _checked_mono(path, data)
                 if stream is not None:
@@ -167,7 +270,7 @@ def read_span(path: str | Path, start_s: float, end_s: float, sample_rate: int =
     """Samples between ``start_s`` and ``end_s`` of a file, mono float32 at ``sample_rate``
     (only that span is read)."""
     path = Path(path)
-    with _reading(path):
+    with _reading(path), _quiet_decoder():
         with sf.SoundFile(str(path)) as handle:
             rate = int(handle.samplerate)
             start = max(0, int(round(start_s * rate)))

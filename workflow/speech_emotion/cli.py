@@ -115,8 +115,17 @@ def quiet_libraries(enabled: bool = True) -> Iterator[None]:
 
 
 def predict_main(args: argparse.Namespace) -> int:
-    with quiet_libraries(not args.verbose):
+    from .audio import decoder_messages
+
+    with quiet_libraries(not args.verbose), decoder_messages(args.verbose):
         return _predict(args)
+
+
+def say_weights(command: str, model: Any) -> None:
+    """One stderr line per encoder with weights: where they were found (speech_emotion.portable)."""
+    for weights in model.weights:
+        if weights.source != "none":
+            print(f"speech-emotion {command}: {weights.describe()}", file=sys.stderr)
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -154,6 +163,7 @@ def _predict(args: argparse.Namespace) -> int:
     except (ModelFileError, FileNotFoundError, ValueError) as exc:
         print(f"speech-emotion predict: cannot load the model: {exc}", file=sys.stderr)
         return 2
+    say_weights("predict", model)
     try:
         for path in args.enrolment:
             model.add_enrolment(path)
@@ -229,7 +239,9 @@ def enrol_main(args: argparse.Namespace) -> int:
     from .cache import write_json_atomic
     from .classifiers import ModelFileError
 
-    with quiet_libraries(not args.verbose):
+    from .audio import decoder_messages
+
+    with quiet_libraries(not args.verbose), decoder_messages(args.verbose):
         try:
             model = load_model(args.model, args.device, args.encoder_dir)
             entry = model.enrol(args.speaker, args.clips)
@@ -239,6 +251,29 @@ def enrol_main(args: argparse.Namespace) -> int:
     write_json_atomic(args.out, entry)
     print(f"speech-emotion enrol: speaker {entry['speaker']}: statistics of {entry['n_clips']} clips -> {args.out}",
           file=sys.stderr)
+    return 0
+
+
+def bundle_main(args: argparse.Namespace) -> int:
+    """Copy the encoder weights into the model folder (and optionally write one .zip of it)."""
+    from .classifiers import ModelFileError
+    from .portable import BUNDLE_DIR, bundle_model
+
+    try:
+        found = bundle_model(args.model, args.archive, args.encoder_dir)
+    except (ModelFileError, FileNotFoundError, ValueError, OSError) as exc:
+        print(f"speech-emotion bundle: {exc}", file=sys.stderr)
+        return 2
+    for weights in found:
+        if weights.source == "none":
+            print(f"speech-emotion bundle: encoder {weights.name}: no weights to bundle (openSMILE)", file=sys.stderr)
+        elif weights.source == "bundled":
+            print(f"speech-emotion bundle: encoder {weights.name}: already bundled ({weights.path})", file=sys.stderr)
+        else:
+            target = Path(args.model) / BUNDLE_DIR / weights.name
+            print(f"speech-emotion bundle: {weights.describe()} -> {target}", file=sys.stderr)
+    if args.archive:
+        print(f"speech-emotion bundle: wrote {args.archive}", file=sys.stderr)
     return 0
 
 
@@ -285,6 +320,14 @@ def build_parser() -> argparse.ArgumentParser:
     enrol.add_argument("--verbose", action="store_true", help="show library warnings on stderr")
     enrol.add_argument("clips", nargs="+", help="audio files and/or folders of that speaker only")
     enrol.set_defaults(func=enrol_main)
+    bundle = sub.add_parser("bundle", help="copy the encoder weights into a model folder, so the folder alone predicts",
+                            description="Copy each encoder's weights into <model>/encoder/<name>/ (found as predict "
+                                        "finds them), so that the model folder, or one archive of it, is all "
+                                        "another machine needs; see docs/predict.md.")
+    bundle.add_argument("--model", required=True, help="model folder: results/models/<encoder>/<classifier>")
+    bundle.add_argument("--archive", default=None, metavar="ZIP", help="also write the bundled folder as one .zip")
+    bundle.add_argument("--encoder-dir", default=None, help="take the weights from this folder")
+    bundle.set_defaults(func=bundle_main)
     return parser
 
 

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .audio import AudioError, audio_seconds, iter_blocks, load_audio, read_span, resample
+from .audio import AudioError, audio_seconds, check_samples, iter_blocks, load_audio, open_clip, read_span, resample
 
 MODES = ("vad", "fixed")
 VAD_RATE = 16000  # Silero VAD runs at 16 kHz on frames of 512 samples
@@ -91,6 +91,11 @@ class FileSource:
     def load(self, rate: int) -> np.ndarray:
         return load_audio(self.path, rate)
 
+    def checked(self, rate: int, min_seconds: float = 0.0) -> np.ndarray:
+        """The whole file, opened and checked as the workflow checks its clips
+        (:func:`speech_emotion.audio.open_clip`), mono float32 at ``rate``."""
+        return open_clip(self.path, min_seconds, rate)[1]
+
 
 class ArraySource:
     """A mono signal already in memory, at ``rate`` Hz."""
@@ -111,6 +116,12 @@ class ArraySource:
         if rate not in self._cache:
             self._cache[rate] = resample(self.signal, self.rate, rate)
         return self._cache[rate]
+
+    def checked(self, rate: int, min_seconds: float = 0.0) -> np.ndarray:
+        """The signal checked as the workflow checks its clips
+        (:func:`speech_emotion.audio.check_samples`), at ``rate``."""
+        check_samples(self.name, self.signal, self.rate, min_seconds)
+        return self.load(rate)
 
     def blocks(self, rate: int, seconds: float = BLOCK_SECONDS) -> Iterator[np.ndarray]:
         signal = self.load(rate)
