@@ -310,7 +310,7 @@ def test_demo_model_cards_and_python_api(demo_run, tmp_path, monkeypatch):
         encoder, classifier = path.parent.parent.name, path.parent.name
         card = path.read_text(encoding="utf-8")
         metrics = json.loads((demo_run / f"results/cv/{encoder}/{classifier}/metrics.json").read_text())
-        assert card.startswith(f"# Speech emotion model: {encoder} + {classifier}\n")
+        assert card.startswith("---\n") and f"\n# Speech emotion model: {encoder} + {classifier}\n" in card
         for label, group in manifest.groupby("label"):
             assert f"| {label} | {len(group)} | {group['speaker'].nunique()} |" in card, (path, label)
         assert f"| **all** | {len(manifest)} | {manifest['speaker'].nunique()} |" in card

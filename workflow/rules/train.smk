@@ -129,7 +129,7 @@ rule final_model:
     benchmark:
         "results/benchmarks/final_model/{encoder}/{classifier}.tsv"
     params:
-        corpus={k: config["dataset"][k] for k in ("kind", "source")},
+        corpus={k: config["dataset"].get(k) for k in ("kind", "source", "name", "speaker_regex")},
     conda:
         "../../envs/ml.yaml"
     script:

@@ -9,7 +9,7 @@ from speech_emotion.classifiers import load_model  # noqa: E402
 from speech_emotion.features import FeatureSpec  # noqa: E402
 from speech_emotion.logs import job_log  # noqa: E402
 from speech_emotion.metrics import cv_summary  # noqa: E402
-from speech_emotion.model_card import model_card  # noqa: E402
+from speech_emotion.model_card import archive_files, model_card  # noqa: E402
 from speech_emotion.tables import read_table  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
@@ -17,8 +17,9 @@ inputs, output, params = snakemake.input, snakemake.output, snakemake.params  # 
 load_model(inputs.model), FeatureSpec.read(inputs.features)  # verify before publishing
 record = read_json(inputs.record)
 metrics = read_json(inputs.metrics)
-info = read_json(inputs.info) | {"cv": cv_summary(metrics)}
-card = model_card(info, metrics, read_table(inputs.manifest), params.corpus, record.get("copies"))
+info = read_json(inputs.info) | {"cv": cv_summary(metrics) | {"protocol": metrics.get("protocol", "speaker")}}
+card = model_card(info, metrics, read_table(inputs.manifest), params.corpus, record.get("copies"),
+                  archive_files(inputs.model))
 for source, target in ((inputs.model, output.model), (inputs.features, output.features)):
     with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)

@@ -277,12 +277,55 @@ def bundle_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def info_main(args: argparse.Namespace) -> int:
+    """A few lines on a model folder: labels, encoder and layers, speakers, CV scores, versions."""
+    from .classifiers import ModelFileError
+    from .model_card import model_summary
+
+    try:
+        lines = model_summary(args.model)
+    except (ModelFileError, KeyError) as exc:
+        print(f"speech-emotion info: {exc}", file=sys.stderr)
+        return 2
+    width = max(len(name) for name, _ in lines)
+    print("\n".join(f"{name:<{width}}  {text}" for name, text in lines))
+    return 0
+
+
+DESCRIPTION = ("Label speech recordings with emotions using a model folder made by the speech-emotion workflow "
+               "(results/models/<encoder>/<classifier>). See docs/predict.md.")
+PREDICT_EPILOG = """\
+output (stdout; TSV with a header, or with --format json a JSON list of one object per row):
+  file           the audio file as given (with --segment: one row per segment, plus start and end in seconds)
+  speaker        the file's speaker, when --speaker-regex, --speaker-from-folder or --speakers gave it
+  label          the most probable label
+  prob_<label>   the probability of each label (one column per label, sorted; a row sums to 1)
+  speaker_norm   per-speaker models only: whose statistics standardised the row (speaker, enrolled, population)
+  speaker_clips  per-speaker models only: how many clips made those statistics
+  error          why the file could not be labelled (its label and probabilities are then empty)
+Errors, and on a terminal a progress bar, go to stderr: stdout holds only the table.
+
+exit codes:
+  0  every file (or segment) was labelled
+  1  some files could not be labelled: their rows carry the error, the others are labelled
+  2  nothing was labelled: the model cannot be loaded, an option is wrong, no audio was found, or the
+     model standardises per speaker and no speakers were given (pass --speaker-regex,
+     --speaker-from-folder, --speakers or --enrolment; "speech-emotion info MODEL" says whether)
+
+examples (in the workflow's folder, after the demo: snakemake --cores 2 --workflow-profile profiles/demo):
+  speech-emotion info results/models/tiny-wavlm/logreg
+  speech-emotion predict --model results/models/tiny-wavlm/logreg --speaker-regex '^(\\d+)_' results/demo/AudioWAV/ > labels.tsv
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="speech-emotion", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="speech-emotion", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"speech-emotion {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     predict = sub.add_parser("predict", help="label audio files with a trained final model",
-                             description="Label audio files with a final model folder; see docs/predict.md.")
+                             description="Label audio files with a model folder: one row per file (or segment) "
+                                         "with the label and the probability of each label. See docs/predict.md.",
+                             epilog=PREDICT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     predict.add_argument("--model", required=True, help="final model folder: results/models/<encoder>/<classifier>")
     predict.add_argument("--format", choices=["tsv", "json"], default="tsv")
     predict.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -303,11 +346,18 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--speaker-from-folder", action="store_true", help="the speaker is the name of the file's folder")
     who.add_argument("--speakers", default=None, metavar="TABLE", help="CSV/TSV with columns file,speaker")
     who.add_argument("--enrolment", action="append", default=[], metavar="FILE",
-                     help="a speaker's statistics from `speech-emotion enrol` (repeatable): that speaker's files are "
+                     help="a speaker's statistics from 'speech-emotion enrol' (repeatable): that speaker's files are "
                           "standardised with them, whatever else is in the call")
     predict.add_argument("--verbose", action="store_true", help="show library warnings and log messages on stderr")
     predict.add_argument("inputs", nargs="+", help="audio files and/or folders (searched recursively)")
     predict.set_defaults(func=predict_main)
+    info = sub.add_parser("info", help="describe a model: labels, encoder and layers, speakers, CV scores, versions",
+                          description="Print a few lines on a model folder: its labels, encoder and layers, whether "
+                                      "it needs the speaker of each file and how to give it, its cross-validated "
+                                      "scores and the library versions it was made with (flagging those that differ "
+                                      "here). Reads model.json and features.json only. Exit code 2: not a model folder.")
+    info.add_argument("model", help="model folder: results/models/<encoder>/<classifier>")
+    info.set_defaults(func=info_main)
     enrol = sub.add_parser("enrol", help="store a speaker's statistics for a per-speaker-standardised model",
                            description="Compute one speaker's feature statistics from enrolment clips once and "
                                        "write them to a file; predict --enrolment FILE then labels that speaker's "
