@@ -20,16 +20,16 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/augment.smk"
 
 
-include: "workflow/rules/evaluate.smk"
-
-
-include: "workflow/rules/report.smk"
-
-
 include: "workflow/rules/embed.smk"
 
 
 include: "workflow/rules/train.smk"
 
 
+include: "workflow/rules/evaluate.smk"
+
+
 include: "workflow/rules/cross.smk"
+
+
+include: "workflow/rules/report.smk"

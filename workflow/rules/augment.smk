@@ -1,6 +1,9 @@
 # Augmented copies of the clips, per copy index and shard. They only ever train (never tested on).
 
 
+include: "inputs/augment.smk"
+
+
 rule augment:
     input:
         augment_shard_table,
@@ -26,8 +29,3 @@ rule augment:
         "../../envs/torch.yaml"
     script:
         "../scripts/augment.py"
-
-
-TARGETS.append(
-    lambda: expand("results/audio/{variant}/shard-{shard}.npz", variant=AUG_VARIANTS, shard=SHARDS)
-)

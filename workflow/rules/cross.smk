@@ -4,6 +4,9 @@
 # results/embeddings for the primary one, shared with its cross-validation).
 
 
+include: "inputs/cross.smk"
+
+
 wildcard_constraints:
     train=r"[A-Za-z0-9]+([._-][A-Za-z0-9]+)*",
     test=r"[A-Za-z0-9]+([._-][A-Za-z0-9]+)*",
@@ -138,6 +141,3 @@ rule cross_figures:
         "../../envs/ml.yaml"
     script:
         "../scripts/cross_figures.py"
-
-
-TARGETS.append(cross_targets)

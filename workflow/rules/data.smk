@@ -2,6 +2,9 @@
 # corpora of cross-corpus runs (results/corpora/{name}/data/, see corpus_dir in common.smk).
 
 
+include: "inputs/data.smk"
+
+
 checkpoint demo_corpus:
     output:
         audio=directory(f"{DEMO_DIR}/AudioWAV"),
@@ -71,7 +74,6 @@ checkpoint folds:
         "../scripts/folds.py"
 
 
-TARGETS.append(lambda: ["results/data/manifest.tsv", "results/data/folds.tsv"])
 
 
 # Only what decides the content is a param: retries, timeout_s and jobs are read from the config

@@ -1,6 +1,9 @@
 # Encoder weights (downloaded once or random-initialised) and per-shard embeddings of every variant.
 
 
+include: "inputs/embed.smk"
+
+
 localrules:
     download_model,
 

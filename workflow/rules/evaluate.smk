@@ -1,6 +1,9 @@
 # Cross-validated predictions -> metrics.json per (encoder, classifier), results/summary.tsv, figures.
 
 
+include: "inputs/evaluate.smk"
+
+
 rule aggregate:
     input:
         predictions=cv_predictions,
@@ -194,6 +197,3 @@ rule plot_layer_probe:
         "../../envs/ml.yaml"
     script:
         "../scripts/plot_layer_probe.py"
-
-
-TARGETS.append(evaluation_targets)

@@ -2,6 +2,9 @@
 # on all clips (fold "all").
 
 
+include: "inputs/train.smk"
+
+
 rule plan:
     input:
         embeddings=train_embedding_shards,
@@ -134,6 +137,3 @@ rule final_model:
         "../../envs/ml.yaml"
     script:
         "../scripts/final_model.py"
-
-
-TARGETS.append(train_targets)

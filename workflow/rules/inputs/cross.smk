@@ -1,0 +1,68 @@
+# Input functions and constants of cross.smk (functions live apart from rules: snakemake --lint).
+# results/cross/models/{train}/{encoder}/plan.json and .../{classifier}/model.zip: trained once per
+# train corpus on all its clips with a common label; results/cross/{train}__{test}/{encoder}/{classifier}/:
+# predictions of the test corpus, metrics.json, figures. Nothing here runs unless `cross` names pairs.
+CROSS_PAIRS = [(pair["train"], pair["test"]) for pair in config["cross"]]
+
+
+def corpus_manifest(name):
+    return f"results/{corpus_dir(name)}data/manifest.tsv"
+
+
+def cross_train_embeddings(wildcards):
+    """The train corpus's embedding shards: every variant for the primary corpus (its copies may
+    train, as the plan decides), clean for an extra corpus."""
+    return embedding_shards(wildcards.encoder, name=wildcards.train)
+
+
+def cross_train_manifest(wildcards):
+    return corpus_manifest(wildcards.train)
+
+
+def cross_test_embeddings(wildcards):
+    """The test corpus's clean embedding shards (its clips are only ever predicted)."""
+    return embedding_shards(wildcards.encoder, "clean", name=wildcards.test)
+
+
+def cross_test_manifest(wildcards):
+    return corpus_manifest(wildcards.test)
+
+
+def cross_member_plans(wildcards):
+    """A fusion's cross plan reuses its members' cross plans of the same train corpus (their layers)."""
+    return expand("results/cross/models/{train}/{member}/plan.json", train=wildcards.train,
+                  member=fusion_members(wildcards.encoder))
+
+
+def cross_members(wildcards):
+    """Ensemble: its members' cross models of the same train corpus and encoder."""
+    if wildcards.classifier != "ensemble":
+        return {}
+    members = config["classifiers"]["ensemble"]["members"]
+    return {"members": expand("results/cross/models/{train}/{encoder}/{member}/model.zip", train=wildcards.train,
+                              encoder=wildcards.encoder, member=members)}
+
+
+def cross_plan_code(wildcards):
+    return _code("cross_plan.py")
+
+
+def cross_train_code(wildcards):
+    return _code("cross_train.py", module_name(wildcards.classifier))
+
+
+def cross_metrics(wildcards=None):
+    """metrics.json of every cross pair x encoder x classifier of the run (rule summary)."""
+    return [
+        f"results/cross/{train}__{test}/{encoder}/{classifier}/metrics.json"
+        for train, test in CROSS_PAIRS
+        for encoder in config["run"]["encoders"]
+        for classifier in config["run"]["classifiers"]
+    ]
+
+
+def cross_targets():
+    return [
+        path.replace("metrics.json", name) for path in cross_metrics() for name in
+        ("metrics.json", "confusion.png", "per_class.png")
+    ]

@@ -1,0 +1,58 @@
+# Input functions and constants of data.smk (functions live apart from rules: snakemake --lint).
+def shard_audio(wildcards):
+    """The audio files of one shard: a clip added or changed reruns only its shard."""
+    return shard_rows(wildcards)["path"].tolist()
+
+
+def shard_clips(wildcards):
+    """[clip_id, path] pairs of one shard (a params value, so renames rerun the shard)."""
+    return shard_rows(wildcards)[["clip_id", "path"]].values.tolist()
+
+
+def corpus_shard_tables(wildcards):
+    """check_clips' tables of every shard of the corpus (rule manifest)."""
+    return expand("results/{corpus_dir}data/shards/shard-{shard}.tsv", corpus_dir=wildcards.corpus_dir, shard=SHARDS)
+
+
+def manifest_dataset(wildcards):
+    """The corpus listing rule manifest repeats (a params value)."""
+    return corpus_spec(corpus_of(wildcards))
+
+
+def dataset_meta_files(wildcards):
+    """Metadata files the manifest joins in: the corpus CSV, or CREMA-D's actor table."""
+    spec = corpus_spec(corpus_of(wildcards))
+    key = {"manifest": "manifest", "cremad": "demographics"}.get(spec["kind"])
+    return [spec[key]] if key and spec[key] else []
+
+
+def predefined_folds_spec():
+    """cv.protocol predefined: where each clip's fold comes from (a params value); None otherwise."""
+    cv = config["cv"]
+    if cv["protocol"] != "predefined":
+        return None
+    return {
+        "column": cv["fold_column"],
+        "table": cv["fold_table"],
+        "source": f"dataset.manifest '{config['dataset']['manifest']}'",
+    }
+
+
+def fold_inputs(wildcards):
+    """The fold table (cv.fold_table) and rejected.tsv (its rejected clips are left out), if used."""
+    spec = predefined_folds_spec()
+    if not spec or not spec["table"]:
+        return {}
+    return {"table": spec["table"], "rejected": "results/data/rejected.tsv"}
+
+
+# List a corpus already on disk now: Snakemake ignores an input function's error when the output
+# exists, so a badly named new file would otherwise be skipped silently on a rerun.
+if config["dataset"]["kind"] != "cremad" or config["dataset"]["source"] not in (None, "download", "demo"):
+    corpus()
+for _name in config["corpora"]:
+    corpus(_name)
+
+
+def data_targets():
+    return ["results/data/manifest.tsv", "results/data/folds.tsv"]

@@ -1,0 +1,138 @@
+# Input functions and constants of train.smk (functions live apart from rules: snakemake --lint).
+from speech_emotion.classifiers.registry import job_threads, module_name  # noqa: E402
+from speech_emotion.fingerprint import code_fingerprint  # noqa: E402
+
+# Fold "all" (every clip trains) is the final model's fold: plans/fold-all.json and
+# results/cv/{encoder}/{classifier}/fold-all/ feed rule final_model.
+
+
+def member_plans(wildcards):
+    """A fusion's plan reuses its members' plans of the same fold (their layers)."""
+    return expand("results/cv/{member}/plans/fold-{fold}.json", member=fusion_members(wildcards.encoder),
+                  fold=wildcards.fold)
+
+
+def plan_members(wildcards):
+    """A fusion's member encoders in the config's order (the order of its features)."""
+    return fusion_members(wildcards.encoder)
+
+
+def train_embedding_shards(wildcards):
+    """Every variant's shards (copies train only: speech_emotion.splits.build_fold)."""
+    return embedding_shards(wildcards.encoder)
+
+
+def classifier_config(wildcards):
+    """classifiers.<name> only: changing one classifier's settings reruns only its jobs."""
+    if wildcards.classifier not in config["classifiers"]:
+        raise WorkflowError(f"classifiers.{wildcards.classifier}: not configured")
+    return dict(config["classifiers"][wildcards.classifier])
+
+
+def _tuned(classifier):
+    tune = config["tune"]
+    return bool(tune["enabled"]) and classifier in tune["classifiers"] and classifier != "ensemble"
+
+
+def tune_settings(wildcards):
+    """tune.* for one classifier: n_trials, inner_folds, its search space, pruner."""
+    tune = config["tune"]
+    return {
+        "n_trials": tune["n_trials"],
+        "inner_folds": tune["inner_folds"],
+        "space": tune["spaces"].get(wildcards.classifier, {}),
+        "pruner": tune["pruner"],
+    }
+
+
+def ensemble_members(wildcards):
+    """The ensemble's member classifiers, in the order of their model inputs (none for other classifiers)."""
+    return list(config["classifiers"]["ensemble"]["members"]) if wildcards.classifier == "ensemble" else []
+
+
+def train_extra_inputs(wildcards):
+    """Ensemble: its members' models of the same fold; tuned classifiers: the fold's best params."""
+    extra = {}
+    if wildcards.classifier == "ensemble":
+        members = config["classifiers"]["ensemble"]["members"]
+        extra["members"] = expand(
+            "results/cv/{encoder}/{member}/fold-{fold}/model.zip",
+            encoder=wildcards.encoder,
+            member=members,
+            fold=wildcards.fold,
+        )
+    if _tuned(wildcards.classifier):
+        extra["tuned"] = f"results/cv/{wildcards.encoder}/{wildcards.classifier}/fold-{wildcards.fold}/tuned.json"
+    return extra
+
+
+def cv_plans(wildcards):
+    """The plan of every CV fold of one encoder (rule layer_probe_table)."""
+    return expand("results/cv/{encoder}/plans/fold-{fold}.json", encoder=wildcards.encoder, fold=cv_folds())
+
+
+def encoder_record(encoder):
+    """The encoder a final model needs at predict time: config entry + weights folder (a fusion: its members')."""
+    record = {"name": encoder, "spec": result_spec(encoder), "model_dir": model_dir(encoder)}
+    if fusion_members(encoder):
+        record["members"] = [encoder_record(member) for member in fusion_members(encoder)]
+    return record
+
+
+def model_encoder_record(wildcards):
+    return encoder_record(wildcards.encoder)
+
+
+def model_audio_settings(wildcards):
+    return {
+        "sample_rate": config["audio"]["sample_rate"],
+        "min_seconds": config["audio"]["min_seconds"],  # predict rejects shorter input, as check_clips does
+        "max_seconds": config["audio"]["max_seconds"],
+        "batch_seconds": config["embed"]["batch_seconds"],
+        "cpu_batch_seconds": config["embed"]["cpu_batch_seconds"],
+    }
+
+
+def train_targets():
+    encoders, classifiers = config["run"]["encoders"], config["run"]["classifiers"]
+    targets = expand("results/cv/{encoder}/layer_probe.tsv", encoder=[e for e in encoders if not fusion_members(e)])
+    targets += expand(
+        "results/cv/{encoder}/{classifier}/fold-{fold}/predictions.tsv",
+        encoder=encoders,
+        classifier=classifiers,
+        fold=cv_folds(),
+    )
+    targets += expand(
+        "results/models/{encoder}/{classifier}/{name}",
+        encoder=encoders,
+        classifier=classifiers,
+        name=["model.zip", "features.json", "model.json", "MODEL_CARD.md"],
+    )
+    return targets
+
+
+# --- code fingerprints (params `code` of rules plan, tune and train) ---------------------------------
+def train_threads(wildcards):
+    """Threads of a train job: train.threads, 1 for one-thread classifiers (registry)."""
+    return job_threads(wildcards.classifier, config["train"]["threads"])
+
+
+@functools.lru_cache(maxsize=None)
+def _code(script, *modules):
+    return code_fingerprint([REPO_DIR / "workflow" / "scripts" / script], modules, REPO_DIR / "workflow" / "speech_emotion")
+
+
+def train_code(wildcards):
+    """Hash of the code deciding this classifier's results (train.py, the library it imports, the
+    classifier's own module): editing the MLP reruns only MLP jobs (speech_emotion.fingerprint)."""
+    return _code("train.py", module_name(wildcards.classifier))
+
+
+def tune_code(wildcards):
+    return _code("tune.py", module_name(wildcards.classifier))
+
+
+def plan_code(wildcards):
+    """Hash of the code deciding a fold's plan (plan.py, speech_emotion.plan and what it imports,
+    both probes, logreg.py and probe.py, included): editing it reruns the plans."""
+    return _code("plan.py")
