@@ -82,10 +82,8 @@ def test_model_zip_round_trip(tmp_path, name):
     assert (tmp_path / "again.zip").read_bytes() == path.read_bytes(), "the same model, the same bytes"
 
 
-def test_model_files_with_skops_members_still_load(tmp_path):
-    """Model files of earlier versions held skops archives; they load as before."""
-    import skops.io as sio
-
+def test_model_files_of_the_skops_era_are_refused_with_a_message(tmp_path):
+    """Model files of earlier versions held skops archives; they are refused, naming the member."""
     X, y, g = separable(seed=3)
     model = C.make_classifier("logreg", {"Cs": [1.0]}, seed=0).fit(X, y, g)
     path = tmp_path / "model.zip"
@@ -93,13 +91,14 @@ def test_model_files_with_skops_members_still_load(tmp_path):
     old = tmp_path / "old.zip"
     with zipfile.ZipFile(path) as src:
         manifest = json.loads(src.read("manifest.json"))
-    files = {"scaler.skops": sio.dumps(model.scaler_), "logreg.skops": sio.dumps(model.model_)}
+    files = {"scaler.skops": b"old", "logreg.skops": b"old"}
     manifest["files"] = {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}
     with zipfile.ZipFile(old, "w") as dst:
         dst.writestr("manifest.json", json.dumps(manifest))
         for n, d in files.items():
             dst.writestr(n, d)
-    np.testing.assert_array_equal(C.load_model(old).predict_proba(X), model.predict_proba(X))
+    with pytest.raises(C.ModelFileError, match=r"old.zip: .*skops.*rerun the workflow"):
+        C.load_model(old)
 
 
 def test_sklearn_state_refuses_other_classes_and_keeps_every_fitted_attribute():

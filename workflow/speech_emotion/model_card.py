@@ -256,7 +256,6 @@ FORMATS = (  # how each kind of file in model.zip is stored
     (".npy", "numpy array"),
     (".ubj", "XGBoost booster (UBJSON)"),
     (".pt", "torch state_dict (tensors only, loaded with weights_only=True)"),
-    (".skops", "scikit-learn object (skops, an older model file)"),
 )
 
 
@@ -449,8 +448,7 @@ def _encoder_lines(info: Mapping[str, Any]) -> list[str]:
         return [f"- **Encoder** `{enc['name']}`: {what}.",
                 f"- **Features**: the {info.get('n_features') or 'openSMILE'} functionals, computed over the whole clip."]
     choice = info.get("layer_choice") or {}
-    probe = {"ridge": "ridge"}.get(str(choice.get("probe")), "logistic-regression")  # plans before the key: logreg
-    how = {"probe": f"chosen by a {probe} probe under speaker-grouped inner CV on the training clips",
+    how = {"probe": "chosen by a logistic-regression probe under speaker-grouped inner CV on the training clips",
            "config": "fixed by `features.layers`"}.get(str(choice.get("method")), "")
     total = f" of {choice['n_layers']}" if choice.get("n_layers") else ""
     return [

@@ -8,9 +8,9 @@ UBJSON, a torch ``state_dict`` loaded with ``weights_only=True``. Nothing carrie
 writing the same model twice gives the same bytes. A damaged file raises :class:`ModelFileError`
 naming the file and the problem.
 
-Model files written by earlier versions of the workflow held skops archives (``*.skops``) instead;
-they still load (:func:`load_sklearn`), through skops and its trusted types. skops is no longer
-imported otherwise: its import alone loads every scikit-learn module (about 4 s per job).
+Model files of earlier versions that held skops archives (``*.skops``) are refused with a message
+(rerun the workflow to rebuild them): their model folders also lack the feature pipeline
+(features.json) that prediction needs.
 """
 
 from __future__ import annotations
@@ -118,23 +118,13 @@ def sklearn_files(stem: str, obj: Any) -> dict[str, bytes]:
 
 
 def load_sklearn(files: Mapping[str, bytes], stem: str) -> Any:
-    """The scikit-learn object a model file keeps as ``<stem>.sklearn`` (or, in files written before
-    that format, as the skops archive ``<stem>.skops``)."""
+    """The scikit-learn object a model file keeps as ``<stem>.sklearn``."""
     if f"{stem}.sklearn" in files:
         return sklearn_loads(files[f"{stem}.sklearn"], f"{stem}.sklearn")
     if f"{stem}.skops" in files:
-        return skops_loads(files[f"{stem}.skops"], f"{stem}.skops")
+        raise ModelFileError(f"'{stem}.skops': a model file of an earlier version (skops); rerun the workflow to "
+                             "rebuild it")
     raise ModelFileError(f"'{stem}.sklearn' is missing")
-
-
-def skops_loads(data: bytes, where: str) -> Any:
-    """Load skops bytes, refusing any type skops does not trust by default."""
-    import skops.io as sio
-
-    untrusted = sorted(set(sio.get_untrusted_types(data=data)))
-    if untrusted:
-        raise ModelFileError(f"{where}: refusing to load unexpected types {untrusted}")
-    return sio.loads(data)
 
 
 def _jsonable(value: Any) -> Any:
