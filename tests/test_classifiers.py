@@ -23,7 +23,9 @@ LABELS = np.array(["ANG", "HAP", "NEU", "SAD"])
 SMALL = {
     "logreg": {"Cs": [0.01, 1.0]},
     "svm": {},
-    "xgboost": {"n_estimators": 40, "max_depth": 3},
+    # early stopping on: the tests of held-out rows and refit need it (the default trains without,
+    # test_xgboost_without_early_stopping_trains_every_row)
+    "xgboost": {"n_estimators": 40, "max_depth": 3, "early_stopping_rounds": 20},
     "mlp": {"hidden": [32, 16], "max_epochs": 60, "patience": 10},
     "ensemble": {
         "members": ["logreg", "xgboost", "mlp"],
@@ -516,14 +518,51 @@ def test_svm_on_a_precomputed_kernel_is_scikit_learns_rbf_svc():
 
     X, y, g = separable(seed=13)
     X_test, _, _ = separable(n_per_class=10, seed=14)
-    model = C.make_classifier("svm", {}, seed=0).fit(X, y, g)
+    # C=10: few bounded multipliers, so both solvers stop at the same point to 1e-6 (at C=1 they agree
+    # to 1e-4, libsvm's stopping tolerance being 1e-3)
+    model = C.make_classifier("svm", {"C": 10.0}, seed=0).fit(X, y, g)
     Xs = model._scale(X)
     gamma = 1.0 / (Xs.shape[1] * Xs.astype(np.float64).var())
     assert model.gamma_ == pytest.approx(gamma)
-    reference = SVC(C=10.0, gamma=gamma, class_weight="balanced").fit(Xs, y)
+    reference = SVC(C=model.C, gamma=gamma, class_weight="balanced").fit(Xs, y)
     np.testing.assert_allclose(model.decision_function(X_test), reference.decision_function(model._scale(X_test)),
                                atol=1e-6)
     assert len(model.support_vectors_) == len(reference.support_)
+
+
+def test_svm_chooses_C_by_inner_cv_when_C_is_null(tmp_path):
+    """C: null picks C among Cs on the calibration folds (the best pooled inner UA, ties to the smaller
+    C); the chosen C's out-of-fold values calibrate, the final SVC uses it, and the model file keeps it."""
+    X, y, g = separable(seed=21)
+    model = C.make_classifier("svm", {"C": None, "Cs": [0.1, 1.0, 10.0]}, seed=0).fit(X, y, g)
+    assert set(model.cv_scores_) == {"0.1", "1.0", "10.0"}
+    best = max(model.cv_scores_.values())
+    assert model.C_ == min(float(c) for c, score in model.cv_scores_.items() if round(score, 10) == round(best, 10))
+    assert model.model_.C == model.C_ and model.chosen_params() == {"C": model.C_}
+    fixed = C.make_classifier("svm", {"C": model.C_}, seed=0).fit(X, y, g)
+    np.testing.assert_allclose(model.predict_proba(X[:15]), fixed.predict_proba(X[:15]), atol=1e-10)
+    assert fixed.cv_scores_ == {} and fixed.C_ == model.C_
+    path = tmp_path / "svm.zip"
+    C.save_model(model, path)
+    loaded = C.load_model(path)
+    assert loaded.C_ == model.C_ and loaded.cv_scores_ == model.cv_scores_
+    np.testing.assert_allclose(loaded.predict_proba(X[:15]), model.predict_proba(X[:15]))
+
+
+def test_xgboost_without_early_stopping_trains_every_row():
+    """The default (early_stopping_rounds 0): n_estimators rounds on every row given, no held-out rows;
+    the same trees as XGBoost's own classifier on those rows with balanced weights."""
+    import xgboost as xgb
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    X, y, g = separable(seed=22)
+    model = C.make_classifier("xgboost", {"n_estimators": 15, "max_depth": 3}, seed=0).fit(X, y, g)
+    assert model.early_stopping_rounds == 0 and model.validation_rows_ is None and model.inner_grouping_ == {}
+    assert model.best_iteration_ == 14 and model.model_.get_booster().num_boosted_rounds() == 15
+    yi = np.unique(y, return_inverse=True)[1]
+    reference = model._booster().fit(model._scale(X), yi, sample_weight=compute_sample_weight("balanced", yi))
+    assert isinstance(reference, xgb.XGBClassifier)
+    np.testing.assert_allclose(model.predict_proba(X), reference.predict_proba(model._scale(X)))
 
 
 def test_logreg_solves_with_blas_on_one_thread(monkeypatch):

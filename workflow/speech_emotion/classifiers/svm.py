@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .base import Classifier, Rows
-from .inner import inner_cv, out_of_fold
+from .inner import inner_cv, out_of_fold, pooled_balanced_accuracy
 from .modelfile import load_sklearn, sklearn_files
 
 
@@ -25,19 +27,37 @@ class SVMClassifier(Classifier):
     (speaker-grouped, else clip-grouped): augmented copies train the inner SVCs but are never
     calibration points. The SVC that predicts is then fitted on every training row; it keeps its
     support vectors, and prediction needs only the kernel between new rows and them.
+
+    ``C``: a fixed penalty; ``C: None`` chooses it among ``Cs`` on the same inner folds (as logreg
+    does): for each C the out-of-fold decision values of the clean training rows are Platt-scaled and
+    scored by the balanced accuracy of their argmax pooled over the inner folds; the best C wins (ties:
+    the smaller), and its out-of-fold values are the calibration points. The choice costs
+    ``len(Cs) - 1`` more sets of inner SVCs on the one kernel matrix.
     """
 
     name = "svm"
 
-    C: float = 10.0
+    C: float | None = 1.0
+    Cs: Sequence[float] = (0.1, 0.3, 1.0, 3.0, 10.0)
     gamma: str | float = "scale"
     kernel: str = "rbf"
     calibration_folds: int = 3
 
-    def _svc(self):
+    @classmethod
+    def from_search(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A drawn ``C`` is the fixed C of the trial (no inner choice among ``Cs``)."""
+        params = dict(values)
+        if "C" in params:
+            params["C"] = float(params["C"])
+        return params
+
+    def chosen_params(self) -> dict[str, Any]:
+        return {"C": float(self.C_)}
+
+    def _svc(self, C: float):
         from sklearn.svm import SVC
 
-        return SVC(C=self.C, kernel="precomputed", class_weight="balanced", random_state=self.seed)
+        return SVC(C=C, kernel="precomputed", class_weight="balanced", random_state=self.seed)
 
     def _gamma(self, Xs: np.ndarray) -> float:
         if self.gamma == "scale":
@@ -66,16 +86,28 @@ class SVMClassifier(Classifier):
         splits = self._keep_inner("calibration", inner_cv(
             yi, groups, self.calibration_folds, self.seed, clean, clips, purpose="svm calibration"))
         columns = 1 if len(self.classes_) == 2 else len(self.classes_)
+        candidates = [float(self.C)] if self.C is not None else [float(C) for C in self.Cs]
+        if not candidates:
+            raise ValueError("svm: C is None and Cs is empty: give a C or the Cs to choose it from")
+        per_c, fitted = {}, {}
+        for C in candidates:
+            def decision(_: int, tr: np.ndarray, va: np.ndarray, C=C) -> np.ndarray:
+                return self._decision(self._svc(C).fit(K[np.ix_(tr, tr)], yi[tr]), K[np.ix_(va, tr)])
 
-        def decision(_: int, tr: np.ndarray, va: np.ndarray) -> np.ndarray:
-            return self._decision(self._svc().fit(K[np.ix_(tr, tr)], yi[tr]), K[np.ix_(va, tr)])
-
-        held_out = out_of_fold(decision, splits, len(yi), columns)  # in this process: K is large
-        rows = ~np.isnan(held_out).any(axis=1)
-        self.n_calibration_rows_ = int(rows.sum())
-        targets = yi[rows][:, None] == (np.arange(columns) + (1 if columns == 1 else 0))[None, :]
-        self.calibration_ = [platt_fit(held_out[rows, k], targets[:, k]) for k in range(columns)]
-        model = self._svc().fit(K, yi)
+            held_out = out_of_fold(decision, splits, len(yi), columns)  # in this process: K is large
+            rows = ~np.isnan(held_out).any(axis=1)
+            targets = yi[rows][:, None] == (np.arange(columns) + (1 if columns == 1 else 0))[None, :]
+            calibration = [platt_fit(held_out[rows, k], targets[:, k]) for k in range(columns)]
+            fitted[C] = (calibration, int(rows.sum()))
+            if len(candidates) > 1:
+                probs = np.full((len(yi), len(self.classes_)), np.nan)
+                probs[rows] = self._calibrated(held_out[rows], calibration)
+                per_c[C] = pooled_balanced_accuracy(probs, yi)
+        # best inner score; ties go to the smaller C (the smoother boundary)
+        self.C_ = min(per_c, key=lambda C: (-round(per_c[C], 10), C)) if per_c else candidates[0]
+        self.cv_scores_ = {repr(C): score for C, score in per_c.items()}
+        self.calibration_, self.n_calibration_rows_ = fitted[self.C_]
+        model = self._svc(self.C_).fit(K, yi)
         # keep only the support vectors: the model then reads the kernel against them alone
         self.support_vectors_ = Xs[model.support_]
         model.support_ = np.arange(len(model.support_), dtype=model.support_.dtype)
@@ -89,8 +121,11 @@ class SVMClassifier(Classifier):
         return self._decision(self.model_, self._kernel(self._scale(X), self.support_vectors_))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        decision = self.decision_function(X)
-        probs = np.column_stack([platt_apply(decision[:, k], a, b) for k, (a, b) in enumerate(self.calibration_)])
+        return self._calibrated(self.decision_function(X), self.calibration_)
+
+    def _calibrated(self, decision: np.ndarray, calibration: Sequence[tuple[float, float]]) -> np.ndarray:
+        """Class probabilities from one-vs-rest decision values and their Platt sigmoids."""
+        probs = np.column_stack([platt_apply(decision[:, k], a, b) for k, (a, b) in enumerate(calibration)])
         if len(self.classes_) == 2:
             return np.column_stack([1.0 - probs[:, 0], probs[:, 0]])
         total = probs.sum(axis=1, keepdims=True)
@@ -101,7 +136,8 @@ class SVMClassifier(Classifier):
         buffer = io.BytesIO()
         np.save(buffer, self.support_vectors_, allow_pickle=False)
         state = {"calibration_": [[float(a), float(b)] for a, b in self.calibration_],
-                 "n_calibration_rows_": self.n_calibration_rows_, "gamma_": self.gamma_}
+                 "n_calibration_rows_": self.n_calibration_rows_, "gamma_": self.gamma_,
+                 "C_": self.C_, "cv_scores_": self.cv_scores_}
         return state, {**sklearn_files("scaler", self.scaler_), **sklearn_files("svm", self.model_),
                        "support_vectors.npy": buffer.getvalue()}
 
@@ -109,6 +145,8 @@ class SVMClassifier(Classifier):
         self.calibration_ = [tuple(pair) for pair in state["calibration_"]]
         self.n_calibration_rows_ = state.get("n_calibration_rows_")
         self.gamma_ = float(state["gamma_"])
+        self.C_ = float(state.get("C_", self.C if self.C is not None else float("nan")))  # older files: C fixed
+        self.cv_scores_ = state.get("cv_scores_", {})
         self.scaler_ = load_sklearn(files, "scaler")
         self.model_ = load_sklearn(files, "svm")
         self.support_vectors_ = np.load(io.BytesIO(files["support_vectors.npy"]), allow_pickle=False)
