@@ -8,7 +8,7 @@ rule augment:
     input:
         augment_shard_table,
     output:
-        "results/audio/aug{n}/shard-{shard}.npz",
+        AUDIO.replace("{variant}", "aug{n}"),
     log:
         "results/logs/augment/aug{n}/shard-{shard}.log",
     benchmark:

@@ -17,6 +17,11 @@ from speech_emotion.cache import corrupt_message, find_corrupt  # noqa: E402
 from speech_emotion.config import ConfigError, check_config, coerce_to_schema, load_schema, schema_errors  # noqa: E402
 from speech_emotion.datasets import DatasetError, list_corpus  # noqa: E402
 from speech_emotion.shards import shard_of  # noqa: E402
+from speech_emotion.layout import (  # noqa: E402  (the results layout: every data product's path pattern)
+    AUDIO, CACHE_ROOTS, CLASSIFIER, CROSS_MODEL, CROSS_PAIR, CROSS_PLAN, EMBEDDINGS, FINAL_FOLD, FOLD, FOLDS,
+    LAYER_PROBE_TABLE, LEADERBOARD, MANIFEST, MANIFEST_OF, METRICS, MODEL, PLAN, PLOTS, REJECTED, REJECTED_OF,
+    SHARD_TABLE, SUMMARY,
+)
 from speech_emotion.augment import max_copies  # noqa: E402
 from speech_emotion.folds import FIXED_COUNT  # noqa: E402
 from speech_emotion.splits import fold_list  # noqa: E402
@@ -40,7 +45,6 @@ except ConfigError as exc:
 
 # Cached archives (.npz, .zip) that do not open (truncated by hand, a full disk, a killed copy) are
 # named at start-up, reading only, with the command that rebuilds them (docs/reliability.md).
-CACHE_ROOTS = ["results/audio", "results/embeddings", "results/cv", "results/models", "results/corpora", "results/cross"]
 for _path, _problem in find_corrupt(CACHE_ROOTS):
     logger.warning(corrupt_message(_path, _problem))
 
@@ -192,7 +196,7 @@ def embedding_shards(encoder, variant=None, name=None):
     if name != PRIMARY:
         variant = "clean"
     return expand(
-        "results/{corpus_dir}embeddings/{encoder}/{variant}/shard-{shard}.npz",
+        EMBEDDINGS,
         corpus_dir=corpus_dir(name),
         encoder=fusion_members(encoder) or [encoder],
         variant=variants() if variant is None else [variant],

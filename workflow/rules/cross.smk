@@ -18,7 +18,7 @@ rule cross_plan:
         member_plans=cross_member_plans,
         manifest=cross_train_manifest,
     output:
-        "results/cross/models/{train}/{encoder}/plan.json",
+        CROSS_PLAN,
     log:
         "results/logs/cross/models/{train}/{encoder}/plan.log",
     params:
@@ -43,12 +43,12 @@ rule cross_train:
         unpack(cross_members),
         embeddings=cross_train_embeddings,
         manifest=cross_train_manifest,
-        plan="results/cross/models/{train}/{encoder}/plan.json",
+        plan=CROSS_PLAN,
     output:
-        model="results/cross/models/{train}/{encoder}/{classifier}/model.zip",
-        features="results/cross/models/{train}/{encoder}/{classifier}/features.json",
-        info="results/cross/models/{train}/{encoder}/{classifier}/model.json",
-        record="results/cross/models/{train}/{encoder}/{classifier}/record.json",
+        model=f"{CROSS_MODEL}/model.zip",
+        features=f"{CROSS_MODEL}/features.json",
+        info=f"{CROSS_MODEL}/model.json",
+        record=f"{CROSS_MODEL}/record.json",
     log:
         "results/logs/cross/models/{train}/{encoder}/{classifier}.log",
     params:
@@ -71,13 +71,13 @@ rule cross_train:
 
 rule cross_predict:
     input:
-        model="results/cross/models/{train}/{encoder}/{classifier}/model.zip",
-        features="results/cross/models/{train}/{encoder}/{classifier}/features.json",
+        model=f"{CROSS_MODEL}/model.zip",
+        features=f"{CROSS_MODEL}/features.json",
         embeddings=cross_test_embeddings,
         manifest=cross_test_manifest,
         train_manifest=cross_train_manifest,
     output:
-        "results/cross/{train}__{test}/{encoder}/{classifier}/predictions.tsv",
+        f"{CROSS_PAIR}/predictions.tsv",
     log:
         "results/logs/cross/{train}__{test}/{encoder}/{classifier}/predict.log",
     params:
@@ -94,11 +94,11 @@ rule cross_predict:
 
 rule cross_aggregate:
     input:
-        predictions="results/cross/{train}__{test}/{encoder}/{classifier}/predictions.tsv",
+        predictions=f"{CROSS_PAIR}/predictions.tsv",
         manifest=cross_test_manifest,
         train_manifest=cross_train_manifest,
     output:
-        "results/cross/{train}__{test}/{encoder}/{classifier}/metrics.json",
+        f"{CROSS_PAIR}/metrics.json",
     log:
         "results/logs/cross/{train}__{test}/{encoder}/{classifier}/aggregate.log",
     params:
@@ -115,17 +115,17 @@ rule cross_aggregate:
 
 rule cross_figures:
     input:
-        metrics="results/cross/{train}__{test}/{encoder}/{classifier}/metrics.json",
+        metrics=f"{CROSS_PAIR}/metrics.json",
     output:
         confusion=report(
-            "results/cross/{train}__{test}/{encoder}/{classifier}/confusion.png",
+            f"{CROSS_PAIR}/confusion.png",
             caption="../report/cross_confusion.rst",
             category="4. Cross-corpus",
             subcategory="{train} -> {test}",
             labels={"encoder": "{encoder}", "classifier": "{classifier}", "figure": "confusion matrix"},
         ),
         per_class=report(
-            "results/cross/{train}__{test}/{encoder}/{classifier}/per_class.png",
+            f"{CROSS_PAIR}/per_class.png",
             caption="../report/cross_per_class.rst",
             category="4. Cross-corpus",
             subcategory="{train} -> {test}",

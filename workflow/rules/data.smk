@@ -23,7 +23,7 @@ rule check_clips:
     input:
         shard_audio,
     output:
-        "results/{corpus_dir}data/shards/shard-{shard}.tsv",
+        SHARD_TABLE,
     log:
         "results/logs/{corpus_dir}check_clips/shard-{shard}.log",
     params:
@@ -40,8 +40,8 @@ rule manifest:
         shards=corpus_shard_tables,
         meta=dataset_meta_files,
     output:
-        manifest="results/{corpus_dir}data/manifest.tsv",
-        rejected="results/{corpus_dir}data/rejected.tsv",
+        manifest=MANIFEST_OF,
+        rejected=REJECTED_OF,
     log:
         "results/logs/{corpus_dir}manifest.log",
     params:
@@ -58,9 +58,9 @@ rule manifest:
 checkpoint folds:
     input:
         unpack(fold_inputs),
-        manifest="results/data/manifest.tsv",
+        manifest=MANIFEST,
     output:
-        "results/data/folds.tsv",
+        FOLDS,
     log:
         "results/logs/folds.log",
     params:

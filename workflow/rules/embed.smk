@@ -47,7 +47,7 @@ rule embed:
         audio=embed_audio,
         model=embed_model,
     output:
-        "results/{corpus_dir}embeddings/{encoder}/{variant}/shard-{shard}.npz",
+        EMBEDDINGS,
     log:
         "results/logs/embed/{corpus_dir}{encoder}/{variant}/shard-{shard}.log",
     benchmark:

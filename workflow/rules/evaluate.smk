@@ -7,11 +7,11 @@ include: "inputs/evaluate.smk"
 rule aggregate:
     input:
         predictions=cv_predictions,
-        manifest="results/data/manifest.tsv",
-        folds="results/data/folds.tsv",
+        manifest=MANIFEST,
+        folds=FOLDS,
         perception=perception_file,
     output:
-        metrics="results/cv/{encoder}/{classifier}/metrics.json",
+        metrics=METRICS,
     log:
         "results/logs/aggregate/{encoder}/{classifier}.log",
     benchmark:
@@ -31,17 +31,17 @@ rule aggregate:
 
 rule classifier_figures:
     input:
-        metrics="results/cv/{encoder}/{classifier}/metrics.json",
+        metrics=METRICS,
     output:
         confusion=report(
-            "results/cv/{encoder}/{classifier}/confusion.png",
+            f"{CLASSIFIER}/confusion.png",
             caption="../report/confusion.rst",
             category="2. Per classifier",
             subcategory="{encoder}",
             labels={"encoder": "{encoder}", "classifier": "{classifier}", "figure": "confusion matrix"},
         ),
         per_class=report(
-            "results/cv/{encoder}/{classifier}/per_class.png",
+            f"{CLASSIFIER}/per_class.png",
             caption="../report/per_class.rst",
             category="2. Per classifier",
             subcategory="{encoder}",
@@ -63,7 +63,7 @@ rule summary:
     input:
         metrics=summary_metrics,
     output:
-        "results/summary.tsv",
+        SUMMARY,
     log:
         "results/logs/summary.log",
     threads: 1
@@ -78,10 +78,10 @@ rule summary:
 
 rule leaderboard:
     input:
-        "results/summary.tsv",
+        SUMMARY,
     output:
         report(
-            "results/leaderboard.html",
+            LEADERBOARD,
             caption="../report/leaderboard.rst",
             category="1. Overview",
             labels={"figure": "1. leaderboard: summary.tsv, best pooled UA first"},
@@ -102,11 +102,11 @@ rule leaderboard:
 
 rule plot_comparison:
     input:
-        summary="results/summary.tsv",
+        summary=SUMMARY,
         metrics=all_metrics,
     output:
         report(
-            "results/plots/comparison.png",
+            f"{PLOTS}/comparison.png",
             caption="../report/comparison.rst",
             category="1. Overview",
             labels={"figure": "2. comparison of all encoder / classifier pairs"},
@@ -128,7 +128,7 @@ rule plot_fold_scores:
         metrics=encoder_metrics,
     output:
         report(
-            "results/plots/{encoder}/fold_scores.png",
+            f"{PLOTS}/{{encoder}}/fold_scores.png",
             caption="../report/fold_scores.rst",
             category="3. Per encoder",
             subcategory="{encoder}",
@@ -149,11 +149,11 @@ rule plot_fold_scores:
 rule plot_umap:
     input:
         embeddings=clean_embeddings,
-        manifest="results/data/manifest.tsv",
+        manifest=MANIFEST,
         plan=final_plan,
     output:
         report(
-            "results/plots/{encoder}/umap.png",
+            f"{PLOTS}/{{encoder}}/umap.png",
             caption="../report/umap.rst",
             category="3. Per encoder",
             subcategory="{encoder}",
@@ -177,11 +177,11 @@ rule plot_umap:
 
 rule plot_layer_probe:
     input:
-        probe="results/cv/{encoder}/layer_probe.tsv",
+        probe=LAYER_PROBE_TABLE,
         plan=final_plan,
     output:
         report(
-            "results/plots/{encoder}/layer_probe.png",
+            f"{PLOTS}/{{encoder}}/layer_probe.png",
             caption="../report/layer_probe.rst",
             category="3. Per encoder",
             subcategory="{encoder}",

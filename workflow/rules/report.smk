@@ -8,4 +8,4 @@ report: "../report/workflow.rst"
 
 
 onsuccess:
-    print_summary("results/summary.tsv")
+    print_summary(SUMMARY)

@@ -9,10 +9,10 @@ rule plan:
     input:
         embeddings=train_embedding_shards,
         member_plans=member_plans,
-        manifest="results/data/manifest.tsv",
-        folds="results/data/folds.tsv",
+        manifest=MANIFEST,
+        folds=FOLDS,
     output:
-        "results/cv/{encoder}/plans/fold-{fold}.json",
+        PLAN,
     log:
         "results/logs/plan/{encoder}/fold-{fold}.log",
     benchmark:
@@ -39,7 +39,7 @@ rule layer_probe_table:
     input:
         cv_plans,
     output:
-        "results/cv/{encoder}/layer_probe.tsv",
+        LAYER_PROBE_TABLE,
     log:
         "results/logs/layer_probe/{encoder}/table.log",
     conda:
@@ -51,12 +51,12 @@ rule layer_probe_table:
 rule tune:
     input:
         embeddings=train_embedding_shards,
-        manifest="results/data/manifest.tsv",
-        folds="results/data/folds.tsv",
-        plan="results/cv/{encoder}/plans/fold-{fold}.json",
+        manifest=MANIFEST,
+        folds=FOLDS,
+        plan=PLAN,
     output:
-        study="results/cv/{encoder}/{classifier}/fold-{fold}/study.sqlite3",
-        best="results/cv/{encoder}/{classifier}/fold-{fold}/tuned.json",
+        study=f"{FOLD}/study.sqlite3",
+        best=f"{FOLD}/tuned.json",
     log:
         "results/logs/tune/{encoder}/{classifier}/fold-{fold}.log",
     benchmark:
@@ -82,15 +82,15 @@ rule train:
     input:
         unpack(train_extra_inputs),
         embeddings=train_embedding_shards,
-        manifest="results/data/manifest.tsv",
-        folds="results/data/folds.tsv",
-        plan="results/cv/{encoder}/plans/fold-{fold}.json",
+        manifest=MANIFEST,
+        folds=FOLDS,
+        plan=PLAN,
     output:
-        model="results/cv/{encoder}/{classifier}/fold-{fold}/model.zip",
-        features="results/cv/{encoder}/{classifier}/fold-{fold}/features.json",
-        info="results/cv/{encoder}/{classifier}/fold-{fold}/model.json",
-        record="results/cv/{encoder}/{classifier}/fold-{fold}/record.json",
-        predictions="results/cv/{encoder}/{classifier}/fold-{fold}/predictions.tsv",
+        model=f"{FOLD}/model.zip",
+        features=f"{FOLD}/features.json",
+        info=f"{FOLD}/model.json",
+        record=f"{FOLD}/record.json",
+        predictions=f"{FOLD}/predictions.tsv",
     log:
         "results/logs/train/{encoder}/{classifier}/fold-{fold}.log",
     benchmark:
@@ -116,17 +116,17 @@ rule train:
 
 rule final_model:
     input:
-        model="results/cv/{encoder}/{classifier}/fold-all/model.zip",
-        features="results/cv/{encoder}/{classifier}/fold-all/features.json",
-        info="results/cv/{encoder}/{classifier}/fold-all/model.json",
-        record="results/cv/{encoder}/{classifier}/fold-all/record.json",
-        metrics="results/cv/{encoder}/{classifier}/metrics.json",
-        manifest="results/data/manifest.tsv",
+        model=f"{FINAL_FOLD}/model.zip",
+        features=f"{FINAL_FOLD}/features.json",
+        info=f"{FINAL_FOLD}/model.json",
+        record=f"{FINAL_FOLD}/record.json",
+        metrics=METRICS,
+        manifest=MANIFEST,
     output:
-        model="results/models/{encoder}/{classifier}/model.zip",
-        features="results/models/{encoder}/{classifier}/features.json",
-        info="results/models/{encoder}/{classifier}/model.json",
-        card="results/models/{encoder}/{classifier}/MODEL_CARD.md",
+        model=f"{MODEL}/model.zip",
+        features=f"{MODEL}/features.json",
+        info=f"{MODEL}/model.json",
+        card=f"{MODEL}/MODEL_CARD.md",
     log:
         "results/logs/final_model/{encoder}/{classifier}.log",
     benchmark:

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from .layout import MODEL
 from .metrics import METRIC_LABELS, METRICS
 
 CREMAD = (
@@ -353,7 +354,7 @@ def _usage_lines(info: Mapping[str, Any], manifest: pd.DataFrame, corpus: Mappin
     """How to use: commands that run as written in the workflow's folder (on a training clip of the manifest
     when it has paths), speakers passed when the model needs them."""
     encoder, classifier = info["encoder"]["name"], info["classifier"]
-    folder = f"results/models/{encoder}/{classifier}"
+    folder = MODEL.format(encoder=encoder, classifier=classifier)
     norm = bool((info.get("speaker_norm") or {}).get("use"))
     q = shlex.quote
     if "path" in manifest.columns and len(manifest):
@@ -596,7 +597,7 @@ def model_card(
     encoder, classifier = info["encoder"]["name"], info["classifier"]
     labels = list(info["labels"])
     ua = metrics.get("balanced_accuracy", {})
-    folder = f"results/models/{encoder}/{classifier}"
+    folder = MODEL.format(encoder=encoder, classifier=classifier)
     synthetic = str(corpus.get("kind")) == "cremad" and str(corpus.get("source")) == "demo"
     acted = str(corpus.get("kind")) == "cremad" and not synthetic
     if synthetic:

@@ -18,7 +18,7 @@ def augment_shard_table(wildcards):
         check_per_class_labels(config["augment"], frame["label"].unique())
     except ValueError as exc:
         raise WorkflowError(str(exc)) from None
-    return f"results/data/shards/shard-{wildcards.shard}.tsv"
+    return SHARD_TABLE.format(corpus_dir="", shard=wildcards.shard)
 
 
 def augment_clip_ids(wildcards):
@@ -27,4 +27,4 @@ def augment_clip_ids(wildcards):
 
 
 def augment_targets():
-    return expand("results/audio/{variant}/shard-{shard}.npz", variant=AUG_VARIANTS, shard=SHARDS)
+    return expand(AUDIO, variant=AUG_VARIANTS, shard=SHARDS)

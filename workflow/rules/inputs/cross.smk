@@ -6,7 +6,7 @@ CROSS_PAIRS = [(pair["train"], pair["test"]) for pair in config["cross"]]
 
 
 def corpus_manifest(name):
-    return f"results/{corpus_dir(name)}data/manifest.tsv"
+    return MANIFEST_OF.format(corpus_dir=corpus_dir(name))
 
 
 def cross_train_embeddings(wildcards):
@@ -30,8 +30,7 @@ def cross_test_manifest(wildcards):
 
 def cross_member_plans(wildcards):
     """A fusion's cross plan reuses its members' cross plans of the same train corpus (their layers)."""
-    return expand("results/cross/models/{train}/{member}/plan.json", train=wildcards.train,
-                  member=fusion_members(wildcards.encoder))
+    return expand(CROSS_PLAN, train=wildcards.train, encoder=fusion_members(wildcards.encoder))
 
 
 def cross_members(wildcards):
@@ -39,8 +38,8 @@ def cross_members(wildcards):
     if wildcards.classifier != "ensemble":
         return {}
     members = config["classifiers"]["ensemble"]["members"]
-    return {"members": expand("results/cross/models/{train}/{encoder}/{member}/model.zip", train=wildcards.train,
-                              encoder=wildcards.encoder, member=members)}
+    return {"members": expand(f"{CROSS_MODEL}/model.zip", train=wildcards.train,
+                              encoder=wildcards.encoder, classifier=members)}
 
 
 def cross_plan_code(wildcards):
@@ -54,7 +53,7 @@ def cross_train_code(wildcards):
 def cross_metrics(wildcards=None):
     """metrics.json of every cross pair x encoder x classifier of the run (rule summary)."""
     return [
-        f"results/cross/{train}__{test}/{encoder}/{classifier}/metrics.json"
+        f"{CROSS_PAIR}/metrics.json".format(train=train, test=test, encoder=encoder, classifier=classifier)
         for train, test in CROSS_PAIRS
         for encoder in config["run"]["encoders"]
         for classifier in config["run"]["classifiers"]

@@ -11,7 +11,7 @@ def shard_clips(wildcards):
 
 def corpus_shard_tables(wildcards):
     """check_clips' tables of every shard of the corpus (rule manifest)."""
-    return expand("results/{corpus_dir}data/shards/shard-{shard}.tsv", corpus_dir=wildcards.corpus_dir, shard=SHARDS)
+    return expand(SHARD_TABLE, corpus_dir=wildcards.corpus_dir, shard=SHARDS)
 
 
 def manifest_dataset(wildcards):
@@ -43,7 +43,7 @@ def fold_inputs(wildcards):
     spec = predefined_folds_spec()
     if not spec or not spec["table"]:
         return {}
-    return {"table": spec["table"], "rejected": "results/data/rejected.tsv"}
+    return {"table": spec["table"], "rejected": REJECTED}
 
 
 # List a corpus already on disk now: Snakemake ignores an input function's error when the output
@@ -55,4 +55,4 @@ for _name in config["corpora"]:
 
 
 def data_targets():
-    return ["results/data/manifest.tsv", "results/data/folds.tsv"]
+    return [MANIFEST, FOLDS]

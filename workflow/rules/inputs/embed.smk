@@ -48,10 +48,10 @@ def init_config_texts(wildcards):
 def embed_audio(wildcards):
     """clean: check_clips' shard table (accepted rows); augN: the augmented audio shard (primary corpus only)."""
     if wildcards.variant == "clean":
-        return f"results/{wildcards.corpus_dir}data/shards/shard-{wildcards.shard}.tsv"
+        return SHARD_TABLE.format(corpus_dir=wildcards.corpus_dir, shard=wildcards.shard)
     if wildcards.corpus_dir:
         raise WorkflowError(f"results/{wildcards.corpus_dir}embeddings: an extra corpus has clean embeddings only")
-    return f"results/audio/{wildcards.variant}/shard-{wildcards.shard}.npz"
+    return AUDIO.format(variant=wildcards.variant, shard=wildcards.shard)
 
 
 def embed_model(wildcards):

@@ -21,7 +21,7 @@ def perception_file(wildcards):
 def cv_predictions(wildcards):
     """predictions.tsv of every fold of one (encoder, classifier)."""
     return expand(
-        "results/cv/{encoder}/{classifier}/fold-{fold}/predictions.tsv",
+        f"{FOLD}/predictions.tsv",
         encoder=wildcards.encoder,
         classifier=wildcards.classifier,
         fold=cv_folds(),
@@ -30,7 +30,7 @@ def cv_predictions(wildcards):
 
 def encoder_metrics(wildcards):
     return expand(
-        "results/cv/{encoder}/{classifier}/metrics.json",
+        METRICS,
         encoder=wildcards.encoder,
         classifier=config["run"]["classifiers"],
     )
@@ -38,7 +38,7 @@ def encoder_metrics(wildcards):
 
 def all_metrics(wildcards):
     return expand(
-        "results/cv/{encoder}/{classifier}/metrics.json",
+        METRICS,
         encoder=config["run"]["encoders"],
         classifier=config["run"]["classifiers"],
     )
@@ -55,20 +55,20 @@ def _layer_probe_runs(encoder):
 
 def final_plan(wildcards):
     """The final model's plan (fold "all"): its layers are the ones the UMAP and probe figures show."""
-    return f"results/cv/{wildcards.encoder}/plans/fold-all.json"
+    return PLAN.format(encoder=wildcards.encoder, fold="all")
 
 
 def evaluation_targets():
     encoders, classifiers = config["run"]["encoders"], config["run"]["classifiers"]
-    targets = ["results/summary.tsv", "results/leaderboard.html", "results/plots/comparison.png"]
+    targets = [SUMMARY, LEADERBOARD, f"{PLOTS}/comparison.png"]
     targets += expand(
-        "results/cv/{encoder}/{classifier}/{name}",
+        f"{CLASSIFIER}/{{name}}",
         encoder=encoders,
         classifier=classifiers,
         name=["metrics.json", "confusion.png", "per_class.png"],
     )
-    targets += expand("results/plots/{encoder}/{name}.png", encoder=encoders, name=["fold_scores", "umap"])
-    targets += [f"results/plots/{e}/layer_probe.png" for e in encoders if _layer_probe_runs(e)]
+    targets += expand(f"{PLOTS}/{{encoder}}/{{name}}.png", encoder=encoders, name=["fold_scores", "umap"])
+    targets += [f"{PLOTS}/{e}/layer_probe.png" for e in encoders if _layer_probe_runs(e)]
     return targets
 
 

@@ -8,7 +8,7 @@ from speech_emotion.fingerprint import code_fingerprint  # noqa: E402
 
 def member_plans(wildcards):
     """A fusion's plan reuses its members' plans of the same fold (their layers)."""
-    return expand("results/cv/{member}/plans/fold-{fold}.json", member=fusion_members(wildcards.encoder),
+    return expand(PLAN, encoder=fusion_members(wildcards.encoder),
                   fold=wildcards.fold)
 
 
@@ -56,19 +56,20 @@ def train_extra_inputs(wildcards):
     if wildcards.classifier == "ensemble":
         members = config["classifiers"]["ensemble"]["members"]
         extra["members"] = expand(
-            "results/cv/{encoder}/{member}/fold-{fold}/model.zip",
+            f"{FOLD}/model.zip",
             encoder=wildcards.encoder,
-            member=members,
+            classifier=members,
             fold=wildcards.fold,
         )
     if _tuned(wildcards.classifier):
-        extra["tuned"] = f"results/cv/{wildcards.encoder}/{wildcards.classifier}/fold-{wildcards.fold}/tuned.json"
+        extra["tuned"] = f"{FOLD}/tuned.json".format(encoder=wildcards.encoder, classifier=wildcards.classifier,
+                                                     fold=wildcards.fold)
     return extra
 
 
 def cv_plans(wildcards):
     """The plan of every CV fold of one encoder (rule layer_probe_table)."""
-    return expand("results/cv/{encoder}/plans/fold-{fold}.json", encoder=wildcards.encoder, fold=cv_folds())
+    return expand(PLAN, encoder=wildcards.encoder, fold=cv_folds())
 
 
 def encoder_record(encoder):
@@ -95,15 +96,15 @@ def model_audio_settings(wildcards):
 
 def train_targets():
     encoders, classifiers = config["run"]["encoders"], config["run"]["classifiers"]
-    targets = expand("results/cv/{encoder}/layer_probe.tsv", encoder=[e for e in encoders if not fusion_members(e)])
+    targets = expand(LAYER_PROBE_TABLE, encoder=[e for e in encoders if not fusion_members(e)])
     targets += expand(
-        "results/cv/{encoder}/{classifier}/fold-{fold}/predictions.tsv",
+        f"{FOLD}/predictions.tsv",
         encoder=encoders,
         classifier=classifiers,
         fold=cv_folds(),
     )
     targets += expand(
-        "results/models/{encoder}/{classifier}/{name}",
+        f"{MODEL}/{{name}}",
         encoder=encoders,
         classifier=classifiers,
         name=["model.zip", "features.json", "model.json", "MODEL_CARD.md"],
