@@ -597,7 +597,6 @@ def model_card(
     encoder, classifier = info["encoder"]["name"], info["classifier"]
     labels = list(info["labels"])
     ua = metrics.get("balanced_accuracy", {})
-    folder = MODEL.format(encoder=encoder, classifier=classifier)
     synthetic = str(corpus.get("kind")) == "cremad" and str(corpus.get("source")) == "demo"
     acted = str(corpus.get("kind")) == "cremad" and not synthetic
     if synthetic:

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import StandardScaler
 
-if TYPE_CHECKING:
-    from .inner import InnerSplits
+
+class Recorded(Protocol):
+    """What an inner choice keeps of its splits (:class:`speech_emotion.classifiers.inner.InnerSplits`)."""
+
+    def record(self) -> dict[str, Any]: ...
+
+
+S = TypeVar("S", bound=Recorded)
 
 
 Rows = np.ndarray | None
@@ -51,7 +57,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
     def _scale(self, X: np.ndarray) -> np.ndarray:
         return self.scaler_.transform(np.asarray(X, dtype=np.float32)).astype(np.float32)
 
-    def _keep_inner(self, purpose: str, splits: "InnerSplits") -> "InnerSplits":
+    def _keep_inner(self, purpose: str, splits: S) -> S:
         """Remember the inner splits of one inner choice and how they were grouped (the fold's record)."""
         self.inner_splits_ = splits
         self.inner_grouping_ = {purpose: splits.record()}
