@@ -39,17 +39,18 @@ def _probs(frame: pd.DataFrame) -> np.ndarray:
     return frame[[f"prob_{label}" for label in LABELS]].to_numpy(dtype=float)
 
 
-@pytest.fixture(scope="module", params=["on", "off"], ids=["speaker_norm-on", "speaker_norm-off"])
+@pytest.fixture(scope="module", params=["on", "off"], ids=["speaker_norm-on", "speaker_norm-off-weighted-layers"])
 def parity_run(request, demo_run, tmp_path_factory):
     """The demo's embeddings, three encoders (fusion members in the order [tiny-wavlm, egemaps]),
-    logistic regression, features.speaker_norm on or off, and a cross pair main -> copy."""
+    logistic regression, features.speaker_norm on or off (off: with a learned weighting of the
+    tiny-wavlm layers, so the pipeline's layer weights are checked too), and a cross pair main -> copy."""
     workdir = tmp_path_factory.mktemp(f"parity-{request.param}")
     shutil.copytree(demo_run, workdir, dirs_exist_ok=True, symlinks=True,
                     ignore=shutil.ignore_patterns("locks", "incomplete", "cv", "models", "cross", "plots"))
     shutil.copytree(workdir / "results/demo/AudioWAV", workdir / "copy")
     config = {
         "encoders": {"fused": {"kind": "fusion", "members": ["tiny-wavlm", "egemaps"]}},
-        "features": {"speaker_norm": request.param},
+        "features": {"speaker_norm": request.param} | ({"layers": "weighted"} if request.param == "off" else {}),
         "corpora": {"copy": {"kind": "cremad", "source": str(workdir / "copy")}},
         "cross": [{"train": "main", "test": "copy"}],
         "label_map": {label: label for label in LABELS},
@@ -88,6 +89,8 @@ def test_the_final_model_predicts_what_it_was_trained_on(parity_run, encoder, ca
     assert spec.speaker_norm is (norm == "on")
     if encoder == "fused":
         assert spec.encoders == ["tiny-wavlm", "egemaps"], "the config's member order, not the sorted one"
+    if norm == "off" and encoder != "egemaps":
+        assert spec.members[0].weights is not None, "features.layers weighted: the tiny-wavlm member is weighted"
     data, X_trained, manifest = _training_rows(workdir, encoder, spec)
     files = [str(workdir / manifest.loc[c, "path"]) for c in data.train_ids]
     speakers = manifest.loc[data.train_ids, "speaker"].tolist()

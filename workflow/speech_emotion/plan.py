@@ -214,14 +214,15 @@ def choose_layers(
         result = probe_layers(embeddings, y, groups, probe)
         result["method"] = "probe"
         result["probe"] = "logreg"
-    elif spec == "weighted":
+    elif spec == "weighted" and n_layers > 1:
         from .weighting import learn_layer_weights
 
         weights = [float(w) for w in learn_layer_weights(np.asarray(embeddings), np.asarray(y), C=probe.C)]
         result = {"layers": list(range(n_layers)), "weights": weights, "candidate": "weighted", "score": None,
                   "layer_scores": [], "windows": [], "candidates": [], "inner": None, "method": "config"}
     else:
-        result = {"layers": resolve_layers(spec, n_layers), "weights": None, "score": None, "layer_scores": [],
+        result = {"layers": [0] if spec == "weighted" else resolve_layers(spec, n_layers), "weights": None,
+                  "score": None, "layer_scores": [],
                   "windows": [], "candidates": [], "inner": None, "method": "config"}
     result["spec"] = spec if isinstance(spec, str) else list(spec)
     result["n_layers"] = int(n_layers)
