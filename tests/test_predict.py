@@ -19,7 +19,7 @@ from speech_emotion.api import expand_inputs
 from speech_emotion.cli import main
 from speech_emotion.features import FeatureSpec
 from speech_emotion.final_model import final_model_info
-from speech_emotion.identity import encoder_identity
+from speech_emotion.identity import encoder_identity, opensmile_version
 
 LABELS = ["high", "low"]
 
@@ -142,6 +142,13 @@ def test_demo_workflow_models_label_a_real_clip(demo_run, tmp_path):
             assert "population" in run.stderr, run.stderr  # one clip of speaker 1001: population statistics
         assert run.returncode == 0, f"{info.parent}: {run.stderr}"
         labels = json.loads(info.read_text())["labels"]
+        # model.json records what each encoder is (issue 26 item 2), beside the folder it was loaded from
+        record = json.loads(info.read_text())["encoder"]
+        for member in record.get("members") or [record]:
+            identity = member["identity"]
+            expected = ({"feature_set": "eGeMAPSv02", "opensmile": opensmile_version()} if member["spec"]["kind"] == "opensmile"
+                        else {"model": "random-init:tiny-wavlm", "revision": "seed-0", "hub": False})
+            assert identity == expected, member
         header, row = (line.split("\t") for line in run.stdout.strip().splitlines()[:2])
         assert row[header.index("label")] in labels
         if norm:  # the speaker column and whose statistics the row got
