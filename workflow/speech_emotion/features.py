@@ -179,14 +179,15 @@ class FeatureSpec:
         if missing:
             raise ValueError(f"variant {name}: no embedding shards of member encoder(s) {missing}")
         parts = [load_variant(by_encoder[m.encoder], name=name, layers=m.layers) for m in self.members]
-        order = np.sort(parts[0].clip_ids)
+        # one member: the clips in stored order; several: aligned by sorted clip id
+        order = parts[0].clip_ids if len(parts) == 1 else np.sort(parts[0].clip_ids)
         embeddings = {}
         for member, part in zip(self.members, parts):
             if set(part.clip_ids) != set(order):
                 raise ValueError(f"variant {name}: encoder {member.encoder} has embeddings of other clips than "
                                  f"{self.members[0].encoder}")
             # the part holds only the member's layers, in order: select all of them
-            embeddings[member.encoder] = part.features[np.argsort(part.clip_ids)]
+            embeddings[member.encoder] = part.features if len(parts) == 1 else part.features[np.argsort(part.clip_ids)]
         local = replace(self, members=tuple(replace(m, layers=tuple(range(len(m.layers)))) for m in self.members))
         made_with = tuple(sorted({kind for part in parts for kind in part.made_with}))
         warn_mixed_devices(set(made_with), f"variant {name}")
