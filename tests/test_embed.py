@@ -463,11 +463,11 @@ run: {{encoders: [tiny-wavlm, egemaps], classifiers: [logreg]}}
     assert re.search(r"^embed\s+4$", text, re.M), text[-3000:]
     assert re.search(r"^check_clips\s+1$", text, re.M), text[-3000:]
 
-    # a truncated shard (of another shard index) is flagged at start-up and rebuilt, never read
+    # a truncated shard (of another shard index) is named at start-up with the command that rebuilds it
     victim = next(t for t in targets if not t.endswith(f"shard-{new_shard}.npz"))
     (tmp_path / victim).write_bytes((tmp_path / victim).read_bytes()[:100])
-    dry = _snakemake(tmp_path, "-n", "--", *targets)
+    dry = _snakemake(tmp_path, "-n", "--force", victim)
     text = dry.stdout + dry.stderr
-    assert "Corrupt" in text and victim in text
+    assert f"Corrupt cached file {victim}" in text and f"snakemake --force {victim}" in text, text[-3000:]
     jobs = set(re.findall(r"output: (results/embeddings/\S+\.npz)", text))
-    assert jobs == expected | {victim}, text[-3000:]
+    assert victim in jobs, text[-3000:]
