@@ -61,11 +61,17 @@ class Score:
     per_fold: tuple[float, ...]
 
 
-def beats(new: Score, old: Score) -> bool:
+def beats(new: Score, old: Score, robust: bool = True) -> bool:
     """Whether ``new`` beats the plainer ``old`` on the same inner splits: a pooled gain above
-    :data:`MIN_GAIN` that survives leaving out the inner fold most in its favour."""
+    :data:`MIN_GAIN` that (``robust``) survives leaving out the inner fold most in its favour.
+
+    Only the copies decision uses the robust rule (docs/how-it-works.md#the-per-fold-plan): copies
+    triple the training rows, so a tie should go to leaving them out. Layers and per-speaker
+    standardisation keep the margin alone."""
     if new.pooled <= old.pooled + MIN_GAIN:
         return False
+    if not robust:
+        return True
     diff = np.sort(np.asarray(new.per_fold) - np.asarray(old.per_fold))
     if len(diff) < 3:
         return True
@@ -171,19 +177,19 @@ def probe_layers(embeddings: np.ndarray, y: np.ndarray, groups: np.ndarray | Non
                 best_of_width = layers
         if best_of_width is not None:
             candidates.append({"name": "window", "layers": best_of_width, "score": score(best_of_width).pooled})
-            if beats(score(best_of_width), chosen["score"]):
+            if beats(score(best_of_width), chosen["score"], robust=False):
                 chosen = {"name": "window", "layers": best_of_width, "weights": None, "score": score(best_of_width)}
     everything = list(range(n_layers))
     weighted = probe.weighted(embeddings, y, splits)
     candidates.append({"name": "weighted", "layers": everything, "score": weighted.pooled})
-    if beats(weighted, chosen["score"]):
+    if beats(weighted, chosen["score"], robust=False):
         from .weighting import learn_layer_weights
 
         weights = [float(w) for w in learn_layer_weights(embeddings, y, C=probe.C)]
         chosen = {"name": "weighted", "layers": everything, "weights": weights, "score": weighted}
     if n_layers * width <= ALL_LAYERS_MAX_FEATURES:
         candidates.append({"name": "all", "layers": everything, "score": score(everything).pooled})
-        if beats(score(everything), chosen["score"]):
+        if beats(score(everything), chosen["score"], robust=False):
             chosen = {"name": "all", "layers": everything, "weights": None, "score": score(everything)}
     for entry in candidates:
         entry["chosen"] = entry["name"] == chosen["name"] and entry["layers"] == chosen["layers"]
@@ -249,7 +255,7 @@ def choose_speaker_norm(
     normalised, fallback = standardise(X, groups, np.ones(len(y), bool), Stats.of(X), min_clips)
     with_norm = probe.score(normalised, y, groups, splits)
     without = probe.score(X, y, groups, splits)
-    return result | {"use": beats(with_norm, without), **_scores(with_norm, without), "inner": splits.record(),
+    return result | {"use": beats(with_norm, without, robust=False), **_scores(with_norm, without), "inner": splits.record(),
                      "population_speakers": fallback}
 
 
