@@ -341,7 +341,7 @@ def test_demo_model_cards_and_python_api(demo_run, tmp_path, monkeypatch):
     probs = [f"prob_{l}" for l in labels]
     assert model.labels == labels
     if normalised:
-        assert list(table.columns) == ["file", "speaker", "label", *probs, "speaker_norm", "error"]
+        assert list(table.columns) == ["file", "speaker", "label", *probs, "speaker_norm", "speaker_clips", "error"]
         assert table["speaker_norm"].iloc[0] == "population"  # one clip of speaker 1001
     else:
         assert list(table.columns) == ["file", "label", *probs, "error"]
