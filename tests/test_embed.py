@@ -466,8 +466,8 @@ run: {{encoders: [tiny-wavlm, egemaps], classifiers: [logreg]}}
     # a truncated shard (of another shard index) is named at start-up with the command that rebuilds it
     victim = next(t for t in targets if not t.endswith(f"shard-{new_shard}.npz"))
     (tmp_path / victim).write_bytes((tmp_path / victim).read_bytes()[:100])
-    dry = _snakemake(tmp_path, "-n", "--force", victim)
+    dry = _snakemake(tmp_path, "-n", "--forcerun", victim, "--", *targets)
     text = dry.stdout + dry.stderr
-    assert f"Corrupt cached file {victim}" in text and f"snakemake --force {victim}" in text, text[-3000:]
+    assert f"Corrupt cached file {victim}" in text and f"snakemake --forcerun {victim}" in text, text[-3000:]
     jobs = set(re.findall(r"output: (results/embeddings/\S+\.npz)", text))
     assert victim in jobs, text[-3000:]

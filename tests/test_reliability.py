@@ -213,8 +213,8 @@ def snapshot(root: Path) -> dict[str, bytes]:
 @pytest.mark.slow
 def test_truncated_shard_and_model_are_named_and_rebuilt(demo_run, tmp_path):
     """A truncated cached archive is named at start-up with the command that rebuilds it; a dry run
-    changes nothing on disk (parse time only reads); `snakemake --force FILE` rebuilds it, and the
-    next run reruns exactly what reads it."""
+    changes nothing on disk (parse time only reads); `snakemake --forcerun FILE` lists (-n) and then
+    rebuilds exactly that file and what reads it."""
     workdir = copy_run(demo_run, tmp_path / "run")
     shard = "results/embeddings/tiny-wavlm/clean/shard-1.npz"
     model = "results/cv/egemaps/svm/fold-1/model.zip"
@@ -228,24 +228,25 @@ def test_truncated_shard_and_model_are_named_and_rebuilt(demo_run, tmp_path):
     text = dry.stdout + dry.stderr
     for path in (shard, model):
         assert re.search(rf"Corrupt cached file {re.escape(path)}: not a complete archive .*"
-                         rf"snakemake --force {re.escape(path)}", text), text[-3000:]
-    rebuilt = run_snakemake(workdir, "--force", shard, model, *DEMO)
-    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-5000:]
-    assert find_corrupt([workdir / "results"]) == []
-    after = run_snakemake(workdir, "-n", *DEMO)
-    assert "Corrupt cached file" not in after.stdout + after.stderr
-    got = job_set(after)
+                         rf"snakemake --forcerun {re.escape(path)}", text), text[-3000:]
     expected = (
+        {job("embed", encoder="tiny-wavlm", variant="clean", shard="1")}
         # the probe and UMAP read the clean shards; every tiny-wavlm classifier reads all shards
-        {job("plan", encoder="tiny-wavlm", fold=f) for f in FOLDS}
+        | {job("plan", encoder="tiny-wavlm", fold=f) for f in FOLDS}
         | {job(r, encoder="tiny-wavlm") for r in ("layer_probe_table", "plot_layer_probe", "plot_umap")}
         | train_jobs("tiny-wavlm", CLASSIFIERS)
         | downstream_of_predictions("tiny-wavlm", CLASSIFIERS)
-        # egemaps: the rebuilt svm fold-1 job's predictions and its ensemble (svm is a member)
-        | train_jobs("egemaps", ("ensemble",), ("1",))
+        # egemaps: svm's fold 1 and the ensemble of that fold (svm is a member)
+        | train_jobs("egemaps", ("svm", "ensemble"), ("1",))
         | downstream_of_predictions("egemaps", ("svm", "ensemble"))
     )
+    got = job_set(run_snakemake(workdir, "-n", "--forcerun", shard, model, *DEMO))
     assert got == expected, explain(got, expected)
+    assert snapshot(workdir / "results") == before
+    rebuilt = run_snakemake(workdir, "--forcerun", shard, model, *DEMO)
+    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-5000:]
+    assert find_corrupt([workdir / "results"]) == []
+    assert nothing_to_do(run_snakemake(workdir, "-n", *DEMO))
 
 
 # --- 3: bad input through the whole DAG; manifest rows with problems ---------------------------------

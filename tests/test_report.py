@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
+from speech_emotion.features import FeatureSpec
 from speech_emotion.embeddings import write_shard
 
 pytestmark = pytest.mark.slow
@@ -79,7 +80,9 @@ def fake_upstream(workdir: Path, folds: int = 3, shards: int = 2) -> dict:
                         encoder, encoder, "none")
         layers = [2, 3] if n_layers > 1 else [0]
         (workdir / f"results/cv/{encoder}/plans").mkdir(parents=True)
-        (workdir / f"results/cv/{encoder}/plans/fold-all.json").write_text(json.dumps({"layers": layers}))
+        spec = FeatureSpec.of(layers, encoder=encoder)  # the final model's feature pipeline, as rule plan writes it
+        (workdir / f"results/cv/{encoder}/plans/fold-all.json").write_text(
+            json.dumps({"layers": layers, "features": spec.to_json()}))
         probe = pd.DataFrame([{"fold": str(f), "layer": l, "score": 0.3 + 0.05 * l + 0.01 * f,
                                "chosen": int(l in layers)} for f in range(folds) for l in range(n_layers)])
         probe.to_csv(workdir / f"results/cv/{encoder}/layer_probe.tsv", sep="\t", index=False)

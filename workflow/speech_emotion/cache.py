@@ -126,5 +126,6 @@ def find_corrupt(roots: list[str | Path]) -> list[tuple[Path, str]]:
 
 def corrupt_message(path: str | Path, problem: str) -> str:
     """The start-up warning for a cached archive that does not open, with the command that rebuilds it."""
-    return (f"Corrupt cached file {path}: {problem}. Rebuild it with `snakemake --force {path}` (and your usual "
-            "options); the next run then reruns what reads it. Until then a job reading it stops with this file's name.")
+    return (f"Corrupt cached file {path}: {problem}. Rebuild it and what reads it with `snakemake --forcerun {path}` "
+            "(and your usual options; add -n to see the jobs first). Until then a job reading it stops with this "
+            "file's name.")
