@@ -31,10 +31,9 @@ import numpy as np
 from sklearn.metrics import balanced_accuracy_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
-from speech_emotion.classifiers import make_classifier  # noqa: E402
-from speech_emotion.features import plan_spec, planned_fold  # noqa: E402
-from speech_emotion.splits import variant_paths  # noqa: E402
-from speech_emotion.tables import read_table  # noqa: E402
+from speech_emotion.train.classifiers import make_classifier  # noqa: E402
+from speech_emotion.train.features import plan_spec, planned_fold  # noqa: E402
+from speech_emotion.io.tables import read_table  # noqa: E402
 
 warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
 
@@ -84,7 +83,8 @@ def load_folds(work: Path, encoder: str):
     results = work / "results"
     manifest = read_table(results / "data" / "manifest.tsv")
     folds = read_table(results / "data" / "folds.tsv")
-    paths = variant_paths(sorted(str(p) for p in (results / "embeddings" / encoder).glob("*/shard-*.npz")))
+    paths = {v.name: {encoder: sorted(str(p) for p in v.glob("shard-*.npz"))}  # variant -> encoder -> shards
+             for v in sorted((results / "embeddings" / encoder).iterdir())}
     out = []
     for plan_path in sorted((results / "cv" / encoder / "plans").glob("fold-*.json")):
         fold = int(plan_path.stem.split("-")[1])

@@ -12,7 +12,7 @@ Settings (CPU, the default):
 - ``bare B``: a bare batched forward pass, ``model(input_values, attention_mask)`` on the same
   length-sorted batches of at most B audio-seconds as the embed path, no hidden states kept,
   torch's own threads (the floor a hand-written loop would reach);
-- ``embed B``: the embed stage's code path (``speech_emotion.embeddings.embed_signals``: batches
+- ``embed B``: the embed stage's code path (``speech_emotion.embed.embeddings.embed_signals``: batches
   of at most B audio-seconds, ``--threads`` batches side by side on one torch thread each, every
   hidden layer pooled as mean ++ std over valid frames), for each ``--batch-seconds`` B;
 - ``embed B int8`` / ``max_layer N`` / both: the opt-in speed-ups (``embed.quantize: int8``,
@@ -82,8 +82,8 @@ class Setting:
 def make_settings(args: argparse.Namespace, folder: Path) -> tuple[list[Setting], dict]:
     import torch
 
-    from speech_emotion.embeddings import embed_signals, plan_batches
-    from speech_emotion.encoders import HFEncoder
+    from speech_emotion.embed.embeddings import embed_signals, plan_batches
+    from speech_emotion.embed.encoders import HFEncoder
 
     cuda = args.device == "cuda"
     settings: list[Setting] = []
@@ -150,7 +150,7 @@ def profile(encoder, signals: list[np.ndarray], batch_seconds: float) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
     from speech_emotion.devices import single_torch_thread
-    from speech_emotion.embeddings import plan_batches
+    from speech_emotion.embed.embeddings import plan_batches
 
     model = encoder.model
     batch = plan_batches([len(s) for s in signals], int(batch_seconds * RATE))[0]
@@ -227,8 +227,8 @@ def main() -> None:
 
     import torch
 
-    from speech_emotion.audio import load_audio
-    from speech_emotion.embeddings import embed_signals
+    from speech_emotion.data.audio import load_audio
+    from speech_emotion.embed.embeddings import embed_signals
 
     if cuda and not torch.cuda.is_available():
         sys.exit("--device cuda: no CUDA device visible to torch here")
@@ -260,7 +260,7 @@ def main() -> None:
         per_group.append({k: round(v, 2) for k, v in took.items()})
         print(f"group {g}: " + ", ".join(f"{k} {v:.1f}s" for k, v in took.items()), flush=True)
 
-    from speech_emotion.embeddings import plan_batches
+    from speech_emotion.embed.embeddings import plan_batches
 
     def padding(batch_seconds: float) -> float:
         """Padded audio / audio of the batches of this batch size over the groups. Small groups of

@@ -11,12 +11,12 @@ Embeds the 400 clips of ``../shared/data/urdu`` with ``../shared/models/whisper-
 
 in groups of clips with the settings' order rotating, so a changing load hits all alike; the
 embeddings are rounded to float16 as the shards store them. Then, on the project's folds
-(``speech_emotion.folds.make_folds``: speaker-disjoint, 5 folds, seed 42, the config's defaults)
+(``speech_emotion.data.folds.make_folds``: speaker-disjoint, 5 folds, seed 42, the config's defaults)
 and per setting:
 
 - per layer: pooled UA (balanced accuracy of the pooled test predictions) of the workflow's
   logistic regression with C = 1 on that layer;
-- the plan: per fold, the project's layer probe (``speech_emotion.plan.choose_layers("auto")`` on
+- the plan: per fold, the project's layer probe (``speech_emotion.train.plan.choose_layers("auto")`` on
   the fold's training clips, speaker-grouped inner folds) picks the layers, then the workflow's
   logistic regression (C chosen from its Cs by inner CV) trains on them; pooled UA over the folds.
   No per-speaker standardisation and no copies (the full workflow decides those per fold too).
@@ -58,14 +58,14 @@ def main() -> None:
     import torch
     from sklearn.metrics import balanced_accuracy_score
 
-    from speech_emotion.audio import load_audio
-    from speech_emotion.classifiers.logreg import LogRegClassifier
-    from speech_emotion.datasets import list_corpus
-    from speech_emotion.embeddings import as_stored, embed_signals
-    from speech_emotion.encoders import HFEncoder
-    from speech_emotion.folds import make_folds
-    from speech_emotion.layers import select
-    from speech_emotion.plan import Probe, choose_layers
+    from speech_emotion.data.audio import load_audio
+    from speech_emotion.train.classifiers.logreg import LogRegClassifier
+    from speech_emotion.data.datasets import list_corpus
+    from speech_emotion.embed.embeddings import as_stored, embed_signals
+    from speech_emotion.embed.encoders import HFEncoder
+    from speech_emotion.data.folds import make_folds
+    from speech_emotion.train.layers import select
+    from speech_emotion.train.plan import Probe, choose_layers
 
     torch.set_num_threads(args.threads)
     dataset = {"kind": "folder", "root": str(args.data), "speaker_regex": r"^(S[MF]\d+)_"}
@@ -117,7 +117,7 @@ def main() -> None:
             probe = Probe(inner_folds=5, seed=42, n_jobs=args.threads)
             plan = choose_layers("auto", emb[tr], y[tr], speakers[tr], probe)
             if plan.get("weights") is not None:
-                from speech_emotion.weighting import weighted_sum
+                from speech_emotion.train.weighting import weighted_sum
 
                 X = weighted_sum(emb, np.asarray(plan["weights"]))
                 chosen.append("weighted")

@@ -5,7 +5,7 @@ one: 24 layers, hidden 1024, 16 heads, 7-layer 512-channel conv stack) is saved 
 ``save_pretrained`` and loaded back through the embed stage's own loader. On real clips from
 ``../shared/data/urdu`` it measures audio-seconds per second of
 
-  (a) the embed code path (speech_emotion.embeddings.embed_signals: length-sorted batches of
+  (a) the embed code path (speech_emotion.embed.embeddings.embed_signals: length-sorted batches of
       ``--batch-seconds``, every hidden layer pooled over valid frames),
   (b) a bare ``model(input_values)`` loop over the same clips one by one (the floor),
   (c) fixed batches of 4 clips in file order, padded, as the original scripts did,
@@ -95,9 +95,9 @@ def pick_clips(count: int) -> list[Path]:
 def throughput(args: argparse.Namespace, folder: Path) -> dict:
     import torch
 
-    from speech_emotion.audio import load_audio
-    from speech_emotion.embeddings import embed_signals
-    from speech_emotion.encoders import HFEncoder
+    from speech_emotion.data.audio import load_audio
+    from speech_emotion.embed.embeddings import embed_signals
+    from speech_emotion.embed.encoders import HFEncoder
 
     torch.set_num_threads(args.threads)
     files = pick_clips(args.clips)
@@ -165,9 +165,9 @@ def long_clip(args: argparse.Namespace, folder: Path) -> dict:
     """One --long-minutes clip through the embed path (fresh process: its own peak memory)."""
     import torch
 
-    from speech_emotion.audio import load_audio
-    from speech_emotion.embeddings import embed_signals
-    from speech_emotion.encoders import HFEncoder
+    from speech_emotion.data.audio import load_audio
+    from speech_emotion.embed.embeddings import embed_signals
+    from speech_emotion.embed.encoders import HFEncoder
 
     torch.set_num_threads(args.threads)
     target = int(args.long_minutes * 60 * 16000)

@@ -21,8 +21,8 @@ For each scale s, in WORKDIR/scale-<s>/ (emptied first):
    run lists them: the encoder folder ``resources/models/wavlm-large`` (a stub config.json; it is
    never loaded), the augmented audio shards (copies of the clean audio, in the audio_store
    format) and the embedding shards of every variant in WavLM-Large's exact shape (25 layers x
-   2048, float16, :func:`speech_emotion.embeddings.write_shard`, the clips of each shard read
-   from check_clips' tables, so membership is :func:`speech_emotion.shards.shard_of`), written
+   2048, float16, :func:`speech_emotion.embed.embeddings.write_shard`, the clips of each shard read
+   from check_clips' tables, so membership is :func:`speech_emotion.embed.shards.shard_of`), written
    after their inputs so that their mtimes are newer (Snakemake has no metadata for them and
    reruns nothing on params or code). Features are class- and speaker-structured
    (:class:`FeatureModel`); a copy is its clip's features plus small noise. A second dry run must
@@ -65,9 +65,9 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from speech_emotion.audio_store import write_audio_shard  # noqa: E402
-from speech_emotion.tables import read_table  # noqa: E402
-from speech_emotion.embeddings import write_shard  # noqa: E402
+from speech_emotion.io.audio_store import write_audio_shard  # noqa: E402
+from speech_emotion.io.tables import read_table  # noqa: E402
+from speech_emotion.embed.embeddings import write_shard  # noqa: E402
 
 CREMAD_SPEAKERS = 91
 CREMAD_CLIPS = 7442

@@ -20,9 +20,9 @@ import pandas as pd
 from sklearn.metrics import balanced_accuracy_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
-from speech_emotion.classifiers.logreg import LogRegClassifier  # noqa: E402
-from speech_emotion.layers import select  # noqa: E402
-from speech_emotion.embeddings import load_variant  # noqa: E402
+from speech_emotion.train.classifiers.logreg import LogRegClassifier  # noqa: E402
+from speech_emotion.train.layers import select  # noqa: E402
+from speech_emotion.embed.embeddings import load_variant  # noqa: E402
 
 warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
 work = Path(sys.argv[1] if len(sys.argv) > 1 else "urdu-run") / "results"

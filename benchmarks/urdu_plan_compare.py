@@ -1,5 +1,6 @@
 """The plan's decisions and two classifiers on URDU, from embeddings a workflow run already wrote, with the
-code of any checkout: compare two versions of the plan on the same embeddings and folds.
+code of any checkout whose package is laid out by stage: compare two versions of the plan on the same
+embeddings and folds.
 
     python benchmarks/urdu_plan_compare.py CHECKOUT WORKDIR ENCODERS CLASSIFIERS
     e.g. python benchmarks/urdu_plan_compare.py . urdu-run whisper-tiny.en,egemaps logreg,mlp
@@ -23,11 +24,10 @@ import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 from sklearn.metrics import balanced_accuracy_score  # noqa: E402
 
-from speech_emotion.folds import make_folds  # noqa: E402
-from speech_emotion.plan import make_plan  # noqa: E402
-from speech_emotion.splits import variant_paths  # noqa: E402
-from speech_emotion.tables import read_table  # noqa: E402
-from speech_emotion.training import train_fold  # noqa: E402
+from speech_emotion.data.folds import make_folds  # noqa: E402
+from speech_emotion.train.plan import make_plan  # noqa: E402
+from speech_emotion.io.tables import read_table  # noqa: E402
+from speech_emotion.train.fold import train_fold  # noqa: E402
 
 warnings.filterwarnings("ignore")
 results = workdir / "results"
@@ -35,14 +35,12 @@ config = yaml.safe_load(open(Path(checkout) / "config.yaml"))
 manifest = read_table(results / "data" / "manifest.tsv")
 folds = make_folds(manifest, "speaker", 5, 42, None, None)
 for encoder in encoders:
-    paths = variant_paths(sorted(str(p) for p in (results / "embeddings" / encoder).glob("*/shard-*.npz")))
+    paths = {v.name: {encoder: sorted(str(p) for p in v.glob("shard-*.npz"))}  # variant -> encoder -> shards
+             for v in sorted((results / "embeddings" / encoder).iterdir())}
     predictions = {c: [] for c in classifiers}
     for k in range(5):
         start = time.time()
-        try:
-            plan = make_plan(str(k), paths, manifest, folds, config["features"], "auto", 42, encoder=encoder)
-        except TypeError:  # a version before the feature pipeline
-            plan = make_plan(str(k), paths, manifest, folds, config["features"], "auto", 42)
+        plan = make_plan(str(k), paths, manifest, folds, config["features"], "auto", 42)
         plan = json.loads(json.dumps(plan))
         copies = plan["copies"]
         print(f"{encoder} fold {k}: layers {plan['layers']} ({plan['layer_choice'].get('candidate', '')}), "

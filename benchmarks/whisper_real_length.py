@@ -63,9 +63,9 @@ def main() -> None:
 
     import torch
 
-    from speech_emotion.audio import load_audio
-    from speech_emotion.embeddings import embed_signals
-    from speech_emotion.encoders import HFEncoder
+    from speech_emotion.data.audio import load_audio
+    from speech_emotion.embed.embeddings import embed_signals
+    from speech_emotion.embed.encoders import HFEncoder
 
     torch.set_num_threads(args.threads)
     files = sorted(args.data.glob("*/*.wav"))

@@ -13,8 +13,8 @@ import soundfile as sf
 import yaml
 from conftest import run_snakemake
 
-from speech_emotion.audio_store import read_audio_shard
-from speech_emotion.augment import (
+from speech_emotion.io.audio_store import read_audio_shard
+from speech_emotion.augment.transforms import (
     augment_clip,
     augment_shard,
     build_pipeline,
@@ -27,7 +27,7 @@ from speech_emotion.augment import (
     transform_config,
 )
 from speech_emotion.config import schema_defaults
-from speech_emotion.splits import Variant, build_fold
+from speech_emotion.data.splits import Variant, build_fold
 
 SR = 16000
 AUGMENT = schema_defaults()["augment"]  # the defaults (config.yaml equals them: tests/test_config.py)
@@ -348,7 +348,7 @@ def test_raising_copies_schedules_only_the_new_copy(tmp_path):
 def test_real_speech_copies_stay_within_ranges():
     from conftest import shared_path
 
-    from speech_emotion.audio import load_audio
+    from speech_emotion.data.audio import load_audio
 
     files = sorted(shared_path("data", "cremad-sample", "AudioWAV").glob("*.wav"))
     assert len(files) == 12

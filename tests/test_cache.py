@@ -8,7 +8,7 @@ import stat
 import numpy as np
 import pytest
 
-from speech_emotion.cache import atomic_path, find_corrupt, write_text_atomic, zip_problem
+from speech_emotion.io.files import atomic_path, find_corrupt, write_text_atomic, zip_problem
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from speech_emotion import classifiers as C
-from speech_emotion.classifiers import base as B
-from speech_emotion.classifiers import inner as I
-from speech_emotion.classifiers.logreg import LogRegClassifier
-from speech_emotion.classifiers.svm import platt_apply, platt_fit
-from speech_emotion.classifiers.ensemble import fit_weights
+from speech_emotion.train import classifiers as C
+from speech_emotion.train.classifiers import base as B
+from speech_emotion.train.classifiers import inner as I
+from speech_emotion.train.classifiers.logreg import LogRegClassifier
+from speech_emotion.train.classifiers.svm import platt_apply, platt_fit
+from speech_emotion.train.classifiers.ensemble import fit_weights
 
 LABELS = np.array(["ANG", "HAP", "NEU", "SAD"])
 
@@ -107,7 +107,7 @@ def test_sklearn_state_refuses_other_classes_and_keeps_every_fitted_attribute():
     from sklearn.svm import SVC
     from sklearn.tree import DecisionTreeClassifier
 
-    from speech_emotion.classifiers.modelfile import ModelFileError, sklearn_dumps, sklearn_loads
+    from speech_emotion.train.classifiers.modelfile import ModelFileError, sklearn_dumps, sklearn_loads
 
     X, y, _ = separable(seed=2)
     svc = SVC(C=3.0, gamma=0.1, class_weight="balanced").fit(X, y)
@@ -265,7 +265,7 @@ def test_equal_weight_ensemble_is_the_mean_of_its_members_probabilities(monkeypa
     members = {name: C.make_classifier(name, member_params[name]).fit(X, y, g) for name in ("logreg", "xgboost", "mlp")}
     ens = C.make_classifier("ensemble", {"members": list(members), "member_params": member_params})
     assert ens.weights == "equal"  # the default
-    from speech_emotion.classifiers import ensemble as E
+    from speech_emotion.train.classifiers import ensemble as E
 
     monkeypatch.setattr(E, "cross_val_proba", lambda *a, **k: pytest.fail("equal weights need no inner CV"))
     ens.fit(X, y, g, fitted_members=members)
@@ -429,7 +429,7 @@ def test_copies_decision_is_not_fooled_by_copies_of_held_out_clips():
 
     Before, the fallback split rows without grouping: held-out clips had their own near-identical
     copies in inner training and the decision scored 0.61 with copies against 0.28 without."""
-    from speech_emotion.plan import Probe, choose_copies
+    from speech_emotion.train.plan import Probe, choose_copies
 
     Xa, ya, ga, clean, clips = one_speaker_class(informative=False)
     result = choose_copies("auto", Xa, ya, ga, clean, clips, Probe(inner_folds=5, seed=0))
@@ -487,7 +487,7 @@ def test_greedy_selection_by_hand():
     """Three members on 4 rows of 2 classes (balanced, so the loss is the plain mean -log p(true)):
     `good` starts (0.164 vs 0.371 and 1.498); adding `other` gives (good + other) / 2 with 0.256, adding
     `good` again leaves 0.164, adding `noise` is worse still: no addition lowers the loss, good alone."""
-    from speech_emotion.classifiers.ensemble import select_members
+    from speech_emotion.train.classifiers.ensemble import select_members
 
     y = np.array([0, 0, 1, 1])
     good = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.1, 0.9]])
@@ -631,7 +631,7 @@ def _rows_per_training_run(monkeypatch, name: str) -> list[int]:
 
         monkeypatch.setattr(xgb.XGBClassifier, "fit", spy)
     else:
-        from speech_emotion.classifiers.mlp import MLPClassifier
+        from speech_emotion.train.classifiers.mlp import MLPClassifier
 
         epoch = MLPClassifier._epoch
 

@@ -110,7 +110,7 @@ def test_every_key_has_a_description_and_every_setting_a_default():
 
 def test_classifier_defaults_in_the_schema_equal_the_classes_defaults():
     """config.yaml's classifier settings ARE the classes' defaults; the schema must say the same."""
-    from speech_emotion.classifiers import make_classifier
+    from speech_emotion.train.classifiers import make_classifier
 
     defaults = schema_defaults(SCHEMA)["classifiers"]
     properties = SCHEMA["properties"]["classifiers"]["properties"]
@@ -120,8 +120,9 @@ def test_classifier_defaults_in_the_schema_equal_the_classes_defaults():
         params = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items() if k not in ("seed", "n_jobs")}
         # every setting the schema allows is a constructor argument (member_params is internal to the ensemble)
         assert set(section["properties"]) <= set(params), (name, set(section["properties"]) - set(params))
-        # member_params is internal to the ensemble; refit is set by the train job for the final model
-        assert set(params) - set(section["properties"]) <= {"member_params", "refit"}, name
+        # member_params is internal to the ensemble; refit is set by the train job for the final model,
+        # block_widths by the train job from the plan (a balanced fusion)
+        assert set(params) - set(section["properties"]) <= {"member_params", "refit", "block_widths"}, name
         for key in section["properties"]:
             expected = defaults[name].get(key)  # absent (NO_DEFAULT) means None in the class
             assert params[key] == expected and type(params[key]) is type(expected), (
@@ -238,9 +239,9 @@ def test_predefined_protocol_needs_a_fold_source(tmp_path):
 
 
 def test_schema_names_exactly_the_registered_classifiers():
-    """The registry (speech_emotion.classifiers.registry) is the one list of classifiers: the schema's
+    """The registry (speech_emotion.train.classifiers.registry) is the one list of classifiers: the schema's
     enums, its classifiers.* blocks, config.yaml's run list and the ensemble's members follow it."""
-    from speech_emotion.classifiers.registry import CLASSIFIERS, MEMBERS, TUNABLE
+    from speech_emotion.train.classifiers.registry import CLASSIFIERS, MEMBERS, TUNABLE
 
     schema = SCHEMA
     props = schema["properties"]
@@ -340,7 +341,7 @@ def test_one_speaker_corpus_is_pointed_to_the_stratified_protocol():
     """cv.folds is at least 2, so 'lower cv.folds to 1' was advice the schema rejects."""
     import pandas as pd
 
-    from speech_emotion.folds import FoldError, make_folds
+    from speech_emotion.data.folds import FoldError, make_folds
 
     table = pd.DataFrame({"clip_id": [f"c{i}" for i in range(12)], "speaker": "S1", "label": list("ABC") * 4})
     with pytest.raises(FoldError) as info:

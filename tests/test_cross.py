@@ -20,7 +20,7 @@ import yaml
 from conftest import REPO, shared_path
 
 from speech_emotion.config import ConfigError, check_config
-from speech_emotion.cross import (
+from speech_emotion.cross.pairs import (
     check_disjoint,
     common_labels,
     cross_metrics,
@@ -29,9 +29,9 @@ from speech_emotion.cross import (
     map_labels,
     predict_corpus,
 )
-from speech_emotion.embeddings import write_shard
-from speech_emotion.leaderboard import leaderboard_html, sections
-from speech_emotion.metrics import summary_row, summary_table
+from speech_emotion.embed.embeddings import write_shard
+from speech_emotion.evaluate.leaderboard import leaderboard_html, sections
+from speech_emotion.evaluate.metrics import summary_row, summary_table
 
 LABEL_MAP = {"Angry": "ANG", "Happy": "HAP", "Neutral": "NEU", "Sad": "SAD"}
 
@@ -107,10 +107,11 @@ def _features(labels, rng, scale: float = 6.0) -> np.ndarray:
     return out
 
 
-def _write(folder: Path, name: str, clip_ids, features) -> list[str]:
+def _write(folder: Path, name: str, clip_ids, features) -> dict[str, list[str]]:
+    """One variant's shard of encoder "enc": {encoder: [shard file]}."""
     path = folder / name / "shard-0.npz"
     write_shard(path, list(clip_ids), features, "enc", "enc", "none", dtype="float32")
-    return [str(path)]
+    return {"enc": [str(path)]}
 
 
 def test_cross_train_uses_only_the_train_corpus_and_predicts_every_mapped_test_clip(tmp_path):
@@ -124,7 +125,7 @@ def test_cross_train_uses_only_the_train_corpus_and_predicts_every_mapped_test_c
     features = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 3, "probe_C": 1.0, "probe_max_iter": 500,
                 "speaker_norm": "off", "speaker_norm_min_clips": 5}
 
-    plan = cross_plan(train_paths, train, LABEL_MAP, features, "always", seed=0, encoder="enc")
+    plan = cross_plan(train_paths, train, LABEL_MAP, features, "always", seed=0)
     assert plan["fold"] == "all" and plan["n_train_clips"] == 5 * 4 * 3  # DIS dropped
     assert plan["dropped"] == {"DIS": 15} and plan["labels"] == ["ANG", "HAP", "NEU", "SAD"]
     assert plan["layers"][0] == 1 or 1 in plan["layers"]  # the informative layer
@@ -163,7 +164,7 @@ def test_a_cross_pair_standardises_the_test_corpus_per_speaker_as_a_cv_test_fold
     scores what the model scores on its own training rows, and its rows are standardised per test
     speaker exactly as a CV test fold's. Before the feature pipeline, cross predictions fed the raw
     features to a model trained on standardised ones (chance-level scores)."""
-    from speech_emotion.features import load_fold
+    from speech_emotion.train.features import load_fold
 
     rng = np.random.default_rng(3)
     train = _corpus("tr", ["ANG", "HAP", "NEU", "SAD"], speakers=6, per=4, rng=rng)
@@ -175,7 +176,7 @@ def test_a_cross_pair_standardises_the_test_corpus_per_speaker_as_a_cv_test_fold
     test_clean = _write(tmp_path / "test", "clean", test["clip_id"], X)
     features = {"layers": [1], "probe_max_layers": 1, "probe_inner_folds": 3, "probe_C": 1.0,
                 "probe_max_iter": 500, "speaker_norm": "on", "speaker_norm_min_clips": 5}
-    plan = cross_plan(train_paths, train, LABEL_MAP, features, "always", seed=0, encoder="enc")
+    plan = cross_plan(train_paths, train, LABEL_MAP, features, "always", seed=0)
     result = cross_train("enc", "logreg", {"C": 1.0}, train_paths, train, LABEL_MAP, plan, seed=0)
     assert result.features.speaker_norm and result.features.population is not None
     predictions, _ = predict_corpus(result.model, result.features, test_clean, test, train, LABEL_MAP, tmp_path)

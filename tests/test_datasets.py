@@ -12,9 +12,9 @@ import pytest
 import soundfile as sf
 from conftest import REPO, shared_path
 
-from speech_emotion.audio import load_audio
-from speech_emotion.tables import read_table
-from speech_emotion.datasets import (
+from speech_emotion.data.audio import load_audio
+from speech_emotion.io.tables import read_table
+from speech_emotion.data.datasets import (
     DatasetError,
     build_manifest,
     check_shard,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from speech_emotion.demo import EMOTIONS, SENTENCES, make_demo_corpus
+from speech_emotion.data.demo import EMOTIONS, SENTENCES, make_demo_corpus
 
 
 def _digest(folder):

@@ -24,7 +24,7 @@ import soundfile as sf
 import yaml
 
 from conftest import REPO, shared_path
-from speech_emotion.download import DownloadError, Settings, download_cremad, parse_pointer, read_names
+from speech_emotion.data.download import DownloadError, Settings, download_cremad, parse_pointer, read_names
 
 NAMES = ["1001_DFA_ANG_XX", "1001_DFA_HAP_XX", "1002_IEO_SAD_HI", "1002_IEO_NEU_XX"]
 

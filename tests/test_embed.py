@@ -14,10 +14,10 @@ import pytest
 import soundfile as sf
 
 from conftest import REPO, shared_path
-from speech_emotion import embeddings as E
-from speech_emotion import encoders as M
-from speech_emotion.shards import shard_of
-from speech_emotion.splits import Variant
+from speech_emotion.embed import embeddings as E
+from speech_emotion.embed import encoders as M
+from speech_emotion.embed.shards import shard_of
+from speech_emotion.data.splits import Variant
 
 RATE = 16000
 
@@ -88,7 +88,7 @@ def test_pooling_ignores_padding(which, real_length, tiny_wavlm, tiny_whisper):
 def test_real_whisper_pooling_ignores_padding():
     folder = shared_path("models", "whisper-tiny.en")
     clips = sorted(shared_path("data", "urdu").glob("*/*.wav"))[:3]
-    from speech_emotion.audio import load_audio
+    from speech_emotion.data.audio import load_audio
 
     signals = [load_audio(c) for c in clips]
     for real_length in (False, True):
@@ -330,13 +330,13 @@ def test_load_variant(tmp_path):
     folder = tmp_path / "enc" / "aug1"
     _write(folder / "shard-0.npz", ("a", "c"))
     _write(folder / "shard-1.npz", ("b",))
-    variant = E.load_variant([folder / "shard-0.npz", folder / "shard-1.npz"])
+    variant = E.load_variant([folder / "shard-0.npz", folder / "shard-1.npz"], "aug1")
     assert isinstance(variant, Variant) and variant.name == "aug1"
     assert variant.clip_ids.tolist() == ["a", "c", "b"] and variant.features.shape == (3, 2, 6)
-    assert E.load_variant([folder / "shard-0.npz"], layers=[1]).features.shape == (2, 1, 6)
+    assert E.load_variant([folder / "shard-0.npz"], "aug1", layers=[1]).features.shape == (2, 1, 6)
     _write(folder / "shard-2.npz", ("b",))
     with pytest.raises(E.ShardError, match="more than one shard"):
-        E.load_variant([folder / "shard-1.npz", folder / "shard-2.npz"])
+        E.load_variant([folder / "shard-1.npz", folder / "shard-2.npz"], "aug1")
 
 
 def test_shards_record_device_and_mixed_devices_are_warned_about(tmp_path, caplog):
@@ -347,10 +347,10 @@ def test_shards_record_device_and_mixed_devices_are_warned_about(tmp_path, caplo
                   device="cuda", compute_dtype="float16")
     assert {"device": "cpu", "compute_dtype": "float32"}.items() <= E.load_shard(folder / "shard-0.npz").metadata.items()
     with caplog.at_level("WARNING"):
-        E.load_variant([folder / "shard-0.npz"])
+        E.load_variant([folder / "shard-0.npz"], "clean")
     assert not caplog.text
     with caplog.at_level("WARNING"):
-        variant = E.load_variant([folder / "shard-0.npz", folder / "shard-1.npz"])
+        variant = E.load_variant([folder / "shard-0.npz", folder / "shard-1.npz"], "clean")
     assert variant.made_with == ("cpu float32", "cuda float16")
     assert "different devices/dtypes (cpu float32, cuda float16)" in caplog.text
 

@@ -1,4 +1,4 @@
-"""kind: emotion2vec: the port of FunASR's emotion2vec (speech_emotion.emotion2vec) against FunASR itself on
+"""kind: emotion2vec: the port of FunASR's emotion2vec (speech_emotion.embed.emotion2vec) against FunASR itself on
 the same random weights, its pooled layers with padding, weight loading, and a demo-sized workflow run."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from conftest import REPO, run_snakemake
-from speech_emotion import embeddings as E
-from speech_emotion import emotion2vec as E2V
+from speech_emotion.embed import embeddings as E
+from speech_emotion.embed import emotion2vec as E2V
 
 TINY = REPO / "resources" / "tiny-emotion2vec" / "config.yaml"
 RATE = 16000
@@ -160,7 +160,7 @@ def test_random_init_is_seeded_and_loads_tensors_only(tiny, tmp_path):
 def test_download_fetches_funasr_files(monkeypatch, tmp_path):
     import huggingface_hub
 
-    from speech_emotion import encoders as M
+    from speech_emotion.embed import encoders as M
 
     class Info:
         sha = "a" * 40

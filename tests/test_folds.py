@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from speech_emotion.datasets import DatasetError
-from speech_emotion.folds import (
+from speech_emotion.data.datasets import DatasetError
+from speech_emotion.data.folds import (
     FoldError,
     assigned_from_column,
     assigned_from_table,
@@ -19,7 +19,7 @@ from speech_emotion.folds import (
     fold_index,
     make_folds,
 )
-from speech_emotion.splits import TRAIN_ONLY, fold_list, fold_names, partition, speaker_overlap
+from speech_emotion.data.splits import TRAIN_ONLY, fold_list, fold_names, partition, speaker_overlap
 
 
 def corpus(speakers: int = 6, labels: str = "ABC", per_label: int = 2) -> pd.DataFrame:
@@ -76,7 +76,7 @@ def test_stratified_protocol_lets_speakers_leak():
 def test_label_with_fewer_speakers_than_folds_is_reported(caplog):
     table = corpus(speakers=4, labels="AB")
     table = table[~((table["label"] == "B") & (table["speaker"] != "s0"))]  # only s0 says B
-    with caplog.at_level(logging.WARNING, logger="speech_emotion.folds"):
+    with caplog.at_level(logging.WARNING, logger="speech_emotion.data.folds"):
         folds = make_folds(table, "speaker", 2, seed=0)
     merged = table.merge(folds, on="clip_id")
     b_fold = merged.loc[merged["label"] == "B", "fold"].iloc[0]
@@ -109,7 +109,7 @@ def test_loso_with_one_speaker_is_a_clear_error():
 def test_loso_reports_a_label_only_one_speaker_has(caplog):
     table = corpus(speakers=3, labels="AB")
     table = table[~((table["label"] == "B") & (table["speaker"] != "s1"))]  # only s1 says B
-    with caplog.at_level(logging.WARNING, logger="speech_emotion.folds"):
+    with caplog.at_level(logging.WARNING, logger="speech_emotion.data.folds"):
         make_folds(table, "loso", 0, seed=0)
     assert "label 'B': every clip is in fold 1 (s1), so that fold trains without it" in caplog.text
     # test folds without a label are expected under loso: one summary line, not one per (fold, label)

@@ -12,8 +12,10 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, run_snakemake, shared_path
-from speech_emotion.embeddings import write_shard
-from speech_emotion.features import FeatureSpec
+from speech_emotion.train.fold import train_fold
+from speech_emotion.train.plan import make_plan
+from speech_emotion.embed.embeddings import write_shard
+from speech_emotion.train.features import FeatureSpec
 
 DEMO = ("--cores", "2", "--workflow-profile", str(REPO / "profiles" / "demo"))
 
@@ -26,11 +28,11 @@ def test_fused_variant_aligns_clips_and_concatenates_each_members_layers(tmp_pat
     pb = tmp_path / "results/embeddings/b/clean/shard-0.npz"
     write_shard(pa, ["x", "y", "z"], a, "a", "m", "r", dtype="float32")
     write_shard(pb, ["z", "x", "y"], b[[2, 0, 1]], "b", "m", "r", dtype="float32")  # another clip order
-    fused = FeatureSpec.of([("a", [1, 3]), ("b", [0])]).read_variant("clean", [pa, pb])
+    fused = FeatureSpec.of([("a", [1, 3]), ("b", [0])]).read_variant("clean", {"a": [pa], "b": [pb]})
     assert list(fused.clip_ids) == ["x", "y", "z"] and fused.features.shape == (3, 2 * 2 + 5)
     np.testing.assert_allclose(fused.features[1], np.r_[a[1, 1], a[1, 3], b[1, 0]], rtol=1e-6)
     with pytest.raises(ValueError, match="member encoder"):
-        FeatureSpec.of([("a", [0]), ("b", [0])]).read_variant("clean", [pa])
+        FeatureSpec.of([("a", [0]), ("b", [0])]).read_variant("clean", {"a": [pa]})
 
 
 @pytest.mark.slow
@@ -71,3 +73,87 @@ def test_fusion_of_the_demo_encoders_reuses_their_embeddings_and_plans(demo_run,
     assert table["error"].isna().all() and table["label"].iloc[0] in model.labels
     card = (workdir / "results/models/fused/logreg/MODEL_CARD.md").read_text()
     assert "`tiny-wavlm`" in card and "`egemaps`" in card
+
+
+FEATURES = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 5, "probe_C": 1.0, "probe_max_iter": 500,
+            "speaker_norm": "off", "speaker_norm_min_clips": 5, "balance_fusion": "auto"}
+
+
+# --- balanced fusion (features.balance_fusion) ------------------------------------------------------
+def test_block_scale_gives_every_block_the_same_total_variance():
+    from speech_emotion.train.classifiers.base import block_scale
+
+    # widths 3 and 1 of 4 columns: factors sqrt(2*3/4) and sqrt(2*1/4); variances 1/1.5 (x3) and 1/0.5
+    np.testing.assert_allclose(block_scale((3, 1), 4), [1.5 ** 0.5] * 3 + [0.5 ** 0.5])
+    with pytest.raises(ValueError, match=r"block widths \[3, 2\] do not add up to the 4 feature columns"):
+        block_scale((3, 2), 4)
+    from speech_emotion.train.classifiers.logreg import LogRegClassifier
+    from speech_emotion.train.classifiers import model_bytes, model_from_bytes
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 4)) * [1, 2, 3, 4] + 5, np.arange(60) % 3
+    model = LogRegClassifier(C=1.0, block_widths=(3, 1)).fit(X, y)
+    scaled = model._scale(X)
+    np.testing.assert_allclose(scaled.var(axis=0), [2 / 3] * 3 + [2], rtol=1e-4)  # each block sums to 2
+    again = model_from_bytes(model_bytes(model))  # the scaled scaler travels in the model file
+    np.testing.assert_allclose(again.predict_proba(X), model.predict_proba(X))
+    plain = LogRegClassifier(C=1.0).fit(X, y)
+    np.testing.assert_allclose(plain._scale(X).var(axis=0), 1, rtol=1e-4)
+
+
+def _fused_shards(tmp_path, frame, informative, n_noise, seed=3):
+    """Two member encoders: "small" with the label in a few columns, "wide" with n_noise columns of noise."""
+    from test_train import write_embeddings
+
+    rng = np.random.default_rng(seed)
+    small = write_embeddings(tmp_path / "small", frame, informative[:, None, :], variants=("clean",))["clean"]["enc"]
+    noise = rng.normal(size=(len(frame), 1, n_noise)).astype(np.float32)
+    wide = write_embeddings(tmp_path / "wide", frame, noise, variants=("clean",))["clean"]["enc"]
+    return {"clean": {"small": small, "wide": wide}}
+
+
+def _member_plan(encoder):
+    from speech_emotion.train.features import FeatureSpec
+
+    return {"layer_choice": {"method": "fixed"}, "features": FeatureSpec.of([0], encoder=encoder).to_json()}
+
+
+@pytest.mark.parametrize("mode", ["auto", "on", "off"])
+def test_the_plan_balances_a_fusion_whose_wide_member_drowns_the_signal(tmp_path, mode):
+    """A 2-column member carries the label, a 400-column member is noise: plain, the noise block
+    outweighs it; balanced (each block the same total variance), the probe finds it again. auto
+    decides by the inner CV; the classifiers of the fold then get the member widths."""
+    from test_train import synthetic_corpus
+
+    frame, _ = synthetic_corpus(n_speakers=9, per_label=3, seed=1)
+    rng = np.random.default_rng(2)
+    informative = rng.normal(size=(len(frame), 2)).astype(np.float32)
+    informative[:, 0] += 1.2 * frame["label"].map({"ANG": 1, "HAP": -1, "NEU": 1, "SAD": -1}).to_numpy()
+    informative[:, 1] += 1.2 * frame["label"].map({"ANG": 1, "HAP": 1, "NEU": -1, "SAD": -1}).to_numpy()
+    shards = _fused_shards(tmp_path, frame, informative, n_noise=400)
+    manifest = frame.drop(columns="fold")
+    folds = frame[["clip_id", "fold"]]
+    features = FEATURES | {"balance_fusion": mode}
+    plan = make_plan("0", shards, manifest, folds, features, "auto", seed=0,
+                     member_plans=[("small", _member_plan("small")), ("wide", _member_plan("wide"))])
+    balance = plan["balance"]
+    assert balance["widths"] == [2, 400]
+    if mode == "auto":
+        assert balance["use"] is True, balance
+        assert balance["score_with"] > balance["score_without"] + 0.005
+    else:
+        assert balance["use"] is (mode == "on") and balance["score_with"] is None
+    spec = FeatureSpec.from_json(plan["features"])
+    assert spec.blocks == ((2, 400) if balance["use"] else None)
+    result = train_fold("fused", "logreg", 0, {"Cs": [1.0]}, shards, manifest, folds, plan, seed=0)
+    assert result.record["params"]["block_widths"] == ([2, 400] if balance["use"] else None)
+    assert result.features.blocks == spec.blocks
+
+
+def test_a_single_encoder_plan_has_no_balance_decision(tmp_path):
+    from test_train import synthetic_corpus, write_embeddings
+
+    frame, emb = synthetic_corpus()
+    shards = write_embeddings(tmp_path, frame, emb, variants=("clean",))
+    plan = make_plan("0", shards, frame.drop(columns="fold"), frame[["clip_id", "fold"]], FEATURES, "auto", seed=0)
+    assert plan["balance"] is None and "blocks" not in plan["features"]

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from conftest import shared_path
 
-from speech_emotion.human import human_baseline, read_perception, vote_to_label
-from speech_emotion.metrics import (
+from speech_emotion.evaluate.human import human_baseline, read_perception, vote_to_label
+from speech_emotion.evaluate.metrics import (
     MetricsError,
     check_coverage,
     compute_metrics,
@@ -78,7 +78,7 @@ def test_macro_f1_averages_over_the_classes_present_in_the_truth():
     """90 clips of two classes, one predicted as a class absent from this subset (a fold without an
     Angry test clip): F1 NEU = 2*1*(44/45)/(1+44/45) = 88/89, F1 SAD = 1; the absent class adds nothing.
     Before, macro-F1 also averaged in F1 = 0 for ANG: (88/89 + 1) / 3 = 0.663 while UA is 0.989."""
-    from speech_emotion.metrics import scores
+    from speech_emotion.evaluate.metrics import scores
 
     truth = ["NEU"] * 45 + ["SAD"] * 45
     predicted = ["ANG"] + ["NEU"] * 44 + ["SAD"] * 45
@@ -145,7 +145,7 @@ def test_loso_chance_is_one_over_the_model_classes_beside_the_fold_mean():
 def test_chance_counts_the_classes_the_model_knows_not_only_those_tested():
     """One predefined test partition with ANG and SAD clips, a model of 4 classes (its probability columns):
     1/classes in the test clips is 1/2, the model's chance 1/4; the summary and leaderboard show 1/4."""
-    from speech_emotion.leaderboard import leaderboard_html
+    from speech_emotion.evaluate.leaderboard import leaderboard_html
 
     preds = loso_single_emotion_speakers()
     test = preds[preds["label"].isin(["ANG", "SAD"])].assign(fold=0)

@@ -18,17 +18,18 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, shared_path
-from speech_emotion import classifiers as C
-from speech_emotion.cli import main
-from speech_emotion.features import FeatureSpec
-from speech_emotion import final_model as F
-from speech_emotion.final_model import final_model_info, load_final_model
+from speech_emotion.train import classifiers as C
+from speech_emotion.predict.cli import main
+from speech_emotion.train.features import FeatureSpec
+from speech_emotion.io import versions as V
+from speech_emotion.io.versions import library_versions
+from speech_emotion.train.final_model import final_model_info, load_final_model
 
 LABELS = ["ANG", "HAP", "NEU", "SAD"]
 
 
 def metrics_of(protocol: str = "speaker", folds: int = 5) -> dict:
-    """A CV metrics.json of the shape speech_emotion.metrics writes (the fields the card reads)."""
+    """A CV metrics.json of the shape speech_emotion.evaluate.metrics writes (the fields the card reads)."""
     def score(pooled: float) -> dict:
         return {"mean": pooled - 0.01234, "std": 0.05, "pooled": pooled}
 
@@ -42,7 +43,7 @@ def metrics_of(protocol: str = "speaker", folds: int = 5) -> dict:
 @pytest.fixture
 def model_folder(tmp_path) -> Path:
     """A small eGeMAPS + logreg model folder standardising per speaker, CV scores in model.json."""
-    from speech_emotion.metrics import cv_summary
+    from speech_emotion.evaluate.metrics import cv_summary
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(24, 6)).astype(np.float32)
@@ -72,12 +73,12 @@ def test_model_records_versions_and_warns_once_naming_them(model_folder, caplog,
     """model.json and model.zip record Python, numpy, scikit-learn, XGBoost, torch, transformers and
     speech-emotion; a model made under other versions warns once, naming them, and a load failure names them."""
     info = json.loads((model_folder / "model.json").read_text())
-    here = F.library_versions()
+    here = library_versions()
     assert info["versions"] == here
     assert {"python", "numpy", "scikit-learn", "xgboost", "torch", "transformers", "speech-emotion"} <= set(here)
     assert C.read_manifest(model_folder / "model.zip")["extra"]["versions"] == here
 
-    monkeypatch.setattr(F, "_warned", set())
+    monkeypatch.setattr(V, "_warned", set())
     with caplog.at_level(logging.WARNING, logger="speech_emotion.model"):
         load_final_model(model_folder)
     assert not caplog.records, "the same versions: no warning"
@@ -98,7 +99,7 @@ def test_model_records_versions_and_warns_once_naming_them(model_folder, caplog,
 
 
 def test_versions_are_read_without_importing_the_libraries():
-    code = ("import sys; from speech_emotion.final_model import library_versions; v = library_versions(); "
+    code = ("import sys; from speech_emotion.io.versions import library_versions; v = library_versions(); "
             "assert 'torch' in v and 'xgboost' in v, v; "
             "print(sorted(m for m in ('torch', 'xgboost', 'transformers', 'sklearn') if m in sys.modules))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
@@ -115,7 +116,7 @@ def check_front_matter(card: str, info: dict, metrics: dict, corpus: dict) -> di
     metrics, pipeline_tag, library_name and the model-index's CV results."""
     from huggingface_hub import ModelCard
 
-    from speech_emotion.model_card import dataset_facts, parse_front_matter
+    from speech_emotion.evaluate.model_card import dataset_facts, parse_front_matter
 
     assert card.startswith("---\n")
     data = parse_front_matter(card)
@@ -140,7 +141,7 @@ def check_front_matter(card: str, info: dict, metrics: dict, corpus: dict) -> di
 
 
 def test_model_card_has_the_hubs_metadata_licences_citation_versions_and_own_files(model_folder):
-    from speech_emotion.model_card import archive_files, model_card
+    from speech_emotion.evaluate.model_card import archive_files, model_card
 
     info = json.loads((model_folder / "model.json").read_text())
     metrics = json.loads((model_folder / "metrics.json").read_text())
@@ -170,7 +171,7 @@ def test_model_card_has_the_hubs_metadata_licences_citation_versions_and_own_fil
 
 
 def test_encoder_licences_come_from_one_table():
-    from speech_emotion.model_card import encoder_facts
+    from speech_emotion.evaluate.model_card import encoder_facts
 
     assert encoder_facts({"kind": "hf", "model": "microsoft/wavlm-large"})["licence"] == "MIT"
     assert encoder_facts({"kind": "hf", "model": "openai/whisper-large-v3"})["licence"] == "Apache-2.0"
@@ -191,7 +192,7 @@ def test_info_names_labels_encoder_speakers_scores_and_versions(model_folder, ca
     assert "ANG, HAP, NEU, SAD" in out and "egemaps (openSMILE eGeMAPSv02 functionals), layers [0]" in out
     assert "NEEDED" in out and "--speaker-regex" in out and "--enrolment" in out and "speech-emotion enrol" in out
     assert "UA 0.612 pooled, 0.600 ± 0.050 fold mean" in out and "5 folds (speaker)" in out
-    assert f"scikit-learn {F.library_versions()['scikit-learn']}" in out and "DIFFERENT" not in out
+    assert f"scikit-learn {library_versions()['scikit-learn']}" in out and "DIFFERENT" not in out
     assert main(["info", str(model_folder.parent)]) == 2
     assert "not a model folder" in capsys.readouterr().err
 
@@ -232,15 +233,15 @@ def test_readme_help_and_card_examples_run_on_the_demo_models(demo_run, tmp_path
     """On a fresh clone after the demo, the README's speech-emotion commands, predict --help's examples and
     every demo model card's "How to use" commands run as written (exit code 0) in the workflow folder;
     each card's front matter matches its model."""
-    from speech_emotion.cli import PREDICT_EPILOG
-    from speech_emotion.model_card import parse_front_matter
+    from speech_emotion.predict.cli import PREDICT_EPILOG
+    from speech_emotion.evaluate.model_card import parse_front_matter
 
     work = tmp_path / "work"
     for part in ("results/models", "results/demo", "resources/models"):
         shutil.copytree(demo_run / part, work / part)
     bindir = tmp_path / "bin"
     bindir.mkdir()
-    (bindir / "speech-emotion").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m speech_emotion.cli "$@"\n')
+    (bindir / "speech-emotion").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m speech_emotion.predict.cli "$@"\n')
     (bindir / "speech-emotion").chmod(0o755)
     env = dict(os.environ, PATH=f"{bindir}{os.pathsep}{os.environ['PATH']}", PYTHONPATH=str(REPO / "workflow"),
                HF_HUB_OFFLINE="1")

@@ -26,9 +26,8 @@ import pytest
 
 from conftest import REPO, run_snakemake
 from speech_emotion import load_model
-from speech_emotion.features import FeatureSpec, load_fold
-from speech_emotion.cli import main as cli_main
-from speech_emotion.splits import variant_paths
+from speech_emotion.train.features import FeatureSpec, load_fold
+from speech_emotion.predict.cli import main as cli_main
 
 ENCODERS = ["tiny-wavlm", "egemaps", "fused"]
 LABELS = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
@@ -72,8 +71,8 @@ def _training_rows(workdir, encoder: str, spec: FeatureSpec):
     manifest = pd.read_csv(workdir / "results/data/manifest.tsv", sep="\t", dtype=str)
     folds = pd.read_csv(workdir / "results/data/folds.tsv", sep="\t", dtype={"clip_id": str})
     members = spec.encoders
-    shards = sorted(str(p) for m in members for p in (workdir / f"results/embeddings/{m}/clean").glob("shard-*.npz"))
-    data = load_fold(None, variant_paths(shards), manifest, folds, spec)
+    shards = {m: sorted(str(p) for p in (workdir / f"results/embeddings/{m}/clean").glob("shard-*.npz")) for m in members}
+    data = load_fold(None, {"clean": shards}, manifest, folds, spec)
     X = spec.standardise(data.X_train, data.groups_train)[0]
     return data, X, manifest.set_index("clip_id")
 
@@ -95,7 +94,7 @@ def test_the_final_model_predicts_what_it_was_trained_on(parity_run, encoder, ca
     files = [str(workdir / manifest.loc[c, "path"]) for c in data.train_ids]
     speakers = manifest.loc[data.train_ids, "speaker"].tolist()
 
-    from speech_emotion.segments import FileSource
+    from speech_emotion.predict.segments import FileSource
 
     built = model.features([FileSource(f).load(model.sample_rate) for f in files])
     np.testing.assert_allclose(built, data.X_train, rtol=ATOL, atol=ATOL)

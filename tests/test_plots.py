@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from speech_emotion.human import read_perception
-from speech_emotion.metrics import compute_metrics, summary_row, summary_table
-from speech_emotion.plots import (
+from speech_emotion.evaluate.human import read_perception
+from speech_emotion.evaluate.metrics import compute_metrics, summary_row, summary_table
+from speech_emotion.evaluate.plots import (
     plot_comparison,
     plot_confusion,
     plot_fold_scores,

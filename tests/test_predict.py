@@ -14,12 +14,12 @@ import pytest
 import soundfile as sf
 
 from conftest import REPO, shared_path
-from speech_emotion import classifiers as C
-from speech_emotion.api import expand_inputs
-from speech_emotion.cli import main
-from speech_emotion.features import FeatureSpec
-from speech_emotion.final_model import final_model_info
-from speech_emotion.identity import encoder_identity, opensmile_version
+from speech_emotion.train import classifiers as C
+from speech_emotion.predict.api import expand_inputs
+from speech_emotion.predict.cli import main
+from speech_emotion.train.features import FeatureSpec
+from speech_emotion.train.final_model import final_model_info
+from speech_emotion.embed.identity import encoder_identity, opensmile_version
 
 LABELS = ["high", "low"]
 
@@ -33,9 +33,9 @@ def tone(freq: float, seconds: float = 0.8, seed: int = 0) -> np.ndarray:
 @pytest.fixture(scope="module")
 def demo_model(tmp_path_factory) -> Path:
     """A real final model folder: random-weight tiny WavLM (shipped config) + logreg on its embeddings."""
-    from speech_emotion.embeddings import embed_signals, make_encoder
-    from speech_emotion.encoders import init_model
-    from speech_emotion.layers import select
+    from speech_emotion.embed.embeddings import embed_signals, make_encoder
+    from speech_emotion.embed.encoders import init_model
+    from speech_emotion.train.layers import select
 
     root = tmp_path_factory.mktemp("predict")
     encoder_dir = root / "resources/models/tiny-wavlm"
@@ -113,7 +113,7 @@ def test_console_script_labels_a_real_cremad_clip(demo_model):
     """The installed entry point (or python -m) on a real CREMA-D clip from ../shared."""
     clip = shared_path("data", "cremad-sample", "AudioWAV", "1001_DFA_ANG_XX.wav")
     env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"), HF_HUB_OFFLINE="1")
-    cmd = [sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(demo_model), str(clip)]
+    cmd = [sys.executable, "-m", "speech_emotion.predict.cli", "predict", "--model", str(demo_model), str(clip)]
     run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.strip().splitlines()
@@ -131,7 +131,7 @@ def test_demo_workflow_models_label_a_real_clip(demo_run, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"), HF_HUB_OFFLINE="1")
     normalised = 0
     for info in models:
-        cmd = [sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(info.parent), str(clip)]
+        cmd = [sys.executable, "-m", "speech_emotion.predict.cli", "predict", "--model", str(info.parent), str(clip)]
         run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
         norm = (json.loads(info.read_text()).get("speaker_norm") or {}).get("use")
         if norm:  # a model standardising per speaker refuses files without a speaker, saying what to pass
@@ -167,7 +167,7 @@ def test_stdout_is_clean_data_and_stderr_quiet(demo_model, tmp_path):
     other = tmp_path / "tone.wav"
     sf.write(other, tone(880, seed=9), 16000)
     env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"), HF_HUB_OFFLINE="1", PYTHONWARNINGS="default")
-    cmd = [sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(demo_model), str(clip), str(other)]
+    cmd = [sys.executable, "-m", "speech_emotion.predict.cli", "predict", "--model", str(demo_model), str(clip), str(other)]
     run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
@@ -215,7 +215,7 @@ def test_progress_bar_only_on_a_terminal(demo_model, tmp_path):
     reader = threading.Thread(target=read_terminal, daemon=True)
     reader.start()
     env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"), HF_HUB_OFFLINE="1")
-    cmd = [sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(demo_model), *map(str, paths)]
+    cmd = [sys.executable, "-m", "speech_emotion.predict.cli", "predict", "--model", str(demo_model), *map(str, paths)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, text=True, env=env, cwd=tmp_path)
     os.close(slave)
     out, _ = proc.communicate(timeout=300)
@@ -229,7 +229,7 @@ def test_progress_bar_only_on_a_terminal(demo_model, tmp_path):
 
 def test_version():
     env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"))
-    run = subprocess.run([sys.executable, "-m", "speech_emotion.cli", "--version"], capture_output=True, text=True, env=env)
+    run = subprocess.run([sys.executable, "-m", "speech_emotion.predict.cli", "--version"], capture_output=True, text=True, env=env)
     from speech_emotion import __version__
 
     assert run.returncode == 0 and run.stdout.strip() == f"speech-emotion {__version__}"
@@ -245,7 +245,7 @@ def test_package_import_stays_cheap():
 
 def test_python_api_predict_and_signals(demo_model, tmp_path):
     from speech_emotion import load_model
-    from speech_emotion.audio import resample
+    from speech_emotion.data.audio import resample
 
     model = load_model(demo_model, device="cpu")
     assert model.labels == LABELS
@@ -348,7 +348,7 @@ def test_demo_model_cards_and_python_api(demo_run, tmp_path, monkeypatch):
     assert table[probs].sum(axis=1).iloc[0] == pytest.approx(1.0, abs=1e-5)
     env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"), HF_HUB_OFFLINE="1")
     speaker_args = ["--speaker-regex", r"^(\d{4})_"] if normalised else []
-    run = subprocess.run([sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(folder), *speaker_args,
+    run = subprocess.run([sys.executable, "-m", "speech_emotion.predict.cli", "predict", "--model", str(folder), *speaker_args,
                           str(clip)], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     # stderr: where the encoder's weights came from (+ the population note of a speaker-normalised model)
@@ -389,8 +389,8 @@ def test_predict_checks_input_as_the_workflow_does(demo_model, tmp_path):
     """Silence, a 0.05 s clip, a text file named .mp3 and a NaN clip get their check_clips reason in the
     error column and no label; good files beside them (one stereo at 44.1 kHz: converted) get labels;
     the decoder's notes stay off stderr unless --verbose."""
-    from speech_emotion.audio import resample
-    from speech_emotion.datasets import check_shard
+    from speech_emotion.data.audio import resample
+    from speech_emotion.data.datasets import check_shard
 
     bad = bad_files(tmp_path / "bad")
     low, high = tmp_path / "low.wav", tmp_path / "high.wav"
@@ -399,7 +399,7 @@ def test_predict_checks_input_as_the_workflow_does(demo_model, tmp_path):
     sf.write(high, np.stack([stereo, stereo], axis=1), 44100)
     files = [low, *bad.values(), high]
     env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"), HF_HUB_OFFLINE="1")
-    cmd = [sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(demo_model), *map(str, files)]
+    cmd = [sys.executable, "-m", "speech_emotion.predict.cli", "predict", "--model", str(demo_model), *map(str, files)]
     run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert run.returncode == 1, run.stderr
     table = pd.read_csv(pd.io.common.StringIO(run.stdout), sep="\t", keep_default_na=False)
@@ -439,7 +439,7 @@ def test_signals_and_segments_are_checked_too(demo_model):
 @pytest.fixture(scope="module")
 def egemaps_norm_model(tmp_path_factory) -> Path:
     """eGeMAPS + logreg with per-speaker standardisation (the issue's model kind), trained on tones."""
-    from speech_emotion.embeddings import embed_signals, make_encoder
+    from speech_emotion.embed.embeddings import embed_signals, make_encoder
 
     spec = {"kind": "opensmile", "feature_set": "eGeMAPSv02"}
     signals = [tone(f, seed=i) for i, f in enumerate([220] * 12 + [880] * 12)]
@@ -497,7 +497,7 @@ def test_non_finite_features_give_an_error_row(egemaps_norm_model, tmp_path):
     """A clip that passes the checks but whose features are not finite gets an error row and stays out of
     its speaker's statistics; the call goes on."""
     from speech_emotion import load_model
-    from speech_emotion.api import NOT_FINITE
+    from speech_emotion.predict.api import NOT_FINITE
 
     model = load_model(egemaps_norm_model, device="cpu")
     files = []
@@ -528,7 +528,7 @@ def test_model_json_records_what_the_encoder_is(tmp_path):
     fusion's members each."""
     from importlib.metadata import version
 
-    from speech_emotion.identity import with_identity
+    from speech_emotion.embed.identity import with_identity
 
     hub = tmp_path / "resources/models/wavlm"
     hub.mkdir(parents=True)
@@ -552,7 +552,7 @@ def test_model_json_records_what_the_encoder_is(tmp_path):
 
 def _run_predict(model: Path, files: list[Path], cwd: Path, **env_extra: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"), HF_HUB_OFFLINE="1", **env_extra)
-    cmd = [sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(model), *map(str, files)]
+    cmd = [sys.executable, "-m", "speech_emotion.predict.cli", "predict", "--model", str(model), *map(str, files)]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=cwd)
 
 

@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 from conftest import REPO, shared_path
 
-from speech_emotion.classifiers.inner import inner_cv
-from speech_emotion.datasets import list_corpus
-from speech_emotion.tables import read_table
-from speech_emotion.folds import make_folds
-from speech_emotion.splits import TRAIN_ONLY, Variant, build_fold
+from speech_emotion.train.classifiers.inner import inner_cv
+from speech_emotion.data.datasets import list_corpus
+from speech_emotion.io.tables import read_table
+from speech_emotion.data.folds import make_folds
+from speech_emotion.data.splits import TRAIN_ONLY, Variant, build_fold
 
 URDU_REGEX = r"^(S[MF]\d+)_"
 
@@ -269,7 +269,7 @@ def test_predefined_fold_column_with_an_empty_value_stops_the_run(tmp_path):
 
 def card_for(protocol: str, n_folds: int, overlap: int | None) -> str:
     """MODEL_CARD.md of a small openSMILE model whose CV metrics.json records ``protocol``."""
-    from speech_emotion.model_card import model_card
+    from speech_emotion.evaluate.model_card import model_card
 
     labels = ["Angry", "Happy", "Neutral", "Sad"]
     info = {"encoder": {"name": "egemaps", "spec": {"kind": "opensmile", "feature_set": "eGeMAPSv02"}},
@@ -301,7 +301,7 @@ def test_model_card_protocol_text_never_contradicts_itself(protocol, n_folds, ov
     says_independent = any(claim in card for claim in INDEPENDENT_CLAIMS)
     says_shared = any(claim in card for claim in SHARED_CLAIMS)
     assert not (says_independent and says_shared), card
-    from speech_emotion.model_card import limitation_line, protocol_text
+    from speech_emotion.evaluate.model_card import limitation_line, protocol_text
 
     how, limitation = protocol_text(protocol, n_folds, overlap)
     assert f"Protocol: {how};" in card and limitation_line(protocol, n_folds, overlap) in card

@@ -22,9 +22,9 @@ import pytest
 import soundfile as sf
 
 from conftest import REPO, run_snakemake
-from speech_emotion.cache import find_corrupt
-from speech_emotion.embeddings import load_shard
-from speech_emotion.shards import shard_of
+from speech_emotion.io.files import find_corrupt
+from speech_emotion.embed.embeddings import load_shard
+from speech_emotion.embed.shards import shard_of
 
 DEMO = ("--cores", "2", "--workflow-profile", str(REPO / "profiles" / "demo"))
 ENCODERS = ("tiny-wavlm", "egemaps")  # profiles/demo/demo-config.yaml
@@ -437,7 +437,7 @@ def test_mlp_code_change_reruns_only_mlp_jobs(stale, tmp_path):
     code = copy_workflow(tmp_path)
     unchanged = dry_run_with(code, stale)
     assert nothing_to_do(unchanged), unchanged.stdout[-3000:] + unchanged.stderr[-3000:]  # the copy's location is irrelevant
-    source = code / "workflow/speech_emotion/classifiers/mlp.py"
+    source = code / "workflow/speech_emotion/train/classifiers/mlp.py"
     text = source.read_text()
     anchor = "class MLPClassifier(Classifier):\n"
     assert anchor in text
@@ -452,25 +452,12 @@ def test_mlp_code_change_reruns_only_mlp_jobs(stale, tmp_path):
 @pytest.mark.slow
 def test_plan_code_change_reruns_the_plans(stale, tmp_path):
     code = copy_workflow(tmp_path)
-    plan = code / "workflow/speech_emotion/plan.py"
+    plan = code / "workflow/speech_emotion/train/plan.py"
     _edit(plan, "    clean = np.asarray(clean, dtype=bool)", "    mode = str(mode)  # an edit of the plan code\n")
     got = job_set(dry_run_with(code, stale))
     plans = {job("plan", encoder=e, fold=f) for e in ENCODERS for f in FOLDS}
     assert plans <= got, explain(got, plans)  # without the `code` param the plans stayed as they were
     assert not any(j.startswith(("embed[", "augment[", "check_clips[")) for j in got), sorted(got)
-
-
-# --- the per-classifier code fingerprint (params `code` of rules train, tune and plan) --------------
-def _package_copy(target: Path) -> tuple[Path, Path]:
-    shutil.copytree(REPO / "workflow", target / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
-    return target / "workflow/scripts/train.py", target / "workflow/speech_emotion"
-
-
-def _fingerprints(script: Path, package: Path) -> dict[str, str]:
-    from speech_emotion.classifiers.registry import CLASSIFIERS, module_name
-    from speech_emotion.fingerprint import code_fingerprint
-
-    return {name: code_fingerprint([script], [module_name(name)], package) for name in CLASSIFIERS}
 
 
 def _edit(path: Path, anchor: str, insert: str) -> None:
@@ -479,77 +466,3 @@ def _edit(path: Path, anchor: str, insert: str) -> None:
     start = text.index(anchor)
     end = text.index("\n", start) + 1
     path.write_text(text[:end] + insert + text[end:])
-
-
-def _changed(base: dict[str, str], script: Path, package: Path) -> set[str]:
-    return {k for k, v in _fingerprints(script, package).items() if v != base[k]}
-
-
-def test_code_fingerprint_follows_each_classifiers_own_code(tmp_path):
-    base = _fingerprints(*_package_copy(tmp_path / "a"))
-    assert _fingerprints(*_package_copy(tmp_path / "b")) == base  # text only: the location is irrelevant
-    assert len(set(base.values())) == len(base)
-
-    script, package = _package_copy(tmp_path / "mlp")
-    _edit(package / "classifiers/mlp.py", "class MLPClassifier(Classifier):", "    _edited = 1\n")
-    assert _changed(base, script, package) == {"mlp"}
-
-    script, package = _package_copy(tmp_path / "shared")  # shared code: every classifier
-    _edit(package / "classifiers/inner.py", "def _as_mask(", "    n = int(n)\n")
-    assert _changed(base, script, package) == set(base)
-
-    script, package = _package_copy(tmp_path / "training")  # a module train.py imports
-    (package / "training.py").write_text((package / "training.py").read_text() + "\n# edited\n")
-    assert _changed(base, script, package) == set(base)
-
-    script, package = _package_copy(tmp_path / "unrelated")  # a module training never imports
-    (package / "download.py").write_text((package / "download.py").read_text() + "\n# edited\n")
-    assert _fingerprints(script, package) == base
-
-
-def test_code_fingerprint_follows_imports_between_classifier_modules(tmp_path):
-    script, package = _package_copy(tmp_path / "a")
-    base = _fingerprints(script, package)
-    # the SVM starts using something of the MLP's module: editing that module must now rerun the SVM too
-    _edit(package / "classifiers/svm.py", "from .base import Classifier", "from .mlp import MLPClassifier  # noqa: F401\n")
-    with_use = _fingerprints(script, package)
-    _edit(package / "classifiers/mlp.py", "class MLPClassifier(Classifier):", "    _edited = 1\n")
-    assert _changed(with_use, script, package) == {"svm", "mlp"}
-    assert with_use["logreg"] == base["logreg"]
-
-
-def test_shared_code_imports_no_estimator_module():
-    """What train.py imports statically holds no estimator module: they are made through the
-    registry, so each classifier's fingerprint has only its own module besides the shared code."""
-    from speech_emotion.classifiers.registry import REGISTRY
-    from speech_emotion.fingerprint import code_files
-
-    package = REPO / "workflow/speech_emotion"
-    shared = {p.relative_to(package).as_posix() for p in code_files([REPO / "workflow/scripts/train.py"], [], package)
-              if p.is_relative_to(package)}
-    assert "training.py" in shared and "classifiers/inner.py" in shared
-    assert not shared & {f"classifiers/{entry.module}.py" for entry in REGISTRY.values()}
-
-
-def test_training_fingerprints_leave_out_the_prediction_api(tmp_path):
-    """The package's lazy ``load_model`` (a PEP 562 ``__getattr__`` in ``__init__.py``) runs only when
-    that attribute is used; plan, tune and train jobs never use it, so an edit of the prediction API
-    (api.py, segments.py) must not rerun them. Before, the static import scan followed it into
-    api.py and on into segments, encoders and audio: a docstring edit of api.py reran every plan and
-    train job."""
-    from speech_emotion.fingerprint import code_files, code_fingerprint
-
-    package = REPO / "workflow/speech_emotion"
-    for script in ("plan.py", "train.py", "tune.py"):
-        files = {p.relative_to(package).as_posix() for p in code_files([REPO / "workflow/scripts" / script], [], package)
-                 if p.is_relative_to(package)}
-        assert "__init__.py" in files, script
-        assert not files & {"api.py", "segments.py"}, (script, sorted(files))
-    copy = tmp_path / "speech_emotion"
-    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    script = REPO / "workflow/scripts/plan.py"
-    before = code_fingerprint([script], [], copy)
-    (copy / "api.py").write_text((copy / "api.py").read_text() + "\n# an edit of the prediction API\n")
-    assert code_fingerprint([script], [], copy) == before
-    (copy / "plan.py").write_text((copy / "plan.py").read_text() + "\n# an edit of the plan\n")
-    assert code_fingerprint([script], [], copy) != before

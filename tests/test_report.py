@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
-from speech_emotion.features import FeatureSpec
-from speech_emotion.embeddings import write_shard
+from speech_emotion.train.features import FeatureSpec
+from speech_emotion.embed.embeddings import write_shard
 
 pytestmark = pytest.mark.slow
 

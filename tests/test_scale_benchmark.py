@@ -100,8 +100,8 @@ def test_tiny_scale_run_prints_rule_table_and_writes_benchmark_files(tmp_path):
     manifest = pd.read_csv(work / "results/data/manifest.tsv", sep="\t", dtype=str)
     assert len(manifest) == 410 and manifest["speaker"].nunique() == 5
     sys.path.insert(0, str(REPO / "workflow"))
-    from speech_emotion.embeddings import load_shard
-    from speech_emotion.shards import shard_of
+    from speech_emotion.embed.embeddings import load_shard
+    from speech_emotion.embed.shards import shard_of
 
     for variant in ("clean", "aug1", "aug2"):
         ids = []

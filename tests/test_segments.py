@@ -13,9 +13,9 @@ import pytest
 import soundfile as sf
 
 from conftest import shared_path
-from speech_emotion import classifiers as C
-from speech_emotion.audio import iter_blocks, load_audio, read_span
-from speech_emotion.segments import (
+from speech_emotion.train import classifiers as C
+from speech_emotion.data.audio import iter_blocks, load_audio, read_span
+from speech_emotion.predict.segments import (
     SegmentSettings,
     fixed_windows,
     load_vad,
@@ -86,8 +86,8 @@ PAUSES = [1.0, 1.5, 2.0, 1.2, 1.8, 1.0, 1.5]  # before each clip, and after the 
 def urdu_model(tmp_path_factory) -> Path:
     """A final model folder made as rule final_model makes one: logistic regression on eGeMAPS of the
     URDU clips of every speaker except the three held out (speaker-independent test clips)."""
-    from speech_emotion.embeddings import embed_signals, make_encoder
-    from speech_emotion.final_model import final_model_info
+    from speech_emotion.embed.embeddings import embed_signals, make_encoder
+    from speech_emotion.train.final_model import final_model_info
 
     root = shared_path("data", "urdu")
     files = sorted(p for p in root.glob("*/*.wav") if p.name.split("_")[0] not in URDU_HELD_OUT.values())
@@ -104,7 +104,7 @@ def urdu_model(tmp_path_factory) -> Path:
     info = final_model_info(params, {"name": "egemaps", "spec": spec, "model_dir": None},
                             {"sample_rate": RATE, "max_seconds": 30.0, "batch_seconds": 60.0}, {})
     (out / "model.json").write_text(json.dumps(info))
-    from speech_emotion.features import FeatureSpec
+    from speech_emotion.train.features import FeatureSpec
 
     FeatureSpec.of([0], encoder="egemaps").write(out / "features.json")
     return out
@@ -263,7 +263,7 @@ def test_long_recording_streams_in_bounded_memory(model, recording, tmp_path):
 
 
 def test_cli_segments_summary_and_plot(urdu_model, recording, tmp_path, capsys):
-    from speech_emotion.cli import main
+    from speech_emotion.predict.cli import main
 
     path, layout = recording
     summary, plots = tmp_path / "shares.tsv", tmp_path / "plots"

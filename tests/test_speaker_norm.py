@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, shared_path
-from speech_emotion import classifiers as C
-from speech_emotion.plan import Probe, choose_speaker_norm, make_plan
-from speech_emotion.features import FeatureSpec, standardise_fold
-from speech_emotion.speaker_norm import Stats, standardise
-from speech_emotion.splits import build_fold, Variant
-from speech_emotion.training import train_fold
+from speech_emotion.train import classifiers as C
+from speech_emotion.train.plan import Probe, choose_speaker_norm, make_plan
+from speech_emotion.train.features import FeatureSpec, standardise_fold
+from speech_emotion.train.speaker_norm import Stats, standardise
+from speech_emotion.data.splits import build_fold, Variant
+from speech_emotion.train.fold import train_fold
 from test_train import write_embeddings
 
 LABELS = ["ANG", "HAP", "NEU", "SAD"]
@@ -152,9 +152,9 @@ RATE = 16000
 def normalised_model(tmp_path_factory) -> Path:
     """A final model folder with per-speaker standardisation: logistic regression on eGeMAPS of URDU
     clips, standardised per speaker (as rule final_model writes it: population statistics in model.zip)."""
-    from speech_emotion.audio import load_audio
-    from speech_emotion.embeddings import embed_signals, make_encoder
-    from speech_emotion.final_model import final_model_info
+    from speech_emotion.data.audio import load_audio
+    from speech_emotion.embed.embeddings import embed_signals, make_encoder
+    from speech_emotion.train.final_model import final_model_info
 
     files = sorted(shared_path("data", "urdu").glob("*/*.wav"))[::3]
     labels = np.array([p.parent.name for p in files])
@@ -186,7 +186,7 @@ def test_predict_needs_the_speakers_and_standardises_per_speaker(normalised_mode
     table = model.predict(clips, speakers={p.name: p.name.split("_")[0] for p in clips})
     assert list(table["speaker_norm"]) == ["speaker"] * len(clips)
     # by hand: each actor's eGeMAPS standardised with that actor's own 6 clips
-    features = model.features([__import__("speech_emotion.audio", fromlist=["x"]).load_audio(p, RATE) for p in clips])
+    features = model.features([__import__("speech_emotion.data.audio", fromlist=["x"]).load_audio(p, RATE) for p in clips])
     speakers = np.array([p.name.split("_")[0] for p in clips])
     expected = np.empty_like(features)
     for speaker in set(speakers):
@@ -200,7 +200,7 @@ def test_predict_needs_the_speakers_and_standardises_per_speaker(normalised_mode
     assert list(mixed["speaker_norm"]) == ["speaker"] * (len(clips) - 1) + ["population"]
 
     env = {"PYTHONPATH": str(REPO / "workflow"), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
-    cmd = [sys.executable, "-m", "speech_emotion.cli", "predict", "--model", str(normalised_model)]
+    cmd = [sys.executable, "-m", "speech_emotion.predict.cli", "predict", "--model", str(normalised_model)]
     refused = subprocess.run(cmd + [str(p) for p in clips], capture_output=True, text=True, env=env, timeout=300)
     assert refused.returncode == 2 and "--speaker-regex" in refused.stderr and refused.stdout == ""
     run = subprocess.run(cmd + ["--speaker-regex", r"^(\d+)_", str(clips[0]), str(clips[-1])], capture_output=True,
@@ -215,7 +215,7 @@ def test_an_enrolled_speaker_gets_the_same_label_whatever_else_is_in_the_call(no
     """Speaker enrolment: statistics computed once from enrolment clips, kept in a file, reused; a file
     of that speaker is then standardised the same alone or beside other clips of the speaker."""
     from speech_emotion import load_model
-    from speech_emotion.audio import load_audio
+    from speech_emotion.data.audio import load_audio
 
     clips = sorted(shared_path("data", "cremad-sample", "AudioWAV").glob("1001_*.wav"))  # one actor, 6 clips
     model = load_model(normalised_model, device="cpu")
@@ -249,7 +249,7 @@ def test_an_enrolled_speaker_gets_the_same_label_whatever_else_is_in_the_call(no
 
     # the command line: enrol, then predict one file with the enrolment
     env = {"PYTHONPATH": str(REPO / "workflow"), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
-    base = [sys.executable, "-m", "speech_emotion.cli"]
+    base = [sys.executable, "-m", "speech_emotion.predict.cli"]
     enrolled = subprocess.run(base + ["enrol", "--model", str(normalised_model), "--speaker", "1001", "--out",
                                       str(tmp_path / "cli.json"), *map(str, clips[:5])],
                               capture_output=True, text=True, env=env, timeout=300)

@@ -13,17 +13,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from speech_emotion import classifiers as C
-from speech_emotion.embeddings import write_shard
-from speech_emotion.metrics import compute_metrics, cv_summary, read_predictions
-from speech_emotion.classifiers import base as B
-from speech_emotion.classifiers import inner as I
-from speech_emotion.final_model import final_model_info, load_final_model
-from speech_emotion.layers import resolve_layers, select
-from speech_emotion.classifiers.logreg import LogRegClassifier
-from speech_emotion.plan import Probe, choose_copies, choose_layers, make_plan, probe_layers, probe_table
-from speech_emotion.features import FeatureSpec
-from speech_emotion.training import train_fold
+from speech_emotion.train import classifiers as C
+from speech_emotion.embed.embeddings import write_shard
+from speech_emotion.evaluate.metrics import compute_metrics, cv_summary, read_predictions
+from speech_emotion.train.classifiers import base as B
+from speech_emotion.train.classifiers import inner as I
+from speech_emotion.train.final_model import final_model_info, load_final_model
+from speech_emotion.train.layers import resolve_layers, select
+from speech_emotion.train.classifiers.logreg import LogRegClassifier
+from speech_emotion.train.plan import Probe, choose_copies, choose_layers, make_plan, probe_layers, probe_table
+from speech_emotion.train.features import FeatureSpec
+from speech_emotion.train.fold import train_fold
 
 
 LABELS = ["ANG", "HAP", "NEU", "SAD"]
@@ -60,12 +60,12 @@ def write_embeddings(root: Path, frame: pd.DataFrame, emb: np.ndarray, variants=
     paths = {}
     for variant in variants:
         data = emb if variant == "clean" else emb + rng.normal(scale=0.1, size=emb.shape).astype(np.float32)
-        paths[variant] = []
+        paths[variant] = {"enc": []}  # variant -> encoder -> shard files (features.Shards)
         for shard in range(shards):
             rows = np.arange(len(frame)) % shards == shard
             path = root / "results/embeddings/enc" / variant / f"shard-{shard}.npz"
             write_shard(path, frame["clip_id"][rows], data[rows], "enc", "synthetic", "test")
-            paths[variant].append(str(path))
+            paths[variant]["enc"].append(str(path))
     return paths
 
 
@@ -120,8 +120,8 @@ def test_the_probe_takes_all_layers_or_their_weighting_when_no_layer_suffices():
 
 
 def test_the_layer_weighting_finds_the_informative_layer_and_the_pipeline_applies_it():
-    from speech_emotion.features import Member
-    from speech_emotion.weighting import layer_scales, learn_layer_weights
+    from speech_emotion.train.features import Member
+    from speech_emotion.train.weighting import layer_scales, learn_layer_weights
 
     frame, emb = synthetic_corpus()
     weights = learn_layer_weights(emb, frame["label"].to_numpy())
@@ -135,7 +135,7 @@ def test_the_layer_weighting_finds_the_informative_layer_and_the_pipeline_applie
 
 
 def test_a_richer_candidate_needs_a_consistent_gain_over_the_inner_folds():
-    from speech_emotion.plan import Score, beats
+    from speech_emotion.train.plan import Score, beats
 
     plain = Score(0.70, (0.70, 0.70, 0.70, 0.70, 0.70))
     assert beats(Score(0.74, (0.74, 0.73, 0.75, 0.74, 0.74)), plain)
@@ -151,7 +151,7 @@ def test_plan_uses_training_fold_only(tmp_path, monkeypatch):
     frame, emb = synthetic_corpus()
     paths = write_embeddings(tmp_path, frame, emb)
     seen = []
-    import speech_emotion.plan as P
+    import speech_emotion.train.plan as P
 
     original = P.choose_layers
 
@@ -368,13 +368,12 @@ def test_a_logistic_regression_job_never_imports_torch_transformers_umap_or_xgbo
     fit) and what a plan job imports must not pull in the heavy libraries of other rules."""
     code = (
         "import sys, numpy as np\n"
-        "from speech_emotion.cache import read_json, write_json_atomic, write_tsv_atomic\n"
-        "from speech_emotion.classifiers import save_model, make_classifier\n"
-        "from speech_emotion.tables import read_table\n"
-        "from speech_emotion.logs import job_log\n"
-        "from speech_emotion.splits import variant_paths\n"
-        "from speech_emotion.training import train_fold\n"
-        "from speech_emotion.plan import make_plan\n"
+        "from speech_emotion.io.files import read_json, write_json_atomic, write_tsv_atomic\n"
+        "from speech_emotion.train.classifiers import save_model, make_classifier\n"
+        "from speech_emotion.io.tables import read_table\n"
+        "from speech_emotion.io.logs import job_log\n"
+        "from speech_emotion.train.fold import train_fold\n"
+        "from speech_emotion.train.plan import make_plan\n"
         "rng = np.random.default_rng(0)\n"
         "X, y = rng.normal(size=(60, 4)), np.arange(60) % 3\n"
         "make_classifier('logreg', {'Cs': [1.0], 'inner_folds': 2}, seed=0).fit(X, y, np.arange(60) % 6)\n"

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import REPO
 
-from speech_emotion.tuning import suggest, to_params, tune
+from speech_emotion.train.tuning import suggest, to_params, tune
 
 
 def data(seed=0, n_per_class=24, n_speakers=6):
@@ -51,7 +51,7 @@ def test_three_trials_write_the_sqlite_study(tmp_path, classifier, space, base):
 
 def test_inner_cv_scores_only_clean_rows(tmp_path, monkeypatch):
     """Rows masked out (augmented copies) train but are never scored."""
-    import speech_emotion.tuning as T
+    import speech_emotion.train.tuning as T
 
     X, y, g = data(seed=1)
     mask = (np.arange(len(y)) // 6) % 2 == 0  # every speaker has masked and unmasked rows
@@ -69,8 +69,8 @@ def test_trials_are_scored_like_every_other_inner_choice(tmp_path):
     choice), not the mean of per-inner-fold scores, which differs on these rows."""
     from sklearn.metrics import balanced_accuracy_score
 
-    from speech_emotion.classifiers.inner import cross_val_proba, inner_cv, pooled_balanced_accuracy
-    from speech_emotion.classifiers.logreg import LogRegClassifier
+    from speech_emotion.train.classifiers.inner import cross_val_proba, inner_cv, pooled_balanced_accuracy
+    from speech_emotion.train.classifiers.logreg import LogRegClassifier
 
     X, y, g = data(seed=2, n_per_class=10)
     X = X + np.random.default_rng(5).normal(scale=3.0, size=X.shape).astype(np.float32)  # a hard problem
@@ -99,7 +99,7 @@ def test_space_types_and_mlp_mapping():
 def test_the_tune_job_sees_the_data_the_train_job_fits(tmp_path):
     """Both read the fold through features.planned_fold: with a plan that standardises per speaker,
     the tune job's rows are the standardised ones (before, the tune script loaded them raw)."""
-    from speech_emotion.features import FeatureSpec, planned_fold
+    from speech_emotion.train.features import FeatureSpec, planned_fold
     from test_train import synthetic_corpus, write_embeddings
 
     frame, emb = synthetic_corpus()

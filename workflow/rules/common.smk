@@ -13,18 +13,19 @@ min_version("8.20")
 REPO_DIR = Path(workflow.basedir)  # the checkout: Snakefile, workflow/, resources/
 sys.path.insert(0, str(REPO_DIR / "workflow"))
 
-from speech_emotion.cache import corrupt_message, find_corrupt  # noqa: E402
+from speech_emotion.io.files import corrupt_message, find_corrupt  # noqa: E402
 from speech_emotion.config import ConfigError, check_config, coerce_to_schema, load_schema, schema_errors  # noqa: E402
-from speech_emotion.datasets import DatasetError, list_corpus  # noqa: E402
-from speech_emotion.shards import shard_of  # noqa: E402
+from speech_emotion.data.datasets import DatasetError, list_corpus  # noqa: E402
+from speech_emotion.embed.shards import shard_of  # noqa: E402
 from speech_emotion.layout import (  # noqa: E402  (the results layout: every data product's path pattern)
     AUDIO, CACHE_ROOTS, CLASSIFIER, CROSS_MODEL, CROSS_PAIR, CROSS_PLAN, EMBEDDINGS, FINAL_FOLD, FOLD, FOLDS,
     LAYER_PROBE_TABLE, LEADERBOARD, MANIFEST, MANIFEST_OF, METRICS, MODEL, PLAN, PLOTS, REJECTED, REJECTED_OF,
     SHARD_TABLE, SUMMARY,
 )
-from speech_emotion.augment import max_copies  # noqa: E402
-from speech_emotion.folds import FIXED_COUNT  # noqa: E402
-from speech_emotion.splits import fold_list  # noqa: E402
+from speech_emotion.augment.transforms import max_copies  # noqa: E402
+from speech_emotion.data.folds import FIXED_COUNT  # noqa: E402
+from speech_emotion.data.splits import fold_list  # noqa: E402
+from speech_emotion.rule_code import rule_code  # noqa: E402
 
 SCHEMA = REPO_DIR / "workflow" / "schemas" / "config.schema.yaml"
 _schema = load_schema(SCHEMA)
@@ -173,7 +174,7 @@ def cv_folds():
 
 
 # Variants aug1..augN (N = max(augment.copies, per_class_copies); 0 = no augmentation). Copies
-# only ever train (speech_emotion.splits.build_fold); the embed stage embeds them like "clean".
+# only ever train (speech_emotion.data.splits.build_fold); the embed stage embeds them like "clean".
 AUG_COPIES = max_copies(config["augment"])
 AUG_VARIANTS = [f"aug{n}" for n in range(1, AUG_COPIES + 1)]
 
@@ -189,21 +190,32 @@ def fusion_members(encoder):
     return list(spec["members"]) if spec["kind"] == "fusion" else []
 
 
-def embedding_shards(encoder, variant=None, name=None):
-    """Every embedding shard of an encoder (all variants, or one; a fusion's are its members') of a corpus
-    (the primary one by default; an extra corpus has the clean variant only)."""
+def embedding_layout(encoder, variant=None, name=None):
+    """An encoder's embedding shards as variant -> member encoder -> files (all variants, or one; a
+    fusion's are its members') of a corpus (the primary one by default; an extra corpus has the clean
+    variant only): the `shards` param of the rules that read embeddings."""
     name = PRIMARY if name is None else name
     if name != PRIMARY:
         variant = "clean"
-    return expand(
-        EMBEDDINGS,
-        corpus_dir=corpus_dir(name),
-        encoder=fusion_members(encoder) or [encoder],
-        variant=variants() if variant is None else [variant],
-        shard=SHARDS,
-    )
+    return {
+        v: {e: expand(EMBEDDINGS, corpus_dir=corpus_dir(name), encoder=e, variant=v, shard=SHARDS)
+            for e in fusion_members(encoder) or [encoder]}
+        for v in (variants() if variant is None else [variant])
+    }
 
 
-# --- train ---------------------------------------------------------------------------------------
-# Fold "all" (every clip trains) is the final model's fold: plans/fold-all.json and
-# results/cv/{encoder}/{classifier}/fold-all/ feed rule final_model.
+def shard_files(layout):
+    """Every file of an embedding_layout (the rule's input)."""
+    return [path for by_encoder in layout.values() for paths in by_encoder.values() for path in paths]
+
+
+@functools.lru_cache(maxsize=None)
+def _rule_code(rule, classifier):
+    return rule_code(REPO_DIR / "workflow" / "speech_emotion", rule, classifier)
+
+
+def code_of(rule):
+    """The `code` param of `rule`: a hash of the library code its results depend on (the folders and
+    files of speech_emotion.rule_code.RULE_CODE, with the job's own classifier module): editing that
+    code reruns the rule's jobs."""
+    return lambda wildcards: _rule_code(rule, getattr(wildcards, "classifier", None))

@@ -22,12 +22,13 @@ rule cross_plan:
     log:
         "results/logs/cross/models/{train}/{encoder}/plan.log",
     params:
+        shards=cross_train_shards,
         label_map=config["label_map"],
         features=config["features"],
         augment_use=config["augment"]["use"],
         members=plan_members,
         seed=config["seed"],
-        code=cross_plan_code,
+        code=code_of("cross_plan"),
     threads: config["train"]["threads"]
     resources:
         mem_mb=config["train"]["mem_mb"],
@@ -52,13 +53,14 @@ rule cross_train:
     log:
         "results/logs/cross/models/{train}/{encoder}/{classifier}.log",
     params:
+        shards=cross_train_shards,
         label_map=config["label_map"],
         config=classifier_config,
         members=ensemble_members,
         seed=config["seed"],
         encoder=model_encoder_record,
         audio=model_audio_settings,
-        code=cross_train_code,
+        code=code_of("cross_train"),
     threads: train_threads
     resources:
         mem_mb=config["train"]["mem_mb"],
@@ -81,6 +83,7 @@ rule cross_predict:
     log:
         "results/logs/cross/{train}__{test}/{encoder}/{classifier}/predict.log",
     params:
+        shards=cross_test_shards,
         label_map=config["label_map"],
     threads: 1
     resources:

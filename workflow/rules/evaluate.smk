@@ -164,6 +164,7 @@ rule plot_umap:
     benchmark:
         "results/benchmarks/plot_umap/{encoder}.tsv"
     params:
+        shards=clean_shards,
         seed=config["seed"],
     threads: 1
     resources:

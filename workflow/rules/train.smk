@@ -18,11 +18,12 @@ rule plan:
     benchmark:
         "results/benchmarks/plan/{encoder}/fold-{fold}.tsv"
     params:
+        shards=train_shards,
         features=config["features"],
         augment_use=config["augment"]["use"],
         members=plan_members,
         seed=config["seed"],
-        code=plan_code,
+        code=code_of("plan"),
     threads: config["train"]["threads"]
     resources:
         mem_mb=config["train"]["mem_mb"],
@@ -62,10 +63,11 @@ rule tune:
     benchmark:
         "results/benchmarks/tune/{encoder}/{classifier}/fold-{fold}.tsv"
     params:
+        shards=train_shards,
         config=classifier_config,
         tune=tune_settings,
         seed=config["seed"],
-        code=tune_code,
+        code=code_of("tune"),
     threads: config["train"]["threads"]
     resources:
         mem_mb=config["train"]["mem_mb"],
@@ -96,12 +98,13 @@ rule train:
     benchmark:
         "results/benchmarks/train/{encoder}/{classifier}/fold-{fold}.tsv"
     params:
+        shards=train_shards,
         config=classifier_config,
         members=ensemble_members,
         seed=config["seed"],
         encoder=model_encoder_record,
         audio=model_audio_settings,
-        code=train_code,
+        code=code_of("train"),
     threads: train_threads
     resources:
         mem_mb=config["train"]["mem_mb"],

@@ -1,9 +1,9 @@
 """Rule aggregate: per-fold predictions of one (encoder, classifier) -> metrics.json."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-from speech_emotion.cache import write_json_atomic  # noqa: E402
-from speech_emotion.logs import job_log  # noqa: E402
-from speech_emotion.metrics import evaluate_files  # noqa: E402
+from speech_emotion.io.files import write_json_atomic  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
+from speech_emotion.evaluate.metrics import evaluate_files  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 w, params = snakemake.wildcards, snakemake.params  # noqa: F821

@@ -1,8 +1,8 @@
 """Rule augment: copy {n} of one shard's accepted clips -> results/audio/aug{n}/shard-{shard}.npz."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-from speech_emotion.augment import augment_shard  # noqa: E402
-from speech_emotion.logs import job_log  # noqa: E402
+from speech_emotion.augment.transforms import augment_shard  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
 
 job_log(snakemake.log[0])  # noqa: F821
 params = snakemake.params  # noqa: F821

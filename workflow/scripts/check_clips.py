@@ -1,9 +1,9 @@
 """Rule check_clips: open every clip of one shard -> results/data/shards/shard-{shard}.tsv."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-from speech_emotion.cache import write_tsv_atomic  # noqa: E402
-from speech_emotion.datasets import check_shard  # noqa: E402
-from speech_emotion.logs import job_log  # noqa: E402
+from speech_emotion.io.files import write_tsv_atomic  # noqa: E402
+from speech_emotion.data.datasets import check_shard  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 table = check_shard(snakemake.params.clips, snakemake.params.min_seconds)  # noqa: F821

@@ -1,11 +1,11 @@
 """Rule cross_aggregate: predictions of one cross pair -> metrics.json (scores on the test corpus)."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-from speech_emotion.cache import write_json_atomic  # noqa: E402
-from speech_emotion.cross import cross_metrics  # noqa: E402
-from speech_emotion.logs import job_log  # noqa: E402
-from speech_emotion.metrics import read_predictions  # noqa: E402
-from speech_emotion.tables import read_table  # noqa: E402
+from speech_emotion.io.files import write_json_atomic  # noqa: E402
+from speech_emotion.cross.pairs import cross_metrics  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
+from speech_emotion.evaluate.metrics import read_predictions  # noqa: E402
+from speech_emotion.io.tables import read_table  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 inputs, w = snakemake.input, snakemake.wildcards  # noqa: F821

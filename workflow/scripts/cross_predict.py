@@ -4,19 +4,19 @@ import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdi
 
 from pathlib import Path  # noqa: E402
 
-from speech_emotion.cache import write_tsv_atomic  # noqa: E402
-from speech_emotion.classifiers import load_model  # noqa: E402
-from speech_emotion.cross import map_labels, mapping_note, predict_corpus  # noqa: E402
-from speech_emotion.features import FeatureSpec  # noqa: E402
-from speech_emotion.logs import job_log  # noqa: E402
-from speech_emotion.tables import read_table  # noqa: E402
+from speech_emotion.io.files import write_tsv_atomic  # noqa: E402
+from speech_emotion.train.classifiers import load_model  # noqa: E402
+from speech_emotion.cross.pairs import map_labels, mapping_note, predict_corpus  # noqa: E402
+from speech_emotion.train.features import FeatureSpec  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
+from speech_emotion.io.tables import read_table  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 inputs, params, w = snakemake.input, snakemake.params, snakemake.wildcards  # noqa: F821
 manifest = read_table(inputs.manifest)
 log.info("%s", mapping_note(w.test, manifest, *map_labels(manifest, params.label_map)))
 spec = FeatureSpec.read(inputs.features)
-predictions, _ = predict_corpus(load_model(inputs.model), spec, list(inputs.embeddings), manifest,
+predictions, _ = predict_corpus(load_model(inputs.model), spec, params.shards["clean"], manifest,
                                 read_table(inputs.train_manifest), params.label_map, Path.cwd())
 write_tsv_atomic(snakemake.output[0], predictions)  # noqa: F821
 log.info("%s/%s trained on %s: %d clips of %s predicted (%s)", w.encoder, w.classifier, w.train,

@@ -1,8 +1,8 @@
 """Rule demo_corpus: write the synthetic demo corpus."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-from speech_emotion.demo import make_demo_corpus  # noqa: E402
-from speech_emotion.logs import job_log  # noqa: E402
+from speech_emotion.data.demo import make_demo_corpus  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 output = snakemake.output  # noqa: F821

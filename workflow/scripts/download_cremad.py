@@ -1,8 +1,8 @@
 """Rule download_cremad: the official CREMA-D corpus (checkpoint, runs on the submit host)."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-from speech_emotion.download import DownloadError, Settings, download_cremad  # noqa: E402
-from speech_emotion.logs import job_log  # noqa: E402
+from speech_emotion.data.download import DownloadError, Settings, download_cremad  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 params = snakemake.params  # noqa: F821

@@ -3,12 +3,12 @@ import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdi
 
 from pathlib import Path
 
-from speech_emotion.audio import load_audio, resample
-from speech_emotion.audio_store import read_audio_shard
-from speech_emotion.embeddings import batch_seconds_for, embed_signals, make_encoder, stored_dtype, write_shard
-from speech_emotion.tables import read_table
-from speech_emotion.encoders import read_source
-from speech_emotion.logs import job_log
+from speech_emotion.data.audio import load_audio, resample
+from speech_emotion.io.audio_store import read_audio_shard
+from speech_emotion.embed.embeddings import batch_seconds_for, embed_signals, make_encoder, stored_dtype, write_shard
+from speech_emotion.io.tables import read_table
+from speech_emotion.embed.encoders import read_source
+from speech_emotion.io.logs import job_log
 
 log = job_log(snakemake.log[0])
 spec = snakemake.params.encoder

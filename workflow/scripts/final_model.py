@@ -4,13 +4,13 @@ import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdi
 
 import shutil  # noqa: E402
 
-from speech_emotion.cache import atomic_path, read_json, write_json_atomic, write_text_atomic  # noqa: E402
-from speech_emotion.classifiers import load_model  # noqa: E402
-from speech_emotion.features import FeatureSpec  # noqa: E402
-from speech_emotion.logs import job_log  # noqa: E402
-from speech_emotion.metrics import cv_summary  # noqa: E402
-from speech_emotion.model_card import archive_files, model_card  # noqa: E402
-from speech_emotion.tables import read_table  # noqa: E402
+from speech_emotion.io.files import atomic_path, read_json, write_json_atomic, write_text_atomic  # noqa: E402
+from speech_emotion.train.classifiers import load_model  # noqa: E402
+from speech_emotion.train.features import FeatureSpec  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
+from speech_emotion.evaluate.metrics import cv_summary  # noqa: E402
+from speech_emotion.evaluate.model_card import archive_files, model_card  # noqa: E402
+from speech_emotion.io.tables import read_table  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 inputs, output, params = snakemake.input, snakemake.output, snakemake.params  # noqa: F821

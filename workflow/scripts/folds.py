@@ -1,17 +1,17 @@
 """Rule folds: results/data/manifest.tsv -> results/data/folds.tsv (clip_id, fold[, fold_name])."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-from speech_emotion.cache import write_tsv_atomic  # noqa: E402
-from speech_emotion.tables import read_table  # noqa: E402
-from speech_emotion.folds import (  # noqa: E402
+from speech_emotion.io.files import write_tsv_atomic  # noqa: E402
+from speech_emotion.io.tables import read_table  # noqa: E402
+from speech_emotion.data.folds import (  # noqa: E402
     FoldError,
     assigned_from_column,
     assigned_from_table,
     describe_folds,
     make_folds,
 )
-from speech_emotion.logs import job_log  # noqa: E402
-from speech_emotion.splits import speaker_overlap  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
+from speech_emotion.data.splits import speaker_overlap  # noqa: E402
 
 log = job_log(snakemake.log[0])
 protocol, predefined = snakemake.params.protocol, snakemake.params.predefined

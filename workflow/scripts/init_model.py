@@ -4,9 +4,9 @@ import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdi
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from speech_emotion import emotion2vec  # noqa: E402
-from speech_emotion.encoders import init_model  # noqa: E402
-from speech_emotion.logs import job_log  # noqa: E402
+from speech_emotion.embed import emotion2vec  # noqa: E402
+from speech_emotion.embed.encoders import init_model  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 params = snakemake.params  # noqa: F821

@@ -3,9 +3,9 @@ import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdi
 
 import pandas as pd  # noqa: E402
 
-from speech_emotion.cache import write_text_atomic  # noqa: E402
-from speech_emotion.leaderboard import leaderboard_html  # noqa: E402
-from speech_emotion.logs import job_log  # noqa: E402
+from speech_emotion.io.files import write_text_atomic  # noqa: E402
+from speech_emotion.evaluate.leaderboard import leaderboard_html  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 summary = pd.read_csv(snakemake.input[0], sep="\t")  # noqa: F821

@@ -3,10 +3,10 @@ import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdi
 
 from pathlib import Path  # noqa: E402
 
-from speech_emotion.cache import write_tsv_atomic  # noqa: E402
-from speech_emotion.datasets import DatasetError, build_manifest, list_corpus
-from speech_emotion.tables import read_table  # noqa: E402
-from speech_emotion.logs import job_log  # noqa: E402
+from speech_emotion.io.files import write_tsv_atomic  # noqa: E402
+from speech_emotion.data.datasets import DatasetError, build_manifest, list_corpus
+from speech_emotion.io.tables import read_table  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 params = snakemake.params  # noqa: F821

@@ -1,9 +1,9 @@
 """Rule classifier_figures: metrics.json -> confusion heatmap and per-class bars of one classifier."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-from speech_emotion.cache import read_json  # noqa: E402
-from speech_emotion.logs import job_log  # noqa: E402
-from speech_emotion.plots import plot_confusion, plot_per_class  # noqa: E402
+from speech_emotion.io.files import read_json  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
+from speech_emotion.evaluate.plots import plot_confusion, plot_per_class  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 output = snakemake.output  # noqa: F821

@@ -1,9 +1,9 @@
 """Rule plot_fold_scores: metrics.json of every classifier of one encoder -> per-fold score lines."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-from speech_emotion.cache import read_json  # noqa: E402
-from speech_emotion.logs import job_log  # noqa: E402
-from speech_emotion.plots import plot_fold_scores  # noqa: E402
+from speech_emotion.io.files import read_json  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
+from speech_emotion.evaluate.plots import plot_fold_scores  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 by_classifier = {}

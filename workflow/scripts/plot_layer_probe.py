@@ -3,9 +3,9 @@ import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdi
 
 import pandas as pd  # noqa: E402
 
-from speech_emotion.cache import read_json  # noqa: E402
-from speech_emotion.logs import job_log  # noqa: E402
-from speech_emotion.plots import plot_layer_probe  # noqa: E402
+from speech_emotion.io.files import read_json  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
+from speech_emotion.evaluate.plots import plot_layer_probe  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 table = pd.read_csv(snakemake.input.probe, sep="\t")  # noqa: F821

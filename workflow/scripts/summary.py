@@ -1,9 +1,9 @@
 """Rule summary: every metrics.json -> results/summary.tsv (also written to the log)."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-from speech_emotion.cache import read_json, write_tsv_atomic  # noqa: E402
-from speech_emotion.logs import job_log  # noqa: E402
-from speech_emotion.metrics import format_summary, summary_row, summary_table  # noqa: E402
+from speech_emotion.io.files import read_json, write_tsv_atomic  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
+from speech_emotion.evaluate.metrics import format_summary, summary_row, summary_table  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 rows = []

@@ -1,21 +1,21 @@
 """Rule tune: Optuna study nested in one training fold -> study.sqlite3 + tuned.json (best params)."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-from speech_emotion.cache import read_json, write_json_atomic  # noqa: E402
-from speech_emotion.tables import read_table  # noqa: E402
-from speech_emotion.logs import job_log  # noqa: E402
-from speech_emotion.features import plan_spec, planned_fold  # noqa: E402
-from speech_emotion.splits import parse_fold, variant_paths  # noqa: E402
-from speech_emotion.tuning import tune  # noqa: E402
+from speech_emotion.io.files import read_json, write_json_atomic  # noqa: E402
+from speech_emotion.io.tables import read_table  # noqa: E402
+from speech_emotion.io.logs import job_log  # noqa: E402
+from speech_emotion.train.features import plan_spec, planned_fold  # noqa: E402
+from speech_emotion.data.splits import parse_fold  # noqa: E402
+from speech_emotion.train.tuning import tune  # noqa: E402
 
 job_log(snakemake.log[0])  # noqa: F821
 inputs, output, params, w = snakemake.input, snakemake.output, snakemake.params, snakemake.wildcards  # noqa: F821
-plan = read_json(inputs.plan)
-data = planned_fold(parse_fold(w.fold), variant_paths(inputs.embeddings), read_table(inputs.manifest),
-                    read_table(inputs.folds), plan_spec(plan))[0]  # the plan's feature pipeline
+spec = plan_spec(read_json(inputs.plan))
+data = planned_fold(parse_fold(w.fold), params.shards, read_table(inputs.manifest),
+                    read_table(inputs.folds), spec)[0]  # the plan's feature pipeline
 settings = params.tune
 result = tune(
-    w.classifier, params.config, settings["space"], data.X_train, data.y_train, data.groups_train,
+    w.classifier, params.config | spec.classifier_params(), settings["space"], data.X_train, data.y_train, data.groups_train,
     output.study, f"{w.encoder}-{w.classifier}-fold-{w.fold}",
     n_trials=settings["n_trials"], inner_folds=settings["inner_folds"], seed=params.seed,
     n_jobs=snakemake.threads, clean=data.train_variants == "clean", pruner=settings["pruner"],  # noqa: F821

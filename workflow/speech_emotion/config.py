@@ -32,9 +32,9 @@ from typing import Any
 
 import yaml
 
-from .classifiers.registry import MEMBERS
+from .train.classifiers.registry import MEMBERS
 
-from .augment import transform_config
+from .augment.transforms import transform_config
 
 
 class ConfigError(ValueError):
@@ -459,7 +459,7 @@ def check_config(config: dict[str, Any], workdir: str | Path = ".") -> None:
 
 
 def _check_dataset(dataset: dict[str, Any], workdir: Path, where: str = "dataset") -> None:
-    from .datasets import DatasetError, existing_path
+    from .data.datasets import DatasetError, existing_path
 
     kind = dataset["kind"]
 

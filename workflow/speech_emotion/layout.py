@@ -43,4 +43,4 @@ CROSS_PAIR = "results/cross/{train}__{test}/{encoder}/{classifier}"
 
 CACHE_ROOTS = ("results/audio", "results/embeddings", "results/cv", "results/models", "results/corpora",
                "results/cross")
-"""Where cached archives (.npz, .zip) live: checked at start-up (speech_emotion.cache.find_corrupt)."""
+"""Where cached archives (.npz, .zip) live: checked at start-up (speech_emotion.io.files.find_corrupt)."""

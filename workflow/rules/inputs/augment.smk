@@ -1,5 +1,5 @@
 # Input functions and constants of augment.smk (functions live apart from rules: snakemake --lint).
-from speech_emotion.augment import check_per_class_labels, clips_needing_copy, transform_config  # noqa: E402
+from speech_emotion.augment.transforms import check_per_class_labels, clips_needing_copy, transform_config  # noqa: E402
 
 try:
     # only the transforms: changing `copies` must not change the params of existing copies

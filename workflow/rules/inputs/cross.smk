@@ -9,19 +9,27 @@ def corpus_manifest(name):
     return MANIFEST_OF.format(corpus_dir=corpus_dir(name))
 
 
-def cross_train_embeddings(wildcards):
+def cross_train_shards(wildcards):
     """The train corpus's embedding shards: every variant for the primary corpus (its copies may
     train, as the plan decides), clean for an extra corpus."""
-    return embedding_shards(wildcards.encoder, name=wildcards.train)
+    return embedding_layout(wildcards.encoder, name=wildcards.train)
+
+
+def cross_train_embeddings(wildcards):
+    return shard_files(cross_train_shards(wildcards))
 
 
 def cross_train_manifest(wildcards):
     return corpus_manifest(wildcards.train)
 
 
-def cross_test_embeddings(wildcards):
+def cross_test_shards(wildcards):
     """The test corpus's clean embedding shards (its clips are only ever predicted)."""
-    return embedding_shards(wildcards.encoder, "clean", name=wildcards.test)
+    return embedding_layout(wildcards.encoder, "clean", name=wildcards.test)
+
+
+def cross_test_embeddings(wildcards):
+    return shard_files(cross_test_shards(wildcards))
 
 
 def cross_test_manifest(wildcards):
@@ -40,14 +48,6 @@ def cross_members(wildcards):
     members = config["classifiers"]["ensemble"]["members"]
     return {"members": expand(f"{CROSS_MODEL}/model.zip", train=wildcards.train,
                               encoder=wildcards.encoder, classifier=members)}
-
-
-def cross_plan_code(wildcards):
-    return _code("cross_plan.py")
-
-
-def cross_train_code(wildcards):
-    return _code("cross_train.py", module_name(wildcards.classifier))
 
 
 def cross_metrics(wildcards=None):

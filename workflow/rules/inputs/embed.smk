@@ -62,7 +62,7 @@ def embed_model(wildcards):
 def result_spec(encoder):
     """encoders.<name> without `gpu`, plus embed.quantize / embed.max_layer when set (hf encoders):
     what decides an encoder's embeddings."""
-    from speech_emotion.embeddings import embed_speedups
+    from speech_emotion.embed.embeddings import embed_speedups
 
     spec = {k: v for k, v in config["encoders"][encoder].items() if k != "gpu"}
     return {**spec, **embed_speedups(config["embed"])} if spec["kind"] == "hf" else spec

@@ -44,8 +44,12 @@ def all_metrics(wildcards):
     )
 
 
+def clean_shards(wildcards):
+    return embedding_layout(wildcards.encoder, "clean")
+
+
 def clean_embeddings(wildcards):
-    return embedding_shards(wildcards.encoder, "clean")
+    return shard_files(clean_shards(wildcards))
 
 
 def _layer_probe_runs(encoder):

@@ -1,5 +1,5 @@
 # Input functions and constants of report.smk (functions live apart from rules: snakemake --lint).
-from speech_emotion.metrics import format_summary  # noqa: E402
+from speech_emotion.evaluate.metrics import format_summary  # noqa: E402
 
 
 def print_summary(path):

@@ -1,6 +1,5 @@
 # Input functions and constants of train.smk (functions live apart from rules: snakemake --lint).
-from speech_emotion.classifiers.registry import job_threads, module_name  # noqa: E402
-from speech_emotion.fingerprint import code_fingerprint  # noqa: E402
+from speech_emotion.train.classifiers.registry import job_threads  # noqa: E402
 
 # Fold "all" (every clip trains) is the final model's fold: plans/fold-all.json and
 # results/cv/{encoder}/{classifier}/fold-all/ feed rule final_model.
@@ -17,9 +16,13 @@ def plan_members(wildcards):
     return fusion_members(wildcards.encoder)
 
 
+def train_shards(wildcards):
+    """Every variant's shards (copies train only: speech_emotion.data.splits.build_fold)."""
+    return embedding_layout(wildcards.encoder)
+
+
 def train_embedding_shards(wildcards):
-    """Every variant's shards (copies train only: speech_emotion.splits.build_fold)."""
-    return embedding_shards(wildcards.encoder)
+    return shard_files(train_shards(wildcards))
 
 
 def classifier_config(wildcards):
@@ -112,28 +115,6 @@ def train_targets():
     return targets
 
 
-# --- code fingerprints (params `code` of rules plan, tune and train) ---------------------------------
 def train_threads(wildcards):
     """Threads of a train job: train.threads, 1 for one-thread classifiers (registry)."""
     return job_threads(wildcards.classifier, config["train"]["threads"])
-
-
-@functools.lru_cache(maxsize=None)
-def _code(script, *modules):
-    return code_fingerprint([REPO_DIR / "workflow" / "scripts" / script], modules, REPO_DIR / "workflow" / "speech_emotion")
-
-
-def train_code(wildcards):
-    """Hash of the code deciding this classifier's results (train.py, the library it imports, the
-    classifier's own module): editing the MLP reruns only MLP jobs (speech_emotion.fingerprint)."""
-    return _code("train.py", module_name(wildcards.classifier))
-
-
-def tune_code(wildcards):
-    return _code("tune.py", module_name(wildcards.classifier))
-
-
-def plan_code(wildcards):
-    """Hash of the code deciding a fold's plan (plan.py, speech_emotion.plan and what it imports,
-    both probes, logreg.py and probe.py, included): editing it reruns the plans."""
-    return _code("plan.py")

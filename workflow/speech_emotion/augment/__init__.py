@@ -1,0 +1,1 @@
+"""Stage augment (rules/augment.smk): augmented copies of training clips."""

@@ -1,0 +1,1 @@
+"""Stage cross (rules/cross.smk): cross-corpus plans, models and scores."""

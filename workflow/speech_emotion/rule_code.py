@@ -1,0 +1,69 @@
+"""The library code each training rule's results depend on, hashed into the rule's ``code`` param.
+
+Snakemake reruns a job when its script changes, but it does not see the package the script imports.
+Rules plan, tune, train, cross_plan and cross_train therefore carry ``code``: the SHA-256 of the
+source text of the package files listed for them in :data:`RULE_CODE`, so that an edit of that code
+reruns them and an edit of anything else does not.
+
+A folder in the list stands for every ``.py`` file under it, except the classifiers' own modules
+(``train/classifiers/<name>.py`` of each registry entry): a job gets its own classifier's module
+(the ensemble every classifier's, since it trains its members), and a file named in the list is
+always in. ``tests/test_package.py`` checks that each list covers everything the rule's script
+imports, so a list that falls behind the code fails the suite instead of silently missing an edit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from .train.classifiers.registry import CLASSIFIERS, REGISTRY
+
+CLASSIFIER_DIR = "train/classifiers"
+
+_TRAINING = ("devices.py", "data", "embed", "io", "train")
+RULE_CODE: dict[str, tuple[str, ...]] = {
+    "plan": (*_TRAINING, f"{CLASSIFIER_DIR}/logreg.py"),  # the layer probe is a logistic regression
+    "tune": _TRAINING,
+    "train": _TRAINING,
+    "cross_plan": (*_TRAINING, "cross", "evaluate", f"{CLASSIFIER_DIR}/logreg.py"),
+    "cross_train": (*_TRAINING, "cross", "evaluate", f"{CLASSIFIER_DIR}/logreg.py"),
+}
+"""Rule -> the package folders and files (relative to ``workflow/speech_emotion``) its results depend on."""
+
+
+def classifier_files(classifier: str | None) -> set[str]:
+    """The classifier modules a job of ``classifier`` runs (None: none; the ensemble: all)."""
+    if classifier is None:
+        return set()
+    names = CLASSIFIERS if classifier == "ensemble" else (classifier,)
+    return {f"{CLASSIFIER_DIR}/{REGISTRY[name].module}.py" for name in names}
+
+
+def rule_files(package_dir: str | Path, rule: str, classifier: str | None = None) -> list[str]:
+    """The files (relative to ``package_dir``, sorted) whose text makes rule ``rule``'s ``code`` param."""
+    package_dir = Path(package_dir)
+    if rule not in RULE_CODE:
+        raise KeyError(f"rule {rule!r} has no code list (known: {', '.join(RULE_CODE)})")
+    own = {f"{CLASSIFIER_DIR}/{entry.module}.py" for entry in REGISTRY.values()}
+    wanted = classifier_files(classifier)
+    files: set[str] = set()
+    for item in RULE_CODE[rule]:
+        path = package_dir / item
+        if path.is_dir():
+            found = {p.relative_to(package_dir).as_posix() for p in path.rglob("*.py") if "__pycache__" not in p.parts}
+            files |= {f for f in found if f not in own}
+        elif path.is_file():
+            files.add(item)
+        else:
+            raise FileNotFoundError(f"RULE_CODE[{rule!r}] names {item}, which is not in {package_dir}")
+    return sorted(files | wanted)
+
+
+def rule_code(package_dir: str | Path, rule: str, classifier: str | None = None) -> str:
+    """SHA-256 of the source text of :func:`rule_files` (each file named by its path in the package, so
+    a checkout moved elsewhere hashes the same)."""
+    digest = hashlib.sha256()
+    for name in rule_files(package_dir, rule, classifier):
+        digest.update(f"\0{name}\0".encode() + (Path(package_dir) / name).read_bytes())
+    return digest.hexdigest()

@@ -1,0 +1,184 @@
+"""The train job: one (encoder, classifier, fold) fitted on the fold's training part, as its plan says.
+
+Called by workflow/scripts/train.py; writes model.zip, record.json (what was used and chosen) and
+predictions.tsv (the clean clips of the test fold).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import balanced_accuracy_score
+
+from .classifiers import load_model, make_classifier
+from .classifiers.base import align_proba
+from .classifiers.inner import log_inner_grouping
+from .features import FeatureSpec, Shards, plan_spec, planned_fold
+from ..data.splits import FoldData, parse_fold
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """What a train job writes: the fitted model, the test fold's predictions, the training record."""
+
+    model: Any
+    predictions: pd.DataFrame
+    record: dict[str, Any]
+    features: FeatureSpec  # the feature pipeline, with the training population's statistics when it standardises
+
+
+def effective_params(config: Mapping[str, Any], tuned: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The classifier's config with tuned values (if any) on top."""
+    params = dict(config)
+    params.update(tuned or {})
+    return params
+
+
+def fit_classifier(
+    classifier: str,
+    params: Mapping[str, Any],
+    data: FoldData,
+    seed: int,
+    threads: int = 1,
+    member_models: Mapping[str, str | Path] | None = None,
+    final: bool = False,
+):
+    """Fit ``classifier`` on the training part of ``data``; the ensemble reuses its members' models.
+    Inner splits hold out and score clean rows only (augmented copies only train). ``final`` (fold
+    "all": the final and the cross-corpus models): a classifier that early-stops on held-out rows
+    refits on every row for the rounds/epochs it found (``refit``)."""
+    clean = data.train_variants == "clean"
+    if classifier == "ensemble":
+        members = {name: load_model(path) for name, path in (member_models or {}).items()}
+        member_names = list(params.get("members") or members)
+        missing = [m for m in member_names if m not in members]
+        if missing:
+            raise ValueError(f"ensemble: no trained model given for member(s) {missing}")
+        model = make_classifier(
+            "ensemble",
+            {
+                **{k: v for k, v in params.items() if k != "member_params"},
+                "members": member_names,
+                "member_params": {m: _member_config(members[m]) for m in member_names},
+            },
+            seed=seed,
+            n_jobs=threads,
+        )
+        return model.fit(data.X_train, data.y_train, data.groups_train, clean, data.train_ids, fitted_members=members)
+    if final and "refit" in make_classifier(classifier, {}).get_params(deep=False):
+        params = {**params, "refit": True}  # early stopping's rows are given back (xgboost, mlp)
+    model = make_classifier(classifier, params, seed=seed, n_jobs=threads)
+    return model.fit(data.X_train, data.y_train, data.groups_train, clean, data.train_ids)
+
+
+def _member_config(model) -> dict[str, Any]:
+    # refit belongs to the member's own final fit, not to the ensemble's inner refits of it
+    return {k: v for k, v in model.get_params(deep=False).items() if k not in ("n_jobs", "refit")}
+
+
+def selected_settings(model) -> dict[str, Any]:
+    """What a fit chose by itself (inner CV / early stopping / blend weights)."""
+    out: dict[str, Any] = {}
+    for attr in ("C_", "best_epoch_", "best_iteration_", "refit_rows_"):
+        if getattr(model, attr, None) is not None:
+            out[attr.rstrip("_")] = getattr(model, attr)
+    if hasattr(model, "cv_scores_") and model.cv_scores_:
+        out["C_scores"] = model.cv_scores_
+    if hasattr(model, "weights_"):
+        out["weights"] = {name: float(w) for name, w in zip(model.members, model.weights_)}
+    if getattr(model, "inner_scores_", None):
+        out["inner_balanced_accuracy"] = model.inner_scores_
+    if getattr(model, "inner_grouping_", None):
+        out["inner_grouping"] = model.inner_grouping_
+    return out
+
+
+def predictions_frame(model, clip_ids, fold, y_true, X, labels: Sequence[str]) -> pd.DataFrame:
+    """predictions.tsv rows: clip_id, fold, label, prediction, prob_<label> per sorted label."""
+    labels = sorted(labels)
+    probs = model.predict_proba(X) if len(X) else np.zeros((0, len(model.classes_)))
+    full = align_proba(model, probs, np.asarray(labels))
+    frame = pd.DataFrame({
+        "clip_id": np.asarray(clip_ids, dtype=str),
+        "fold": fold,
+        "label": np.asarray(y_true, dtype=str),
+        "prediction": np.asarray(labels, dtype=object)[full.argmax(1)] if len(full) else np.array([], dtype=str),
+    })
+    for j, label in enumerate(labels):
+        frame[f"prob_{label}"] = np.round(full[:, j], 6)
+    return frame
+
+
+def train_fold(
+    encoder: str,
+    classifier: str,
+    fold: str | int,
+    config: Mapping[str, Any],
+    shards: Shards,
+    manifest: pd.DataFrame,
+    folds: pd.DataFrame,
+    plan: Mapping[str, Any],
+    seed: int,
+    threads: int = 1,
+    member_models: Mapping[str, str | Path] | None = None,
+    tuned: Mapping[str, Any] | None = None,
+) -> TrainResult:
+    """Train one (encoder, classifier, fold) job: fit on the training part as the fold's ``plan``
+    says (layers, copies), predict the test fold."""
+    layers = plan["layers"]  # a list, or for a fusion a list per member encoder (for the record)
+    fold_index = parse_fold(fold)
+    data, spec, applied = planned_fold(fold_index, shards, manifest, folds, plan_spec(plan))
+    if applied:
+        log.info("fold %s: features standardised per speaker; population statistics for %s", fold, applied)
+    speaker_norm = dict(plan.get("speaker_norm") or {"use": False}) | applied
+    params = effective_params(config, tuned)
+    if classifier != "ensemble":  # the ensemble's members keep what they were trained with
+        params |= spec.classifier_params()
+    log.info("%s/%s fold %s: %d training rows (%d clips), %d test clips, layers %s, %d features",
+             encoder, classifier, fold, len(data.y_train), len(set(data.train_ids)), len(data.test_ids),
+             layers, data.X_train.shape[1])
+    model = fit_classifier(classifier, params, data, seed, threads, member_models, final=fold_index is None)
+    log_inner_grouping(f"{encoder}/{classifier} fold {fold}", getattr(model, "inner_grouping_", {}))
+    labels = sorted(manifest["label"].astype(str).unique())
+    predictions = predictions_frame(model, data.test_ids, fold_index if fold_index is not None else -1,
+                                    data.y_test, data.X_test, labels)
+    record = {
+        "encoder": encoder,
+        "classifier": classifier,
+        "fold": str(fold),
+        "seed": seed,
+        "layers": layers,
+        "layer_choice": {k: plan["layer_choice"].get(k) for k in ("method", "spec", "score", "n_layers")},
+        "speaker_norm": speaker_norm,
+        "copies": plan.get("copies"),
+        "config": dict(config),
+        "tuned": dict(tuned) if tuned else None,
+        "params": {k: v for k, v in model.get_params(deep=False).items() if k not in ("n_jobs", "member_params")},
+        "selected": selected_settings(model),
+        "labels": labels,
+        "n_train_rows": int(len(data.y_train)),
+        "n_train_clips": int(len(set(data.train_ids))),
+        "n_test_clips": int(len(data.test_ids)),
+        "n_features": int(data.X_train.shape[1]),
+    }
+    if len(predictions):
+        record["test_balanced_accuracy"] = round(float(balanced_accuracy_score(predictions["label"], predictions["prediction"])), 6)
+    return TrainResult(model=model, predictions=predictions, record=json.loads(json.dumps(record, default=_json_default)),
+                       features=spec)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
