@@ -20,8 +20,8 @@ class XGBoostClassifier(Classifier):
 
     ``early_stopping_rounds: 0`` (the default): no early stopping; ``n_estimators`` rounds on every
     row given to ``fit`` (``best_iteration_`` is then ``n_estimators - 1``). Early stopping on a held-out
-    part of a few hundred rows stopped after 1 to 4 rounds in 4 of URDU's 5 folds (the held-out
-    speakers' log loss is lowest almost at once) and cost 0.085 pooled UA (docs/results.md). With
+    part of a few hundred rows stops after a handful of rounds (the held-out speakers' log loss is
+    lowest almost at once), which costs accuracy (docs/results.md has the measurement). With
     ``early_stopping_rounds > 0``: early stopping on a speaker-held-out split (``validation_fraction``
     of the clips), as below.
 
