@@ -2,7 +2,8 @@
 determinism across working directories, and reruns of only the stale steps.
 
 Every test here reuses the session's complete demo run (``demo_run``), copied before anything is
-changed, and runs only reduced target sets or dry runs (``-n``) on top of it.
+changed, and runs only reduced target sets, dry runs (``-n``) or plans (``--summary`` through
+conftest.planned_jobs: the jobs a run would do) on top of it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from conftest import REPO, run_snakemake
+from conftest import REPO, job, planned_jobs, run_snakemake, snakemake_command
 from speech_emotion.io.files import find_corrupt
 from speech_emotion.embed.embeddings import load_shard
 from speech_emotion.embed.shards import shard_of
@@ -40,46 +40,11 @@ def copy_run(source: Path, target: Path) -> Path:
     return target
 
 
-CORPUS_RULES = ("check_clips", "manifest", "embed")
-"""Rules that serve extra corpora too: the primary corpus's jobs have an empty ``corpus_dir`` wildcard."""
-
-
-def job(rule: str, **wildcards: str) -> str:
-    """A job as `rule[key=value,...]` (wildcards sorted), the form planned_jobs returns."""
-    if rule in CORPUS_RULES:
-        wildcards.setdefault("corpus_dir", "")
-    inner = ",".join(f"{k}={v}" for k, v in sorted(wildcards.items()))
-    return f"{rule}[{inner}]" if inner else rule
-
-
-def planned_jobs(output: str) -> list[str]:
-    """Every job a (dry) run lists, as job() strings, in the order listed."""
-    jobs: list[str] = []
-    for block in re.split(r"\n(?=(?:local)?(?:rule|checkpoint) \w+:\s*$)", output, flags=re.MULTILINE):
-        head = re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):\s*$", block.strip("\n").splitlines()[0] if block.strip() else "")
-        if not head:
-            continue
-        found = re.search(r"^\s+wildcards: (.*)$", block, flags=re.MULTILINE)
-        pairs = dict(item.split("=", 1) for item in found.group(1).split(", ")) if found else {}
-        jobs.append(job(head.group(1), **pairs))
-    return jobs
-
-
-def job_set(result: subprocess.CompletedProcess) -> set[str]:
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    jobs = planned_jobs(result.stdout + "\n" + result.stderr)
-    assert len(jobs) == len(set(jobs)), sorted(jobs)
-    return set(jobs)
-
-
-def nothing_to_do(result: subprocess.CompletedProcess) -> bool:
-    return result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
-
-
 def downstream_of_predictions(encoder: str, classifiers: tuple[str, ...]) -> set[str]:
     """What a new predictions.tsv of (encoder, classifier) reruns: its metrics, figures, final model,
-    the encoder's fold-score plot, the summary, the leaderboard, the comparison plot and `all`."""
-    jobs = {job("plot_fold_scores", encoder=encoder), "summary", "leaderboard", "plot_comparison", "all"}
+    the encoder's fold-score plot, the summary, the leaderboard and the comparison plot (and rule `all`,
+    which has no output file: --summary, which planned_jobs reads, lists output files)."""
+    jobs = {job("plot_fold_scores", encoder=encoder), "summary", "leaderboard", "plot_comparison"}
     for c in classifiers:
         jobs |= {job(rule, encoder=encoder, classifier=c) for rule in ("aggregate", "classifier_figures", "final_model")}
     return jobs
@@ -95,7 +60,7 @@ def explain(got: set[str], expected: set[str]) -> str:
 
 @pytest.fixture(scope="module")
 def stale(demo_run, tmp_path_factory) -> Path:
-    """A copy of the demo run for dry runs only (they change no output)."""
+    """A copy of the demo run for plans and dry runs only (they change no output)."""
     return copy_run(demo_run, tmp_path_factory.mktemp("stale") / "run")
 
 
@@ -107,8 +72,8 @@ REDUCED = [f"results/cv/egemaps/logreg/fold-{k}/predictions.tsv" for k in range(
 
 def _start(workdir: Path, log: Path, *args: str) -> subprocess.Popen:
     """Snakemake in its own process group (so that one killpg reaches every job it started)."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), *args]
-    return subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(snakemake_command(workdir, *args), stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
 
 
 @pytest.mark.slow
@@ -213,7 +178,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 @pytest.mark.slow
 def test_truncated_shard_and_model_are_named_and_rebuilt(demo_run, tmp_path):
     """A truncated cached archive is named at start-up with the command that rebuilds it; a dry run
-    changes nothing on disk (parse time only reads); `snakemake --forcerun FILE` lists (-n) and then
+    changes nothing on disk (parse time only reads); `snakemake --forcerun FILE` plans (--summary) and then
     rebuilds exactly that file and what reads it."""
     workdir = copy_run(demo_run, tmp_path / "run")
     shard = "results/embeddings/tiny-wavlm/clean/shard-1.npz"
@@ -240,13 +205,13 @@ def test_truncated_shard_and_model_are_named_and_rebuilt(demo_run, tmp_path):
         | train_jobs("egemaps", ("svm", "ensemble"), ("1",))
         | downstream_of_predictions("egemaps", ("svm", "ensemble"))
     )
-    got = job_set(run_snakemake(workdir, "-n", "--forcerun", shard, model, *DEMO))
+    got = planned_jobs(workdir, "--forcerun", shard, model, *DEMO)
     assert got == expected, explain(got, expected)
     assert snapshot(workdir / "results") == before
     rebuilt = run_snakemake(workdir, "--forcerun", shard, model, *DEMO)
     assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-5000:]
     assert find_corrupt([workdir / "results"]) == []
-    assert nothing_to_do(run_snakemake(workdir, "-n", *DEMO))
+    assert planned_jobs(workdir, *DEMO) == set()
 
 
 # --- 3: bad input through the whole DAG; manifest rows with problems ---------------------------------
@@ -359,15 +324,15 @@ def test_manifest_row_problems_stop_the_workflow_naming_the_row(tmp_path, row, p
     assert f"db/list.csv, line 6: {problem}" in result.stdout + result.stderr, result.stderr[-3000:]
 
 
-# --- 5: only stale steps rerun (dry runs on a copy of the demo run) ---------------------------------
+# --- 5: only stale steps rerun (plans on a copy of the demo run) -------------------------------------
 @pytest.mark.slow
 def test_nothing_changed_nothing_to_do(stale):
-    assert nothing_to_do(run_snakemake(stale, "-n", *DEMO))
+    assert planned_jobs(stale, *DEMO) == set()
 
 
 @pytest.mark.slow
 def test_classifier_parameter_reruns_only_its_jobs(stale):
-    got = job_set(run_snakemake(stale, "-n", *DEMO, "--config", 'classifiers={"svm":{"C":3.0}}'))
+    got = planned_jobs(stale, *DEMO, "--config", 'classifiers={"svm":{"C":3.0}}')
     expected = set()
     for encoder in ENCODERS:  # svm's folds, the ensemble (svm is a member), and what reads their predictions
         expected |= train_jobs(encoder, ("svm", "ensemble")) | downstream_of_predictions(encoder, ("svm", "ensemble"))
@@ -377,12 +342,12 @@ def test_classifier_parameter_reruns_only_its_jobs(stale):
 @pytest.mark.slow
 def test_download_settings_rerun_nothing(stale):
     """dataset.download.* only decide how the corpus is fetched (before: 90 jobs from the manifest on)."""
-    assert nothing_to_do(run_snakemake(stale, "-n", *DEMO, "--config", 'dataset={"download":{"retries":9,"jobs":2}}'))
+    assert planned_jobs(stale, *DEMO, "--config", 'dataset={"download":{"retries":9,"jobs":2}}') == set()
 
 
 @pytest.mark.slow
 def test_one_more_augmented_copy_reruns_only_its_audio_and_embeddings(stale):
-    got = job_set(run_snakemake(stale, "-n", *DEMO, "--config", 'augment={"copies":2}'))
+    got = planned_jobs(stale, *DEMO, "--config", 'augment={"copies":2}')
     expected = {job("augment", n="2", shard=s) for s in SHARDS}
     for encoder in ENCODERS:  # the probes ask again whether copies help (UMAP reads their layer choice); classifiers train on them
         expected |= {job("embed", encoder=encoder, variant="aug2", shard=s) for s in SHARDS}
@@ -401,7 +366,7 @@ def test_one_new_clip_reruns_its_shard_only(demo_run, tmp_path):
     assert not (audio / f"{new}.wav").exists()
     shutil.copy2(audio / "1001_DFA_ANG_XX.wav", audio / f"{new}.wav")
     shard = str(shard_of(new, len(SHARDS)))
-    got = job_set(run_snakemake(workdir, "-n", *DEMO))
+    got = planned_jobs(workdir, *DEMO)
     expected = {job("check_clips", shard=shard), job("manifest"), "folds", job("augment", n="1", shard=shard)}
     for encoder in ENCODERS:  # new folds: every probe, classifier and figure downstream
         expected |= {job("embed", encoder=encoder, variant=v, shard=shard) for v in ("clean", "aug1")}
@@ -422,27 +387,23 @@ def copy_workflow(target: Path) -> Path:
     return target
 
 
-def dry_run_with(code: Path, workdir: Path) -> subprocess.CompletedProcess:
-    """A dry run of the workflow copy ``code`` on the finished run in ``workdir``."""
+def planned_with(code: Path, workdir: Path) -> set[str]:
+    """The jobs a run of the workflow copy ``code`` would rerun on the finished run in ``workdir``."""
     # every rerun trigger stays on: a copy of the workflow in another folder changes nothing
     profile = ("--cores", "2", "--workflow-profile", str(code / "profiles" / "demo"))
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(code / "Snakefile"), "-d", str(workdir), "-n", *profile],
-        capture_output=True, text=True, timeout=600,
-    )
+    return planned_jobs(workdir, *profile, snakefile=code / "Snakefile")
 
 
 @pytest.mark.slow
 def test_mlp_code_change_reruns_only_mlp_jobs(stale, tmp_path):
     code = copy_workflow(tmp_path)
-    unchanged = dry_run_with(code, stale)
-    assert nothing_to_do(unchanged), unchanged.stdout[-3000:] + unchanged.stderr[-3000:]  # the copy's location is irrelevant
+    assert planned_with(code, stale) == set()  # the copy's location is irrelevant
     source = code / "workflow/speech_emotion/train/classifiers/mlp.py"
     text = source.read_text()
     anchor = "class MLPClassifier(Classifier):\n"
     assert anchor in text
     source.write_text(text.replace(anchor, anchor + "    _code_change = 1  # an edit of the MLP only\n"))
-    got = job_set(dry_run_with(code, stale))
+    got = planned_with(code, stale)
     expected = set()
     for encoder in ENCODERS:
         expected |= train_jobs(encoder, ("mlp", "ensemble")) | downstream_of_predictions(encoder, ("mlp", "ensemble"))
@@ -454,7 +415,7 @@ def test_plan_code_change_reruns_the_plans(stale, tmp_path):
     code = copy_workflow(tmp_path)
     plan = code / "workflow/speech_emotion/train/plan.py"
     _edit(plan, "    clean = np.asarray(clean, dtype=bool)", "    mode = str(mode)  # an edit of the plan code\n")
-    got = job_set(dry_run_with(code, stale))
+    got = planned_with(code, stale)
     plans = {job("plan", encoder=e, fold=f) for e in ENCODERS for f in FOLDS}
     assert plans <= got, explain(got, plans)  # without the `code` param the plans stayed as they were
     assert not any(j.startswith(("embed[", "augment[", "check_clips[")) for j in got), sorted(got)
