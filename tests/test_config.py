@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, run_snakemake
 from speech_emotion.config import (
     DOCS_COMMAND,
     ConfigError,
@@ -141,7 +138,7 @@ def test_configuration_reference_is_generated_from_the_schema():
 
 
 def test_snakemake_starts_without_a_schema_draft_warning(tmp_path):
-    result = _snakemake(tmp_path)
+    result = run_snakemake(tmp_path, "-n", timeout=300)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "No validator found for JSON Schema version" not in output
@@ -188,13 +185,6 @@ def test_semantic_errors_name_the_key(tmp_path, change, key):
         check_config(config, tmp_path)
 
 
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "-n", *args],
-        capture_output=True, text=True, timeout=300,
-    )
-
-
 @pytest.mark.parametrize(
     ("override", "expected"),
     [
@@ -205,7 +195,7 @@ def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     ],
 )
 def test_bad_config_stops_before_any_job(tmp_path, override, expected):
-    result = _snakemake(tmp_path, "--config", override)
+    result = run_snakemake(tmp_path, "-n", "--config", override, timeout=300)
     assert result.returncode != 0
     assert expected in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
@@ -266,12 +256,10 @@ def test_unquoted_on_off_is_read_as_the_setting():
 
 def test_train_jobs_of_one_thread_classifiers_ask_for_one_thread(tmp_path):
     """xgboost and the MLP train on one thread: their train jobs must not hold train.threads cores."""
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "-n", "--cores", "4",
-         "--workflow-profile", str(REPO / "profiles" / "demo"), "--config", "train={'threads': 3}"],
-        capture_output=True, text=True, timeout=300,
-    )
+    result = run_snakemake(tmp_path, "-n", "--cores", "4", "--workflow-profile", str(REPO / "profiles" / "demo"),
+                           "--config", "train={'threads': 3}", timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
+    # a job's threads are in the dry run's job listing only (snakemake --summary has no such column)
     threads = {}
     for block in (result.stdout + result.stderr).split("\nrule ")[1:]:
         if not block.startswith("train:"):
@@ -323,13 +311,13 @@ def test_schema_errors_are_all_listed_one_line_each_with_a_suggestion():
 def test_a_config_typo_prints_a_few_lines_naming_the_key(tmp_path):
     """Snakemake's validate printed the whole schema and config (3,206 lines for a top-level typo)."""
     (tmp_path / "typo.yaml").write_text("classifer:\n  svm: {C: 3.0}\n")
-    result = _snakemake(tmp_path, "--configfile", str(tmp_path / "typo.yaml"))
+    result = run_snakemake(tmp_path, "-n", "--configfile", str(tmp_path / "typo.yaml"), timeout=300)
     output = (result.stdout + result.stderr).strip().splitlines()
     assert result.returncode != 0
     assert len(output) <= 5, "\n".join(output[:20])
     assert any("config: classifer: unknown key" in line and "did you mean 'classifiers'?" in line for line in output)
     (tmp_path / "two.yaml").write_text("augment: {copise: 2}\ncv: {protocol: random, folds: 5}\n")
-    result = _snakemake(tmp_path, "--configfile", str(tmp_path / "two.yaml"))
+    result = run_snakemake(tmp_path, "-n", "--configfile", str(tmp_path / "two.yaml"), timeout=300)
     output = result.stdout + result.stderr
     assert len(output.strip().splitlines()) <= 6, output[:3000]
     assert "config: augment.copise: unknown key" in output and "did you mean 'copies'?" in output
