@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
-from conftest import run_snakemake
+from conftest import job_counts, jobs_of, planned_jobs, planned_outputs, run_snakemake
 
 from speech_emotion.io.audio_store import read_audio_shard
 from speech_emotion.augment.transforms import (
@@ -276,25 +276,10 @@ def test_build_fold_keeps_copies_of_test_clips_out_of_training():
 
 
 # --- the workflow: copies 2 -> 3 runs only the new copy ---------------------------------------------
-def job_counts(output: str) -> dict[str, int]:
-    """Per-rule job counts from the job table of a (dry) run."""
-    counts, in_table = {}, False
-    for line in output.splitlines():
-        if line.startswith("Job stats:"):
-            in_table = True
-        elif in_table:
-            match = re.match(r"^(\S+)\s+(\d+)$", line.strip())
-            if match and match.group(1) != "total":
-                counts[match.group(1)] = int(match.group(2))
-            elif match:
-                break
-    return counts
-
-
 @pytest.mark.slow
 def test_raising_copies_schedules_only_the_new_copy(tmp_path):
-    """copies 2 -> 3: the dry run lists only aug3's augment and embed jobs (existing copies' params
-    do not depend on `copies`)."""
+    """copies 2 -> 3: the plan (snakemake --summary) lists only aug3's augment and embed jobs (existing
+    copies' params do not depend on `copies`)."""
     rng = np.random.default_rng(3)
     for label, freq in (("ANG", 300.0), ("NEU", 150.0)):
         (tmp_path / "corpus" / label).mkdir(parents=True)
@@ -322,22 +307,20 @@ def test_raising_copies_schedules_only_the_new_copy(tmp_path):
         variants = ["clean"] + [f"aug{n}" for n in range(1, copies + 1)]
         return [f"results/embeddings/egemaps/{v}/shard-{s}.npz" for v in variants for s in shards]
 
-    first = run_snakemake(tmp_path, *targets(2), *embeddings(2), "--cores", "1", "--configfile", configfile(2))
+    args = (*targets(2), *embeddings(2), "--cores", "1", "--configfile", configfile(2))
+    assert job_counts(planned_jobs(tmp_path, *args)) == {"check_clips": 2, "augment": 4, "embed": 6}
+    first = run_snakemake(tmp_path, *args)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-6000:]
-    assert job_counts(first.stderr + first.stdout) == {"check_clips": 2, "augment": 4, "embed": 6}
     counted = sum(len(read_audio_shard(tmp_path / t)[0]) for t in targets(2))
     assert counted == 2 * 6  # every clip, twice, split over the shards (an empty shard still has a file)
 
-    same = run_snakemake(tmp_path, *targets(2), *embeddings(2), "-n", "--cores", "1", "--configfile", configfile(2))
-    assert same.returncode == 0, same.stderr[-3000:]
-    assert job_counts(same.stderr + same.stdout) == {}, same.stdout[-2000:]
+    assert planned_jobs(tmp_path, *args) == set()
 
-    more = run_snakemake(tmp_path, *targets(3), *embeddings(3), "-n", "--cores", "1", "--configfile", configfile(3))
-    assert more.returncode == 0, more.stderr[-3000:]
-    text = more.stderr + more.stdout
-    assert job_counts(text) == {"augment": len(shards), "embed": len(shards)}, text[-3000:]
-    scheduled = re.findall(r"output: results/(?:audio|embeddings/egemaps)/(\w+)/shard-\d+\.npz", text)
-    assert sorted(scheduled) == ["aug3"] * 4, text[-3000:]
+    more = planned_outputs(tmp_path, *targets(3), *embeddings(3), "--cores", "1", "--configfile", configfile(3))
+    assert job_counts(jobs_of(more)) == {"augment": len(shards), "embed": len(shards)}, sorted(more)
+    scheduled = [m.group(1) for _, out in more
+                 if (m := re.fullmatch(r"results/(?:audio|embeddings/egemaps)/(\w+)/shard-\d+\.npz", out))]
+    assert sorted(scheduled) == ["aug3"] * 4, sorted(more)
 
     # copies: 0 disables the stage: no aug1 exists (and rule all lists no augment output)
     off = run_snakemake(tmp_path, targets(1)[0], "-n", "--cores", "1", "--configfile", configfile(0))

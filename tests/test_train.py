@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import job_counts, planned_jobs, run_snakemake
 from speech_emotion.train import classifiers as C
 from speech_emotion.embed.embeddings import write_shard
 from speech_emotion.evaluate.metrics import compute_metrics, cv_summary, read_predictions
@@ -299,10 +299,6 @@ def test_final_model_folder_round_trip(tmp_path):
 
 
 # --- whole workflow: rerun scope ----------------------------------------------------------------------
-
-REPO = Path(__file__).resolve().parents[1]
-
-
 def _tone_corpus(root: Path) -> None:
     import soundfile as sf
 
@@ -316,28 +312,6 @@ def _tone_corpus(root: Path) -> None:
                 sf.write(root / label / f"S{s}_{label[0]}{k}.wav", wave.astype(np.float32), 16000)
 
 
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-           "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]
-    env = dict(os.environ, HF_HUB_OFFLINE="1")
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir, timeout=1200)
-
-
-def _planned(output: str) -> set[tuple[str, str]]:
-    """(rule, wildcards) of the jobs a dry run lists."""
-    jobs, rule = set(), None
-    for line in output.splitlines():
-        m = re.match(r"^(?:local)?rule (\w+):", line.strip())
-        if m:
-            rule = m.group(1)
-            jobs.add((rule, ""))
-        m = re.match(r"^wildcards: (.*)$", line.strip())
-        if m and rule:
-            jobs.discard((rule, ""))
-            jobs.add((rule, m.group(1)))
-    return jobs
-
-
 @pytest.mark.slow
 def test_changing_svm_C_reruns_only_svm_jobs(tmp_path):
     _tone_corpus(tmp_path / "corpus")
@@ -348,19 +322,17 @@ def test_changing_svm_C_reruns_only_svm_jobs(tmp_path):
         "classifiers: {logreg: {Cs: [1.0]}, ensemble: {members: [logreg, svm]}}\n"
     )
     targets = [f"results/cv/egemaps/{c}/fold-{f}/predictions.tsv" for c in ("logreg", "svm", "ensemble") for f in (0, 1)]
-    run = _snakemake(tmp_path, *targets)
+    config = ("--configfile", str(tmp_path / "config.yaml"), "--cores", "2")
+    run = run_snakemake(tmp_path, *config, *targets, cwd=tmp_path, timeout=1200)
     assert run.returncode == 0, run.stderr[-4000:]
-    again = _snakemake(tmp_path, "-n", *targets)
-    assert "Nothing to be done" in again.stdout + again.stderr, (again.stdout + again.stderr)[-3000:]
-    changed = _snakemake(tmp_path, "-n", *targets, "--config", 'classifiers={"svm":{"C":3.0}}')
-    assert changed.returncode == 0, changed.stderr[-3000:]
-    jobs = _planned(changed.stdout + changed.stderr)
-    train_jobs = {w for rule, w in jobs if rule == "train"}
-    assert train_jobs, (changed.stdout + changed.stderr)[-3000:]
-    assert all("classifier=svm" in w or "classifier=ensemble" in w for w in train_jobs), train_jobs
-    assert any("classifier=svm" in w for w in train_jobs)
-    assert not any("classifier=logreg" in w for w in train_jobs)
-    assert {rule for rule, _ in jobs} <= {"train"}, jobs
+    assert planned_jobs(tmp_path, *config, *targets) == set()
+    jobs = planned_jobs(tmp_path, *config, *targets, "--config", 'classifiers={"svm":{"C":3.0}}')
+    train_jobs = {j for j in jobs if j.startswith("train[")}
+    assert train_jobs, jobs
+    assert all("classifier=svm" in j or "classifier=ensemble" in j for j in train_jobs), train_jobs
+    assert any("classifier=svm" in j for j in train_jobs)
+    assert not any("classifier=logreg" in j for j in train_jobs)
+    assert set(job_counts(jobs)) <= {"train"}, jobs
 
 
 def test_a_logistic_regression_job_never_imports_torch_transformers_umap_or_xgboost():
