@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import REPO, shared_path
+from conftest import run_snakemake, shared_path
 
 from speech_emotion.data.audio import load_audio
 from speech_emotion.io.tables import read_table
@@ -228,13 +226,10 @@ def test_cremad_demographics_join(tmp_path):
 
 
 # --- real runs with Snakemake on ../shared ---------------------------------------------------------
-def run_snakemake(workdir: Path, config: str, target: str = "results/data/folds.tsv") -> None:
+def run_with(workdir: Path, config: str, target: str = "results/data/folds.tsv") -> None:
+    """Run the workflow up to ``target`` with this config.yaml; it writes nothing outside results/."""
     (workdir / "config.yaml").write_text(config)
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", target, "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-         "--cores", "2", "--configfile", str(workdir / "config.yaml")],
-        capture_output=True, text=True, timeout=900,
-    )
+    result = run_snakemake(workdir, target, "--cores", "2", "--configfile", str(workdir / "config.yaml"), timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     outside = [p for p in workdir.iterdir() if p.name not in {"results", ".snakemake", "config.yaml", "data"}]
     assert not outside, f"outputs outside results/: {outside}"
@@ -252,7 +247,7 @@ def folds_table(workdir: Path) -> pd.DataFrame:
 def test_snakemake_urdu_folder_dataset(tmp_path):
     urdu = shared_path("data", "urdu")
     (tmp_path / "data").symlink_to(urdu)  # a relative dataset.root: outputs hold relative paths
-    run_snakemake(
+    run_with(
         tmp_path,
         "dataset: {kind: folder, root: data, speaker_regex: '^(S[MF]\\d+)_'}\n"
         "cv: {protocol: speaker, folds: 5}\nembed: {shards: 4}\nseed: 42\n",
@@ -278,7 +273,7 @@ def test_snakemake_urdu_folder_dataset(tmp_path):
 def test_snakemake_cremad_sample_local_source(tmp_path):
     audio = shared_path("data", "cremad-sample", "AudioWAV")
     demographics = shared_path("data", "cremad-meta", "VideoDemographics.csv")
-    run_snakemake(
+    run_with(
         tmp_path,
         f"dataset: {{kind: cremad, source: '{audio}', demographics: '{demographics}'}}\n"
         "cv: {protocol: speaker, folds: 2}\nembed: {shards: 2}\n",

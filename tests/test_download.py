@@ -10,10 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-import os
 import shutil
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,7 +20,7 @@ import pytest
 import soundfile as sf
 import yaml
 
-from conftest import REPO, shared_path
+from conftest import REPO, run_snakemake, shared_path
 from speech_emotion.data.download import DownloadError, Settings, download_cremad, parse_pointer, read_names
 
 NAMES = ["1001_DFA_ANG_XX", "1001_DFA_HAP_XX", "1002_IEO_SAD_HI", "1002_IEO_NEU_XX"]
@@ -365,17 +362,14 @@ def test_checkpoint_through_snakemake(tmp_path, site):
     )
     cfg = work / "config.yaml"
     cfg.write_text(yaml.safe_dump(config))
-    cmd = [
-        sys.executable, "-m", "snakemake", "resources/cremad/AudioWAV", "resources/cremad/summaryTable.csv",
-        "-s", str(REPO / "Snakefile"), "-d", str(work), "--cores", "1", "--configfile", str(cfg),
-    ]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    args = ("resources/cremad/AudioWAV", "resources/cremad/summaryTable.csv", "--cores", "1", "--configfile", str(cfg))
+    env = {"PYTHONDONTWRITEBYTECODE": "1"}
     out = work / "resources" / "cremad"
     missing = server.root / "media" / "AudioWAV" / f"{NAMES[3]}.wav"
     missing.rename(missing.with_suffix(".hidden"))
     server.faults[f"/media/AudioWAV/{NAMES[0]}.wav"] = ["drop"]
 
-    failed = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    failed = run_snakemake(work, *args, env=env, timeout=300)
     assert failed.returncode != 0
     assert f"{NAMES[3]}: HTTP 404" in failed.stderr and "dataset.source: /path/to/AudioWAV" in failed.stderr
     assert not (out / "AudioWAV").exists() and not (out / "summaryTable.csv").exists()
@@ -383,7 +377,7 @@ def test_checkpoint_through_snakemake(tmp_path, site):
 
     missing.with_suffix(".hidden").rename(missing)
     server.log.clear()
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    done = run_snakemake(work, *args, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert [p for p, _ in server.log] == [f"/media/AudioWAV/{NAMES[3]}.wav"]
     assert sorted(p.name for p in (out / "AudioWAV").glob("*.wav")) == sorted(f"{n}.wav" for n in NAMES)
@@ -393,8 +387,7 @@ def test_checkpoint_through_snakemake(tmp_path, site):
     assert "ActorID" in (out / "VideoDemographics.csv").read_text()
 
     server.log.clear()
-    forced = subprocess.run(cmd + ["--forcerun", "download_cremad"], capture_output=True, text=True, env=env,
-                            timeout=300)
+    forced = run_snakemake(work, *args, "--forcerun", "download_cremad", env=env, timeout=300)
     assert forced.returncode == 0, forced.stderr[-3000:]
     assert server.log == []
     assert len(list((out / "AudioWAV").glob("*.wav"))) == len(NAMES)

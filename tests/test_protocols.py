@@ -10,13 +10,12 @@ import csv
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, shared_path
+from conftest import run_snakemake, shared_path
 
 from speech_emotion.train.classifiers.inner import inner_cv
 from speech_emotion.data.datasets import list_corpus
@@ -124,11 +123,7 @@ def write_manifest(path: Path, clips: pd.DataFrame, extra: dict[str, list[str]] 
 
 def run(workdir: Path, dataset: str, cv: str, *targets: str) -> subprocess.CompletedProcess:
     (workdir / "config.yaml").write_text(CONFIG.format(dataset=dataset, cv=cv))
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", *targets, "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-         "--cores", "2", "--configfile", str(workdir / "config.yaml")],
-        capture_output=True, text=True, timeout=1200,
-    )
+    return run_snakemake(workdir, *targets, "--cores", "2", "--configfile", str(workdir / "config.yaml"), timeout=1200)
 
 
 def ok(result: subprocess.CompletedProcess) -> None:
