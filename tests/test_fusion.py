@@ -4,16 +4,12 @@ per-fold layers, side by side, without embedding anything again; one more row of
 from __future__ import annotations
 
 import json
-import re
 import shutil
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from conftest import REPO, run_snakemake, shared_path
-from speech_emotion.train.fold import train_fold
-from speech_emotion.train.plan import make_plan
+from conftest import REPO, job_counts, planned_jobs, run_snakemake, shared_path
 from speech_emotion.embed.embeddings import write_shard
 from speech_emotion.train.features import FeatureSpec
 
@@ -45,10 +41,8 @@ def test_fusion_of_the_demo_encoders_reuses_their_embeddings_and_plans(demo_run,
     # --configfile on the command line replaces the profile's configfile: name both
     configs = (str(REPO / "profiles/demo/demo-config.yaml"), str(workdir / "fusion.yaml"))
     args = (*DEMO, "--configfile", *configs, "--config", 'run={"classifiers": ["logreg"]}')
-    dry = run_snakemake(workdir, "-n", *targets, *args)
-    assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
-    text = dry.stdout + dry.stderr
-    assert not re.search(r"^(?:local)?rule (embed|augment|check_clips):", text, re.M), "nothing is embedded again"
+    planned = job_counts(planned_jobs(workdir, *targets, *args))
+    assert not {"embed", "augment", "check_clips"} & set(planned), f"nothing is embedded again: {planned}"
     result = run_snakemake(workdir, *targets, *args)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     for fold in ("0", "1", "2", "all"):
@@ -75,11 +69,7 @@ def test_fusion_of_the_demo_encoders_reuses_their_embeddings_and_plans(demo_run,
     assert "`tiny-wavlm`" in card and "`egemaps`" in card
 
 
-FEATURES = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 5, "probe_C": 1.0, "probe_max_iter": 500,
-            "speaker_norm": "off", "speaker_norm_min_clips": 5, "balance_fusion": "auto"}
-
-
-# --- balanced fusion (features.balance_fusion) ------------------------------------------------------
+# --- balanced fusion (features.balance_fusion; the plan's decision: test_plan.py) ------------------
 def test_block_scale_gives_every_block_the_same_total_variance():
     from speech_emotion.train.classifiers.base import block_scale
 
@@ -99,61 +89,3 @@ def test_block_scale_gives_every_block_the_same_total_variance():
     np.testing.assert_allclose(again.predict_proba(X), model.predict_proba(X))
     plain = LogRegClassifier(C=1.0).fit(X, y)
     np.testing.assert_allclose(plain._scale(X).var(axis=0), 1, rtol=1e-4)
-
-
-def _fused_shards(tmp_path, frame, informative, n_noise, seed=3):
-    """Two member encoders: "small" with the label in a few columns, "wide" with n_noise columns of noise."""
-    from test_train import write_embeddings
-
-    rng = np.random.default_rng(seed)
-    small = write_embeddings(tmp_path / "small", frame, informative[:, None, :], variants=("clean",))["clean"]["enc"]
-    noise = rng.normal(size=(len(frame), 1, n_noise)).astype(np.float32)
-    wide = write_embeddings(tmp_path / "wide", frame, noise, variants=("clean",))["clean"]["enc"]
-    return {"clean": {"small": small, "wide": wide}}
-
-
-def _member_plan(encoder):
-    from speech_emotion.train.features import FeatureSpec
-
-    return {"layer_choice": {"method": "fixed"}, "features": FeatureSpec.of([0], encoder=encoder).to_json()}
-
-
-@pytest.mark.parametrize("mode", ["auto", "on", "off"])
-def test_the_plan_balances_a_fusion_whose_wide_member_drowns_the_signal(tmp_path, mode):
-    """A 2-column member carries the label, a 400-column member is noise: plain, the noise block
-    outweighs it; balanced (each block the same total variance), the probe finds it again. auto
-    decides by the inner CV; the classifiers of the fold then get the member widths."""
-    from test_train import synthetic_corpus
-
-    frame, _ = synthetic_corpus(n_speakers=9, per_label=3, seed=1)
-    rng = np.random.default_rng(2)
-    informative = rng.normal(size=(len(frame), 2)).astype(np.float32)
-    informative[:, 0] += 1.2 * frame["label"].map({"ANG": 1, "HAP": -1, "NEU": 1, "SAD": -1}).to_numpy()
-    informative[:, 1] += 1.2 * frame["label"].map({"ANG": 1, "HAP": 1, "NEU": -1, "SAD": -1}).to_numpy()
-    shards = _fused_shards(tmp_path, frame, informative, n_noise=400)
-    manifest = frame.drop(columns="fold")
-    folds = frame[["clip_id", "fold"]]
-    features = FEATURES | {"balance_fusion": mode}
-    plan = make_plan("0", shards, manifest, folds, features, "auto", seed=0,
-                     member_plans=[("small", _member_plan("small")), ("wide", _member_plan("wide"))])
-    balance = plan["balance"]
-    assert balance["widths"] == [2, 400]
-    if mode == "auto":
-        assert balance["use"] is True, balance
-        assert balance["score_with"] > balance["score_without"] + 0.005
-    else:
-        assert balance["use"] is (mode == "on") and balance["score_with"] is None
-    spec = FeatureSpec.from_json(plan["features"])
-    assert spec.blocks == ((2, 400) if balance["use"] else None)
-    result = train_fold("fused", "logreg", 0, {"Cs": [1.0]}, shards, manifest, folds, plan, seed=0)
-    assert result.record["params"]["block_widths"] == ([2, 400] if balance["use"] else None)
-    assert result.features.blocks == spec.blocks
-
-
-def test_a_single_encoder_plan_has_no_balance_decision(tmp_path):
-    from test_train import synthetic_corpus, write_embeddings
-
-    frame, emb = synthetic_corpus()
-    shards = write_embeddings(tmp_path, frame, emb, variants=("clean",))
-    plan = make_plan("0", shards, frame.drop(columns="fold"), frame[["clip_id", "fold"]], FEATURES, "auto", seed=0)
-    assert plan["balance"] is None and "blocks" not in plan["features"]

@@ -1,5 +1,6 @@
-"""Per-speaker standardisation (features.speaker_norm): decided per fold on the training part, never fed
-by test-fold statistics, and applied at predict time with the speaker of each file."""
+"""Per-speaker standardisation (features.speaker_norm): never fed by test-fold statistics, and applied
+at predict time with the speaker of each file. The plan's decision, per fold on the training part, is
+tested in test_plan.py."""
 
 from __future__ import annotations
 
@@ -14,70 +15,10 @@ import pytest
 
 from conftest import REPO, shared_path
 from speech_emotion.train import classifiers as C
-from speech_emotion.train.plan import Probe, choose_speaker_norm, make_plan
 from speech_emotion.train.features import FeatureSpec, standardise_fold
 from speech_emotion.train.speaker_norm import Stats, standardise
 from speech_emotion.data.splits import build_fold, Variant
-from speech_emotion.train.fold import train_fold
-from test_train import write_embeddings
-
-LABELS = ["ANG", "HAP", "NEU", "SAD"]
-FEATURES = {"layers": "all", "probe_max_layers": 1, "probe_inner_folds": 4, "probe_C": 1.0, "probe_max_iter": 500,
-            "speaker_norm": "auto", "speaker_norm_min_clips": 5}
-
-
-def corpus(every_emotion: bool, n_speakers: int = 12, per: int = 6, dim: int = 16, seed: int = 0,
-           speaker_scale: float = 4.0):
-    """Clips whose emotion is a small direction in feature space and whose speaker is an offset
-    (``speaker_scale``: large by default, as speaker identity dominates frozen embeddings).
-
-    ``every_emotion``: each speaker records every emotion (an acted corpus); otherwise each speaker
-    records one emotion (URDU's structure), so a speaker's mean carries the emotion."""
-    rng = np.random.default_rng(seed)
-    rows, X = [], []
-    for s in range(n_speakers):
-        offset = rng.normal(scale=speaker_scale, size=dim)
-        labels = LABELS if every_emotion else [LABELS[s % 4]] * 4
-        for k, label in enumerate(labels):
-            for i in range(per):
-                x = offset + rng.normal(size=dim)
-                x[LABELS.index(label)] += 1.5
-                rows.append({"clip_id": f"s{s}_{k}_{i}", "speaker": f"s{s}", "label": label, "fold": s % 3})
-                X.append(x)
-    return pd.DataFrame(rows), np.asarray(X, dtype=np.float32)
-
-
-def test_auto_turns_it_on_where_every_speaker_has_every_emotion_and_it_raises_ua(tmp_path):
-    frame, X = corpus(every_emotion=True)
-    train = frame["fold"] != 0
-    choice = choose_speaker_norm("auto", X[train], frame["label"][train].to_numpy(), frame["speaker"][train].to_numpy(),
-                                 Probe(inner_folds=4), min_clips=5)
-    assert choice["use"] is True and choice["score_with"] > choice["score_without"] + 0.1, choice
-    assert choice["inner"] == {"grouping": "speaker", "reason": None}
-    # through the train job: every classifier of the fold follows the plan, and test UA rises
-    paths = write_embeddings(tmp_path, frame, X[:, None, :], variants=("clean",))
-    manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
-    ua = {}
-    for use in (False, True):
-        plan = {"layers": [0], "layer_choice": {"method": "config"}, "speaker_norm": {"use": use, "min_clips": 5},
-                "features": FeatureSpec.of([0], encoder="enc", speaker_norm=use, min_clips=5).to_json()}
-        result = train_fold("enc", "logreg", 0, {"C": 1.0}, paths, manifest, folds, plan, seed=0)
-        assert result.record["speaker_norm"]["use"] is use
-        ua[use] = result.record["test_balanced_accuracy"]
-    assert ua[True] > ua[False] + 0.1, ua
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_auto_leaves_it_off_where_each_speaker_has_one_emotion(seed):
-    # speakers differ less than emotions do here, so the emotion is learnable without standardisation
-    frame, X = corpus(every_emotion=False, seed=seed, speaker_scale=0.5)
-    choice = choose_speaker_norm("auto", X, frame["label"].to_numpy(), frame["speaker"].to_numpy(), Probe(inner_folds=4),
-                                 min_clips=5)
-    assert choice["use"] is False and choice["score_with"] < choice["score_without"] - 0.05, choice
-    assert choose_speaker_norm("on", X, frame["label"], frame["speaker"], Probe(), 5)["use"] is True
-    assert choose_speaker_norm("off", X, frame["label"], frame["speaker"], Probe(), 5)["use"] is False
-    with pytest.raises(ValueError, match="features.speaker_norm"):
-        choose_speaker_norm("sometimes", X, frame["label"], frame["speaker"], Probe(), 5)
+from synthetic import speaker_corpus
 
 
 def normalise_fold(data, min_clips: int):
@@ -97,7 +38,7 @@ def test_no_test_fold_statistics_reach_training(monkeypatch):
     """A spy on the statistics: those of training speakers and of the population come from clean
     training rows only; test speakers' from their own test rows; and whatever the test clips are,
     the training rows come out the same."""
-    frame, X = corpus(every_emotion=True)
+    frame, X = speaker_corpus(every_emotion=True)
     data = fold_data(frame, X)
     train_rows = {r.tobytes() for r in data.X_train[data.train_variants == "clean"]}
     test_rows = {r.tobytes() for r in data.X_test}
@@ -132,16 +73,6 @@ def test_a_speaker_with_few_clips_gets_the_population_statistics():
     assert fallback == ["b"]
     np.testing.assert_allclose(out[:3, 0], [-1.224745, 0.0, 1.224745], atol=1e-5)  # (x - 2) / sqrt(8/3)
     np.testing.assert_allclose(out[3:, 0], (np.array([10.0, 20.0]) - 7.2) / np.std([0, 2, 4, 10, 20]), rtol=1e-6)
-
-
-def test_the_plan_decides_and_records_it(tmp_path):
-    frame, X = corpus(every_emotion=True)
-    paths = write_embeddings(tmp_path, frame, X[:, None, :])
-    manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
-    plan = make_plan("1", paths, manifest, folds, FEATURES, "auto", seed=0)
-    assert plan["speaker_norm"]["use"] is True and plan["speaker_norm"]["mode"] == "auto"
-    off = make_plan("1", paths, manifest, folds, FEATURES | {"speaker_norm": "off"}, "auto", seed=0)
-    assert off["speaker_norm"]["use"] is False and off["speaker_norm"]["score_with"] is None
 
 
 # --- predict: the speaker of each file ------------------------------------------------------------------

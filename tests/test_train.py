@@ -1,4 +1,6 @@
-"""Training stage: layer probe, per-fold training on embedding shards, final model, rerun scope."""
+"""Training stage: per-fold training on embedding shards, final model, rerun scope. The plan that
+chooses layers, copies and standardisation is tested in test_plan.py, but for
+test_plan_uses_training_fold_only (here, where docs/leakage.md cites it)."""
 
 from __future__ import annotations
 
@@ -9,25 +11,19 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from conftest import job_counts, planned_jobs, run_snakemake
 from speech_emotion.train import classifiers as C
-from speech_emotion.embed.embeddings import write_shard
 from speech_emotion.evaluate.metrics import compute_metrics, cv_summary, read_predictions
 from speech_emotion.train.classifiers import base as B
-from speech_emotion.train.classifiers import inner as I
 from speech_emotion.train.final_model import final_model_info, load_final_model
 from speech_emotion.train.layers import resolve_layers, select
-from speech_emotion.train.classifiers.logreg import LogRegClassifier
-from speech_emotion.train.plan import Probe, choose_copies, choose_layers, make_plan, probe_layers, probe_table
+from speech_emotion.train.plan import make_plan, probe_table
 from speech_emotion.train.features import FeatureSpec
 from speech_emotion.train.fold import train_fold
+from synthetic import LABELS, N_LAYERS, SIGNAL_LAYER, synthetic_corpus, write_embeddings
 
-
-LABELS = ["ANG", "HAP", "NEU", "SAD"]
-N_LAYERS, DIM, SIGNAL_LAYER = 5, 8, 3
 LAYER_CHOICE = {"method": "probe", "spec": "auto", "score": 0.9, "n_layers": N_LAYERS}
 
 
@@ -35,38 +31,10 @@ def plan_with(layers, copies=True, speaker_norm=False, min_clips=5, **extra):
     """A plan as rule plan writes it: the record keys and the feature pipeline (encoder "enc")."""
     spec = FeatureSpec.of(list(layers), encoder="enc", copies=copies, speaker_norm=speaker_norm, min_clips=min_clips)
     return {"layers": list(layers), "layer_choice": LAYER_CHOICE, "features": spec.to_json(), **extra}
+
+
 FEATURES = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 5, "probe_C": 1.0, "probe_max_iter": 500,
             "speaker_norm": "off", "speaker_norm_min_clips": 5}
-
-
-def synthetic_corpus(n_speakers=9, per_label=3, seed=0):
-    """Clips whose label shows only in layer SIGNAL_LAYER; speakers in 3 disjoint folds."""
-    rng = np.random.default_rng(seed)
-    rows, emb = [], []
-    for s in range(n_speakers):
-        for label_index, label in enumerate(LABELS):
-            for k in range(per_label):
-                clip = f"s{s}_{label}_{k}"
-                rows.append({"clip_id": clip, "speaker": f"s{s}", "label": label, "fold": s % 3})
-                x = rng.normal(size=(N_LAYERS, DIM))
-                x[SIGNAL_LAYER, label_index] += 3.0
-                emb.append(x)
-    frame = pd.DataFrame(rows)
-    return frame, np.asarray(emb, dtype=np.float32)
-
-
-def write_embeddings(root: Path, frame: pd.DataFrame, emb: np.ndarray, variants=("clean", "aug1"), shards=2, seed=1):
-    rng = np.random.default_rng(seed)
-    paths = {}
-    for variant in variants:
-        data = emb if variant == "clean" else emb + rng.normal(scale=0.1, size=emb.shape).astype(np.float32)
-        paths[variant] = {"enc": []}  # variant -> encoder -> shard files (features.Shards)
-        for shard in range(shards):
-            rows = np.arange(len(frame)) % shards == shard
-            path = root / "results/embeddings/enc" / variant / f"shard-{shard}.npz"
-            write_shard(path, frame["clip_id"][rows], data[rows], "enc", "synthetic", "test")
-            paths[variant]["enc"].append(str(path))
-    return paths
 
 
 def test_resolve_and_select_layers():
@@ -78,73 +46,6 @@ def test_resolve_and_select_layers():
     x = np.arange(2 * 3 * 4).reshape(2, 3, 4)
     assert select(x, [0, 2]).shape == (2, 8)
     np.testing.assert_array_equal(select(x, [2])[0], x[0, 2])
-
-
-def test_probe_picks_the_informative_layer():
-    frame, emb = synthetic_corpus()
-    result = probe_layers(emb, frame["label"].to_numpy(), frame["speaker"].to_numpy(), Probe(max_layers=3, inner_folds=3))
-    assert int(np.argmax(result["layer_scores"])) == SIGNAL_LAYER
-    assert SIGNAL_LAYER in result["layers"]
-    assert result["layers"] == list(range(result["layers"][0], result["layers"][-1] + 1)), "layers must be adjacent"
-    assert len(result["layers"]) <= 3
-    assert result["layer_scores"][SIGNAL_LAYER] > 0.8 > max(s for i, s in enumerate(result["layer_scores"]) if i != SIGNAL_LAYER)
-    fixed = choose_layers("last", emb, frame["label"], frame["speaker"], Probe())
-    assert fixed["layers"] == [N_LAYERS - 1] and fixed["method"] == "config"
-
-
-def spread_corpus(n_speakers=12, per_label=4, seed=0):
-    """Each layer carries a weak, independent view of the label: no single layer is enough, the
-    layers together are (the case for all layers or a layer weighting)."""
-    rng = np.random.default_rng(seed)
-    y = np.repeat(np.arange(len(LABELS)), per_label)[None, :].repeat(n_speakers, 0).ravel()
-    groups = np.repeat(np.arange(n_speakers), len(LABELS) * per_label)
-    emb = rng.normal(size=(len(y), N_LAYERS, DIM)).astype(np.float32)
-    for layer in range(N_LAYERS):
-        emb[np.arange(len(y)), layer, y] += 0.9
-    return emb, np.asarray(LABELS)[y], groups
-
-
-def test_the_probe_takes_all_layers_or_their_weighting_when_no_layer_suffices():
-    emb, y, groups = spread_corpus()
-    result = probe_layers(emb, y, groups, Probe(max_layers=2, inner_folds=4))
-    names = [c["name"] for c in result["candidates"]]
-    assert names == ["layer", "window", "weighted", "all"]
-    assert result["candidate"] in ("weighted", "all") and result["layers"] == list(range(N_LAYERS))
-    best_single = max(result["layer_scores"])
-    assert result["score"] > best_single + 0.1
-    assert (result["weights"] is not None) == (result["candidate"] == "weighted")
-    # explicit layers: weighted learns the weights on the rows given, one per layer
-    fixed = choose_layers("weighted", emb, y, groups, Probe())
-    assert fixed["layers"] == list(range(N_LAYERS)) and len(fixed["weights"]) == N_LAYERS
-    assert all(w > 0 for w in fixed["weights"])
-
-
-def test_the_layer_weighting_finds_the_informative_layer_and_the_pipeline_applies_it():
-    from speech_emotion.train.features import Member
-    from speech_emotion.train.weighting import layer_scales, learn_layer_weights
-
-    frame, emb = synthetic_corpus()
-    weights = learn_layer_weights(emb, frame["label"].to_numpy())
-    share = weights * layer_scales(emb)[1]  # the softmax weights before the scales were folded in
-    assert share.argmax() == SIGNAL_LAYER and share[SIGNAL_LAYER] > 0.5 and share.sum() == pytest.approx(1.0)
-    member = Member("enc", tuple(range(N_LAYERS)), tuple(weights))
-    by_hand = sum(weights[layer] * emb[:, layer, :] for layer in range(N_LAYERS))
-    np.testing.assert_allclose(member.features(emb), by_hand, rtol=1e-5, atol=1e-6)
-    spec = FeatureSpec.of([member])
-    assert FeatureSpec.from_json(spec.to_json()) == spec and spec.select({"enc": emb}).shape == (len(emb), DIM)
-
-
-def test_a_richer_candidate_needs_a_consistent_gain_over_the_inner_folds():
-    from speech_emotion.train.plan import Score, beats
-
-    plain = Score(0.70, (0.70, 0.70, 0.70, 0.70, 0.70))
-    assert beats(Score(0.74, (0.74, 0.73, 0.75, 0.74, 0.74)), plain)
-    assert not beats(Score(0.704, (0.704,) * 5), plain), "below the 0.005 margin"
-    # the same pooled gain carried by one inner fold: noise, the plainer choice wins
-    assert not beats(Score(0.74, (0.90, 0.66, 0.67, 0.69, 0.77)), plain)
-    # inner folds at the ceiling for both do not hide a gain the others share
-    at_ceiling = Score(0.944, (0.98, 0.75, 1.0, 1.0, 0.96))
-    assert beats(Score(0.993, (1.0, 0.96, 1.0, 1.0, 1.0)), at_ceiling)
 
 
 def test_plan_uses_training_fold_only(tmp_path, monkeypatch):
@@ -171,47 +72,6 @@ def test_plan_uses_training_fold_only(tmp_path, monkeypatch):
     table = probe_table([result])
     assert list(table.columns) == ["fold", "layer", "score", "chosen"]
     assert len(table) == N_LAYERS and table["chosen"].sum() == len(result["layers"])
-
-
-def copies_corpus(kind: str, seed: int, n_speakers=8, per=2, dim=20):
-    """Clean rows (4 classes, weak signal) + 2 copies each: ``helpful`` copies are further draws
-    of the clip's class, ``harmful`` ones look like the next class (as a bad augmentation would)."""
-    rng = np.random.default_rng(seed)
-    X, y, g, clean, clips = [], [], [], [], []
-    for s in range(n_speakers):
-        for c in range(4):
-            for i in range(per):
-                for copy in range(3):
-                    x = rng.normal(size=dim)
-                    if copy == 0 or kind == "helpful":
-                        x[c] += 1.5
-                    else:
-                        x[(c + 1) % 4] += 3.0
-                    X.append(x)
-                    y.append(c)
-                    g.append(s)
-                    clean.append(copy == 0)
-                    clips.append(f"{s}-{c}-{i}")
-    return np.array(X, np.float32), np.array(y), np.array(g), np.array(clean), np.array(clips)
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_augmented_copies_train_only_when_the_probe_says_they_help(seed):
-    for kind, expected in (("harmful", False), ("helpful", True)):
-        X, y, g, clean, clips = copies_corpus(kind, seed)
-        choice = choose_copies("auto", X, y, g, clean, clips, Probe(inner_folds=4, seed=0))
-        assert choice["use"] is expected, (kind, choice)
-        assert choice["copy_rows"] == 128
-        # scored on the same held-out clean clips: "without" is the probe trained on clean rows only
-        splits = I.inner_cv(y, g, 4, 0, clean)
-        probs = I.cross_val_proba(lambda: LogRegClassifier(C=1.0, max_iter=500, seed=0), X, y, g,
-                                  [(tr[clean[tr]], va) for tr, va in splits])
-        assert choice["score_without"] == pytest.approx(I.pooled_balanced_accuracy(probs, y))
-    X, y, g, clean, clips = copies_corpus("harmful", seed)
-    assert choose_copies("always", X, y, g, clean, clips, Probe())["use"] is True
-    assert choose_copies("auto", X[clean], y[clean], g[clean], clean[clean], clips[clean], Probe())["use"] is False
-    with pytest.raises(ValueError, match="augment.use"):
-        choose_copies("sometimes", X, y, g, clean, clips, Probe())
 
 
 def test_a_fold_whose_probe_drops_the_copies_trains_on_clean_clips_only(tmp_path):

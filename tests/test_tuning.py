@@ -100,7 +100,7 @@ def test_the_tune_job_sees_the_data_the_train_job_fits(tmp_path):
     """Both read the fold through features.planned_fold: with a plan that standardises per speaker,
     the tune job's rows are the standardised ones (before, the tune script loaded them raw)."""
     from speech_emotion.train.features import FeatureSpec, planned_fold
-    from test_train import synthetic_corpus, write_embeddings
+    from synthetic import synthetic_corpus, write_embeddings
 
     frame, emb = synthetic_corpus()
     paths = write_embeddings(tmp_path, frame, emb)

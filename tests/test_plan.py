@@ -1,0 +1,233 @@
+"""The per-fold plan (speech_emotion.train.plan, rule plan): the layer choice (the probe, its candidates,
+the layer weighting), the decisions on augmented copies, per-speaker standardisation and fusion balance,
+and the margin a richer candidate needs.
+
+Two plan tests stay where docs/leakage.md cites them: test_train.py::test_plan_uses_training_fold_only
+and test_classifiers.py::test_copies_decision_is_not_fooled_by_copies_of_held_out_clips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from speech_emotion.train.classifiers import inner as I
+from speech_emotion.train.classifiers.logreg import LogRegClassifier
+from speech_emotion.train.features import FeatureSpec
+from speech_emotion.train.fold import train_fold
+from speech_emotion.train.plan import (
+    Probe, choose_copies, choose_layers, choose_speaker_norm, make_plan, probe_layers,
+)
+from synthetic import DIM, LABELS, N_LAYERS, SIGNAL_LAYER, speaker_corpus, synthetic_corpus, write_embeddings
+
+
+# --- layers: the probe, its candidates and the layer weighting -------------------------------------------
+def test_probe_picks_the_informative_layer():
+    frame, emb = synthetic_corpus()
+    result = probe_layers(emb, frame["label"].to_numpy(), frame["speaker"].to_numpy(), Probe(max_layers=3, inner_folds=3))
+    assert int(np.argmax(result["layer_scores"])) == SIGNAL_LAYER
+    assert SIGNAL_LAYER in result["layers"]
+    assert result["layers"] == list(range(result["layers"][0], result["layers"][-1] + 1)), "layers must be adjacent"
+    assert len(result["layers"]) <= 3
+    assert result["layer_scores"][SIGNAL_LAYER] > 0.8 > max(s for i, s in enumerate(result["layer_scores"]) if i != SIGNAL_LAYER)
+    fixed = choose_layers("last", emb, frame["label"], frame["speaker"], Probe())
+    assert fixed["layers"] == [N_LAYERS - 1] and fixed["method"] == "config"
+
+
+def spread_corpus(n_speakers=12, per_label=4, seed=0):
+    """Each layer carries a weak, independent view of the label: no single layer is enough, the
+    layers together are (the case for all layers or a layer weighting)."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(len(LABELS)), per_label)[None, :].repeat(n_speakers, 0).ravel()
+    groups = np.repeat(np.arange(n_speakers), len(LABELS) * per_label)
+    emb = rng.normal(size=(len(y), N_LAYERS, DIM)).astype(np.float32)
+    for layer in range(N_LAYERS):
+        emb[np.arange(len(y)), layer, y] += 0.9
+    return emb, np.asarray(LABELS)[y], groups
+
+
+def test_the_probe_takes_all_layers_or_their_weighting_when_no_layer_suffices():
+    emb, y, groups = spread_corpus()
+    result = probe_layers(emb, y, groups, Probe(max_layers=2, inner_folds=4))
+    names = [c["name"] for c in result["candidates"]]
+    assert names == ["layer", "window", "weighted", "all"]
+    assert result["candidate"] in ("weighted", "all") and result["layers"] == list(range(N_LAYERS))
+    best_single = max(result["layer_scores"])
+    assert result["score"] > best_single + 0.1
+    assert (result["weights"] is not None) == (result["candidate"] == "weighted")
+    # explicit layers: weighted learns the weights on the rows given, one per layer
+    fixed = choose_layers("weighted", emb, y, groups, Probe())
+    assert fixed["layers"] == list(range(N_LAYERS)) and len(fixed["weights"]) == N_LAYERS
+    assert all(w > 0 for w in fixed["weights"])
+
+
+def test_the_layer_weighting_finds_the_informative_layer_and_the_pipeline_applies_it():
+    from speech_emotion.train.features import Member
+    from speech_emotion.train.weighting import layer_scales, learn_layer_weights
+
+    frame, emb = synthetic_corpus()
+    weights = learn_layer_weights(emb, frame["label"].to_numpy())
+    share = weights * layer_scales(emb)[1]  # the softmax weights before the scales were folded in
+    assert share.argmax() == SIGNAL_LAYER and share[SIGNAL_LAYER] > 0.5 and share.sum() == pytest.approx(1.0)
+    member = Member("enc", tuple(range(N_LAYERS)), tuple(weights))
+    by_hand = sum(weights[layer] * emb[:, layer, :] for layer in range(N_LAYERS))
+    np.testing.assert_allclose(member.features(emb), by_hand, rtol=1e-5, atol=1e-6)
+    spec = FeatureSpec.of([member])
+    assert FeatureSpec.from_json(spec.to_json()) == spec and spec.select({"enc": emb}).shape == (len(emb), DIM)
+
+
+def test_a_richer_candidate_needs_a_consistent_gain_over_the_inner_folds():
+    from speech_emotion.train.plan import Score, beats
+
+    plain = Score(0.70, (0.70, 0.70, 0.70, 0.70, 0.70))
+    assert beats(Score(0.74, (0.74, 0.73, 0.75, 0.74, 0.74)), plain)
+    assert not beats(Score(0.704, (0.704,) * 5), plain), "below the 0.005 margin"
+    # the same pooled gain carried by one inner fold: noise, the plainer choice wins
+    assert not beats(Score(0.74, (0.90, 0.66, 0.67, 0.69, 0.77)), plain)
+    # inner folds at the ceiling for both do not hide a gain the others share
+    at_ceiling = Score(0.944, (0.98, 0.75, 1.0, 1.0, 0.96))
+    assert beats(Score(0.993, (1.0, 0.96, 1.0, 1.0, 1.0)), at_ceiling)
+
+
+# --- augmented copies (augment.use) -----------------------------------------------------------------
+def copies_corpus(kind: str, seed: int, n_speakers=8, per=2, dim=20):
+    """Clean rows (4 classes, weak signal) + 2 copies each: ``helpful`` copies are further draws
+    of the clip's class, ``harmful`` ones look like the next class (as a bad augmentation would)."""
+    rng = np.random.default_rng(seed)
+    X, y, g, clean, clips = [], [], [], [], []
+    for s in range(n_speakers):
+        for c in range(4):
+            for i in range(per):
+                for copy in range(3):
+                    x = rng.normal(size=dim)
+                    if copy == 0 or kind == "helpful":
+                        x[c] += 1.5
+                    else:
+                        x[(c + 1) % 4] += 3.0
+                    X.append(x)
+                    y.append(c)
+                    g.append(s)
+                    clean.append(copy == 0)
+                    clips.append(f"{s}-{c}-{i}")
+    return np.array(X, np.float32), np.array(y), np.array(g), np.array(clean), np.array(clips)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_augmented_copies_train_only_when_the_probe_says_they_help(seed):
+    for kind, expected in (("harmful", False), ("helpful", True)):
+        X, y, g, clean, clips = copies_corpus(kind, seed)
+        choice = choose_copies("auto", X, y, g, clean, clips, Probe(inner_folds=4, seed=0))
+        assert choice["use"] is expected, (kind, choice)
+        assert choice["copy_rows"] == 128
+        # scored on the same held-out clean clips: "without" is the probe trained on clean rows only
+        splits = I.inner_cv(y, g, 4, 0, clean)
+        probs = I.cross_val_proba(lambda: LogRegClassifier(C=1.0, max_iter=500, seed=0), X, y, g,
+                                  [(tr[clean[tr]], va) for tr, va in splits])
+        assert choice["score_without"] == pytest.approx(I.pooled_balanced_accuracy(probs, y))
+    X, y, g, clean, clips = copies_corpus("harmful", seed)
+    assert choose_copies("always", X, y, g, clean, clips, Probe())["use"] is True
+    assert choose_copies("auto", X[clean], y[clean], g[clean], clean[clean], clips[clean], Probe())["use"] is False
+    with pytest.raises(ValueError, match="augment.use"):
+        choose_copies("sometimes", X, y, g, clean, clips, Probe())
+
+
+# --- per-speaker standardisation (features.speaker_norm) ---------------------------------------------
+SPEAKER_NORM_FEATURES = {"layers": "all", "probe_max_layers": 1, "probe_inner_folds": 4, "probe_C": 1.0,
+                         "probe_max_iter": 500, "speaker_norm": "auto", "speaker_norm_min_clips": 5}
+
+
+def test_speaker_norm_auto_turns_it_on_where_every_speaker_has_every_emotion_and_it_raises_ua(tmp_path):
+    frame, X = speaker_corpus(every_emotion=True)
+    train = frame["fold"] != 0
+    choice = choose_speaker_norm("auto", X[train], frame["label"][train].to_numpy(), frame["speaker"][train].to_numpy(),
+                                 Probe(inner_folds=4), min_clips=5)
+    assert choice["use"] is True and choice["score_with"] > choice["score_without"] + 0.1, choice
+    assert choice["inner"] == {"grouping": "speaker", "reason": None}
+    # through the train job: every classifier of the fold follows the plan, and test UA rises
+    paths = write_embeddings(tmp_path, frame, X[:, None, :], variants=("clean",))
+    manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
+    ua = {}
+    for use in (False, True):
+        plan = {"layers": [0], "layer_choice": {"method": "config"}, "speaker_norm": {"use": use, "min_clips": 5},
+                "features": FeatureSpec.of([0], encoder="enc", speaker_norm=use, min_clips=5).to_json()}
+        result = train_fold("enc", "logreg", 0, {"C": 1.0}, paths, manifest, folds, plan, seed=0)
+        assert result.record["speaker_norm"]["use"] is use
+        ua[use] = result.record["test_balanced_accuracy"]
+    assert ua[True] > ua[False] + 0.1, ua
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_speaker_norm_auto_leaves_it_off_where_each_speaker_has_one_emotion(seed):
+    # speakers differ less than emotions do here, so the emotion is learnable without standardisation
+    frame, X = speaker_corpus(every_emotion=False, seed=seed, speaker_scale=0.5)
+    choice = choose_speaker_norm("auto", X, frame["label"].to_numpy(), frame["speaker"].to_numpy(), Probe(inner_folds=4),
+                                 min_clips=5)
+    assert choice["use"] is False and choice["score_with"] < choice["score_without"] - 0.05, choice
+    assert choose_speaker_norm("on", X, frame["label"], frame["speaker"], Probe(), 5)["use"] is True
+    assert choose_speaker_norm("off", X, frame["label"], frame["speaker"], Probe(), 5)["use"] is False
+    with pytest.raises(ValueError, match="features.speaker_norm"):
+        choose_speaker_norm("sometimes", X, frame["label"], frame["speaker"], Probe(), 5)
+
+
+def test_the_plan_decides_and_records_speaker_norm(tmp_path):
+    frame, X = speaker_corpus(every_emotion=True)
+    paths = write_embeddings(tmp_path, frame, X[:, None, :])
+    manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
+    plan = make_plan("1", paths, manifest, folds, SPEAKER_NORM_FEATURES, "auto", seed=0)
+    assert plan["speaker_norm"]["use"] is True and plan["speaker_norm"]["mode"] == "auto"
+    off = make_plan("1", paths, manifest, folds, SPEAKER_NORM_FEATURES | {"speaker_norm": "off"}, "auto", seed=0)
+    assert off["speaker_norm"]["use"] is False and off["speaker_norm"]["score_with"] is None
+
+
+# --- balanced fusion (features.balance_fusion) -----------------------------------------------------
+FUSION_FEATURES = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 5, "probe_C": 1.0,
+                   "probe_max_iter": 500, "speaker_norm": "off", "speaker_norm_min_clips": 5, "balance_fusion": "auto"}
+
+
+def _fused_shards(tmp_path, frame, informative, n_noise, seed=3):
+    """Two member encoders: "small" with the label in a few columns, "wide" with n_noise columns of noise."""
+    rng = np.random.default_rng(seed)
+    small = write_embeddings(tmp_path / "small", frame, informative[:, None, :], variants=("clean",))["clean"]["enc"]
+    noise = rng.normal(size=(len(frame), 1, n_noise)).astype(np.float32)
+    wide = write_embeddings(tmp_path / "wide", frame, noise, variants=("clean",))["clean"]["enc"]
+    return {"clean": {"small": small, "wide": wide}}
+
+
+def _member_plan(encoder):
+    return {"layer_choice": {"method": "fixed"}, "features": FeatureSpec.of([0], encoder=encoder).to_json()}
+
+
+@pytest.mark.parametrize("mode", ["auto", "on", "off"])
+def test_the_plan_balances_a_fusion_whose_wide_member_drowns_the_signal(tmp_path, mode):
+    """A 2-column member carries the label, a 400-column member is noise: plain, the noise block
+    outweighs it; balanced (each block the same total variance), the probe finds it again. auto
+    decides by the inner CV; the classifiers of the fold then get the member widths."""
+    frame, _ = synthetic_corpus(n_speakers=9, per_label=3, seed=1)
+    rng = np.random.default_rng(2)
+    informative = rng.normal(size=(len(frame), 2)).astype(np.float32)
+    informative[:, 0] += 1.2 * frame["label"].map({"ANG": 1, "HAP": -1, "NEU": 1, "SAD": -1}).to_numpy()
+    informative[:, 1] += 1.2 * frame["label"].map({"ANG": 1, "HAP": 1, "NEU": -1, "SAD": -1}).to_numpy()
+    shards = _fused_shards(tmp_path, frame, informative, n_noise=400)
+    manifest = frame.drop(columns="fold")
+    folds = frame[["clip_id", "fold"]]
+    features = FUSION_FEATURES | {"balance_fusion": mode}
+    plan = make_plan("0", shards, manifest, folds, features, "auto", seed=0,
+                     member_plans=[("small", _member_plan("small")), ("wide", _member_plan("wide"))])
+    balance = plan["balance"]
+    assert balance["widths"] == [2, 400]
+    if mode == "auto":
+        assert balance["use"] is True, balance
+        assert balance["score_with"] > balance["score_without"] + 0.005
+    else:
+        assert balance["use"] is (mode == "on") and balance["score_with"] is None
+    spec = FeatureSpec.from_json(plan["features"])
+    assert spec.blocks == ((2, 400) if balance["use"] else None)
+    result = train_fold("fused", "logreg", 0, {"Cs": [1.0]}, shards, manifest, folds, plan, seed=0)
+    assert result.record["params"]["block_widths"] == ([2, 400] if balance["use"] else None)
+    assert result.features.blocks == spec.blocks
+
+
+def test_a_single_encoder_plan_has_no_balance_decision(tmp_path):
+    frame, emb = synthetic_corpus()
+    shards = write_embeddings(tmp_path, frame, emb, variants=("clean",))
+    plan = make_plan("0", shards, frame.drop(columns="fold"), frame[["clip_id", "fold"]], FUSION_FEATURES, "auto", seed=0)
+    assert plan["balance"] is None and "blocks" not in plan["features"]
