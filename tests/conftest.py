@@ -75,7 +75,8 @@ def pending_outputs(summary: str) -> set[tuple[str, str]]:
     return pending
 
 
-def planned_outputs(workdir: Path, *args: str, snakefile: Path | None = None, timeout: int = 600) -> set[tuple[str, str]]:
+def planned_outputs(workdir: Path, *args: str, snakefile: Path | None = None,
+                    timeout: int = 600) -> set[tuple[str, str]]:
     """{(rule, output_file)} that a run with these arguments would (re)make in ``workdir``."""
     result = run_snakemake(workdir, "--summary", *args, snakefile=snakefile, timeout=timeout)
     assert result.returncode == 0, f"snakemake --summary {' '.join(args)} failed\n{tails(result)}"
