@@ -190,6 +190,15 @@ def fusion_members(encoder):
     return list(spec["members"]) if spec["kind"] == "fusion" else []
 
 
+def plan_features(wildcards):
+    """features.* as a plan of this encoder uses them: balance_fusion only for a fusion, so that
+    changing it reruns no plan of a single encoder."""
+    features = dict(config["features"])
+    if not fusion_members(wildcards.encoder):
+        features.pop("balance_fusion", None)
+    return features
+
+
 def embedding_layout(encoder, variant=None, name=None):
     """An encoder's embedding shards as variant -> member encoder -> files (all variants, or one; a
     fusion's are its members') of a corpus (the primary one by default; an extra corpus has the clean

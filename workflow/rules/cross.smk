@@ -24,7 +24,7 @@ rule cross_plan:
     params:
         shards=cross_train_shards,
         label_map=config["label_map"],
-        features=config["features"],
+        features=plan_features,
         augment_use=config["augment"]["use"],
         members=plan_members,
         seed=config["seed"],

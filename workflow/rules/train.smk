@@ -19,7 +19,7 @@ rule plan:
         "results/benchmarks/plan/{encoder}/fold-{fold}.tsv"
     params:
         shards=train_shards,
-        features=config["features"],
+        features=plan_features,
         augment_use=config["augment"]["use"],
         members=plan_members,
         seed=config["seed"],
