@@ -11,13 +11,12 @@ import base64
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, run_snakemake, tails
 
 from speech_emotion.train.features import FeatureSpec
 from speech_emotion.embed.embeddings import write_shard
@@ -33,10 +32,9 @@ ENCODERS = {"tiny": {"kind": "hf", "model": "tiny", "gpu": 0}, "smile": {"kind":
 
 
 def snakemake(workdir: Path, *args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2",
-           *args]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+    """conftest.run_snakemake on 2 cores, which must succeed."""
+    result = run_snakemake(workdir, "--cores", "2", *args, timeout=timeout)
+    assert result.returncode == 0, f"snakemake --cores 2 {' '.join(args)} in {workdir} failed:\n{tails(result)}"
     return result
 
 
