@@ -271,7 +271,7 @@ def test_train_jobs_of_one_thread_classifiers_ask_for_one_thread(tmp_path):
 
 
 def test_schema_errors_are_all_listed_one_line_each_with_a_suggestion():
-    from speech_emotion.config import raise_schema_errors, schema_errors
+    from speech_emotion.config import schema_errors
 
     assert schema_errors(default_config(), SCHEMA) == []
     config = default_config()
@@ -293,9 +293,6 @@ def test_schema_errors_are_all_listed_one_line_each_with_a_suggestion():
     assert by_key["cv.folds"] == "config: cv.folds: got 1; allowed: integer ≥ 2"
     assert by_key["run.classifiers[1]"] == ("config: run.classifiers[1]: got 'knn'; allowed: logreg | svm | xgboost | "
                                             "mlp | ensemble")  # nothing close: no suggestion
-    with pytest.raises(ConfigError) as info:
-        raise_schema_errors(config, SCHEMA)
-    assert str(info.value).splitlines() == lines
     # a missing section, a wrong type and a bad entry name of a free-form map
     config = default_config()
     del config["cv"]

@@ -28,6 +28,14 @@ from speech_emotion.train.final_model import final_model_info, load_final_model
 LABELS = ["ANG", "HAP", "NEU", "SAD"]
 
 
+def parse_front_matter(text: str) -> dict:
+    """The YAML front matter of a model card as a dict ({} when it has none)."""
+    import yaml
+
+    match = re.match(r"^---\n(.*?)\n---\n", text, re.S)
+    return yaml.safe_load(match.group(1)) if match else {}
+
+
 def metrics_of(protocol: str = "speaker", folds: int = 5) -> dict:
     """A CV metrics.json of the shape speech_emotion.evaluate.metrics writes (the fields the card reads)."""
     def score(pooled: float) -> dict:
@@ -116,7 +124,7 @@ def check_front_matter(card: str, info: dict, metrics: dict, corpus: dict) -> di
     metrics, pipeline_tag, library_name and the model-index's CV results."""
     from huggingface_hub import ModelCard
 
-    from speech_emotion.evaluate.model_card import dataset_facts, parse_front_matter
+    from speech_emotion.evaluate.model_card import dataset_facts
 
     assert card.startswith("---\n")
     data = parse_front_matter(card)
@@ -234,7 +242,6 @@ def test_readme_help_and_card_examples_run_on_the_demo_models(demo_run, tmp_path
     every demo model card's "How to use" commands run as written (exit code 0) in the workflow folder;
     each card's front matter matches its model."""
     from speech_emotion.predict.cli import PREDICT_EPILOG
-    from speech_emotion.evaluate.model_card import parse_front_matter
 
     work = tmp_path / "work"
     for part in ("results/models", "results/demo", "resources/models"):

@@ -15,9 +15,41 @@ from speech_emotion.train.classifiers.logreg import LogRegClassifier
 from speech_emotion.train.features import FeatureSpec
 from speech_emotion.train.fold import train_fold
 from speech_emotion.train.plan import (
-    Probe, choose_copies, choose_layers, choose_speaker_norm, make_plan, probe_layers,
+    Probe, choose_copies, choose_layers, choose_speaker_norm, make_plan, probe_layers, probe_table,
 )
 from synthetic import DIM, LABELS, N_LAYERS, SIGNAL_LAYER, speaker_corpus, synthetic_corpus, write_embeddings
+
+
+FEATURES = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 5, "probe_C": 1.0, "probe_max_iter": 500,
+            "speaker_norm": "off", "speaker_norm_min_clips": 5}
+
+
+# --- what the plan reads ---------------------------------------------------------------------------
+def test_plan_uses_training_fold_only(tmp_path, monkeypatch):
+    frame, emb = synthetic_corpus()
+    paths = write_embeddings(tmp_path, frame, emb)
+    seen = []
+    import speech_emotion.train.plan as P
+
+    original = P.choose_layers
+
+    def spy(spec, embeddings, y, groups, probe):
+        seen.append(set(groups))
+        return original(spec, embeddings, y, groups, probe)
+
+    monkeypatch.setattr(P, "choose_layers", spy)
+    manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
+    result = make_plan("1", paths, manifest, folds, FEATURES, "auto", seed=0)
+    test_speakers = set(frame.loc[frame["fold"] == 1, "speaker"])
+    assert seen and not seen[0] & test_speakers
+    assert SIGNAL_LAYER in result["layers"] and result["fold"] == "1"
+    n_train = int((frame["fold"] != 1).sum())
+    assert result["copies"]["mode"] == "auto" and result["copies"]["copy_rows"] == n_train  # one copy each
+    assert isinstance(result["copies"]["use"], bool) and result["copies"]["score_without"] is not None
+    table = probe_table([result])
+    assert list(table.columns) == ["fold", "layer", "score", "chosen"]
+    assert len(table) == N_LAYERS and table["chosen"].sum() == len(result["layers"])
+
 
 
 # --- layers: the probe, its candidates and the layer weighting -------------------------------------------
@@ -179,8 +211,7 @@ def test_the_plan_decides_and_records_speaker_norm(tmp_path):
 
 
 # --- balanced fusion (features.balance_fusion) -----------------------------------------------------
-FUSION_FEATURES = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 5, "probe_C": 1.0,
-                   "probe_max_iter": 500, "speaker_norm": "off", "speaker_norm_min_clips": 5, "balance_fusion": "auto"}
+FUSION_FEATURES = FEATURES | {"balance_fusion": "auto"}
 
 
 def _fused_shards(tmp_path, frame, informative, n_noise, seed=3):

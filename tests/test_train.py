@@ -19,7 +19,6 @@ from speech_emotion.evaluate.metrics import compute_metrics, cv_summary, read_pr
 from speech_emotion.train.classifiers import base as B
 from speech_emotion.train.final_model import final_model_info, load_final_model
 from speech_emotion.train.layers import resolve_layers, select
-from speech_emotion.train.plan import make_plan, probe_table
 from speech_emotion.train.features import FeatureSpec
 from speech_emotion.train.fold import train_fold
 from synthetic import LABELS, N_LAYERS, SIGNAL_LAYER, synthetic_corpus, write_embeddings
@@ -33,8 +32,6 @@ def plan_with(layers, copies=True, speaker_norm=False, min_clips=5, **extra):
     return {"layers": list(layers), "layer_choice": LAYER_CHOICE, "features": spec.to_json(), **extra}
 
 
-FEATURES = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 5, "probe_C": 1.0, "probe_max_iter": 500,
-            "speaker_norm": "off", "speaker_norm_min_clips": 5}
 
 
 def test_resolve_and_select_layers():
@@ -46,32 +43,6 @@ def test_resolve_and_select_layers():
     x = np.arange(2 * 3 * 4).reshape(2, 3, 4)
     assert select(x, [0, 2]).shape == (2, 8)
     np.testing.assert_array_equal(select(x, [2])[0], x[0, 2])
-
-
-def test_plan_uses_training_fold_only(tmp_path, monkeypatch):
-    frame, emb = synthetic_corpus()
-    paths = write_embeddings(tmp_path, frame, emb)
-    seen = []
-    import speech_emotion.train.plan as P
-
-    original = P.choose_layers
-
-    def spy(spec, embeddings, y, groups, probe):
-        seen.append(set(groups))
-        return original(spec, embeddings, y, groups, probe)
-
-    monkeypatch.setattr(P, "choose_layers", spy)
-    manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
-    result = make_plan("1", paths, manifest, folds, FEATURES, "auto", seed=0)
-    test_speakers = set(frame.loc[frame["fold"] == 1, "speaker"])
-    assert seen and not seen[0] & test_speakers
-    assert SIGNAL_LAYER in result["layers"] and result["fold"] == "1"
-    n_train = int((frame["fold"] != 1).sum())
-    assert result["copies"]["mode"] == "auto" and result["copies"]["copy_rows"] == n_train  # one copy each
-    assert isinstance(result["copies"]["use"], bool) and result["copies"]["score_without"] is not None
-    table = probe_table([result])
-    assert list(table.columns) == ["fold", "layer", "score", "chosen"]
-    assert len(table) == N_LAYERS and table["chosen"].sum() == len(result["layers"])
 
 
 def test_a_fold_whose_probe_drops_the_copies_trains_on_clean_clips_only(tmp_path):

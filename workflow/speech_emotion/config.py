@@ -335,13 +335,6 @@ def schema_errors(config: dict[str, Any], schema: dict[str, Any] | None = None) 
     return [line for _, line in sorted(lines, key=lambda item: item[0])]
 
 
-def raise_schema_errors(config: dict[str, Any], schema: dict[str, Any] | None = None) -> None:
-    """Raise one :class:`ConfigError` listing every schema problem of ``config`` (nothing when valid)."""
-    lines = schema_errors(config, schema)
-    if lines:
-        raise ConfigError("\n".join(lines))
-
-
 def _key_path(parts: Any) -> str:
     text = ""
     for part in parts:

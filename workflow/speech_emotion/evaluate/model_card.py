@@ -13,7 +13,6 @@ the card never makes a rerun look stale.
 from __future__ import annotations
 
 import json
-import re
 import shlex
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -240,14 +239,6 @@ def card_data(info: Mapping[str, Any], metrics: Mapping[str, Any], corpus: Mappi
 def front_matter(info: Mapping[str, Any], metrics: Mapping[str, Any], corpus: Mapping[str, Any]) -> str:
     """The YAML front matter (``---`` lines included) of :func:`card_data`."""
     return "---\n" + card_data(info, metrics, corpus).to_yaml() + "\n---\n"
-
-
-def parse_front_matter(text: str) -> dict[str, Any]:
-    """The YAML front matter of a card as a dict (``{}`` when it has none)."""
-    import yaml
-
-    match = re.match(r"^---\n(.*?)\n---\n", text, re.S)
-    return yaml.safe_load(match.group(1)) if match else {}
 
 
 # --- sections ----------------------------------------------------------------------------------------

@@ -62,16 +62,6 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
     return out
 
 
-def resolve_encoder_dir(model_path: Path, encoder: Mapping[str, Any], override: str | Path | None,
-                        download: bool = True) -> str | None:
-    """Where the weights of ``encoder`` (model.json's encoder record) are (None for openSMILE):
-    ``override``, a copy bundled in the model folder, the recorded folder, the local Hugging Face
-    cache, a download (see :func:`speech_emotion.predict.portable.locate_encoder`, which also says which)."""
-    from .portable import locate_encoder
-
-    return locate_encoder(model_path, encoder, override, download).path
-
-
 @contextmanager
 def quiet_loading() -> Iterator[None]:
     """No Hugging Face progress bars while a model loads; the caller's setting is restored."""

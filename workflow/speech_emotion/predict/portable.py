@@ -25,7 +25,7 @@ import logging
 import os
 import shutil
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -249,7 +249,3 @@ def write_archive(model_path: str | Path, archive: str | Path) -> Path:
             out.write(path, f"{top}/{relative.as_posix()}", compress_type=kind)
     os.replace(tmp, archive)
     return archive
-
-
-def describe_all(weights: Sequence[EncoderWeights]) -> list[str]:
-    return [w.describe() for w in weights if w.source != "none"]
