@@ -8,6 +8,8 @@ A :class:`FeatureSpec` holds
 - whether features are standardised per speaker (:mod:`speech_emotion.train.speaker_norm`), with the
   minimum clips a speaker needs for statistics of its own and, once a model is trained, the
   training population's statistics (for speakers with fewer clips, or none given);
+- for a fusion, whether each member's block of columns gets the same weight in the classifier's
+  scaler (``blocks``: the members' widths; :func:`speech_emotion.train.classifiers.base.block_scale`);
 - whether the fold's augmented copies train.
 
 The plan job builds it (``plan["features"]``), the train job fills in the population statistics and
@@ -33,10 +35,11 @@ from .speaker_norm import Stats, standardise
 from ..data.splits import FoldData, Variant, build_fold
 
 FEATURES_FILE = "features.json"
+"""The feature pipeline's file in every model folder."""
+
 Shards = Mapping[str, Mapping[str, Sequence["str | Path"]]]
 """Where a fold's embeddings are: variant ("clean", "aug1", ...) -> member encoder -> shard files
 (the rules pass it as ``params.shards``, built from the results layout)."""
-"""The feature pipeline's file in every model folder."""
 
 POPULATION, SPEAKER, ENROLLED = "population", "speaker", "enrolled"
 """Whose statistics standardised a row (the ``speaker_norm`` column of predictions)."""

@@ -11,6 +11,9 @@ One job per (encoder, fold) (rule ``plan``) writes ``results/cv/{encoder}/plans/
 - ``speaker_norm``: whether features are standardised per speaker (``features.speaker_norm: auto``:
   the same probe on the chosen layers, with and without :mod:`speech_emotion.train.speaker_norm`, on the
   same inner splits of the clean training clips);
+- ``balance`` (fusion encoders; None otherwise): whether each member's block of columns gets the
+  same total variance in the classifiers (``features.balance_fusion: auto``: the same probe on the
+  same inner splits, balanced and plain);
 - ``copies``: whether the fold's augmented copies train (``augment.use: auto``: the same probe on
   the chosen layers, speaker-normalised when so decided, trained with and without the copies, scored
   on the same held-out clean clips).
