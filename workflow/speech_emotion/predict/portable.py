@@ -16,6 +16,10 @@ loaded from. :func:`locate_encoder` looks for the weights, in this order:
 A folder whose ``source.json`` names another model or revision than the identity is skipped (its
 embeddings would not be the ones the classifier learned). Random-weight encoders (``init_config``)
 are on no hub: only the recorded folder or a bundled copy holds them.
+
+The model card (MODEL_CARD.md) says where the weights are in one block, :func:`weights_lines`, between
+two HTML comments; bundling rewrites that block (:func:`rewrite_card_weights`), so a card uploaded
+with a bundled folder says the weights are in it.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import logging
 import os
 import shutil
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,9 @@ from ..embed.identity import SOURCE_FILE, describe, identity_of, opensmile_versi
 log = logging.getLogger("speech_emotion.predict.portable")
 
 BUNDLE_DIR = "encoder"  # <model>/encoder/<encoder name>/: bundled weights
+CARD_FILE = "MODEL_CARD.md"  # the model card beside model.json (rule final_model writes it)
+WEIGHTS_BEGIN = "<!-- encoder weights: speech-emotion bundle rewrites this block -->"
+WEIGHTS_END = "<!-- end of encoder weights -->"
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt")
 _SKIP = shutil.ignore_patterns(".cache", ".tmp-*", ".old-*", ".git*", "*.lock")
 
@@ -49,18 +56,26 @@ class EncoderWeights:
     source: str
     identity: Mapping[str, Any] | None = None
 
+    @property
+    def where(self) -> str:
+        """Where the weights came from, in words (``source``)."""
+        return SOURCES[self.source]
+
     def describe(self) -> str:
         """One line for the user: which encoder, from where."""
-        where = {
-            "encoder_dir": "the folder given (--encoder-dir)",
-            "bundled": "the copy bundled in the model folder",
-            "recorded": "the folder the model records",
-            "hf-cache": "the local Hugging Face cache",
-            "downloaded": "a download from the Hugging Face Hub (now in the local cache)",
-            "none": "no weights needed",
-        }[self.source]
         what = describe(self.identity)
-        return f"encoder {self.name} ({what}): {where}" + (f", {self.path}" if self.path else "")
+        return f"encoder {self.name} ({what}): {self.where}" + (f", {self.path}" if self.path else "")
+
+
+SOURCES = {
+    "encoder_dir": "the folder given (--encoder-dir)",
+    "bundled": "the copy bundled in the model folder",
+    "recorded": "the folder the model records",
+    "hf-cache": "the local Hugging Face cache",
+    "downloaded": "a download from the Hugging Face Hub (now in the local cache)",
+    "none": "no weights needed",
+}
+""":attr:`EncoderWeights.source` -> what it means."""
 
 
 def _has_weights(folder: Path) -> bool:
@@ -193,6 +208,52 @@ def encoder_records(info: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(info["encoder"].get("members") or [info["encoder"]])
 
 
+def weights_lines(info: Mapping[str, Any], bundled: Collection[str] = ()) -> list[str]:
+    """The model card's block on where each encoder's weights are, between :data:`WEIGHTS_BEGIN` and
+    :data:`WEIGHTS_END`: in the folder for the encoders named in ``bundled`` (:func:`bundle_model`), else
+    where :func:`locate_encoder` looks."""
+    lines = []
+    for record in encoder_records(info):
+        name, spec = str(record["name"]), record["spec"]
+        if spec.get("kind") == "opensmile":
+            lines.append(f"- `{name}` (openSMILE): no weights; the `opensmile` package computes the features.")
+        elif name in bundled:
+            lines.append(f"- `{name}`: bundled in this folder, `{BUNDLE_DIR}/{name}/`: predict finds them there by "
+                         "itself, wherever the folder is, with no option.")
+        else:
+            identity = identity_of(record) or {}
+            where = [f"from `{record['model_dir']}` in the workflow folder that made the model"
+                     ] if record.get("model_dir") else []
+            if identity.get("hub"):
+                where.append(f"from the local Hugging Face cache or a download of `{identity['model']}` at revision "
+                             f"`{identity.get('revision') or 'main'}`")
+            hub = "" if identity.get("hub") else " (they are on no hub: random or local weights)"
+            lines.append(f"- `{name}`: **not in this folder**: predict loads them {', else '.join(where)}{hub}; "
+                         "`--encoder-dir DIR` names another place, and `speech-emotion bundle --model <this folder>` "
+                         "run where the model was made copies them in.")
+    return [WEIGHTS_BEGIN, *lines, WEIGHTS_END]
+
+
+def rewrite_card_weights(model_path: str | Path, info: Mapping[str, Any], bundled: Collection[str]) -> bool:
+    """Rewrite the weights block (:func:`weights_lines`) of the folder's MODEL_CARD.md, nothing else of it.
+    False when there is no card, or (with a warning) when the card has no such block."""
+    from ..io.files import write_text_atomic
+
+    path = Path(model_path) / CARD_FILE
+    if not path.is_file():
+        return False
+    text = path.read_text(encoding="utf-8")
+    start, end = text.find(WEIGHTS_BEGIN), text.find(WEIGHTS_END)
+    if start < 0 or end < start:
+        log.warning("%s: no encoder-weights block to rewrite (a card made by an older version, or edited): its "
+                    "statement on the weights is left as it is", path)
+        return False
+    new = text[:start] + "\n".join(weights_lines(info, bundled)) + text[end + len(WEIGHTS_END):]
+    if new != text:
+        write_text_atomic(path, new)
+    return True
+
+
 def _folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
@@ -201,8 +262,9 @@ def bundle_model(model_path: str | Path, archive: str | Path | None = None, enco
                  download: bool = True) -> list[EncoderWeights]:
     """Copy the weights of every encoder of a model folder into ``<model>/encoder/<name>/`` (found as
     :func:`locate_encoder` finds them; already bundled ones stay), so that the folder alone predicts
-    anywhere. ``archive``: also write the whole folder (model.zip, features.json, model.json,
-    MODEL_CARD.md, encoder/) as one .zip whose top folder is the model folder's name.
+    anywhere, and rewrite the card's statement of where the weights are (:func:`rewrite_card_weights`).
+    ``archive``: also write the whole folder (model.zip, features.json, model.json, MODEL_CARD.md,
+    encoder/) as one .zip whose top folder is the model folder's name.
     Returns where each encoder's weights came from."""
     from ..io.files import atomic_dir
     from ..train.final_model import load_final_model
@@ -226,6 +288,8 @@ def bundle_model(model_path: str | Path, archive: str | Path | None = None, enco
                 source = {"model": identity["model"], "revision": identity.get("revision")}
                 (tmp / SOURCE_FILE).write_text(json.dumps(source, indent=2) + "\n", encoding="utf-8")
         log.info("encoder %s: bundled from %s (%.1f MB)", record["name"], weights.path, _folder_size(target) / 1e6)
+    bundled = [str(r["name"]) for r in records if _has_weights(model_path / BUNDLE_DIR / str(r["name"]))]
+    rewrite_card_weights(model_path, final.info, bundled)
     if archive is not None:
         write_archive(model_path, archive)
     return found
