@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 
 from conftest import REPO, shared_path
 from speech_emotion.train import classifiers as C
@@ -48,29 +49,68 @@ def metrics_of(protocol: str = "speaker", folds: int = 5) -> dict:
             "per_class": per_class, "confusion": {"labels": LABELS, "counts": [[3, 1, 1, 1]] * 4}}
 
 
-@pytest.fixture
-def model_folder(tmp_path) -> Path:
-    """A small eGeMAPS + logreg model folder standardising per speaker, CV scores in model.json."""
+def build_model(out: Path, encoder: dict, speaker_norm: bool = True, lone_clip: dict | None = None, dim: int = 6) -> Path:
+    """A small logreg model folder at ``out`` on ``dim`` features of ``encoder`` (a model.json encoder record), CV
+    scores in model.json (``lone_clip``: the cv dict's one-clip-alone figures) and metrics.json beside it."""
     from speech_emotion.evaluate.metrics import cv_summary
 
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(24, 6)).astype(np.float32)
+    X = rng.normal(size=(24, dim)).astype(np.float32)
     y = np.array(LABELS * 6)
     X[np.arange(24), np.arange(24) % 4] += 3
     model = C.make_classifier("logreg", {"Cs": [1.0]}).fit(X, y, np.array([f"s{i % 3}" for i in range(24)]))
-    out = tmp_path / "results/models/egemaps/logreg"
     out.mkdir(parents=True)
     C.save_model(model, out / "model.zip")
-    FeatureSpec.of([0], "egemaps", speaker_norm=True, min_clips=3).fit_population(X).write(out / "features.json")
+    spec = FeatureSpec.of([0], encoder["name"], speaker_norm=speaker_norm, min_clips=3)
+    spec.fit_population(X).write(out / "features.json")
     record = {"classifier": "logreg", "layers": [0], "labels": LABELS, "params": {"Cs": [1.0]}, "seed": 0,
-              "speaker_norm": {"use": True, "min_clips": 3}, "n_train_clips": 24, "n_features": 6}
-    spec = {"kind": "opensmile", "feature_set": "eGeMAPSv02"}
+              "speaker_norm": {"use": speaker_norm, "min_clips": 3}, "n_train_clips": 24, "n_features": dim}
     metrics = metrics_of()
-    info = final_model_info(record, {"name": "egemaps", "spec": spec, "model_dir": None},
-                            {"sample_rate": 16000, "max_seconds": 30.0, "batch_seconds": 10.0},
-                            cv_summary(metrics) | {"protocol": "speaker"})
+    cv = cv_summary(metrics) | {"protocol": "speaker"} | ({"lone_clip": lone_clip} if lone_clip else {})
+    info = final_model_info(record, encoder, {"sample_rate": 16000, "max_seconds": 10.0, "batch_seconds": 10.0}, cv)
     (out / "model.json").write_text(json.dumps(info))
     (out / "metrics.json").write_text(json.dumps(metrics))
+    return out
+
+
+SMILE = {"name": "egemaps", "spec": {"kind": "opensmile", "feature_set": "eGeMAPSv02"}, "model_dir": None}
+TINY = {"name": "tiny", "spec": {"kind": "hf", "model": "tiny", "init_config": "resources/tiny/config.json"},
+        "model_dir": "resources/models/tiny", "identity": {"model": "random-init:tiny", "revision": "seed-0", "hub": False}}
+CREMAD_MANIFEST = pd.DataFrame({"path": [f"data/AudioWAV/10{i % 3}1_IEO_{l}_HI.wav" for i, l in enumerate(LABELS * 3)],
+                                "label": LABELS * 3, "speaker": [f"10{i % 3}1" for i in range(12)]})
+CREMAD = {"kind": "cremad", "source": "/data/CREMA-D/AudioWAV", "name": "main"}
+DEMO = {"kind": "cremad", "source": "demo"}
+
+
+def lone_clip_of(shift: float = -0.1) -> dict:
+    """model.json's cv.lone_clip as speech_emotion.evaluate.metrics.cv_summary writes it (its contract)."""
+    scores = {name: {"mean": round(0.5 + shift, 4), "std": 0.04, "pooled": round(0.51 + shift, 4)}
+              for name in ("balanced_accuracy", "accuracy", "f1_macro", "f1_weighted")}
+    return scores | {"folds_standardised": ["1", "2", "3"], "n_folds": 5}
+
+
+@pytest.fixture
+def model_folder(tmp_path) -> Path:
+    """A small eGeMAPS + logreg model folder standardising per speaker, CV scores in model.json."""
+    return build_model(tmp_path / "results/models/egemaps/logreg", SMILE)
+
+
+@pytest.fixture
+def hf_model(tmp_path) -> Path:
+    """A workflow folder with a Hugging Face encoder's weights (random-init, recorded relative to it) and a
+    final model on them with its MODEL_CARD.md; returns the model folder."""
+    from speech_emotion.evaluate.model_card import model_card
+
+    work = tmp_path / "workflow"
+    weights = work / "resources/models/tiny"
+    weights.mkdir(parents=True)
+    (weights / "config.json").write_text("{}")
+    (weights / "model.safetensors").write_bytes(b"\0" * 64)
+    (weights / "source.json").write_text(json.dumps({"model": "random-init:tiny", "revision": "seed-0"}))
+    out = build_model(work / "results/models/tiny/logreg", TINY, speaker_norm=False)
+    info = json.loads((out / "model.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text())
+    (out / "MODEL_CARD.md").write_text(model_card(info, metrics, CREMAD_MANIFEST, DEMO))
     return out
 
 
@@ -124,27 +164,28 @@ def check_front_matter(card: str, info: dict, metrics: dict, corpus: dict) -> di
     metrics, pipeline_tag, library_name and the model-index's CV results."""
     from huggingface_hub import ModelCard
 
-    from speech_emotion.evaluate.model_card import dataset_facts
+    from speech_emotion.evaluate.model_card import card_licence, dataset_facts
 
     assert card.startswith("---\n")
     data = parse_front_matter(card)
     hub = ModelCard(card).data  # the Hub's own parser: model-index -> eval_results
     facts = dataset_facts(corpus)
-    assert data["license"] == facts["licence_id"] and hub.license == data["license"]
+    licence = card_licence(info, corpus)
+    assert {k: data.get(k) for k in licence} == licence and hub.license == data["license"]
     assert data["pipeline_tag"] == "audio-classification" and data["library_name"] == "speech-emotion"
     members = info["encoder"].get("members") or [info["encoder"]]
     assert {"speech-emotion-recognition", "audio-classification", info["classifier"],
             *(m["name"] for m in members)} <= set(data["tags"])
     assert data["datasets"] == [facts["id"]]
     assert set(data["metrics"]) == {"accuracy", "recall", "f1"}
-    results = {(r.metric_type, r.metric_name.split(", ")[-1].split(" ")[0]): r for r in hub.eval_results}
+    results = {(r.metric_type, r.metric_config): r for r in hub.eval_results}
     for name, metric_id in (("balanced_accuracy", "recall"), ("accuracy", "accuracy"), ("f1_macro", "f1")):
-        pooled, mean = results[(metric_id, "pooled")], results[(metric_id, "mean")]
+        pooled, mean = results[(metric_id, "pooled")], results[(metric_id, "fold-mean")]
         assert pooled.metric_value == round(info["cv"][name]["pooled"], 4) == round(metrics[name]["pooled"], 4)
         assert mean.metric_value == round(info["cv"][name]["mean"], 4)
         assert pooled.task_type == "audio-classification" and pooled.dataset_name == facts["name"]
         assert pooled.dataset_args["protocol"] == metrics["protocol"] and pooled.dataset_args["folds"] == metrics["n_folds"]
-    assert len(hub.eval_results) == 6
+    assert len(hub.eval_results) == (12 if info["cv"].get("lone_clip") else 6)
     return data
 
 
@@ -160,16 +201,17 @@ def test_model_card_has_the_hubs_metadata_licences_citation_versions_and_own_fil
     assert files == ["logreg.sklearn", "scaler.sklearn"]
     card = model_card(info, metrics, manifest, corpus, None, files)
     data = check_front_matter(card, info, metrics, corpus)
-    assert data["license"] == "odbl" and data["datasets"] == ["CREMA-D"] and data["language"] == "en"
+    assert data["license"] == "other" and data["license_name"] == "odbl-1.0-and-audeering-opensmile"
+    assert data["datasets"] == ["CREMA-D"] and data["language"] == "en"
     assert "Open Database License" in card and "audEERING" in card and "MIT" in card
     assert "```bibtex" in card and "@article{cao2014cremad" in card and "@inproceedings{eyben2010opensmile" in card
     assert f"scikit-learn {info['versions']['scikit-learn']}" in card.split("## Versions")[1]
     files_line = next(line for line in card.splitlines() if line.startswith("- Files:"))
     assert "`logreg.sklearn`" in files_line and "XGBoost" not in files_line and "torch" not in files_line
     usage = card.split("## How to use")[1]
-    assert "--speaker-regex '^(\\d+)_' data/AudioWAV/1001_* > labels.tsv" in usage
-    assert "--speaker-regex '^(\\d+)_' --segment vad --summary shares.tsv data/AudioWAV/1001_IEO_ANG_HI.wav" in usage
-    assert "speech-emotion enrol --model results/models/egemaps/logreg --speaker 1001" in usage
+    assert "--speaker-regex '^(\\d+)_' recordings/1001_* > labels.tsv" in usage
+    assert "--speaker-regex '^(\\d+)_' --segment vad --summary shares.tsv recordings/1001_IEO_ANG_HI.wav" in usage
+    assert "speech-emotion enrol --model . --speaker 1001" in usage
     assert "--enrolment 1001.json" in usage
 
     other = model_card(info, metrics, manifest.drop(columns="path"), {"kind": "manifest", "name": "urdu"}, None, files)
@@ -286,3 +328,246 @@ def test_readme_help_and_card_examples_run_on_the_demo_models(demo_run, tmp_path
             failures.append(f"{where}: {command}\n  exit {run.returncode}: {run.stderr[-800:]}")
     assert not failures, "\n".join(failures)
     print(f"{len(commands)} commands ran; {needs} of {len(cards)} demo models standardise per speaker")
+
+
+# --- issue 32 item 8: cards that agree with themselves and survive a Hub upload ------------------------------
+
+
+def card_of(folder: Path, corpus: dict = CREMAD, manifest: pd.DataFrame = CREMAD_MANIFEST) -> str:
+    from speech_emotion.evaluate.model_card import model_card
+
+    info = json.loads((folder / "model.json").read_text())
+    return model_card(info, json.loads((folder / "metrics.json").read_text()), manifest, corpus)
+
+
+def section(card: str, title: str) -> str:
+    """The text of a card's ``## title`` section (up to the next ``## ``)."""
+    return card.split(f"\n## {title}\n")[1].split("\n## ")[0]
+
+
+def test_opensmile_card_says_what_the_code_does_with_long_recordings(tmp_path):
+    """openSMILE computes its functionals over the whole recording (embed_signals never cuts it): the card
+    of an eGeMAPS model must not say recordings are cut into windows; a Hugging Face encoder's card does,
+    at audio.max_seconds; a fusion says each."""
+    smile = card_of(build_model(tmp_path / "smile", SMILE))
+    model = section(smile, "Model")
+    assert "cut into" not in model, model
+    assert "whole recording" in model and "however long" in model
+    tiny = card_of(build_model(tmp_path / "tiny", TINY))
+    assert "longer than 10.0 s are cut into equal windows" in section(tiny, "Model")
+    fusion = dict(TINY, name="both", spec={"kind": "fusion", "members": ["tiny", "egemaps"]}, model_dir=None,
+                  identity=None, members=[TINY, SMILE])
+    folder = build_model(tmp_path / "fusion", fusion)
+    info = json.loads((folder / "model.json").read_text())
+    info["layers"] = {"tiny": [0], "egemaps": [0]}
+    (folder / "model.json").write_text(json.dumps(info))
+    model = section(card_of(folder), "Model")
+    assert "`tiny`: recordings longer than 10.0 s are cut into equal windows" in model
+    assert "`egemaps`: openSMILE computes its functionals over the whole recording" in model
+
+
+def test_front_matter_licence_never_contradicts_the_licences_section(tmp_path):
+    """`license: mit` only where the corpus, every encoder and the workflow are MIT; otherwise `other`, with
+    `license_name` naming the licences that are not MIT and `license_link` the first one's text. The
+    Licences section says which and why."""
+    from huggingface_hub import ModelCard
+
+    cases = [  # encoder, corpus -> license, words in license_name, license_link
+        (SMILE, DEMO, "other", ["opensmile"], "https://github.com/audeering/opensmile/blob/master/LICENSE"),
+        (TINY, DEMO, "mit", [], None),
+        (dict(TINY, spec={"kind": "hf", "model": "microsoft/wavlm-large"}), DEMO, "mit", [], None),
+        (dict(TINY, spec={"kind": "hf", "model": "microsoft/wavlm-large"}), CREMAD, "other", ["odbl"],
+         "https://opendatacommons.org/licenses/odbl/1-0/"),
+        (SMILE, CREMAD, "other", ["odbl", "opensmile"], "https://opendatacommons.org/licenses/odbl/1-0/"),
+        (dict(TINY, spec={"kind": "hf", "model": "openai/whisper-small"}), DEMO, "other", ["apache-2.0"],
+         "https://www.apache.org/licenses/LICENSE-2.0"),
+        (TINY, {"kind": "folder", "name": "mine"}, "other", ["unknown"], None),
+    ]
+    for i, (encoder, corpus, licence, words, link) in enumerate(cases):
+        card = card_of(build_model(tmp_path / str(i), encoder), corpus)
+        data = parse_front_matter(card)
+        assert ModelCard(card).data.license == data["license"] == licence, (encoder, corpus, data)
+        licences = section(card, "Licences")
+        if licence == "mit":
+            assert "license_name" not in data and "license_link" not in data
+            assert "commercial" not in licences and "`license: mit`" in licences
+        else:
+            assert all(w in data["license_name"] for w in words), data["license_name"]
+            assert re.fullmatch(r"[a-z0-9.+-]+", data["license_name"]), data["license_name"]
+            assert data.get("license_link") == link
+            assert f"`license: other` (`license_name: {data['license_name']}`)" in licences
+    assert "commercial use needs a licence" in section(card_of(build_model(tmp_path / "s", SMILE), DEMO), "Licences")
+
+
+def test_model_index_entries_are_distinct():
+    """One model-index result per (task, dataset, split); within it no two metrics share (type, config,
+    args): pooled and fold mean (and one clip alone) differ by `config`, not only by `name`."""
+    from huggingface_hub import ModelCard
+
+    from speech_emotion.evaluate.model_card import model_card
+
+    for lone in (None, lone_clip_of()):
+        info = {"encoder": SMILE, "classifier": "logreg", "labels": LABELS, "layers": [0], "audio": {},
+                "speaker_norm": {"use": True, "min_clips": 3}, "cv": {"lone_clip": lone} if lone else {}}
+        card = model_card(info, metrics_of(), CREMAD_MANIFEST, CREMAD)
+        index = parse_front_matter(card)["model-index"]
+        assert len(index) == 1
+        results = index[0]["results"]
+        keys = [(r["task"]["type"], r["dataset"]["type"], r["dataset"].get("split")) for r in results]
+        assert len(keys) == len(set(keys)) == 1, keys
+        metrics = results[0]["metrics"]
+        ids = [(m["type"], m.get("config"), json.dumps(m.get("args"), sort_keys=True)) for m in metrics]
+        assert len(ids) == len(set(ids)), ids
+        assert len(metrics) == (12 if lone else 6)
+        hub = ModelCard(card).data.eval_results  # the Hub's parser reads every one back
+        assert {(r.metric_type, r.metric_config) for r in hub} == {(t, c) for t, c, _ in ids}
+        if lone:
+            recall = {m["config"]: m["value"] for m in metrics if m["type"] == "recall"}
+            assert recall["pooled-one-clip-alone"] == lone["balanced_accuracy"]["pooled"]
+            assert recall["fold-mean-one-clip-alone"] == lone["balanced_accuracy"]["mean"]
+
+
+def bibtex_entries(card: str) -> list[dict]:
+    """Each entry of the card's ```bibtex block: type, key and fields."""
+    block = card.split("```bibtex\n")[1].split("```")[0]
+    entries = []
+    for match in re.finditer(r"@(\w+)\{([^,]+),\n(.*?)\n\}", block, re.S):
+        fields = dict(re.findall(r"^\s*(\w+) = \{(.*?)\},?$", match.group(3).replace("}, ", "},\n  "), re.M))
+        entries.append({"type": match.group(1), "key": match.group(2), **fields})
+    return entries
+
+
+def test_software_citation_is_complete_bibtex(tmp_path):
+    """Every BibTeX entry has a year; the workflow's is a standard BibTeX @misc (not biblatex's @software)
+    with title, author, year, the package name and version in `howpublished` and its licence in `note`."""
+    from speech_emotion import __version__
+
+    entries = bibtex_entries(card_of(build_model(tmp_path / "m", SMILE)))
+    assert [e["key"] for e in entries] == ["cao2014cremad", "eyben2010opensmile", "eyben2016gemaps",
+                                           f"speech_emotion_{__version__.replace('.', '_')}"]
+    assert all(re.fullmatch(r"\d{4}", e.get("year", "")) for e in entries), entries
+    workflow = entries[-1]
+    assert workflow["type"] == "misc" and {"title", "author", "year", "howpublished", "note"} <= set(workflow)
+    assert "speech-emotion" in workflow["howpublished"] and __version__ in workflow["howpublished"]
+    assert "MIT" in workflow["note"]
+
+
+def test_card_modules_stay_short():
+    """The card code is split (assembly, texts from tables, `info`): no module of it over 450 lines."""
+    folder = REPO / "workflow/speech_emotion/evaluate"
+    for name in ("model_card.py", "card_text.py", "model_info.py"):
+        lines = len((folder / name).read_text(encoding="utf-8").splitlines())
+        assert lines <= 450, (name, lines)
+
+
+def run_in(folder: Path, command: str) -> tuple[int, str]:
+    """One card command (``speech-emotion ...``, globs and a ``> file`` redirect) run in-process in ``folder``."""
+    import contextlib
+    import glob
+    import io
+    import shlex
+
+    words = shlex.split(command)
+    target = None
+    if ">" in words:
+        target, words = words[words.index(">") + 1], words[: words.index(">")]
+    args = [a for w in words[1:] for a in (sorted(glob.glob(w, root_dir=folder)) if "*" in w else [w])]
+    out = io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        with contextlib.redirect_stdout(out):
+            code = main(args)
+    finally:
+        os.chdir(cwd)
+    if target:
+        (folder / target).write_text(out.getvalue())
+    return code, out.getvalue()
+
+
+def test_how_to_use_runs_in_the_downloaded_folder(tmp_path):
+    """The card's commands name the model folder itself (`--model .`), not the workflow's results/ path a Hub
+    download lacks, say which speaker option to pass, and run as written in a copy of the folder with
+    recordings named like the corpus's in recordings/."""
+    model_folder = build_model(tmp_path / "results/models/egemaps/logreg", SMILE, dim=88)  # eGeMAPSv02: 88 functionals
+    card = card_of(model_folder)
+    usage = section(card, "How to use")
+    commands = bash_commands(usage)
+    assert commands and all("results/" not in c for c in commands), commands
+    assert all(" --model . " in c or c == "speech-emotion info ." for c in commands), commands
+    assert 'load_model(".")' in usage
+    assert "**Speakers**: pass `--speaker-regex '^(\\d+)_'`" in usage
+    predicts = [c for c in commands if c.startswith("speech-emotion predict")]
+    assert predicts and all("--speaker-regex '^(\\d+)_'" in c or "--enrolment" in c for c in predicts)
+
+    hub = tmp_path / "downloaded"  # a Hub download: the folder alone, anywhere, with the user's recordings
+    shutil.copytree(model_folder, hub)
+    (hub / "MODEL_CARD.md").write_text(card)
+    (hub / "recordings").mkdir()
+    for i, name in enumerate(sorted({Path(p).name for p in CREMAD_MANIFEST["path"]})):
+        sf.write(hub / "recordings" / name, np.sin(np.linspace(0, 900 * (1 + i % 4), 24000)).astype(np.float32) * 0.3, 16000)
+    for command in commands:
+        if "--segment vad" in command:
+            continue  # Silero VAD: the slow test runs it on the demo's models
+        code, out = run_in(hub, command)
+        assert code == 0, command
+    assert (hub / "labels.tsv").read_text().count("\n") == 5  # header + 1001's four recordings
+
+    plain = card_of(build_model(tmp_path / "plain", SMILE, speaker_norm=False))
+    usage = section(plain, "How to use")
+    assert "**Speakers**: no option needed" in usage
+    assert all("--speaker" not in c for c in bash_commands(usage))
+
+
+def test_bundle_rewrites_the_cards_weights_statement_and_info_reads_the_bundle(hf_model, capsys, monkeypatch):
+    """Before bundling the card says the weights are not in the folder (and where predict looks), and `info`
+    names the recorded folder; `speech-emotion bundle` rewrites that statement (and nothing else) to the
+    bundled copy, `encoder/<name>/`, and `info` then names the bundled copy."""
+    from speech_emotion.predict.portable import bundle_model
+
+    monkeypatch.chdir(hf_model.parents[3])  # the workflow folder: the recorded weights are relative to it
+    before = (hf_model / "MODEL_CARD.md").read_text()
+    assert "**not in this folder**" in before and "`resources/models/tiny`" in before
+    assert main(["info", str(hf_model)]) == 0
+    out = capsys.readouterr().out
+    assert "weights resources/models/tiny (the folder the model records)" in out, out
+
+    bundle_model(hf_model)
+    after = (hf_model / "MODEL_CARD.md").read_text()
+    assert "not in this folder" not in after and "bundled in this folder, `encoder/tiny/`" in after
+    changed = [line for line in after.splitlines() if line not in before.splitlines()]
+    assert len(changed) == 1 and changed[0].startswith("- `tiny`: bundled"), changed
+    assert main(["info", str(hf_model)]) == 0
+    out = capsys.readouterr().out
+    assert f"weights {hf_model / 'encoder/tiny'} (the copy bundled in the model folder)" in out, out
+    bundle_model(hf_model)  # again: already bundled, the card stays as it is
+    assert (hf_model / "MODEL_CARD.md").read_text() == after
+
+
+def test_card_and_info_show_the_one_clip_alone_figure(tmp_path, capsys):
+    """With cv.lone_clip (some fold standardised per speaker) the card's Evaluation has both rows, each
+    speaker's own clips (CV) and one clip alone, and says which a user gets when; `info` prints both.
+    Without it (no fold standardised) both say the figures are the same."""
+    lone = lone_clip_of()
+    folder = build_model(tmp_path / "lone", SMILE, lone_clip=lone)
+    evaluation = section(card_of(folder), "Evaluation")
+    cv = metrics_of()["balanced_accuracy"]
+    assert (f"| each speaker's own clips (what CV reports) | {cv['pooled']:.3f} | {cv['mean']:.3f} ± "
+            f"{cv['std']:.3f} |") in evaluation, evaluation
+    ua = lone["balanced_accuracy"]
+    assert f"| one clip alone (population statistics) | {ua['pooled']:.3f} | {ua['mean']:.3f} ± {ua['std']:.3f} |" in evaluation
+    assert "3 of 5 CV folds standardised features per speaker" in evaluation
+    assert "several clips of each speaker" in evaluation and "labelled alone or without its speaker" in evaluation
+    assert main(["info", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) <= 8, out
+    line = next(l for l in out.splitlines() if l.startswith("one clip alone"))
+    assert f"UA {ua['pooled']:.3f} pooled, {ua['mean']:.3f} ± {ua['std']:.3f} fold mean" in line
+    assert "several clips of each speaker" in line
+
+    same = build_model(tmp_path / "same", SMILE, speaker_norm=False)
+    evaluation = section(card_of(same), "Evaluation")
+    assert "one clip alone" in evaluation and "no CV fold standardised features per speaker" in evaluation
+    assert main(["info", str(same)]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("one clip alone"))
+    assert "as cv" in line
