@@ -325,3 +325,93 @@ def test_fold_names_per_fold_table_and_speaker_overlap():
     assert m["balanced_accuracy"]["per_fold"]["0"] == pytest.approx(1 / 3, abs=1e-6)
     assert m["speaker_overlap"] == {"n_speakers": 0, "n_clips": 0, "speakers": {},
                                     "note": "no speaker is on both sides of a fold"}
+
+
+# --- one clip alone beside each speaker's own clips (features.speaker_norm) ----------------------------
+
+
+def lone_tables():
+    """tables() with fold 0 standardised per speaker: its clips labelled alone are all predicted SAD
+    (c1, c2 ANG -> SAD wrong; c3, c4 SAD right). Fold 1 did not standardise: no lone predictions."""
+    preds, manifest = tables()
+    preds["lone_prediction"] = ["SAD"] * 4 + [None] * 3
+    return preds, manifest
+
+
+def test_lone_clip_scores_hand_computed_beside_unchanged_cv_scores():
+    """Fold 0 alone: ANG recall 0, SAD 1 -> UA 0.5, WA 2/4, F1 macro (0 + 2/3) / 2. Fold 1 contributes its
+    normal predictions (UA 0.75, WA 2/3). Pooled: ANG recall 1/3 (only c5), SAD 3/4 -> UA 13/24, WA 4/7."""
+    from speech_emotion.evaluate.metrics import cv_summary
+
+    preds, manifest = lone_tables()
+    m = compute_metrics(preds, manifest)
+    lone = m["lone_clip"]
+    assert lone["folds_standardised"] == ["0"] and lone["n_folds"] == 2
+    assert lone["balanced_accuracy"]["per_fold"] == pytest.approx({"0": 0.5, "1": 0.75}, abs=1e-6)
+    assert lone["balanced_accuracy"]["mean"] == pytest.approx(0.625) and lone["balanced_accuracy"]["std"] == 0.125
+    assert lone["balanced_accuracy"]["pooled"] == pytest.approx(13 / 24, abs=1e-6)
+    assert lone["accuracy"]["per_fold"] == pytest.approx({"0": 0.5, "1": 2 / 3}, abs=1e-6)
+    assert lone["accuracy"]["pooled"] == pytest.approx(4 / 7, abs=1e-6)
+    assert lone["f1_macro"]["per_fold"]["0"] == pytest.approx(1 / 3, abs=1e-6)
+    assert set(lone) == {"accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "folds_standardised", "n_folds",
+                         "note"}
+    assert "each speaker's own clips" in lone["note"] and "one clip alone" in lone["note"]
+    # what CV reports is untouched: every other key is what the same predictions without the column give
+    plain = compute_metrics(preds.drop(columns="lone_prediction"), manifest)
+    assert {k: v for k, v in m.items() if k != "lone_clip"} == plain and "lone_clip" not in plain
+
+    cv = cv_summary(m)
+    assert cv["lone_clip"] == {
+        "accuracy": {"mean": pytest.approx((0.5 + 2 / 3) / 2, abs=1e-6), "std": pytest.approx((2 / 3 - 0.5) / 2, abs=1e-6),
+                     "pooled": pytest.approx(4 / 7, abs=1e-6)},
+        "balanced_accuracy": {"mean": 0.625, "std": 0.125, "pooled": pytest.approx(13 / 24, abs=1e-6)},
+        "f1_macro": {k: lone["f1_macro"][k] for k in ("mean", "std", "pooled")},
+        "f1_weighted": {k: lone["f1_weighted"][k] for k in ("mean", "std", "pooled")},
+        "folds_standardised": ["0"], "n_folds": 2}
+    assert "lone_clip" not in cv_summary(plain)
+
+    row = summary_row(m, "enc", "clf", "speaker")
+    assert row["lone_clip_balanced_accuracy_pooled"] == pytest.approx(13 / 24, abs=1e-6)
+    assert row["lone_clip_balanced_accuracy_mean"] == 0.625
+    assert row["lone_clip_accuracy_pooled"] == pytest.approx(4 / 7, abs=1e-6)
+    assert row["lone_clip_accuracy_mean"] == pytest.approx((0.5 + 2 / 3) / 2, abs=1e-6)
+    # a metrics.json without the block (no fold standardised, or written before it existed): empty cells
+    old = summary_row(plain, "enc", "clf", "speaker")
+    assert all(old[f"lone_clip_{k}"] is None for k in ("balanced_accuracy_pooled", "balanced_accuracy_mean",
+                                                       "accuracy_pooled", "accuracy_mean"))
+    table = summary_table([row, summary_row(plain, "enc", "plain", "speaker")])
+    header, *body = summary_columns(format_summary(table))
+    alone = header.index("UA pooled alone")
+    assert [cells[alone] for cells in body] == ["0.542", "-"]  # rows sorted by classifier: clf, plain
+
+
+def test_lone_predictions_survive_the_predictions_files(tmp_path):
+    """predictions.tsv of a standardised fold carries lone_prediction, another fold's does not: read
+    together, the lone figure covers every clip (numeric-looking labels stay text)."""
+    preds, _ = lone_tables()
+    preds = preds.assign(label=preds["label"].map({"ANG": "01", "SAD": "02"}),
+                         prediction=preds["prediction"].map({"ANG": "01", "SAD": "02"}),
+                         lone_prediction=preds["lone_prediction"].map({"SAD": "02"}))
+    preds = preds.rename(columns={"prob_ANG": "prob_01", "prob_SAD": "prob_02"})
+    preds[preds["fold"] == 0].to_csv(tmp_path / "fold-0.tsv", sep="\t", index=False)
+    preds[preds["fold"] == 1].drop(columns="lone_prediction").to_csv(tmp_path / "fold-1.tsv", sep="\t", index=False)
+    m = compute_metrics(read_predictions([tmp_path / "fold-1.tsv", tmp_path / "fold-0.tsv"]))
+    assert m["labels"] == ["01", "02"]
+    assert m["lone_clip"]["folds_standardised"] == ["0"]
+    assert m["lone_clip"]["balanced_accuracy"]["pooled"] == pytest.approx(13 / 24, abs=1e-6)
+
+
+def test_the_leaderboard_shows_one_clip_alone_beside_each_speakers_own_clips():
+    from speech_emotion.evaluate.leaderboard import leaderboard_html
+
+    preds, manifest = lone_tables()
+    m = compute_metrics(preds, manifest)
+    plain = compute_metrics(preds.drop(columns="lone_prediction"), manifest)
+    table = summary_table([summary_row(m, "enc", "clf", "speaker"), summary_row(plain, "enc", "plain", "speaker")])
+    page = leaderboard_html(table, "main")
+    assert "<th>UA pooled, one clip alone</th>" in page
+    assert "<td>0.542</td>" in page and "<td>—</td>" in page
+    assert "each speaker's own clips" in page and "one clip alone" in page
+    # a summary.tsv written before the columns existed still renders
+    old = table.drop(columns=[c for c in table.columns if c.startswith("lone_clip_")])
+    assert "<td>—</td>" in leaderboard_html(old, "main")

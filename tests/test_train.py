@@ -204,3 +204,45 @@ def test_the_feature_pipeline_keeps_its_member_order_through_json(tmp_path):
     np.testing.assert_array_equal(back.population.mean, spec.population.mean)
     with pytest.raises(KeyError, match="alpha"):
         back.select({"zeta": a})
+
+
+@pytest.mark.parametrize("classifier", ["logreg", "ensemble"])
+def test_a_fold_that_standardises_per_speaker_also_labels_each_test_clip_alone(tmp_path, classifier):
+    """CV standardises a test speaker with the statistics of its own test clips; ``lone_prediction`` (after
+    the contract's columns) is the same model on the same clips each labelled alone: standardised with the
+    mean and std of the raw clean training rows (the population the fold model carries), as predict does
+    for a file without a speaker. Speakers are large offsets here, so labelling alone costs accuracy."""
+    from speech_emotion.train.features import load_fold
+    from synthetic import speaker_corpus
+
+    frame, X = speaker_corpus(every_emotion=True, speaker_scale=4.0)
+    paths = write_embeddings(tmp_path, frame, X[:, None, :], variants=("clean",))
+    manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
+    plan = plan_with([0], copies=False, speaker_norm=True)
+    members = {}
+    if classifier == "ensemble":
+        for member, cfg in {"logreg": {"Cs": [1.0]}, "svm": {}}.items():
+            members[member] = tmp_path / f"{member}.zip"
+            C.save_model(train_fold("enc", member, 0, cfg, paths, manifest, folds, plan, seed=0).model, members[member])
+    config = {"Cs": [1.0]} if classifier == "logreg" else {"members": ["logreg", "svm"]}
+    result = train_fold("enc", classifier, 0, config, paths, manifest, folds, plan, seed=0, member_models=members)
+    pred = result.predictions
+    assert list(pred.columns) == (["clip_id", "fold", "label", "prediction"] + [f"prob_{lab}" for lab in LABELS]
+                                  + ["lone_prediction"])
+
+    raw = load_fold(0, {"clean": paths["clean"]}, manifest, folds, FeatureSpec.of([0], encoder="enc"))
+    assert list(raw.test_ids) == list(pred["clip_id"])
+    train_rows = raw.X_train.astype(np.float64)
+    mean, std = train_rows.mean(axis=0), train_rows.std(axis=0)
+    np.testing.assert_allclose(result.features.population.mean, mean)  # what the fold model's features.json holds
+    alone = ((raw.X_test - mean) / std).astype(np.float32)
+    np.testing.assert_array_equal(pred["lone_prediction"], result.model.predict(alone))
+    # the CV columns: each test speaker with the statistics of its own test clips (unchanged)
+    own = np.empty_like(raw.X_test)
+    for speaker in set(raw.groups_test):
+        rows = raw.groups_test == speaker
+        part = raw.X_test[rows].astype(np.float64)
+        own[rows] = ((part - part.mean(axis=0)) / part.std(axis=0)).astype(np.float32)
+    np.testing.assert_array_equal(pred["prediction"], result.model.predict(own))
+    cv, lone = (pred["label"] == pred["prediction"]).mean(), (pred["label"] == pred["lone_prediction"]).mean()
+    assert cv > 0.6 and lone < cv - 0.2, (cv, lone)

@@ -3,6 +3,10 @@
 One table per test setting: the in-corpus cross-validation, then each cross-corpus pair. Rows of
 different tables are not ranked against each other: they are scored on different test clips (another
 corpus, other classes, another chance level).
+
+Beside the pooled UA, which scores each test speaker standardised with its own clips' statistics
+where the model standardises per speaker, the table shows the pooled UA of the same clips each
+labelled alone (summary.tsv's ``lone_clip_balanced_accuracy_pooled``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from .metrics import is_cross, model_chance
+from .metrics import is_cross, lone_clip_ua, model_chance
 
 COLUMNS = [
     ("rank", "#"),
@@ -22,6 +26,7 @@ COLUMNS = [
     ("chance_pooled", "chance UA"),
     ("ua_mean", "UA fold mean ± std"),
     ("chance_mean", "fold-mean chance"),
+    ("ua_alone", "UA pooled, one clip alone"),
     ("wa_pooled", "WA pooled"),
     ("f1_pooled", "F1 macro pooled"),
     ("n_clips", "test clips"),
@@ -71,6 +76,7 @@ def _cells(row: dict[str, Any], rank: int) -> dict[str, str]:
         "chance_pooled": f"{model_chance(row):.3f}",
         "ua_mean": f"{row['balanced_accuracy_mean']:.3f} ± {row['balanced_accuracy_std']:.3f}",
         "chance_mean": f"{row['chance_balanced_accuracy_mean']:.3f}",
+        "ua_alone": "—" if lone_clip_ua(row) is None else f"{lone_clip_ua(row):.3f}",
         "wa_pooled": f"{row['accuracy_pooled']:.3f}",
         "f1_pooled": f"{row['f1_macro_pooled']:.3f}",
         "n_clips": str(int(row["n_clips"])),
@@ -93,6 +99,13 @@ def leaderboard_html(summary: pd.DataFrame, corpus: str) -> str:
         "averages 1 / the number of classes in each fold's test clips; it is higher when folds lack classes "
         "(under leave-one-speaker-out a speaker often has one emotion) and is not the bar for the model. "
         "Rows of different tables are scored on different test clips and are not comparable.</p>",
+        '<p class="note">A model that standardises features per speaker is scored in the UA columns on '
+        "<em>each speaker's own clips</em>: every test speaker is standardised with the statistics of its own "
+        "test clips. That is what you get when you give <code>predict</code> the speaker of every file and "
+        "several clips of each speaker (or an enrolment). <em>UA pooled, one clip alone</em> scores the same "
+        "test clips each labelled alone, with the training population's statistics: what you get for a file "
+        "without a speaker, or a speaker with too few clips. — : the model does not standardise per speaker "
+        "(a clip alone is labelled as in the UA columns), or summary.tsv predates the column.</p>",
     ]
     for title, rows in sections(summary, corpus):
         parts.append(f"<h2>{esc(title)}</h2>")

@@ -5,6 +5,11 @@ label, prediction, prob_<label>...) and the manifest (clip_id, speaker, label, e
 columns). Rows and folds are sorted before anything is computed, so the result does not depend on
 the order in which folds or rows arrive. The CREMA-D human baseline compares the model with the
 listeners' audio-only majority vote (:mod:`speech_emotion.evaluate.human`).
+
+A fold that standardises features per speaker scores each test speaker with the statistics of its
+own test clips; its predictions table also holds ``lone_prediction``, each clip labelled alone (the
+training population's statistics). ``lone_clip`` scores those beside the CV figures
+(:func:`lone_clip_scores`).
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ METRIC_LABELS = {
 }
 
 PREDICTION_COLUMNS = ("clip_id", "fold", "label", "prediction")
+LONE_SUMMARY = ("balanced_accuracy", "accuracy")
+"""The lone-clip metrics summary.tsv shows (pooled and fold mean)."""
 GROUP_COLUMNS = ("intensity", "sex")
 """Manifest columns (matched case-insensitively) scored per value when present (CREMA-D has both)."""
 GROUP_ORDER = {"intensity": ["LO", "MD", "HI", "XX"]}
@@ -48,9 +55,11 @@ _r = round_metric
 
 def read_predictions(paths: Iterable[str | Path]) -> pd.DataFrame:
     """Concatenate per-fold predictions tables (any order) into one sorted table."""
+    from ..train.fold import LONE_COLUMN
+
     frames = []
     for path in paths:
-        frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str, "label": str, "prediction": str})
+        frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str, "label": str, "prediction": str, LONE_COLUMN: str})
         missing = [c for c in PREDICTION_COLUMNS if c not in frame.columns]
         if missing:
             raise MetricsError(f"{path}: missing column(s) {', '.join(missing)}")
@@ -208,6 +217,35 @@ def per_speaker(frame: pd.DataFrame, worst: int = WORST_SPEAKERS) -> dict[str, A
     }
 
 
+LONE_NOTE = (
+    "the CV scores (accuracy, balanced_accuracy, f1_macro, f1_weighted) standardise each test speaker with the "
+    "statistics of its own test clips where a fold standardises per speaker (each speaker's own clips): what predict "
+    "gives when told the speaker of every file and given at least min_clips clips of each speaker, or an enrolment. "
+    "lone_clip scores the same test clips each labelled alone, with the training population's statistics (one clip "
+    "alone): what predict gives a file without a speaker, or a speaker with fewer clips. folds_standardised: the "
+    "folds that standardised per speaker; the other folds' clips are labelled the same either way and count with "
+    "their CV predictions"
+)
+"""What the lone_clip block of metrics.json measures beside the CV scores, and which a user gets when."""
+
+
+def lone_clip_scores(frame: pd.DataFrame) -> dict[str, Any] | None:
+    """The four metrics (as the CV blocks) of each test clip labelled alone, or None when no fold
+    standardised per speaker (no ``lone_prediction``). A fold without the column labels a clip alone
+    as in CV, so its normal predictions count: the figure covers every clip."""
+    from ..train.fold import LONE_COLUMN
+
+    if LONE_COLUMN not in frame.columns or frame[LONE_COLUMN].isna().all():
+        return None
+    lone = frame[LONE_COLUMN].where(frame[LONE_COLUMN].notna(), frame["prediction"]).astype(str)
+    standardised = sorted(frame.loc[frame[LONE_COLUMN].notna(), "fold"].unique())
+    per_fold = {str(k): scores(frame.loc[rows.index, "label"], lone.loc[rows.index])
+                for k, rows in frame.groupby("fold", sort=True)}
+    pooled = scores(frame["label"], lone)
+    out: dict[str, Any] = {name: _summary({k: v[name] for k, v in per_fold.items()}, pooled[name]) for name in METRICS}
+    return out | {"folds_standardised": [str(k) for k in standardised], "n_folds": len(per_fold), "note": LONE_NOTE}
+
+
 def compute_metrics(
     predictions: pd.DataFrame,
     manifest: pd.DataFrame | None = None,
@@ -235,6 +273,9 @@ def compute_metrics(
     }
     for name in METRICS:
         out[name] = _summary({k: v[name] for k, v in per_fold.items()}, pooled[name])
+    lone = lone_clip_scores(frame)
+    if lone is not None:
+        out["lone_clip"] = lone
 
     out["chance"] = chance_levels(frame, labels)
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
@@ -302,10 +343,15 @@ def compute_metrics(
 
 
 def cv_summary(metrics: Mapping[str, Any]) -> dict[str, Any]:
-    """The CV figures a final model's model.json keeps: per metric mean, std and pooled, chance, counts."""
+    """The CV figures a final model's model.json keeps: per metric mean, std and pooled, chance, counts;
+    and ``lone_clip`` (the same per metric, the folds standardised, n_folds) when metrics.json has it."""
     out: dict[str, Any] = {"folds": metrics["n_folds"], "clips": metrics["n_clips"], "chance": metrics["chance"]}
     for name in METRICS:
         out[name] = {key: metrics[name][key] for key in ("mean", "std", "pooled")}
+    if "lone_clip" in metrics:
+        lone = metrics["lone_clip"]
+        out["lone_clip"] = {name: {key: lone[name][key] for key in ("mean", "std", "pooled")} for name in METRICS} | {
+            "folds_standardised": list(lone["folds_standardised"]), "n_folds": lone["n_folds"]}
     return out
 
 
@@ -334,6 +380,12 @@ def summary_row(metrics: Mapping[str, Any], encoder: str, classifier: str, proto
     # metrics.json written before the model's chance level existed: 1/(classes it saw), as then
     row["chance_balanced_accuracy_model"] = chance.get("balanced_accuracy_model", chance["balanced_accuracy"])
     row.update(n_clips=metrics["n_clips"], n_folds=metrics["n_folds"], protocol=protocol)
+    # each clip labelled alone; empty when no fold standardised per speaker (then the CV columns are that
+    # figure) or metrics.json predates lone_clip
+    lone = metrics.get("lone_clip")
+    for name in LONE_SUMMARY:
+        for key in ("pooled", "mean"):
+            row[f"lone_clip_{name}_{key}"] = lone[name][key] if lone else None
     if "train_corpus" in metrics:  # a cross-corpus row (speech_emotion.cross.pairs); in-corpus rows leave them empty
         row.update(train_corpus=metrics["train_corpus"], test_corpus=metrics["test_corpus"])
     return row
@@ -360,7 +412,10 @@ def summary_table(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
 SUMMARY_LEGEND = (
     "UA: fold mean ± std; UA pooled: all test predictions together. UA chance: 1/(classes the model knows), what "
-    "guessing among them scores, pooled and per fold: compare UA pooled (and UA) with it.\n"
+    "guessing among them scores, pooled and per fold: compare UA pooled (and UA) with it. Models that standardise "
+    "per speaker score each test speaker with its own clips' statistics (predict given the speakers); UA pooled "
+    "alone: the same clips each labelled alone (predict without a speaker); '-' where labelling alone changes "
+    "nothing.\n"
     "fold-mean chance: mean over folds of 1/(classes in the fold's test clips); higher when folds lack classes "
     "(loso: a speaker often has one emotion), so it is not the bar for the model.\n"
 )
@@ -375,12 +430,19 @@ def model_chance(row: Mapping[str, Any]) -> float:
     return float(value)
 
 
+def lone_clip_ua(row: Mapping[str, Any]) -> float | None:
+    """A summary row's pooled UA of each test clip labelled alone; None when empty (no fold standardised
+    per speaker, or a summary.tsv written before that column existed)."""
+    value = row.get("lone_clip_balanced_accuracy_pooled")
+    return None if value is None or pd.isna(value) else float(value)
+
+
 def format_summary(frame: pd.DataFrame) -> str:
     """The summary as a fixed-width text table (mean ± std) and a legend of its chance columns, for logs
     and the end of a run."""
     lines = []
-    header = ["encoder", "classifier", "UA", "UA pooled", "UA chance", "fold-mean chance", "WA", "F1 macro",
-              "F1 weighted", "clips", "protocol"]
+    header = ["encoder", "classifier", "UA", "UA pooled", "UA chance", "fold-mean chance", "UA pooled alone", "WA",
+              "F1 macro", "F1 weighted", "clips", "protocol"]
     body = []
     for r in frame.to_dict("records"):
         cells = [str(r["encoder"]), str(r["classifier"])]
@@ -390,6 +452,8 @@ def format_summary(frame: pd.DataFrame) -> str:
                 cells.append(f"{r[f'{name}_pooled']:.3f}")
                 cells.append(f"{model_chance(r):.3f}")
                 cells.append(f"{r['chance_balanced_accuracy_mean']:.3f}")
+                alone = lone_clip_ua(r)
+                cells.append("-" if alone is None else f"{alone:.3f}")
         cells += [str(r["n_clips"]), str(r["protocol"])]
         body.append(cells)
     widths = [max(len(row[i]) for row in [header] + body) for i in range(len(header))]

@@ -1,7 +1,10 @@
 """The train job: one (encoder, classifier, fold) fitted on the fold's training part, as its plan says.
 
 Called by workflow/scripts/train.py; writes model.zip, record.json (what was used and chosen) and
-predictions.tsv (the clean clips of the test fold).
+predictions.tsv (the clean clips of the test fold). A fold that standardises per speaker scores its
+test speakers with the statistics of their own test clips; it also labels each test clip alone, with
+the training population's statistics (:func:`lone_clip_labels`), as predict does for a file
+without a speaker.
 """
 
 from __future__ import annotations
@@ -102,20 +105,48 @@ def selected_settings(model) -> dict[str, Any]:
     return out
 
 
+def label_rows(model, X: np.ndarray, labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities of rows ``X`` per label of ``labels`` in that order, the most probable label of each
+    row), as predict labels a file."""
+    probs = model.predict_proba(X) if len(X) else np.zeros((0, len(model.classes_)))
+    full = align_proba(model, probs, np.asarray(labels))
+    return full, np.asarray(labels, dtype=object)[full.argmax(1)] if len(full) else np.array([], dtype=str)
+
+
 def predictions_frame(model, clip_ids, fold, y_true, X, labels: Sequence[str]) -> pd.DataFrame:
     """predictions.tsv rows: clip_id, fold, label, prediction, prob_<label> per sorted label."""
     labels = sorted(labels)
-    probs = model.predict_proba(X) if len(X) else np.zeros((0, len(model.classes_)))
-    full = align_proba(model, probs, np.asarray(labels))
+    full, predicted = label_rows(model, X, labels)
     frame = pd.DataFrame({
         "clip_id": np.asarray(clip_ids, dtype=str),
         "fold": fold,
         "label": np.asarray(y_true, dtype=str),
-        "prediction": np.asarray(labels, dtype=object)[full.argmax(1)] if len(full) else np.array([], dtype=str),
+        "prediction": predicted,
     })
     for j, label in enumerate(labels):
         frame[f"prob_{label}"] = np.round(full[:, j], 6)
     return frame
+
+
+LONE_COLUMN = "lone_prediction"
+"""The predictions.tsv column (after the contract's columns, only where the fold standardises per
+speaker) of each test clip labelled alone."""
+
+
+def lone_clip_labels(model, spec: FeatureSpec, X: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+    """The label of each raw (unstandardised) row labelled alone: standardised with the training
+    population's statistics, as predict does for a file without a speaker."""
+    if spec.population is None:
+        raise ValueError("the feature pipeline holds no population statistics (it is a plan's, not a trained model's)")
+    return label_rows(model, spec.population.apply(X), sorted(labels))[1]
+
+
+def clean_rows(spec: FeatureSpec, clean_shards: Mapping[str, Sequence[str | Path]], clip_ids: Sequence[str]) -> np.ndarray:
+    """The raw clean features of ``clip_ids``, in that order, read through ``spec`` (``clean_shards``:
+    member encoder -> shard files)."""
+    clean = spec.read_variant("clean", clean_shards)
+    row_of = {clip: i for i, clip in enumerate(clean.clip_ids)}
+    return clean.features[[row_of[str(c)] for c in clip_ids]]
 
 
 def train_fold(
@@ -151,6 +182,10 @@ def train_fold(
     labels = sorted(manifest["label"].astype(str).unique())
     predictions = predictions_frame(model, data.test_ids, fold_index if fold_index is not None else -1,
                                     data.y_test, data.X_test, labels)
+    if spec.speaker_norm and len(predictions):
+        # the planned rows are standardised already: the test clips' raw rows are read again
+        raw = clean_rows(spec, shards["clean"], data.test_ids)
+        predictions[LONE_COLUMN] = lone_clip_labels(model, spec, raw, labels)
     record = {
         "encoder": encoder,
         "classifier": classifier,
@@ -172,6 +207,10 @@ def train_fold(
     }
     if len(predictions):
         record["test_balanced_accuracy"] = round(float(balanced_accuracy_score(predictions["label"], predictions["prediction"])), 6)
+    if LONE_COLUMN in predictions:
+        alone = round(float(balanced_accuracy_score(predictions["label"], predictions[LONE_COLUMN])), 6)
+        log.info("%s/%s fold %s: UA %.3f with each test speaker's own clips, %.3f with each clip alone",
+                 encoder, classifier, fold, record["test_balanced_accuracy"], alone)
     return TrainResult(model=model, predictions=predictions, record=json.loads(json.dumps(record, default=_json_default)),
                        features=spec)
 
