@@ -142,6 +142,7 @@ def test_cross_train_uses_only_the_train_corpus_and_predicts_every_mapped_test_c
     assert sorted(predictions["clip_id"]) == sorted(mapped["clip_id"]) and (predictions["fold"] == 0).all()
     assert set(predictions["label"]) == {"ANG", "HAP", "NEU", "SAD"}
     assert [c for c in predictions.columns if c.startswith("prob_")] == [f"prob_{l}" for l in ["ANG", "HAP", "NEU", "SAD"]]
+    assert "lone_prediction" not in predictions.columns  # no standardisation: a clip alone is labelled the same
     correct = (predictions["label"] == predictions["prediction"]).mean()
     assert correct > 0.9  # separable classes: the model transfers
 
@@ -190,6 +191,54 @@ def test_a_cross_pair_standardises_the_test_corpus_per_speaker_as_a_cv_test_fold
     # raw features (what cross_predict fed before) land near chance on this corpus
     raw = result.model.predict(own.X_train)
     assert (raw == own.y_train).mean() < 0.6
+
+
+def test_a_test_speakers_statistics_come_from_all_its_clips_not_only_the_mapped_ones(tmp_path):
+    """speaker_norm on, a test corpus whose speakers also recorded Calm (outside label_map, never scored)
+    far from their other clips. predict standardises a speaker with all of that speaker's clips (labels
+    unused), so the pair does too: each mapped clip's row is FeatureSpec.standardise over every clip of
+    its speaker. Before, only the clips with a mapped label made the statistics (the test labels chose
+    the normalisation set). Each clip labelled alone (lone_prediction) gets the population's statistics."""
+    rng = np.random.default_rng(5)
+    train = _corpus("tr", ["ANG", "HAP", "NEU", "SAD"], speakers=6, per=4, rng=rng)
+    X_train = _features(train["label"], rng, scale=4.0)
+    offsets = {s: rng.normal(scale=25.0, size=8) for s in train["speaker"].unique()}
+    X_train = X_train + np.stack([offsets[s] for s in train["speaker"]])[:, None, :]
+    test = _corpus("te", ["Angry", "Happy", "Neutral", "Sad", "Calm"], speakers=3, per=4, rng=rng)
+    X_test = _features(test["label"].replace({"Calm": "NEU"}), rng, scale=4.0)
+    offsets = {s: rng.normal(scale=25.0, size=8) for s in test["speaker"].unique()}
+    X_test = X_test + np.stack([offsets[s] for s in test["speaker"]])[:, None, :]
+    X_test[(test["label"] == "Calm").to_numpy()] += 15.0  # the unmapped clips move each speaker's mean
+    train_paths = {"clean": _write(tmp_path / "train", "clean", train["clip_id"], X_train)}
+    test_clean = _write(tmp_path / "test", "clean", test["clip_id"], X_test)
+    features = {"layers": [1], "probe_max_layers": 1, "probe_inner_folds": 3, "probe_C": 1.0,
+                "probe_max_iter": 500, "speaker_norm": "on", "speaker_norm_min_clips": 5}
+    plan = cross_plan(train_paths, train, LABEL_MAP, features, "always", seed=0)
+    result = cross_train("enc", "logreg", {"C": 1.0}, train_paths, train, LABEL_MAP, plan, seed=0)
+    spec, model = result.features, result.model
+    predictions, dropped = predict_corpus(model, spec, test_clean, test, train, LABEL_MAP, tmp_path)
+    assert dropped == {"Calm": 12} and len(predictions) == 48
+
+    every = spec.read_variant("clean", test_clean)  # every test clip, in stored order (the test table's)
+    assert list(every.clip_ids) == list(test["clip_id"])
+    rows, _, clips = spec.standardise(every.features, test["speaker"].tolist())
+    assert set(clips) == {20}  # 16 mapped + 4 Calm clips per speaker
+    scored = test["label"] != "Calm"
+    order = predictions.set_index("clip_id").loc[test.loc[scored, "clip_id"]]
+    probs = order[[f"prob_{label}" for label in ["ANG", "HAP", "NEU", "SAD"]]].to_numpy()
+    np.testing.assert_allclose(probs, model.predict_proba(rows[scored.to_numpy()]), atol=1e-6)
+    mapped_only = spec.standardise(every.features[scored.to_numpy()], test.loc[scored, "speaker"].tolist())[0]
+    assert not np.allclose(probs, model.predict_proba(mapped_only), atol=1e-3), "the Calm clips must count"
+    # each clip alone: the population's statistics (what predict gives a file without a speaker)
+    alone = spec.population.apply(every.features[scored.to_numpy()])
+    np.testing.assert_array_equal(order["lone_prediction"], model.predict(alone))
+    metrics = cross_metrics(predictions, test, train, LABEL_MAP, {"train": "main", "test": "urdu"}, "enc", "logreg")
+    lone = metrics["lone_clip"]
+    assert lone["folds_standardised"] == ["0"] and lone["n_folds"] == 1
+    assert lone["balanced_accuracy"]["pooled"] == pytest.approx(
+        np.mean([(g["lone_prediction"] == label).mean() for label, g in order.groupby("label")]), abs=1e-6)
+    assert summary_row(metrics, "enc", "logreg", metrics["protocol"])["lone_clip_balanced_accuracy_pooled"] == (
+        lone["balanced_accuracy"]["pooled"])
 
 
 def test_a_file_in_both_corpora_stops_the_prediction(tmp_path):

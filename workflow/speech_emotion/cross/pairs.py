@@ -128,26 +128,34 @@ def predict_corpus(
     """(predictions.tsv rows of every test clip with a common label, test clips dropped per label).
 
     ``spec``: the model's :class:`~speech_emotion.train.features.FeatureSpec` (its folder's features.json):
-    the test clips' features are read and standardised per speaker through it, as a CV test fold's.
+    the test clips' features are read and standardised per speaker through it, as predict does: a
+    speaker's statistics come from all of that speaker's clips in the test manifest (labels unused),
+    so clips outside the label map are standardised with but not scored. A model that standardises per
+    speaker also labels each scored clip alone (``lone_prediction``, the population's statistics).
     Raises ``ValueError`` when an audio file of the test corpus is also one of the train corpus
     (the same path, after resolving links): such a clip would be tested on a model it trained.
     """
-    from ..train.fold import predictions_frame
+    from ..train.fold import LONE_COLUMN, lone_clip_labels, predictions_frame
 
     check_disjoint(train_manifest, test_manifest, workdir)
-    mapped, dropped = map_labels(test_manifest, label_map)
+    every = test_manifest.assign(clip_id=test_manifest["clip_id"].astype(str))
+    every = every.sort_values("clip_id", kind="stable").reset_index(drop=True)
+    mapped, dropped = map_labels(every, label_map)  # in the order of ``every``
     if mapped.empty:
         raise ValueError("no clip of the test corpus has a label in label_map")
     clean = spec.read_variant("clean", clean_shards)
     row_of = {clip: i for i, clip in enumerate(clean.clip_ids)}
-    missing = sorted(set(mapped["clip_id"]) - set(row_of))
+    missing = sorted(set(every["clip_id"]) - set(row_of))
     if missing:
         raise KeyError(f"{len(missing)} test clips have no clean embedding, e.g. {missing[:3]}")
-    mapped = mapped.sort_values("clip_id", kind="stable")
-    rows = np.array([row_of[c] for c in mapped["clip_id"]], dtype=np.int64)
-    X = spec.standardise(clean.features[rows], mapped["speaker"].astype(str).tolist())[0]
+    X_every = clean.features[[row_of[c] for c in every["clip_id"]]]
+    X_every_std = spec.standardise(X_every, every["speaker"].astype(str).tolist())[0]
+    rows = np.flatnonzero(every["clip_id"].isin(set(mapped["clip_id"])).to_numpy())
     labels = sorted(set(common_labels(label_map)) | set(str(c) for c in model.classes_))
-    frame = predictions_frame(model, mapped["clip_id"].to_numpy(), CROSS_FOLD, mapped["label"].to_numpy(), X, labels)
+    frame = predictions_frame(model, mapped["clip_id"].to_numpy(), CROSS_FOLD, mapped["label"].to_numpy(),
+                              X_every_std[rows], labels)
+    if spec.speaker_norm:
+        frame[LONE_COLUMN] = lone_clip_labels(model, spec, X_every[rows], labels)
     return frame, dropped
 
 
