@@ -169,7 +169,9 @@ def embed_signals(
     def run(batch: list[int]) -> list[Any]:
         return encoder.stats([np.ascontiguousarray(signals[items[i][0]][items[i][1] : items[i][2]]) for i in batch])
 
-    with single_torch_thread(), ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
+    # an encoder that sets its own threads (the ONNX Runtime predictor's) says so; torch runs on one
+    threads = encoder.threads() if hasattr(encoder, "threads") else single_torch_thread()
+    with threads, ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
         for batch, batch_stats in zip(batches, pool.map(run, batches)):
             done_clips, done_samples = _collect(batch, batch_stats, items, parts, windows_left, signals, out)
             progress.update(done_clips, done_samples)
