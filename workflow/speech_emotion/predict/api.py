@@ -38,27 +38,45 @@ import pandas as pd
 
 from ..data.audio import AudioError, check_samples
 from .segments import ArraySource, FileSource, SegmentSettings, plan_segments, time_shares
+from .speakers import speakers_for, speakers_for_signals
 from ..train.final_model import FinalModel, load_final_model
 
 log = logging.getLogger("speech_emotion.predict.api")
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aiff", ".aif", ".opus"}
 GROUP_SECONDS = 60.0  # audio seconds of segments embedded together (bounds memory on long files)
+MAX_FILE_SECONDS = 60.0
+"""Without segmenting, a longer file is refused (error row) instead of read whole: the model learnt
+from single utterances, one label for a long recording is an average of many, and reading it whole
+costs memory in proportion to its length. Segmenting reads any length in bounded groups."""
 DEFAULT_MIN_SECONDS = 0.3  # audio.min_seconds's default, for model folders that do not record theirs
 NOT_FINITE = "cannot embed: the encoder gave NaN or infinite features"
 # Harmless and not actionable by a user: PyTorch's attention deprecation notice inside WavLM.
 QUIET_WARNINGS = ("Support for mismatched key_padding_mask and attn_mask is deprecated",)
 
 
-def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
-    """Files as given; folders -> their audio files (recursive, sorted)."""
+def expand_inputs(inputs: Sequence[str | Path], problems: list[str] | None = None) -> list[Path]:
+    """Files as given; folders -> their audio files (recursive, sorted). With ``problems`` (a list),
+    an input that is neither a file nor a folder, and unless it looks like an audio file (whose
+    error row then says it is missing), and a folder without audio files, are appended to it as one
+    message each and left out; without it they raise ValueError."""
     out: list[Path] = []
+    found: list[str] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
-        else:
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+            if not files:
+                found.append(f"{item}: the folder holds no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
+            out += files
+        elif path.exists() or path.suffix.lower() in AUDIO_SUFFIXES:
             out.append(path)
+        else:
+            found.append(f"{item}: no such file or folder")
+    if found and problems is None:
+        raise ValueError("; ".join(found))
+    if problems is not None:
+        problems += found
     return out
 
 
@@ -92,6 +110,7 @@ def load_model(path: str | Path, device: str = "auto", encoder_dir: str | Path |
     from .portable import encoder_records, locate_encoder
 
     final = load_final_model(path)
+    _check_device(device)
     info = final.info
     rate = int(info.get("audio", {}).get("sample_rate", 16000))
     records = encoder_records(info)  # a fusion: every member encoder
@@ -104,10 +123,26 @@ def load_model(path: str | Path, device: str = "auto", encoder_dir: str | Path |
             if found.source != "none":
                 log.info("%s", found.describe())
             weights.append(found)
-            encoders[record["name"]] = make_encoder(record["spec"], found.path, device, rate)
+            try:
+                encoders[record["name"]] = make_encoder(record["spec"], found.path, device, rate)
+            except (OSError, ValueError) as exc:  # a folder without (readable) weights
+                raise FileNotFoundError(f"encoder {record['name']}: no usable weights in {found.path} "
+                                        f"({found.describe()}): {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
     model = EmotionModel(final, encoders, {record["name"]: record["spec"]["kind"] for record in records})
     model.weights = weights
     return model
+
+
+def _check_device(device: str) -> None:
+    """A ValueError in the API's words for a device this machine does not have."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device {device!r}: use auto, cpu or cuda")
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError("device cuda (--device cuda) was asked for, but no CUDA device is visible here; "
+                             "use cpu or auto")
 
 
 class EmotionModel:
@@ -134,6 +169,13 @@ class EmotionModel:
         """True for a model trained with per-speaker standardisation: :meth:`predict` then needs
         the speaker of each file (``speakers=``)."""
         return bool(self.final.speaker_norm)
+
+    @property
+    def identities(self) -> dict[str, Any]:
+        """Each member encoder's identity (model.json), what an enrolment file must match."""
+        from .portable import encoder_records
+
+        return {str(r["name"]): r.get("identity") for r in encoder_records(self.info)}
 
     @property
     def info(self) -> dict[str, Any]:
@@ -201,11 +243,13 @@ class EmotionModel:
         signals = [FileSource(Path(p)).checked(self.sample_rate, self.min_seconds) for p in expand_inputs(list(files))]
         entry = self.final.features.enrol(speaker, self.features(signals))
         self.enrolled[entry.speaker] = entry
-        return self.final.features.enrolment_json(entry)
+        return self.final.features.enrolment_json(entry, self.identities)
 
     def add_enrolment(self, path: str | Path) -> str:
-        """Use a speaker enrolment file (``speech-emotion enrol``) from now on; returns its speaker."""
-        entry = self.final.features.read_enrolment(path)
+        """Use a speaker enrolment file (``speech-emotion enrol``) from now on; returns its speaker.
+        A file made with another encoder, other layers or fewer clips than this model needs is a
+        ValueError saying which."""
+        entry = self.final.features.read_enrolment(path, self.identities)
         self.enrolled[entry.speaker] = entry
         return entry.speaker
 
@@ -218,6 +262,7 @@ class EmotionModel:
         segment: str | SegmentSettings | None = None,
         speakers: Sequence[str | None] | Mapping[str, str] | None = None,
         batch_size: int = 16,
+        max_file_seconds: float | None = MAX_FILE_SECONDS,
         **segment_options: Any,
     ) -> pd.DataFrame:
         """Label audio files (folders are searched recursively): one row per file, or with
@@ -228,12 +273,15 @@ class EmotionModel:
         adds a ``speaker`` column. A model trained with per-speaker standardisation
         (``features.speaker_norm``) needs it: each speaker's features are standardised with the
         statistics of that speaker's files here (all of them are embedded before any is labelled);
-        a speaker with fewer than the model's ``min_clips`` files (or segments), or without a
-        speaker, gets the training population's statistics, said in the ``speaker_norm`` column. A
-        file that cannot be read gets an error row.
+        a speaker with fewer than the model's ``min_clips`` files (or segments), or a file whose
+        speaker is None, gets the training population's statistics, said in the ``speaker_norm``
+        column (files without a speaker are never pooled). A mapping key that names no input is a
+        ValueError. A file that cannot be read gets an error row; so does, without ``segment``, a
+        file longer than ``max_file_seconds`` (None: no limit; :data:`MAX_FILE_SECONDS`).
         """
         return self._collect(self.iter_predict(files, segment=segment, speakers=speakers, batch_size=batch_size,
-                                               **segment_options), "file", segment, speakers)
+                                               max_file_seconds=max_file_seconds, **segment_options),
+                             "file", segment, speakers)
 
     def iter_predict(
         self,
@@ -242,6 +290,7 @@ class EmotionModel:
         segment: str | SegmentSettings | None = None,
         speakers: Sequence[str | None] | Mapping[str, str] | None = None,
         batch_size: int = 16,
+        max_file_seconds: float | None = MAX_FILE_SECONDS,
         **segment_options: Any,
     ) -> Iterator[pd.DataFrame]:
         """:meth:`predict` as a stream of row blocks, in file order, each yielded as soon as it is
@@ -249,11 +298,12 @@ class EmotionModel:
         raise here, before anything is read."""
         paths = expand_inputs([files] if isinstance(files, (str, Path)) else files)
         names = [str(p) for p in paths]
-        who = _speakers_for(paths, speakers)
+        who = speakers_for(paths, speakers)
         settings = _settings(segment, segment_options)
         self._check_speakers(who)
         if settings is None:
-            chunks = self._whole(names, [lambda p=p: FileSource(p) for p in paths], "file", who, batch_size)
+            chunks = self._whole(names, [lambda p=p: _bounded(FileSource(p), max_file_seconds) for p in paths],
+                                 "file", who, batch_size)
         else:
             chunks = (chunk for i, path in enumerate(paths)
                       for chunk in self._segmented(names[i], lambda p=path: FileSource(p), "file", _nth(who, i), settings))
@@ -265,17 +315,17 @@ class EmotionModel:
         sr: int,
         *,
         segment: str | SegmentSettings | None = None,
-        speakers: Sequence[str | None] | None = None,
+        speakers: Sequence[str | None] | Mapping[int, str] | None = None,
         **segment_options: Any,
     ) -> pd.DataFrame:
         """Label mono signals (1-D arrays at ``sr`` Hz, resampled to the model's rate); the first
-        column, ``signal``, is each signal's index. Segmenting works as in :meth:`predict`."""
+        column, ``signal``, is each signal's index. ``speakers``: one per signal (None: no speaker,
+        the training population's statistics) or a mapping index -> speaker. Segmenting works as in
+        :meth:`predict`."""
         if isinstance(signals, np.ndarray) and signals.ndim == 1:
             signals = [signals]
         signals = list(signals)
-        if speakers is not None and len(speakers) != len(signals):
-            raise ValueError(f"speakers: {len(speakers)} given for {len(signals)} signals")
-        who = list(speakers) if speakers is not None else None
+        who = speakers_for_signals(len(signals), speakers)
         sources = [lambda s=s, i=i: ArraySource(s, sr, f"signal {i}") for i, s in enumerate(signals)]
         settings = _settings(segment, segment_options)
         self._check_speakers(who)
@@ -447,6 +497,16 @@ def _nth(who: list[Any] | None, i: int) -> Any:
     return who[i] if who is not None else _NO_SPEAKER
 
 
+def _bounded(source: FileSource, max_seconds: float | None) -> FileSource:
+    """``source`` if it may be labelled whole, else an AudioError that sends the user to segmenting
+    (its length comes from the file's header: nothing is read)."""
+    if max_seconds is not None and source.seconds > max_seconds:
+        raise AudioError(str(source.path), f"{source.seconds:.1f} s long, over the {max_seconds:g} s labelled as one "
+                                           "clip: label it in segments (--segment vad|fixed; API: segment=) or raise "
+                                           "the limit (--max-file-seconds; API: max_file_seconds=)")
+    return source
+
+
 def _reason(exc: BaseException) -> str:
     from ..data.audio import AudioError
 
@@ -465,53 +525,15 @@ def _settings(segment: str | SegmentSettings | None, options: Mapping[str, Any])
     return SegmentSettings(mode=str(segment), **options)
 
 
-def speakers_of(paths: Sequence[str | Path], regex: str | None = None, from_folder: bool = False,
-                table: str | Path | None = None) -> list[str | None]:
-    """The speaker of each file: the first group of ``regex`` on the file name, the name of the file's
-    folder, or a CSV/TSV ``table`` with columns file,speaker (``file`` as given or the bare file name).
-    A file the regex does not match, or the table does not list, gets None (population statistics)."""
-    import re
-
-    chosen = [regex is not None, from_folder, table is not None]
-    if sum(chosen) != 1:
-        raise ValueError("give exactly one of: a speaker regex, the parent folder, a speaker table")
-    paths = [Path(p) for p in paths]
-    if regex is not None:
-        pattern = re.compile(regex)
-        if pattern.groups < 1:
-            raise ValueError(f"speaker regex '{regex}' needs a group, e.g. '^(\\w+?)_'")
-        return [m.group(1) if (m := pattern.search(p.name)) else None for p in paths]
-    if from_folder:
-        return [p.parent.name for p in paths]
-    frame = pd.read_csv(table, sep=None, engine="python", dtype=str, keep_default_na=False)
-    missing = {"file", "speaker"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"{table}: needs columns file,speaker (missing {', '.join(sorted(missing))})")
-    mapping = dict(zip(frame["file"], frame["speaker"]))
-    return [mapping.get(str(p), mapping.get(p.name)) for p in paths]
-
-
 def _required_speakers(speakers: Sequence[str | None] | None, count: int | None) -> list[str | None]:
     """The speakers a per-speaker-standardised model needs (one per signal), or a clear error."""
     if speakers is None:
         raise ValueError(
             "this model standardises features per speaker (features.speaker_norm was used in training), so it "
-            "needs the speaker of each file: pass speakers= (a list or a mapping file -> speaker); on the command "
-            "line --speaker-regex REGEX (first group of a regex on the file name), --speaker-from-folder or "
-            "--speakers TABLE (a CSV/TSV of file,speaker)")
+            "needs the speaker of each file: pass speakers= (a list or a mapping file -> speaker; None for a file "
+            "without one); on the command line --speaker-regex REGEX (first group of a regex on the file name), "
+            "--speaker-from-folder, --speakers TABLE (a CSV/TSV of file,speaker), --enrolment FILE (every file is "
+            "the enrolled speaker) or --no-speakers (each file alone, with the training population's statistics)")
     if count is not None and len(speakers) != count:
         raise ValueError(f"speakers: {len(speakers)} given for {count} signals")
     return list(speakers)
-
-
-def _speakers_for(paths: Sequence[Path], speakers: Sequence[str | None] | Mapping[str, str] | None) -> list[Any] | None:
-    """One speaker (or None) per file: from a list in file order, or a mapping keyed by the path as
-    given / found in a folder, or by the file name."""
-    if speakers is None:
-        return None
-    if isinstance(speakers, Mapping):
-        return [speakers.get(str(p), speakers.get(p.name)) for p in paths]
-    speakers = list(speakers)
-    if len(speakers) != len(paths):
-        raise ValueError(f"speakers: {len(speakers)} given for {len(paths)} files (after searching folders)")
-    return speakers

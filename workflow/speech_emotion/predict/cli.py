@@ -128,52 +128,94 @@ def say_weights(command: str, model: Any) -> None:
             print(f"speech-emotion {command}: {weights.describe()}", file=sys.stderr)
 
 
+SPEAKER_OPTIONS = ("--speaker-regex", "--speaker-from-folder", "--speakers", "--no-speakers")
+
+
+def _say(message: str) -> None:
+    print(f"speech-emotion predict: {message}", file=sys.stderr)
+
+
+def _speaker_option(args: argparse.Namespace) -> str | None:
+    """The speaker option given (as the user wrote it, for messages), None for none; two are an error."""
+    given = [name for name, value in zip(SPEAKER_OPTIONS, (args.speaker_regex, args.speaker_from_folder,
+                                                              args.speakers, args.no_speakers)) if value]
+    if len(given) > 1:
+        raise ValueError(f"give one speaker option, not {' and '.join(given)}")
+    if not given:
+        return None
+    return {"--speaker-regex": f"--speaker-regex '{args.speaker_regex}'", "--speakers": f"--speakers {args.speakers}"
+            }.get(given[0], given[0])
+
+
+def _assign_speakers(args: argparse.Namespace, option: str | None, paths: list[Path], model: Any) -> list[Any] | None:
+    """One speaker (or None) per file from the options, checked (speech_emotion.predict.speakers), or
+    None when no option says anything about speakers. Warnings go to stderr; refusals raise ValueError."""
+    from .speakers import check_assignment, speakers_of
+
+    enrolled = list(model.enrolled)
+    if option is None:
+        if not enrolled:
+            return None
+        if len(enrolled) > 1:
+            raise ValueError(f"{len(enrolled)} --enrolment files ({', '.join(enrolled)}) and no speaker option: say "
+                             "whose each file is with --speaker-regex, --speakers or --speaker-from-folder")
+        _say(f"every file is speaker {enrolled[0]} (the one --enrolment given, and no speaker option)")
+        return [enrolled[0]] * len(paths)
+    if args.no_speakers:
+        speakers: list[Any] = [None] * len(paths)
+    else:
+        speakers = speakers_of(paths, args.speaker_regex, args.speaker_from_folder, args.speakers)
+        warning = check_assignment(option, speakers, model.labels)
+        if warning:
+            _say(f"warning: {warning}")
+    for name in enrolled:
+        if name not in speakers:
+            _say(f"warning: --enrolment of speaker {name} is unused: {option} gives no file that speaker")
+    return speakers
+
+
 def _predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .api import expand_inputs, load_model, speakers_of
+    from .api import MAX_FILE_SECONDS, expand_inputs, load_model
+    from .speakers import assignment_line
     from ..train.classifiers import ModelFileError
     from .segments import SegmentSettings
 
     segmenting = args.segment != "none"
     if not segmenting and (args.summary or args.plot):
-        print("speech-emotion predict: --summary and --plot need --segment vad|fixed", file=sys.stderr)
+        _say("--summary and --plot need --segment vad|fixed")
         return 2
     settings = None
-    if segmenting:
-        try:
+    try:
+        option = _speaker_option(args)
+        if segmenting:
             settings = SegmentSettings(mode=args.segment, window=args.window, hop=args.hop,
                                        min_seconds=args.min_seconds, max_seconds=args.max_seconds)
-        except ValueError as exc:
-            print(f"speech-emotion predict: {exc}", file=sys.stderr)
-            return 2
-    paths = expand_inputs(args.inputs)
-    if not paths:
-        print("speech-emotion predict: no audio files found in the inputs", file=sys.stderr)
+    except ValueError as exc:
+        _say(str(exc))
         return 2
-    speakers = None
-    if args.speaker_regex or args.speaker_from_folder or args.speakers:
-        try:
-            speakers = speakers_of(paths, args.speaker_regex, args.speaker_from_folder, args.speakers)
-        except (ValueError, OSError) as exc:
-            print(f"speech-emotion predict: speakers: {exc}", file=sys.stderr)
-            return 2
+    problems: list[str] = []
+    paths = expand_inputs(args.inputs, problems)
+    for problem in problems:
+        _say(problem)
+    if not paths:
+        _say("no audio files found in the inputs: nothing labelled")
+        return 2
     try:
         model = load_model(args.model, args.device, args.encoder_dir)
     except (ModelFileError, FileNotFoundError, ValueError) as exc:
-        print(f"speech-emotion predict: cannot load the model: {exc}", file=sys.stderr)
+        _say(f"cannot load the model: {exc}")
         return 2
     say_weights("predict", model)
     try:
         for path in args.enrolment:
             model.add_enrolment(path)
+        speakers = _assign_speakers(args, option, paths, model)
+        limit = {None: MAX_FILE_SECONDS, 0: None}.get(args.max_file_seconds, args.max_file_seconds)
+        chunks = model.iter_predict(paths, segment=settings, speakers=speakers, max_file_seconds=limit)
     except ValueError as exc:
-        print(f"speech-emotion predict: {exc}", file=sys.stderr)
-        return 2
-    try:
-        chunks = model.iter_predict(paths, segment=settings, speakers=speakers)
-    except ValueError as exc:
-        print(f"speech-emotion predict: {exc}", file=sys.stderr)
+        _say(str(exc))
         return 2
 
     from tqdm import tqdm
@@ -185,6 +227,7 @@ def _predict(args: argparse.Namespace) -> int:
     used_names: set[str] = set()
     failed: list[str] = []
     current: list["pd.DataFrame"] = []
+    done: list["pd.DataFrame"] = []  # who-got-what columns of every row, for the closing line
 
     def finish(rows: list["pd.DataFrame"]) -> None:
         """One file is complete: its summary row, figure and error message."""
@@ -192,7 +235,7 @@ def _predict(args: argparse.Namespace) -> int:
         name = str(table["file"].iloc[0])
         for error in table["error"].dropna():
             failed.append(name)
-            print(f"speech-emotion predict: {name}: {error}", file=sys.stderr)
+            _say(f"{name}: {error}")
         if segmenting:
             shares = model.summary(table)
             summaries.append(shares)
@@ -207,11 +250,10 @@ def _predict(args: argparse.Namespace) -> int:
                 plot_emotion_timeline(table, model.labels, Path(args.plot) / plot_name(name, used_names), title=name)
         progress.update(1)
 
-    population: set[str] = set()
+    keep = ["file", "speaker", "speaker_norm", "speaker_clips", "error"]
     for chunk in chunks:
         writer.write(chunk)
-        if "speaker_norm" in chunk:
-            population |= {str(s) for s in chunk.loc[chunk["speaker_norm"] == "population", "speaker"]}
+        done.append(chunk[[c for c in keep if c in chunk.columns]])
         for _, rows in chunk.groupby("file", sort=False):
             if current and current[0]["file"].iloc[0] != rows["file"].iloc[0]:
                 finish(current)
@@ -220,17 +262,20 @@ def _predict(args: argparse.Namespace) -> int:
     if current:
         finish(current)
     writer.close()
-    if population:
-        print(f"speech-emotion predict: speaker(s) {', '.join(sorted(population))} had fewer than "
-              f"{model.final.features.min_clips} clips (or no speaker): their features were standardised with "
-              "the training population's statistics (column speaker_norm)", file=sys.stderr)
     progress.close()
     if args.summary and summaries:
         from ..io.files import atomic_path
 
         with atomic_path(args.summary) as tmp:
             pd.concat(summaries, ignore_index=True).to_csv(tmp, sep="\t", index=False, float_format="%.6f")
-    return 1 if failed else 0
+    rows = pd.concat(done, ignore_index=True) if done else pd.DataFrame(columns=keep)
+    labelled = int(rows["error"].isna().sum())
+    if labelled and (model.needs_speakers or speakers is not None):
+        _say(assignment_line(rows, "file", model.final.features.min_clips))
+    if not labelled:
+        _say(f"nothing labelled ({len(set(failed))} file(s) failed)")
+        return 2
+    return 1 if failed or problems else 0
 
 
 def enrol_main(args: argparse.Namespace) -> int:
@@ -297,20 +342,35 @@ DESCRIPTION = ("Label speech recordings with emotions using a model folder made 
 PREDICT_EPILOG = """\
 output (stdout; TSV with a header, or with --format json a JSON list of one object per row):
   file           the audio file as given (with --segment: one row per segment, plus start and end in seconds)
-  speaker        the file's speaker, when --speaker-regex, --speaker-from-folder or --speakers gave it
+  speaker        the file's speaker, when a speaker option or --enrolment gave it (empty: none)
   label          the most probable label
   prob_<label>   the probability of each label (one column per label, sorted; a row sums to 1)
   speaker_norm   per-speaker models only: whose statistics standardised the row (speaker, enrolled, population)
   speaker_clips  per-speaker models only: how many clips made those statistics
   error          why the file could not be labelled (its label and probabilities are then empty)
-Errors, and on a terminal a progress bar, go to stderr: stdout holds only the table.
+Errors, warnings and, on a terminal, a progress bar go to stderr: stdout holds only the table. For a
+model that standardises per speaker (and whenever speakers are given), stderr ends with one line of
+what was assigned: each speaker and its files, files without a speaker, files on the training
+population's statistics.
+
+speakers (a model trained with per-speaker standardisation needs them; "speech-emotion info MODEL" says):
+  each file is standardised with the statistics of its speaker's files in the call (at least the
+  model's min_clips), of its --enrolment, or, without a speaker or with fewer files, of the training
+  population; files without a speaker are never pooled together. A --speaker-regex or --speakers
+  table that assigns no file is refused; a partial match is a warning with the counts. Folder
+  names that are the model's labels are refused by --speaker-from-folder. One --enrolment without
+  a speaker option: every file is that speaker. --no-speakers: each file alone, on the population's
+  statistics (what "one clip alone" in the model card measures).
 
 exit codes:
   0  every file (or segment) was labelled
-  1  some files could not be labelled: their rows carry the error, the others are labelled
-  2  nothing was labelled: the model cannot be loaded, an option is wrong, no audio was found, or the
-     model standardises per speaker and no speakers were given (pass --speaker-regex,
-     --speaker-from-folder, --speakers or --enrolment; "speech-emotion info MODEL" says whether)
+  1  some inputs could not be labelled: their rows carry the error (a missing or empty folder is
+     named on stderr), the others are labelled
+  2  nothing was labelled (every file failed, no audio was found), or the call was refused: the
+     model cannot be loaded, an option is wrong, or the model standardises per speaker and no
+     speaker option was given
+Every failure is one line on stderr; --verbose adds library warnings and, for an unexpected error,
+the traceback.
 
 examples (in the workflow's folder, after the demo: snakemake --cores 2 --workflow-profile profiles/demo):
   speech-emotion info results/models/tiny-wavlm/logreg
@@ -350,14 +410,20 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--summary", default=None, metavar="PATH",
                      help="write per-file time shares per emotion (TSV) to PATH")
     seg.add_argument("--plot", default=None, metavar="DIR", help="write an emotion-over-time figure per file to DIR")
-    who = predict.add_argument_group("speakers (needed by a model trained with per-speaker standardisation)")
+    seg.add_argument("--max-file-seconds", type=float, default=None, metavar="S",
+                     help="without --segment, longer files are not labelled (an error row says so) but never read "
+                          "whole (default 60; 0: no limit)")
+    who = predict.add_argument_group("speakers (needed by a model trained with per-speaker standardisation; one of)")
     who.add_argument("--speaker-regex", default=None, metavar="REGEX",
                      help="the speaker is the first group of REGEX on the file name, e.g. '^(\\d+)_'")
     who.add_argument("--speaker-from-folder", action="store_true", help="the speaker is the name of the file's folder")
     who.add_argument("--speakers", default=None, metavar="TABLE", help="CSV/TSV with columns file,speaker")
+    who.add_argument("--no-speakers", action="store_true",
+                     help="no speakers: each file alone, with the training population's statistics")
     who.add_argument("--enrolment", action="append", default=[], metavar="FILE",
                      help="a speaker's statistics from 'speech-emotion enrol' (repeatable): that speaker's files are "
-                          "standardised with them, whatever else is in the call")
+                          "standardised with them, whatever else is in the call; one --enrolment alone: every file "
+                          "is that speaker")
     predict.add_argument("--verbose", action="store_true", help="show library warnings and log messages on stderr")
     predict.add_argument("inputs", nargs="+", help="audio files and/or folders (searched recursively)")
     predict.set_defaults(func=predict_main)
@@ -391,7 +457,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except Exception as exc:  # noqa: BLE001 - one line for the user; the traceback with --verbose
+        if getattr(args, "verbose", False):
+            raise
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"speech-emotion {args.command}: {type(exc).__name__}: {text} (--verbose shows the traceback)",
+              file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

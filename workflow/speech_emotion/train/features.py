@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .layers import select
-from .speaker_norm import Stats, standardise
+from .speaker_norm import MIN_SPEAKER_CLIPS, Stats, standardise
 from ..data.splits import FoldData, Variant, build_fold
 
 FEATURES_FILE = "features.json"
@@ -43,6 +43,14 @@ Shards = Mapping[str, Mapping[str, Sequence["str | Path"]]]
 
 POPULATION, SPEAKER, ENROLLED = "population", "speaker", "enrolled"
 """Whose statistics standardised a row (the ``speaker_norm`` column of predictions)."""
+
+
+def speaker_name(value: Any) -> str:
+    """A row's speaker as a name; "" for no speaker (None, NaN, pandas' NA or an empty string), so
+    that rows without a speaker are never pooled into one made-up speaker ("nan", "None")."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,7 @@ class Enrolment:
     speaker: str
     stats: Stats
     n_clips: int
+    path: str | None = None  # the enrolment file it was read from (for messages)
 
 
 @dataclass(frozen=True)
@@ -238,7 +247,7 @@ class FeatureSpec:
         if self.population is None:
             raise ValueError("this feature pipeline standardises per speaker but holds no population statistics "
                              "(it is a plan's, not a trained model's)")
-        names = np.array(["" if s is None else str(s) for s in speakers], dtype=object)
+        names = np.array([speaker_name(s) for s in speakers], dtype=object)
         if len(names) != n:
             raise ValueError(f"speakers: {len(names)} given for {n} rows")
         stats_rows = np.ones(n, bool) if stats_rows is None else np.asarray(stats_rows, dtype=bool)
@@ -270,31 +279,62 @@ class FeatureSpec:
         return replace(self, population=Stats.of(X_clean), population_clips=int(len(X_clean)))
 
     def enrol(self, speaker: str, X: np.ndarray) -> Enrolment:
-        """A speaker's statistics from the features of its enrolment clips (at least ``min_clips``)."""
+        """A speaker's statistics from the features of its enrolment clips (at least ``min_clips``,
+        and never fewer than :data:`~speech_emotion.train.speaker_norm.MIN_SPEAKER_CLIPS`)."""
         if not self.speaker_norm:
             raise ValueError("this model does not standardise per speaker: there is nothing to enrol")
         X = np.asarray(X, dtype=np.float32)
-        if len(X) < self.min_clips:
-            raise ValueError(f"speaker {speaker}: {len(X)} usable clip(s); the model needs at least {self.min_clips}")
+        if len(X) < self.enrol_min_clips:
+            raise ValueError(f"speaker {speaker}: {len(X)} usable clip(s); the model needs at least "
+                             f"{self.enrol_min_clips}")
         return Enrolment(speaker=str(speaker), stats=Stats.of(X), n_clips=int(len(X)))
 
-    def enrolment_json(self, entry: Enrolment) -> dict[str, Any]:
-        """An enrolment file's content: the speaker, its statistics and the pipeline they fit."""
-        return {"speaker": entry.speaker, "n_clips": entry.n_clips, "members": [m.to_json() for m in self.members],
+    @property
+    def enrol_min_clips(self) -> int:
+        """The fewest clips an enrolment of this pipeline may hold."""
+        return max(self.min_clips, MIN_SPEAKER_CLIPS)
+
+    def enrolment_json(self, entry: Enrolment, encoders: Mapping[str, Any]) -> dict[str, Any]:
+        """An enrolment file's content: the speaker, its clip count, the pipeline its statistics fit
+        (members and layers, ``min_clips``), each member encoder's identity (``encoders``: encoder ->
+        identity, from model.json) and the statistics."""
+        return {"speaker": entry.speaker, "n_clips": entry.n_clips, "min_clips": self.min_clips,
+                "members": [m.to_json() for m in self.members],
+                "encoders": {m.encoder: encoders.get(m.encoder) for m in self.members},
                 **entry.stats.to_json()}
 
-    def read_enrolment(self, path: str | Path) -> Enrolment:
-        """An enrolment file written for this pipeline (same members and layers), or a clear error."""
+    def read_enrolment(self, path: str | Path, encoders: Mapping[str, Any]) -> Enrolment:
+        """An enrolment file written for this pipeline, or a ValueError saying why it does not fit:
+        other members or layers, another encoder (``encoders``: encoder -> identity, from model.json),
+        fewer clips than this model needs, or no record of what it was made with (an older file)."""
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             members = tuple(Member.from_json(m) for m in data["members"])
-            entry = Enrolment(speaker=str(data["speaker"]), stats=Stats.from_json(data), n_clips=int(data["n_clips"]))
+            entry = Enrolment(speaker=str(data["speaker"]), stats=Stats.from_json(data), n_clips=int(data["n_clips"]),
+                              path=str(path))
+        except FileNotFoundError as exc:
+            raise ValueError(f"{path}: no such enrolment file") from exc
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}: not a speaker enrolment file ({type(exc).__name__}: {exc})") from exc
+        again = f"enrol speaker {entry.speaker} again with this model (speech-emotion enrol)"
         if members != self.members:
             raise ValueError(f"{path}: enrolled for {[m.to_json() for m in members]}, but this model reads "
-                             f"{[m.to_json() for m in self.members]}; enrol the speaker with this model")
+                             f"{[m.to_json() for m in self.members]}; {again}")
+        if "encoders" not in data:
+            raise ValueError(f"{path}: the file does not record which encoder made its statistics (written by an "
+                             f"older version); {again}")
+        for member in self.members:
+            theirs, ours = data["encoders"].get(member.encoder), encoders.get(member.encoder)
+            if theirs != ours:
+                raise ValueError(f"{path}: enrolled with encoder {member.encoder} = {theirs}, but this model's is "
+                                 f"{ours}; {again}")
+        if entry.n_clips < self.enrol_min_clips:
+            raise ValueError(f"{path}: statistics of {entry.n_clips} clip(s), but this model needs at least "
+                             f"{self.enrol_min_clips} per speaker; {again} with more clips")
+        if self.population is not None and entry.stats.mean.shape != self.population.mean.shape:
+            raise ValueError(f"{path}: statistics of {entry.stats.mean.shape[0]} features, but this model reads "
+                             f"{self.population.mean.shape[0]}; {again}")
         return entry
 
 

@@ -26,6 +26,11 @@ import numpy as np
 MIN_STD = 1e-6
 """A feature that (nearly) does not vary within a speaker is only centred, not divided."""
 
+MIN_SPEAKER_CLIPS = 3
+"""The fewest clips whose statistics may stand for a speaker (``features.speaker_norm_min_clips``'s
+minimum, and an enrolment's): standardised with the mean and spread of its own two clips, every
+feature of a speaker is exactly -1 or +1, whatever the clips say."""
+
 
 @dataclass(frozen=True)
 class Stats:
