@@ -286,3 +286,18 @@ def test_a_long_file_without_segments_is_refused_before_it_is_read(egemaps_norm_
     assert code == 1 and out["label"].tolist()[1] != "" and out["label"].tolist()[0] == ""
     assert out["error"].iloc[0].startswith("1800.0 s long, over the 60 s labelled as one clip: label it in segments")
     assert str(long) not in decoded and str(short) in decoded
+
+
+@pytest.mark.slow
+def test_the_readme_python_example_runs_as_written_on_the_demo_models(demo_run, monkeypatch):
+    """README "Label new recordings": its Python block, run as written in the demo's folder (before: its
+    predict_signals line raised on every demo model, all of which standardise per speaker)."""
+    import re
+
+    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), re.S)
+    block = next(b for b in blocks if "predict_signals" in b)
+    monkeypatch.chdir(demo_run)
+    scope: dict = {}
+    exec(compile(block, "README.md", "exec"), scope)  # noqa: S102 - the README's own example
+    assert scope["table"]["label"].iloc[0] in scope["model"].labels
+    assert scope["probs"]["speaker_norm"].tolist() == ["population"]
