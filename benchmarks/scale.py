@@ -81,7 +81,8 @@ SAMPLE_RATE, CLIP_SECONDS = 16000, 0.5
 UPSTREAM_RULES = {"download_model", "augment", "embed"}
 POST_EMBEDDING_RULES = {
     "plan", "layer_probe_table", "tune", "train", "final_model", "aggregate", "classifier_figures", "leaderboard",
-    "summary", "plot_comparison", "plot_fold_scores", "plot_umap", "plot_layer_probe", "all",
+    "summary", "plot_comparison", "plot_fold_scores", "plot_umap", "plot_layer_probe", "clip_levels", "explain",
+    "explain_summary", "all",
 }  # fmt: skip
 
 

@@ -20,8 +20,8 @@ from speech_emotion.train.classifiers.registry import CLASSIFIERS, REGISTRY
 PACKAGE = REPO / "workflow" / "speech_emotion"
 SCRIPTS = REPO / "workflow" / "scripts"
 RULE_SCRIPT = {"plan": "plan.py", "tune": "tune.py", "train": "train.py", "cross_plan": "cross_plan.py",
-               "cross_train": "cross_train.py"}
-CLASSIFIER_RULES = {"tune": CLASSIFIERS[:-1], "train": CLASSIFIERS, "cross_train": CLASSIFIERS}
+               "cross_train": "cross_train.py", "explain": "explain.py"}
+CLASSIFIER_RULES = {"tune": CLASSIFIERS[:-1], "train": CLASSIFIERS, "cross_train": CLASSIFIERS, "explain": CLASSIFIERS}
 
 
 # --- a static import graph of the package ------------------------------------------------------------
@@ -192,8 +192,8 @@ def test_rule_code_follows_the_edited_code(tmp_path):
 
     package = _copy(tmp_path / "mlp")  # a classifier's module: its jobs and the ensemble's
     _append(package / "train/classifiers/mlp.py")
-    assert _changed(base, package) == {(r, c) for r in ("tune", "train", "cross_train") for c in ("mlp", "ensemble")
-                                       if c in CLASSIFIER_RULES[r]}
+    assert _changed(base, package) == {(r, c) for r in ("tune", "train", "cross_train", "explain")
+                                       for c in ("mlp", "ensemble") if c in CLASSIFIER_RULES[r]}
 
     package = _copy(tmp_path / "logreg")  # the probe's module: the plans too
     _append(package / "train/classifiers/logreg.py")
@@ -207,6 +207,10 @@ def test_rule_code_follows_the_edited_code(tmp_path):
     package = _copy(tmp_path / "metrics")  # evaluation code: only the cross-corpus rules, which score
     _append(package / "evaluate/metrics.py")
     assert {rule for rule, _ in _changed(base, package)} == {"cross_plan", "cross_train"}
+
+    package = _copy(tmp_path / "explain")  # explanation code: only the explain jobs
+    _append(package / "explain/importance.py")
+    assert {rule for rule, _ in _changed(base, package)} == {"explain"}
 
     package = _copy(tmp_path / "predict")  # prediction and plotting code: no training rule
     _append(package / "predict/api.py")

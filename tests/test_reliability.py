@@ -41,12 +41,14 @@ def copy_run(source: Path, target: Path) -> Path:
 
 
 def downstream_of_predictions(encoder: str, classifiers: tuple[str, ...]) -> set[str]:
-    """What a new predictions.tsv of (encoder, classifier) reruns: its metrics, figures, final model,
-    the encoder's fold-score plot, the summary, the leaderboard and the comparison plot (and rule `all`,
-    which has no output file: --summary, which planned_jobs reads, lists output files)."""
-    jobs = {job("plot_fold_scores", encoder=encoder), "summary", "leaderboard", "plot_comparison"}
+    """What a new predictions.tsv of (encoder, classifier) reruns: its metrics, figures, final model and
+    explanations, the encoder's fold-score plot, the summary, the leaderboard, the comparison plot and the
+    run's explanations (and rule `all`, which has no output file: --summary, which planned_jobs reads,
+    lists output files)."""
+    jobs = {job("plot_fold_scores", encoder=encoder), "summary", "leaderboard", "plot_comparison", "explain_summary"}
     for c in classifiers:
-        jobs |= {job(rule, encoder=encoder, classifier=c) for rule in ("aggregate", "classifier_figures", "final_model")}
+        jobs |= {job(rule, encoder=encoder, classifier=c)
+                 for rule in ("aggregate", "classifier_figures", "final_model", "explain")}
     return jobs
 
 
@@ -367,7 +369,8 @@ def test_one_new_clip_reruns_its_shard_only(demo_run, tmp_path):
     shutil.copy2(audio / "1001_DFA_ANG_XX.wav", audio / f"{new}.wav")
     shard = str(shard_of(new, len(SHARDS)))
     got = planned_jobs(workdir, *DEMO)
-    expected = {job("check_clips", shard=shard), job("manifest"), "folds", job("augment", n="1", shard=shard)}
+    expected = {job("check_clips", shard=shard), job("manifest"), "folds", job("augment", n="1", shard=shard),
+                "clip_levels"}
     for encoder in ENCODERS:  # new folds: every probe, classifier and figure downstream
         expected |= {job("embed", encoder=encoder, variant=v, shard=shard) for v in ("clean", "aug1")}
         expected |= {job("plan", encoder=encoder, fold=f) for f in FOLDS}

@@ -81,7 +81,7 @@ def test_tiny_scale_run_prints_rule_table_and_writes_benchmark_files(tmp_path):
     # every post-embedding rule of the run is listed, every job finished and measured (kernel peak RSS)
     assert set(rows) == {"train (logreg)", "plan", "final_model", "aggregate", "plot_umap",
                          "classifier_figures", "layer_probe_table", "plot_comparison", "plot_fold_scores",
-                         "summary", "leaderboard"}  # fmt: skip
+                         "summary", "leaderboard", "clip_levels", "explain", "explain_summary"}  # fmt: skip
     assert rows["train (logreg)"][1:3] == ["3", "3"] and rows["plan"][1:3] == ["3", "3"]
     for rule, cells in rows.items():
         assert cells[1] == cells[2] and float(cells[3]) > 0 and float(cells[7]) > 50, (rule, cells)
@@ -91,7 +91,8 @@ def test_tiny_scale_run_prints_rule_table_and_writes_benchmark_files(tmp_path):
     assert found == sorted(
         [f"plan/wavlm-large/fold-{k}.tsv" for k in ("0", "1", "all")]
         + [f"train/wavlm-large/logreg/fold-{k}.tsv" for k in ("0", "1", "all")]
-        + ["final_model/wavlm-large/logreg.tsv", "aggregate/wavlm-large/logreg.tsv", "plot_umap/wavlm-large.tsv"]
+        + ["final_model/wavlm-large/logreg.tsv", "aggregate/wavlm-large/logreg.tsv", "plot_umap/wavlm-large.tsv",
+           "explain/wavlm-large/logreg.tsv"]
     )  # no embed/augment files: those outputs were written directly, never run
     for path in bench.rglob("*.tsv"):
         row = pd.read_csv(path, sep="\t").iloc[-1]

@@ -18,9 +18,9 @@ from speech_emotion.config import ConfigError, check_config, coerce_to_schema, l
 from speech_emotion.data.datasets import DatasetError, list_corpus  # noqa: E402
 from speech_emotion.embed.shards import shard_of  # noqa: E402
 from speech_emotion.layout import (  # noqa: E402  (the results layout: every data product's path pattern)
-    AUDIO, CACHE_ROOTS, CLASSIFIER, CROSS_MODEL, CROSS_PAIR, CROSS_PLAN, EMBEDDINGS, FINAL_FOLD, FOLD, FOLDS,
-    LAYER_PROBE_TABLE, LEADERBOARD, MANIFEST, MANIFEST_OF, METRICS, MODEL, PLAN, PLOTS, REJECTED, REJECTED_OF,
-    SHARD_TABLE, SUMMARY,
+    AUDIO, CACHE_ROOTS, CLASSIFIER, CLIP_LEVELS, CROSS_MODEL, CROSS_PAIR, CROSS_PLAN, EMBEDDINGS, EXPLAIN_IMPORTANCE,
+    EXPLAIN_NUISANCE, EXPLANATIONS, FINAL_FOLD, FOLD, FOLDS, IMPORTANCE, LAYER_PROBE_TABLE, LEADERBOARD, MANIFEST,
+    MANIFEST_OF, METRICS, MODEL, NUISANCE, PLAN, PLOTS, REJECTED, REJECTED_OF, SHARD_TABLE, SUMMARY,
 )
 from speech_emotion.augment.transforms import max_copies  # noqa: E402
 from speech_emotion.data.folds import FIXED_COUNT  # noqa: E402
@@ -64,8 +64,9 @@ SHARDS = list(range(config["embed"]["shards"]))
 
 def all_targets(wildcards):
     """The default target's files: manifest and folds, augmented audio, every CV result, final model
-    and figure, and the cross-corpus pairs (each stage's *_targets in rules/inputs/)."""
-    return data_targets() + augment_targets() + train_targets() + evaluation_targets() + cross_targets()
+    and figure, the explanations and the cross-corpus pairs (each stage's *_targets in rules/inputs/)."""
+    return (data_targets() + augment_targets() + train_targets() + evaluation_targets() + explain_targets()
+            + cross_targets())
 
 
 # --- corpora -------------------------------------------------------------------------------------

@@ -36,6 +36,14 @@ SUMMARY = "results/summary.tsv"
 LEADERBOARD = "results/leaderboard.html"
 PLOTS = "results/plots"
 
+# explain stage: importances and nuisance checks on the CV test folds
+CLIP_LEVELS = "results/explain/clip_levels.tsv"
+IMPORTANCE = f"{CLASSIFIER}/importance.tsv"
+NUISANCE = f"{CLASSIFIER}/nuisance.tsv"
+EXPLAIN_IMPORTANCE = "results/explain/importance.tsv"
+EXPLAIN_NUISANCE = "results/explain/nuisance.tsv"
+EXPLANATIONS = "results/explain/explanations.html"
+
 # cross-corpus runs
 CROSS_PLAN = "results/cross/models/{train}/{encoder}/plan.json"
 CROSS_MODEL = "results/cross/models/{train}/{encoder}/{classifier}"
