@@ -325,6 +325,22 @@ def test_load_shard_detects_truncation_and_corruption(tmp_path):
         E.load_shard(tmp_path / "absent.npz")
 
 
+def test_a_job_and_the_start_up_check_say_one_thing_about_a_corrupt_shard(tmp_path):
+    """Issue 33 item 5: the start-up check said `snakemake --forcerun FILE`, a job reading the same file
+    "delete it and rerun the workflow"; both now give the one command that rebuilds it and its readers."""
+    from speech_emotion.io.files import corrupt_message, zip_problem
+
+    good = tmp_path / "shard-0.npz"
+    _write(good)
+    truncated = tmp_path / "shard-1.npz"
+    truncated.write_bytes(good.read_bytes()[:100])
+    command = f"`snakemake --forcerun {truncated}`"
+    with pytest.raises(E.ShardError) as job:
+        E.load_shard(truncated)
+    assert command in str(job.value) and "delete" not in str(job.value)
+    assert command in corrupt_message(truncated, zip_problem(truncated))
+
+
 def test_load_variant(tmp_path):
     folder = tmp_path / "enc" / "aug1"
     _write(folder / "shard-0.npz", ("a", "c"))

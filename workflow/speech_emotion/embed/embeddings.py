@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io.files import atomic_path
+from ..io.files import atomic_path, rebuild_hint
 from ..data.splits import Variant
 
 log = logging.getLogger(__name__)
@@ -296,7 +296,7 @@ def quick_check(path: str | Path) -> str | None:
 def load_shard(path: str | Path) -> Shard:
     """Read and verify an embedding shard; raise :class:`ShardError` naming the file when it is bad."""
     path = Path(path)
-    hint = "delete it and rerun the workflow to rebuild it"
+    hint = rebuild_hint(path)
     if not path.is_file():
         raise ShardError(f"{path}: embedding shard is missing")
     reason = quick_check(path)

@@ -124,8 +124,15 @@ def find_corrupt(roots: list[str | Path]) -> list[tuple[Path, str]]:
     return found
 
 
+def rebuild_hint(path: str | Path) -> str:
+    """What to do about a damaged cached file: the one command that rebuilds it and what reads it
+    (said alike by the start-up check and by a job that finds the damage)."""
+    return (f"rebuild it and what reads it with `snakemake --forcerun {path}` (and your usual options; add -n to "
+            "see the jobs first)")
+
+
 def corrupt_message(path: str | Path, problem: str) -> str:
     """The start-up warning for a cached archive that does not open, with the command that rebuilds it."""
-    return (f"Corrupt cached file {path}: {problem}. Rebuild it and what reads it with `snakemake --forcerun {path}` "
-            "(and your usual options; add -n to see the jobs first). Until then a job reading it stops with this "
-            "file's name.")
+    hint = rebuild_hint(path)
+    return (f"Corrupt cached file {path}: {problem}. {hint[0].upper()}{hint[1:]}. Until then a job reading it "
+            "stops with this file's name.")
