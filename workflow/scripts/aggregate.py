@@ -24,3 +24,9 @@ log.info(
     metrics["accuracy"]["mean"], metrics["accuracy"]["std"],
     "available" if metrics["human_baseline"]["available"] else metrics["human_baseline"]["reason"],
 )
+if "lone_clip" in metrics:
+    lone = metrics["lone_clip"]
+    log.info("each test clip labelled alone (population statistics; folds %s standardise per speaker): "
+             "UA %.3f pooled, %.3f ± %.3f over folds (each speaker's own clips: UA %.3f pooled)",
+             ", ".join(lone["folds_standardised"]), lone["balanced_accuracy"]["pooled"],
+             lone["balanced_accuracy"]["mean"], lone["balanced_accuracy"]["std"], metrics["balanced_accuracy"]["pooled"])

@@ -16,3 +16,6 @@ write_json_atomic(snakemake.output[0], metrics)  # noqa: F821
 log.info("%s %s/%s: %d test clips, UA %.3f (chance %.3f), WA %.3f (majority class %.3f)", metrics["protocol"],
          w.encoder, w.classifier, metrics["n_clips"], metrics["balanced_accuracy"]["pooled"],
          metrics["chance"]["balanced_accuracy"], metrics["accuracy"]["pooled"], metrics["chance"]["accuracy"])
+if "lone_clip" in metrics:
+    log.info("each test clip labelled alone (population statistics): UA %.3f, WA %.3f",
+             metrics["lone_clip"]["balanced_accuracy"]["pooled"], metrics["lone_clip"]["accuracy"]["pooled"])
