@@ -3,6 +3,7 @@
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
 import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from speech_emotion.io.files import atomic_path, read_json, write_json_atomic, write_text_atomic  # noqa: E402
 from speech_emotion.train.classifiers import load_model  # noqa: E402
@@ -10,6 +11,7 @@ from speech_emotion.train.features import FeatureSpec  # noqa: E402
 from speech_emotion.io.logs import job_log  # noqa: E402
 from speech_emotion.evaluate.metrics import cv_summary  # noqa: E402
 from speech_emotion.evaluate.model_card import archive_files, model_card  # noqa: E402
+from speech_emotion.predict.portable import bundled_encoders  # noqa: E402
 from speech_emotion.io.tables import read_table  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
@@ -18,8 +20,9 @@ load_model(inputs.model), FeatureSpec.read(inputs.features)  # verify before pub
 record = read_json(inputs.record)
 metrics = read_json(inputs.metrics)
 info = read_json(inputs.info) | {"cv": cv_summary(metrics) | {"protocol": metrics.get("protocol", "speaker")}}
+# a rebuilt model keeps an earlier `speech-emotion bundle` copy of its weights (encoder/): the card says so
 card = model_card(info, metrics, read_table(inputs.manifest), params.corpus, record.get("copies"),
-                  archive_files(inputs.model))
+                  archive_files(inputs.model), bundled_encoders(Path(output.card).parent, info))
 for source, target in ((inputs.model, output.model), (inputs.features, output.features)):
     with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)

@@ -12,7 +12,7 @@ when (:func:`lone_clip_sentence`).
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -330,10 +330,11 @@ def speaker_option(corpus: Mapping[str, Any]) -> list[str] | None:
     return None
 
 
-def usage_lines(info: Mapping[str, Any], manifest: pd.DataFrame, corpus: Mapping[str, Any]) -> list[str]:
+def usage_lines(info: Mapping[str, Any], manifest: pd.DataFrame, corpus: Mapping[str, Any],
+                bundled: Collection[str] = ()) -> list[str]:
     """How to use: commands run in the model folder itself (``--model .``), as after a download from the Hub, on
     recordings named like the training corpus's in ``recordings/``; the speaker option the model needs; where the
-    encoder weights are (:func:`weights_lines`)."""
+    encoder weights are (:func:`weights_lines`: in the folder for the encoders named in ``bundled``)."""
     folder = MODEL.format(encoder=info["encoder"]["name"], classifier=info["classifier"])
     norm = info.get("speaker_norm") or {}
     q = shlex.quote
@@ -382,7 +383,7 @@ def usage_lines(info: Mapping[str, Any], manifest: pd.DataFrame, corpus: Mapping
                      "# file, speaker, label, prob_<label>..., speaker_norm, error")
     else:
         lines.append(f"table = model.predict([{path}])  # pandas DataFrame: file, label, prob_<label>..., error")
-    return lines + ["```", "", "Encoder weights (where predict finds them):", "", *weights_lines(info)]
+    return lines + ["```", "", "Encoder weights (where predict finds them):", "", *weights_lines(info, bundled)]
 
 
 LONE_ROWS = ("each speaker's own clips (what CV reports)", "one clip alone (population statistics)")

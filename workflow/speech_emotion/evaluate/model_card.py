@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -307,13 +307,15 @@ def model_card(
     corpus: Mapping[str, Any],
     augment: Mapping[str, Any] | None = None,
     files: Sequence[str] | None = None,
+    bundled: Collection[str] = (),
 ) -> str:
     """MODEL_CARD.md text for a final model folder: YAML front matter (:func:`card_data`), then the card.
 
     ``info``: model.json; ``metrics``: the pair's CV metrics.json; ``manifest``: the accepted clips
     (path, label, speaker, duration_s); ``corpus``: ``{"kind", "source", "name", "speaker_regex"}`` of the
     dataset config; ``augment``: the fold-all record.json's copies decision (``copies``); ``files``: the files
-    in model.zip (:func:`archive_files`).
+    in model.zip (:func:`archive_files`); ``bundled``: the encoders whose weights are bundled in the folder
+    (:func:`speech_emotion.predict.portable.bundled_encoders`).
     """
     encoder, classifier = info["encoder"]["name"], info["classifier"]
     labels = list(info["labels"])
@@ -379,7 +381,7 @@ def model_card(
         "",
         "## How to use",
         "",
-        *usage_lines(info, manifest, corpus),
+        *usage_lines(info, manifest, corpus, bundled),
         "",
         "## Licences",
         "",

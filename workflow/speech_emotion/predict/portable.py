@@ -208,6 +208,11 @@ def encoder_records(info: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(info["encoder"].get("members") or [info["encoder"]])
 
 
+def bundled_encoders(model_path: str | Path, info: Mapping[str, Any]) -> list[str]:
+    """The encoders of a model folder whose weights are bundled in it (``<model>/encoder/<name>/``)."""
+    return [str(r["name"]) for r in encoder_records(info) if _has_weights(Path(model_path) / BUNDLE_DIR / str(r["name"]))]
+
+
 def weights_lines(info: Mapping[str, Any], bundled: Collection[str] = ()) -> list[str]:
     """The model card's block on where each encoder's weights are, between :data:`WEIGHTS_BEGIN` and
     :data:`WEIGHTS_END`: in the folder for the encoders named in ``bundled`` (:func:`bundle_model`), else
@@ -288,8 +293,7 @@ def bundle_model(model_path: str | Path, archive: str | Path | None = None, enco
                 source = {"model": identity["model"], "revision": identity.get("revision")}
                 (tmp / SOURCE_FILE).write_text(json.dumps(source, indent=2) + "\n", encoding="utf-8")
         log.info("encoder %s: bundled from %s (%.1f MB)", record["name"], weights.path, _folder_size(target) / 1e6)
-    bundled = [str(r["name"]) for r in records if _has_weights(model_path / BUNDLE_DIR / str(r["name"]))]
-    rewrite_card_weights(model_path, final.info, bundled)
+    rewrite_card_weights(model_path, final.info, bundled_encoders(model_path, final.info))
     if archive is not None:
         write_archive(model_path, archive)
     return found
