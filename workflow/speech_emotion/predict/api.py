@@ -105,7 +105,16 @@ def load_model(path: str | Path, device: str = "auto", encoder_dir: str | Path |
     is logged (logger ``speech_emotion.predict.api``, level INFO).
     Raises :class:`speech_emotion.train.classifiers.ModelFileError` for a missing or damaged model and
     FileNotFoundError when the encoder weights are not found.
+
+    A folder written by ``speech-emotion export`` loads as an
+    :class:`~speech_emotion.predict.onnx_model.OnnxEmotionModel` (ONNX Runtime on the CPU, no torch).
     """
+    from .export import is_export
+
+    if is_export(path):
+        from .onnx_model import load_exported
+
+        return load_exported(path, device, encoder_dir)
     from ..embed.embeddings import make_encoder
     from .portable import encoder_records, locate_encoder
 

@@ -99,7 +99,13 @@ def quiet_libraries(enabled: bool = True) -> Iterator[None]:
     if not enabled:
         yield
         return
-    from transformers.utils import logging as hf_logging
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # the torch-free predictor of an exported model: only Python warnings to silence
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+        return
 
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     with warnings.catch_warnings():
@@ -375,10 +381,18 @@ the traceback.
 examples (in the workflow's folder, after the demo: snakemake --cores 2 --workflow-profile profiles/demo):
   speech-emotion info results/models/tiny-wavlm/logreg
   speech-emotion predict --model results/models/tiny-wavlm/logreg --speaker-regex '^(\\d+)_' results/demo/AudioWAV/ > labels.tsv
+
+exported models (docs/deploy.md): "speech-emotion export --model MODEL" writes MODEL/onnx, ONNX graphs of the
+whole path from audio to probabilities; predict --model MODEL/onnx runs them with ONNX Runtime, numpy and
+soundfile (no torch, transformers or scikit-learn), with the same options, checks and output (--segment vad
+needs torch, for Silero VAD):
+  speech-emotion export --model results/models/tiny-wavlm/logreg
+  speech-emotion predict --model results/models/tiny-wavlm/logreg/onnx --speaker-regex '^(\\d+)_' results/demo/AudioWAV/
 """
 
 
-MODEL_HELP = "model folder: results/models/<encoder>/<classifier>"
+MODEL_HELP = ("model folder: results/models/<encoder>/<classifier>, or a folder written by speech-emotion export "
+              "(runs with ONNX Runtime, without torch; docs/deploy.md)")
 
 
 def _model_options(parser: argparse.ArgumentParser, device: bool = True,
@@ -451,7 +465,36 @@ def build_parser() -> argparse.ArgumentParser:
     _model_options(bundle, device=False, weights="take the weights from this folder")
     bundle.add_argument("--archive", default=None, metavar="ZIP", help="also write the bundled folder as one .zip")
     bundle.set_defaults(func=bundle_main)
+    export = sub.add_parser("export", help="write the model as ONNX graphs that predict runs without torch",
+                            description="Write ONNX graphs of the whole path from 16 kHz audio to probabilities "
+                                        "(encoder up to the last layer used, pooling, feature pipeline, per-speaker "
+                                        "standardisation, scaler, classifier) with export.json, features.json, "
+                                        "model.json and MODEL_CARD.md into one folder; predict --model FOLDER runs it "
+                                        "with ONNX Runtime. openSMILE encoders cannot be exported. See docs/deploy.md.")
+    _model_options(export, device=False, weights="take the encoder weights from this folder")
+    export.add_argument("--out", default=None, metavar="DIR", help="the folder to write (default: MODEL/onnx, "
+                                                                    "MODEL/onnx-int8 with --quantize int8)")
+    export.add_argument("--quantize", choices=["int8"], default=None,
+                        help="int8: dynamic int8 quantisation of the encoder graphs' matrix products (smaller, "
+                             "faster on most CPUs; the numbers change, docs/deploy.md)")
+    export.add_argument("--verbose", action="store_true", help="show library warnings on stderr")
+    export.set_defaults(func=export_main)
     return parser
+
+
+def export_main(args: argparse.Namespace) -> int:
+    """Write the ONNX folder of a model (speech_emotion.predict.export)."""
+    from ..train.classifiers import ModelFileError
+    from .export import export_model
+
+    with quiet_libraries(not args.verbose):
+        try:
+            out = export_model(args.model, args.out, args.quantize, args.encoder_dir)
+        except (ModelFileError, FileNotFoundError, ValueError) as exc:
+            print(f"speech-emotion export: {exc}", file=sys.stderr)
+            return 2
+    print(f"speech-emotion export: wrote {out} (predict --model {out} runs it with ONNX Runtime)", file=sys.stderr)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -128,6 +128,16 @@ class OnnxEmotionModel(EmotionModel):
         model = self.final.export["model"]
         return f"OnnxEmotionModel({str(self.path)!r}: {model['encoder']} + {model['classifier']}, labels {self.labels})"
 
+    def iter_predict(self, files: Any, *, segment: Any = None, **options: Any) -> Any:
+        """:meth:`EmotionModel.iter_predict`; ``segment="vad"`` needs Silero VAD (silero-vad, torch)."""
+        if getattr(segment, "mode", segment) == "vad":
+            try:
+                import silero_vad  # noqa: F401
+            except ImportError as exc:
+                raise ValueError("--segment vad needs Silero VAD (the silero-vad package, which needs torch), absent "
+                                 f"here ({exc}); --segment fixed and whole files run without it") from exc
+        return super().iter_predict(files, segment=segment, **options)
+
     def embeddings(self, signals: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
         """Each encoder's pooled embeddings (clips, layers, dim) of mono float32 signals at
         :attr:`sample_rate`, rounded as the workflow stores them."""
@@ -159,9 +169,15 @@ class OnnxEmotionModel(EmotionModel):
         return self.classifier_session.run(["probabilities"], feeds)[0].astype(np.float64)
 
 
-def load_exported(path: str | Path, threads: int = 0) -> OnnxEmotionModel:
+def load_exported(path: str | Path, device: str = "auto", encoder_dir: str | Path | None = None,
+                  threads: int = 0) -> OnnxEmotionModel:
     """Load a folder written by ``speech-emotion export`` (export.json, the graphs, features.json,
-    model.json); ``threads``: ONNX Runtime intra-op threads per graph (0: one per core)."""
+    model.json); ``threads``: ONNX Runtime intra-op threads per graph (0: one per core). It runs on
+    the CPU (``device`` auto or cpu) and holds its encoders (no ``encoder_dir``)."""
+    if device not in ("auto", "cpu"):
+        raise ValueError(f"device {device}: an exported model runs on the CPU with ONNX Runtime (use auto or cpu)")
+    if encoder_dir is not None:
+        raise ValueError("an exported model holds its encoder graphs: --encoder-dir does not apply")
     folder = Path(path)
     export = read_export(folder)
     missing = [name for name in (FEATURES_GRAPH, CLASSIFIER_GRAPH, FEATURES_FILE,
