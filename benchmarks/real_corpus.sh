@@ -11,6 +11,7 @@
 # from summary.tsv, chance levels, ensemble vs best single classifier, the layers chosen per fold,
 # whether each fold's augmented copies trained)
 # and copies the layer-probe figure of whisper-tiny.en to WORKDIR/layer_probe_whisper-tiny.en.png.
+# The explanations of every pair (docs/explain.md) land in WORKDIR/results/explain/.
 # Needs ../shared (data and model) beside this checkout; no network.
 set -euo pipefail
 
@@ -34,7 +35,8 @@ sed "s|@SHARED@|$SHARED|g" "$REPO/benchmarks/urdu.yaml" > "$CONFIG.tmp"
 mv "$CONFIG.tmp" "$CONFIG"
 
 CORES="$(nproc)"
-TARGETS=(results/summary.tsv results/plots/whisper-tiny.en/layer_probe.png results/plots/comparison.png)
+TARGETS=(results/summary.tsv results/plots/whisper-tiny.en/layer_probe.png results/plots/comparison.png
+         results/explain/explanations.html)
 echo "[real_corpus] $(date -u +%FT%TZ) snakemake --cores $CORES in $WORKDIR" >&2
 start=$(date +%s)
 snakemake --snakefile "$REPO/Snakefile" --directory "$WORKDIR" --configfile "$CONFIG" \
