@@ -477,6 +477,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--quantize", choices=["int8"], default=None,
                         help="int8: dynamic int8 quantisation of the encoder graphs' matrix products (smaller, "
                              "faster on most CPUs; the numbers change, docs/deploy.md)")
+    export.add_argument("--encoders-from", default=None, metavar="DIR",
+                        help="an earlier float32 export of another classifier on the same encoder and layers: copy its "
+                             "encoder graph instead of exporting it again")
     export.add_argument("--verbose", action="store_true", help="show library warnings on stderr")
     export.set_defaults(func=export_main)
     return parser
@@ -489,7 +492,7 @@ def export_main(args: argparse.Namespace) -> int:
 
     with quiet_libraries(not args.verbose):
         try:
-            out = export_model(args.model, args.out, args.quantize, args.encoder_dir)
+            out = export_model(args.model, args.out, args.quantize, args.encoder_dir, args.encoders_from)
         except (ModelFileError, FileNotFoundError, ValueError) as exc:
             print(f"speech-emotion export: {exc}", file=sys.stderr)
             return 2

@@ -34,9 +34,9 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import math
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,24 @@ def encoder_graph_name(name: str) -> str:
 def default_out(model_dir: str | Path, quantize: str | None = None) -> Path:
     """Where ``export`` writes by default: ``<model>/onnx`` (``<model>/onnx-int8`` with ``--quantize int8``)."""
     return Path(model_dir) / ("onnx" if not quantize else f"onnx-{quantize}")
+
+
+@contextmanager
+def quiet_exporter() -> Iterator[None]:
+    """torch's exporter and onnxscript's optimiser without their info lines and warnings."""
+    import warnings
+
+    loggers = [logging.getLogger(name) for name in ("torch.onnx", "onnxscript", "onnx_ir", "torch._export")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 # --- encoder graphs -----------------------------------------------------------------------------------
@@ -160,7 +178,6 @@ def _emotion2vec_module(encoder: Any, last: int) -> Any:
     waveform layer norm, then the model's hidden states 0..last (the blocks after it removed)."""
     import torch
     from torch import nn
-    from torch.nn import functional as F  # noqa: N812
 
     model = copy.deepcopy(encoder.model)
     prenet = model.modality_encoders["AUDIO"].prenet_depth
@@ -185,7 +202,6 @@ def _emotion2vec_module(encoder: Any, last: int) -> Any:
             hidden, mask = self.model.hidden_states(values, lengths)
             return _pooled(hidden[: last + 1], mask)
 
-    del F
     return Emotion2vecGraph().eval()
 
 
@@ -230,10 +246,7 @@ def export_encoder(spec: Mapping[str, Any], model_dir: str | Path, last: int, pa
     dynamic: tuple[dict[int, Any], dict[int, Any]] = ({0: batch}, {0: batch})
     if facts["padding"] != "whisper-30s":
         dynamic[0][1] = torch.export.Dim("samples", min=400, max=encoder.max_samples or 2**31 - 1)
-    import warnings
-
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
+    with quiet_exporter(), torch.no_grad():
         program = torch.onnx.export(module, (waveforms, lengths), dynamo=True, opset_version=OPSET,
                                     input_names=["waveforms", "lengths"], output_names=["frames", "mean", "variance"],
                                     dynamic_shapes=dynamic, optimize=True, verbose=False)
@@ -417,16 +430,13 @@ def _xgboost_graph(clf: Any, n_features: int) -> Any:
 
 def _mlp_graph(clf: Any, n_features: int) -> Any:
     """The scaler (skl2onnx), then the net and its softmax (torch's exporter)."""
-    import warnings
-
     import onnx
     import torch
     from onnx import compose
 
     scaler = _normalised(_only(_sklearn_graph([("scaler", clf.scaler_)], n_features), "variable", "scaled"))
     net = torch.nn.Sequential(clf.net_, torch.nn.Softmax(dim=1)).eval()
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
+    with quiet_exporter(), torch.no_grad():
         program = torch.onnx.export(net, (torch.zeros(2, n_features),), dynamo=True, opset_version=OPSET,
                                     input_names=["scaled"], output_names=["proba"],
                                     dynamic_shapes=({0: torch.export.Dim("rows", min=1)},), verbose=False)
@@ -517,11 +527,33 @@ def export_versions() -> dict[str, str]:
     return out
 
 
+def reusable_encoder(folder: str | Path, name: str, record: Mapping[str, Any], last: int) -> Path | None:
+    """The float32 graph of encoder ``name`` in an earlier export ``folder`` when it is the same
+    encoder (model.json's record) cut at the same layer, else None."""
+    folder = Path(folder)
+    try:
+        earlier = read_export(folder)
+        info = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    from .portable import encoder_records
+
+    facts = earlier["encoders"].get(name)
+    same = [r for r in encoder_records(info) if r["name"] == name and r["spec"] == record["spec"]
+            and r.get("identity") == record.get("identity")]
+    if not facts or not same or facts["layers"] != last + 1 or earlier.get("quantize"):
+        return None
+    graph = folder / facts["graph"]
+    return graph if graph.is_file() else None
+
+
 def export_model(model_dir: str | Path, out: str | Path | None = None, quantize: str | None = None,
-                 encoder_dir: str | Path | None = None) -> Path:
+                 encoder_dir: str | Path | None = None, encoders_from: str | Path | None = None) -> Path:
     """Export the final model at ``model_dir`` (``results/models/<encoder>/<classifier>``) to ``out``
     (default :func:`default_out`); ``quantize="int8"`` quantises the encoder graphs' weights
-    (ONNX Runtime's dynamic quantisation). Returns the folder."""
+    (ONNX Runtime's dynamic quantisation). ``encoders_from``: an earlier float32 export of another
+    classifier on the same encoder and layers, whose encoder graphs are copied instead of exported
+    again (:func:`reusable_encoder`; another encoder is exported). Returns the folder."""
     from ..io.files import atomic_dir, write_json_atomic
     from ..train.final_model import load_final_model
     from .portable import encoder_records, locate_encoder
@@ -546,10 +578,16 @@ def export_model(model_dir: str | Path, out: str | Path | None = None, quantize:
     with atomic_dir(target) as tmp:
         facts: dict[str, dict[str, Any]] = {}
         for name, record in records.items():
-            found = locate_encoder(model_dir, record, encoder_dir, download=False)
             graph = tmp / encoder_graph_name(name)
-            log.info("exporting encoder %s (%s) up to layer %d", name, found.describe(), last[name])
-            facts[name] = export_encoder(record["spec"], found.path, last[name], graph, rate)
+            earlier = reusable_encoder(encoders_from, name, record, last[name]) if encoders_from else None
+            if earlier is not None:
+                log.info("encoder %s: the graph of %s", name, earlier)
+                shutil.copy2(earlier, graph)
+                facts[name] = dict(read_export(encoders_from)["encoders"][name])
+            else:
+                found = locate_encoder(model_dir, record, encoder_dir, download=False)
+                log.info("exporting encoder %s (%s) up to layer %d", name, found.describe(), last[name])
+                facts[name] = export_encoder(record["spec"], found.path, last[name], graph, rate)
             facts[name]["graph"] = graph.name
             if quantize:
                 quantize_graph(graph)
@@ -634,5 +672,3 @@ def is_export(folder: str | Path) -> bool:
     """Whether ``folder`` is an exported model (holds export.json)."""
     return (Path(folder) / EXPORT_FILE).is_file()
 
-
-del math

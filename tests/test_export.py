@@ -1,0 +1,242 @@
+"""`speech-emotion export` and the torch-free predictor (issue 34).
+
+The demo's final tiny-WavLM models (each classifier kind; they standardise per speaker) and a copy
+made plain (features.json without per-speaker standardisation) are exported and fed the 12 real
+CREMA-D clips: the exported folder's probabilities must equal the workflow model's (float32: within
+1e-4; int8: the same label for at least 95 % of the clips). The encoder graphs of the other
+encoder families (Whisper, both paddings, and emotion2vec), cut at an inner layer and with long
+clips in windows, are compared with the workflow's encoders. A subprocess in which torch,
+transformers and scikit-learn cannot be imported labels the clips with an exported folder exactly
+as the workflow model does.
+
+``SPEECH_EMOTION_DEMO_RUN=<folder>`` reads the final models of a finished demo run there (never
+written) instead of making the session's own demo run.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO, shared_path
+from speech_emotion import load_model
+from speech_emotion.data.audio import load_audio
+from speech_emotion.predict.cli import main
+from speech_emotion.predict.export import CLASSIFIER_GRAPH, EXPORT_FILE, FEATURES_GRAPH, export_model
+from speech_emotion.predict.onnx_model import OnnxEmotionModel, load_exported
+
+KINDS = ["logreg", "svm", "xgboost", "mlp", "ensemble"]
+ATOL = 1e-4  # float32 graphs against the workflow's float32/float64 arithmetic
+SPEAKER = r"^(\d+)_"
+BLOCKER = '''import sys
+
+BLOCKED = ("torch", "transformers", "sklearn", "xgboost", "skl2onnx", "onnxmltools")
+
+
+class Blocker:
+    """Makes the blocked packages unimportable, as on a machine without them."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)")
+        return None
+
+
+sys.meta_path.insert(0, Blocker())
+'''
+
+pytestmark = pytest.mark.shared
+
+
+@pytest.fixture(scope="module")
+def clips() -> list[Path]:
+    return sorted(shared_path("data", "cremad-sample", "AudioWAV").glob("*.wav"))
+
+
+@pytest.fixture(scope="module")
+def demo_models(request) -> Path:
+    reuse = os.environ.get("SPEECH_EMOTION_DEMO_RUN")
+    run = Path(reuse) if reuse else request.getfixturevalue("demo_run")
+    return run / "results/models/tiny-wavlm"
+
+
+@pytest.fixture(scope="module")
+def exported(demo_models, tmp_path_factory) -> dict[str, Path]:
+    """Every classifier kind exported (the first through the command line; the others copy its
+    encoder graph, --encoders-from), the ensemble also in int8, and a plain copy of logreg."""
+    root = tmp_path_factory.mktemp("export")
+    out = {"ensemble": root / "ensemble"}
+    assert main(["export", "--model", str(demo_models / "ensemble"), "--out", str(out["ensemble"])]) == 0
+    for kind in KINDS[:-1]:
+        out[kind] = export_model(demo_models / kind, root / kind, encoders_from=out["ensemble"])
+    out["int8"] = export_model(demo_models / "ensemble", root / "int8", "int8", encoders_from=out["ensemble"])
+    plain = root / "plain-model"
+    shutil.copytree(demo_models / "logreg", plain)
+    spec = json.loads((plain / "features.json").read_text())
+    (plain / "features.json").write_text(json.dumps(spec | {"speaker_norm": False}))
+    out["plain-model"] = plain
+    out["plain"] = export_model(plain, root / "plain", encoders_from=out["ensemble"], encoder_dir=_weights(demo_models))
+    return out
+
+
+def _weights(demo_models: Path) -> Path:
+    return demo_models.parents[2] / "resources/models/tiny-wavlm"
+
+
+def _speakers(clips: list[Path]) -> list[str]:
+    return [re.match(SPEAKER, clip.name).group(1) for clip in clips]
+
+
+def test_exported_folder_is_self_describing(exported, demo_models):
+    folder = exported["ensemble"]
+    for name in ("encoder-tiny-wavlm.onnx", FEATURES_GRAPH, CLASSIFIER_GRAPH, EXPORT_FILE, "features.json",
+                 "model.json", "MODEL_CARD.md"):
+        assert (folder / name).is_file(), name
+    described = json.loads((folder / EXPORT_FILE).read_text())
+    info = json.loads((demo_models / "ensemble/model.json").read_text())
+    assert described["labels"] == info["labels"] and described["sample_rate"] == 16000
+    assert described["encoders"]["tiny-wavlm"]["layers"] == 1  # the pipeline reads layer 0 only
+    assert set(described["graphs"]["classifier"]["inputs"]) == {"features", "speaker_mean", "speaker_std"}
+    assert {"onnx", "onnxruntime", "torch"} <= set(described["versions"])
+    assert (folder / "MODEL_CARD.md").read_text() == (demo_models / "ensemble/MODEL_CARD.md").read_text()
+
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(folder / CLASSIFIER_GRAPH)).graph
+    defaults = {t.name: numpy_helper.to_array(t) for t in graph.initializer if t.name.startswith("speaker_")}
+    population = json.loads((demo_models / "ensemble/features.json").read_text())["population"]
+    np.testing.assert_array_equal(defaults["speaker_mean"][0], population["mean"])
+    np.testing.assert_array_equal(defaults["speaker_std"][0], population["std"])
+    plain = [i.name for i in onnx.load(str(exported["plain"] / CLASSIFIER_GRAPH)).graph.input]
+    assert plain == ["features"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_float32_probabilities_equal_the_workflow_models(kind, exported, demo_models, clips):
+    workflow = load_model(demo_models / kind, device="cpu")
+    onnx_model = load_model(exported[kind])
+    assert isinstance(onnx_model, OnnxEmotionModel) and onnx_model.labels == workflow.labels
+    signals = [load_audio(clip, 16000) for clip in clips]
+    features = workflow.features(signals)
+    np.testing.assert_allclose(onnx_model.features(signals), features, rtol=0, atol=ATOL)
+    speakers = _speakers(clips)
+    expected = workflow.probabilities(signals, speakers)
+    got = onnx_model.probabilities(signals, speakers)
+    assert np.abs(got - expected).max() <= ATOL, np.abs(got - expected).max()
+    # the graph's own standardisation: the speaker's statistics as inputs, the population's by default
+    rows = np.array(speakers) == speakers[0]
+    stats = workflow.final.features.enrol(speakers[0], features[rows]).stats
+    own = onnx_model.classify(features[rows], stats.mean[None], stats.std[None])
+    assert np.abs(own - expected[rows]).max() <= ATOL
+    alone = onnx_model.classifier_session.run(["probabilities"], {"features": features})[0]
+    lone = workflow.classify(workflow.final.features.population.apply(features))
+    assert np.abs(alone - lone).max() <= ATOL
+
+
+def test_plain_model_and_predict_tables(exported, demo_models, clips):
+    """A model without per-speaker standardisation: no speaker inputs, the same table as the workflow's."""
+    onnx_model = load_model(exported["plain"])
+    assert not onnx_model.needs_speakers
+    reference = load_model(exported["plain-model"], device="cpu", encoder_dir=_weights(demo_models))
+    table, expected = onnx_model.predict(clips), reference.predict(clips)
+    assert list(table.columns) == list(expected.columns) and "speaker_norm" not in table.columns
+    probs = [c for c in table.columns if c.startswith("prob_")]
+    assert np.abs(table[probs].to_numpy(float) - expected[probs].to_numpy(float)).max() <= ATOL
+    assert (table["label"] == expected["label"]).all()
+
+
+def test_int8_labels_agree(exported, demo_models, clips):
+    import onnx
+
+    graph = onnx.load(str(exported["int8"] / "encoder-tiny-wavlm.onnx")).graph
+    assert any(node.op_type == "MatMulInteger" for node in graph.node)
+    assert json.loads((exported["int8"] / EXPORT_FILE).read_text())["quantize"] == "int8"
+    speakers = _speakers(clips)
+    expected = load_model(demo_models / "ensemble", device="cpu").predict(clips, speakers=speakers)
+    got = load_model(exported["int8"]).predict(clips, speakers=speakers)
+    agreement = float((got["label"] == expected["label"]).mean())
+    assert agreement >= 0.95, agreement
+
+
+def test_torch_free_predictor_in_a_subprocess(exported, demo_models, clips, tmp_path, capsys):
+    """The exported folder labels the clips with torch, transformers and scikit-learn unimportable,
+    and prints what the workflow model prints."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(BLOCKER)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), str(REPO / "workflow")])}
+    check = subprocess.run([sys.executable, "-c", "import torch"], capture_output=True, text=True, env=env)
+    assert check.returncode != 0 and "blocked by the test" in check.stderr
+    command = [sys.executable, "-m", "speech_emotion.predict.cli", "predict", "--model", str(exported["ensemble"]),
+               "--speaker-regex", SPEAKER, *map(str, clips)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert main(["predict", "--model", str(demo_models / "ensemble"), "--device", "cpu", "--speaker-regex", SPEAKER,
+                 *map(str, clips)]) == 0
+    got, expected = (pd.read_csv(io.StringIO(text), sep="\t") for text in (result.stdout, capsys.readouterr().out))
+    probs = [c for c in expected.columns if c.startswith("prob_")]
+    assert list(got.columns) == list(expected.columns) and len(got) == len(clips)
+    assert got.drop(columns=probs).equals(expected.drop(columns=probs))  # files, speakers, labels, speaker_norm
+    assert np.abs(got[probs].to_numpy() - expected[probs].to_numpy()).max() <= ATOL
+    # enrolment with the exported model, then its file read by the workflow model (same pipeline)
+    enrolment = tmp_path / "1001.json"
+    enrol = subprocess.run([sys.executable, "-m", "speech_emotion.predict.cli", "enrol", "--model",
+                            str(exported["ensemble"]), "--speaker", "1001", "--out", str(enrolment),
+                            *map(str, clips[:6])], capture_output=True, text=True, env=env, timeout=300)
+    assert enrol.returncode == 0, enrol.stderr[-3000:]
+    workflow = load_model(demo_models / "ensemble", device="cpu")
+    assert workflow.add_enrolment(enrolment) == "1001"
+    # segments in fixed windows need no torch; Silero VAD does, and says so
+    fixed = subprocess.run([*command[:6], "--no-speakers", "--segment", "fixed", str(clips[0])],
+                           capture_output=True, text=True, env=env, timeout=300)
+    assert fixed.returncode == 0 and len(fixed.stdout.splitlines()) >= 2, fixed.stderr[-2000:]
+    vad = subprocess.run([*command[:6], "--no-speakers", "--segment", "vad", str(clips[0])],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert vad.returncode == 2 and "--segment vad needs Silero VAD" in vad.stderr
+
+
+def test_opensmile_models_are_refused_in_one_line(demo_models, tmp_path, capsys):
+    egemaps = demo_models.parent / "egemaps/logreg"
+    assert main(["export", "--model", str(egemaps), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "openSMILE" in err[0] and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("kind,config,options,last", [
+    ("hf", "tiny-whisper/config.json", {}, 1),
+    ("hf", "tiny-whisper/config.json", {"real_length": True}, 2),
+    ("hf", "tiny-wavlm/config.json", {}, 2),
+    ("emotion2vec", "tiny-emotion2vec/config.yaml", {}, 2),
+], ids=["whisper-30s", "whisper-real-length", "wavlm-cut", "emotion2vec"])
+def test_encoder_graphs_equal_the_workflow_encoders(kind, config, options, last, clips, tmp_path):
+    """Each family's graph, cut after an inner layer, pools the frames the workflow's encoder pools,
+    long clips in windows (max_seconds 1.0) included."""
+    from speech_emotion.embed.embeddings import embed_signals, make_encoder
+    from speech_emotion.predict.export import export_encoder
+    from speech_emotion.predict.onnx_model import OnnxEncoder
+
+    if kind == "emotion2vec":
+        from speech_emotion.embed.emotion2vec import init_model
+    else:
+        from speech_emotion.embed.encoders import init_model
+    weights = tmp_path / "weights"
+    init_model(REPO / "resources" / config, weights, seed=0)
+    spec = {"kind": kind, **options}
+    graph = tmp_path / "encoder.onnx"
+    facts = export_encoder(spec, weights, last, graph, 16000)
+    signals = [load_audio(clip, 16000) for clip in clips[:4]]
+    expected = embed_signals(make_encoder(spec, weights, "cpu", 16000), signals, 30.0, 1.0)
+    got = embed_signals(OnnxEncoder(graph, facts, 16000), signals, 30.0, 1.0)
+    assert got.shape == (len(signals), last + 1, expected.shape[2])
+    assert np.abs(got - expected[:, : last + 1]).max() <= ATOL
