@@ -31,9 +31,10 @@ import pytest
 from conftest import REPO, shared_path
 from speech_emotion import load_model
 from speech_emotion.data.audio import load_audio
+from speech_emotion.embed.embeddings import as_stored, embed_signals
 from speech_emotion.predict.cli import main
 from speech_emotion.predict.export import CLASSIFIER_GRAPH, EXPORT_FILE, FEATURES_GRAPH, export_model
-from speech_emotion.predict.onnx_model import OnnxEmotionModel, load_exported
+from speech_emotion.predict.onnx_model import OnnxClassifier, OnnxEncoder, session
 
 KINDS = ["logreg", "svm", "xgboost", "mlp", "ensemble"]
 ATOL = 1e-4  # float32 graphs against the workflow's float32/float64 arithmetic
@@ -126,10 +127,16 @@ def test_exported_folder_is_self_describing(exported, demo_models):
 def test_float32_probabilities_equal_the_workflow_models(kind, exported, demo_models, clips):
     workflow = load_model(demo_models / kind, device="cpu")
     onnx_model = load_model(exported[kind])
-    assert isinstance(onnx_model, OnnxEmotionModel) and onnx_model.labels == workflow.labels
+    assert isinstance(onnx_model.final.model, OnnxClassifier) and onnx_model.labels == workflow.labels
+    assert all(isinstance(encoder, OnnxEncoder) for encoder in onnx_model.encoders.values())
     signals = [load_audio(clip, 16000) for clip in clips]
     features = workflow.features(signals)
     np.testing.assert_allclose(onnx_model.features(signals), features, rtol=0, atol=ATOL)
+    # features.onnx (for runtimes other than this one) selects what features.json selects
+    embeddings = embed_signals(onnx_model.encoders["tiny-wavlm"], signals, 30.0, 10.0)
+    stored = as_stored(embeddings, "hf")
+    selected = session(exported[kind] / FEATURES_GRAPH).run(["features"], {"embeddings_tiny-wavlm": stored})[0]
+    np.testing.assert_array_equal(selected, workflow.final.features.select({"tiny-wavlm": stored}))
     speakers = _speakers(clips)
     expected = workflow.probabilities(signals, speakers)
     got = onnx_model.probabilities(signals, speakers)
@@ -137,9 +144,9 @@ def test_float32_probabilities_equal_the_workflow_models(kind, exported, demo_mo
     # the graph's own standardisation: the speaker's statistics as inputs, the population's by default
     rows = np.array(speakers) == speakers[0]
     stats = workflow.final.features.enrol(speakers[0], features[rows]).stats
-    own = onnx_model.classify(features[rows], stats.mean[None], stats.std[None])
+    own = onnx_model.final.model.predict_proba(features[rows], stats.mean[None], stats.std[None])
     assert np.abs(own - expected[rows]).max() <= ATOL
-    alone = onnx_model.classifier_session.run(["probabilities"], {"features": features})[0]
+    alone = onnx_model.final.model.session.run(["probabilities"], {"features": features})[0]
     lone = workflow.classify(workflow.final.features.population.apply(features))
     assert np.abs(alone - lone).max() <= ATOL
 
@@ -203,7 +210,7 @@ def test_torch_free_predictor_in_a_subprocess(exported, demo_models, clips, tmp_
     assert fixed.returncode == 0 and len(fixed.stdout.splitlines()) >= 2, fixed.stderr[-2000:]
     vad = subprocess.run([*command[:6], "--no-speakers", "--segment", "vad", str(clips[0])],
                          capture_output=True, text=True, env=env, timeout=300)
-    assert vad.returncode == 2 and "--segment vad needs Silero VAD" in vad.stderr
+    assert vad.returncode == 2 and "--segment vad needs Silero VAD" in vad.stderr, vad.stderr[-2000:]
 
 
 def test_opensmile_models_are_refused_in_one_line(demo_models, tmp_path, capsys):
@@ -222,9 +229,8 @@ def test_opensmile_models_are_refused_in_one_line(demo_models, tmp_path, capsys)
 def test_encoder_graphs_equal_the_workflow_encoders(kind, config, options, last, clips, tmp_path):
     """Each family's graph, cut after an inner layer, pools the frames the workflow's encoder pools,
     long clips in windows (max_seconds 1.0) included."""
-    from speech_emotion.embed.embeddings import embed_signals, make_encoder
+    from speech_emotion.embed.embeddings import make_encoder
     from speech_emotion.predict.export import export_encoder
-    from speech_emotion.predict.onnx_model import OnnxEncoder
 
     if kind == "emotion2vec":
         from speech_emotion.embed.emotion2vec import init_model

@@ -106,15 +106,15 @@ def load_model(path: str | Path, device: str = "auto", encoder_dir: str | Path |
     Raises :class:`speech_emotion.train.classifiers.ModelFileError` for a missing or damaged model and
     FileNotFoundError when the encoder weights are not found.
 
-    A folder written by ``speech-emotion export`` loads as an
-    :class:`~speech_emotion.predict.onnx_model.OnnxEmotionModel` (ONNX Runtime on the CPU, no torch).
+    A folder written by ``speech-emotion export`` runs its ONNX graphs with ONNX Runtime on the CPU,
+    without torch (:func:`speech_emotion.predict.onnx_model.load_exported`; ``download`` does not apply).
     """
     from .export import is_export
 
     if is_export(path):
         from .onnx_model import load_exported
 
-        return load_exported(path, device, encoder_dir)
+        return EmotionModel(*load_exported(path, device, encoder_dir))  # type: ignore[arg-type]
     from ..embed.embeddings import make_encoder
     from .portable import encoder_records, locate_encoder
 
@@ -219,9 +219,12 @@ class EmotionModel:
 
     def classify(self, features: np.ndarray) -> np.ndarray:
         """Probabilities (rows, labels) in the order of :attr:`labels`."""
+        probs = self.final.model.predict_proba(features)
+        if list(self.final.model.classes_) == self.labels:  # nothing to align (an exported model's columns)
+            return probs
         from ..train.classifiers.base import align_proba
 
-        return align_proba(self.final.model, self.final.model.predict_proba(features), np.asarray(self.labels))
+        return align_proba(self.final.model, probs, np.asarray(self.labels))
 
     def probabilities(self, signals: Sequence[np.ndarray], speakers: Sequence[str | None] | None = None) -> np.ndarray:
         """Probabilities (signals, labels) in the order of :attr:`labels`, for mono float32 signals at

@@ -1,16 +1,17 @@
 """The torch-free predictor: a folder written by ``speech-emotion export`` run with ONNX Runtime.
 
-:func:`load_exported` gives an :class:`OnnxEmotionModel`, the API's :class:`~speech_emotion.predict.api.EmotionModel`
-(same ``predict``, ``predict_signals``, segments, speakers, enrolment, checks and columns) whose
-two model steps run the exported graphs:
+:func:`speech_emotion.predict.api.load_model` makes the API's :class:`~speech_emotion.predict.api.EmotionModel`
+(same ``predict``, ``predict_signals``, segments, speakers, enrolment, checks and columns) of the
+parts :func:`load_exported` reads, so that its two model steps run the exported graphs:
 
-- :meth:`OnnxEmotionModel.features`: each encoder graph through the workflow's own windowing,
-  batching and pooling (:func:`speech_emotion.embed.embeddings.embed_signals`, with
-  :class:`OnnxEncoder` as the encoder), the float16 rounding of stored embeddings
-  (:func:`~speech_emotion.embed.embeddings.as_stored`), then ``features.onnx``;
-- :meth:`OnnxEmotionModel.classify`: ``classifier.onnx`` on rows that
-  :meth:`~speech_emotion.train.features.FeatureSpec.standardise` (features.json) has standardised, so the graph
-  is given identity speaker statistics (mean 0, std 1).
+- features: each encoder graph (:class:`OnnxEncoder`) through the workflow's own windowing,
+  batching and pooling (:func:`speech_emotion.embed.embeddings.embed_signals`), the float16 rounding
+  of stored embeddings (:func:`~speech_emotion.embed.embeddings.as_stored`) and the layer selection
+  of features.json (:meth:`~speech_emotion.train.features.FeatureSpec.select`; ``features.onnx``
+  holds the same for other runtimes, and tests/test_export.py checks they agree);
+- classify: ``classifier.onnx`` (:class:`OnnxClassifier`) on rows that
+  :meth:`~speech_emotion.train.features.FeatureSpec.standardise` has standardised, so the graph is
+  given identity speaker statistics (mean 0, std 1).
 
 Imports numpy, pandas, soundfile and onnxruntime; never torch, transformers or scikit-learn
 (tests/test_export.py runs it with those made unimportable).
@@ -30,7 +31,6 @@ import numpy as np
 
 from ..embed.encoders import WHISPER_HOP, WHISPER_MARGIN, FrameStats
 from ..train.features import FEATURES_FILE, FeatureSpec
-from .api import DEFAULT_MIN_SECONDS, EmotionModel
 from .export import CLASSIFIER_GRAPH, FEATURES_GRAPH, read_export
 
 
@@ -109,82 +109,51 @@ class ExportedFinal:
         return self.features.speaker_norm
 
 
-class OnnxEmotionModel(EmotionModel):
-    """:class:`~speech_emotion.predict.api.EmotionModel` on an exported folder (module docstring)."""
+class OnnxClassifier:
+    """``classifier.onnx`` in the part of a classifier's interface the API uses: ``predict_proba``
+    of standardised rows (the graph gets identity speaker statistics, mean 0 and std 1: the API
+    has standardised the rows with features.json), columns in the order of ``classes_`` (the labels)."""
 
-    def __init__(self, final: ExportedFinal, threads: int = 0):
-        folder = final.path
-        rate = int(final.export["sample_rate"])
-        encoders = {name: OnnxEncoder(folder / facts["graph"], facts, rate, threads)
-                    for name, facts in final.export["encoders"].items()}
-        super().__init__(final, encoders, {name: facts["kind"] for name, facts in final.export["encoders"].items()})  # type: ignore[arg-type]
-        self.audio = dict(final.export.get("audio", {}))
-        self.sample_rate = rate
-        self.min_seconds = float(self.audio.get("min_seconds", DEFAULT_MIN_SECONDS))
-        self.features_session = session(folder / FEATURES_GRAPH, threads)
-        self.classifier_session = session(folder / CLASSIFIER_GRAPH, threads)
+    def __init__(self, path: str | Path, labels: Sequence[str], speaker_norm: bool, threads: int = 0):
+        self.session = session(path, threads)
+        self.classes_ = np.asarray(list(labels))
+        self.speaker_norm = speaker_norm
 
-    def __repr__(self) -> str:
-        model = self.final.export["model"]
-        return f"OnnxEmotionModel({str(self.path)!r}: {model['encoder']} + {model['classifier']}, labels {self.labels})"
-
-    def iter_predict(self, files: Any, *, segment: Any = None, **options: Any) -> Any:
-        """:meth:`EmotionModel.iter_predict`; ``segment="vad"`` needs Silero VAD (silero-vad, torch)."""
-        if getattr(segment, "mode", segment) == "vad":
-            try:
-                import silero_vad  # noqa: F401
-            except ImportError as exc:
-                raise ValueError("--segment vad needs Silero VAD (the silero-vad package, which needs torch), absent "
-                                 f"here ({exc}); --segment fixed and whole files run without it") from exc
-        return super().iter_predict(files, segment=segment, **options)
-
-    def embeddings(self, signals: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
-        """Each encoder's pooled embeddings (clips, layers, dim) of mono float32 signals at
-        :attr:`sample_rate`, rounded as the workflow stores them."""
-        from ..embed.embeddings import as_stored, batch_seconds_for, embed_signals
-
-        out = {}
-        for name, encoder in self.encoders.items():
-            batch = batch_seconds_for("cpu", self.audio["batch_seconds"], self.audio.get("cpu_batch_seconds"))
-            values = embed_signals(encoder, list(signals), batch, self.audio.get("max_seconds"), progress_every=1e9)
-            out[name] = as_stored(values, self.kinds[name])
-        return out
-
-    def features(self, signals: Sequence[np.ndarray]) -> np.ndarray:
-        """The classifier's input before per-speaker standardisation (``features.onnx``)."""
-        feeds = {f"embeddings_{name}": values for name, values in self.embeddings(signals).items()}
-        return self.features_session.run(["features"], feeds)[0]
-
-    def classify(self, features: np.ndarray, speaker_mean: np.ndarray | None = None,
-                 speaker_std: np.ndarray | None = None) -> np.ndarray:
-        """Probabilities (rows, labels) from ``classifier.onnx``. ``features`` are standardised
-        already (the API standardises them with features.json) unless ``speaker_mean`` and
-        ``speaker_std`` are given: the graph then standardises them with those."""
+    def predict_proba(self, features: np.ndarray, speaker_mean: np.ndarray | None = None,
+                      speaker_std: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities (rows, labels); with ``speaker_mean`` and ``speaker_std`` (rows or one row)
+        the graph standardises the rows itself (raw features in)."""
         X = np.ascontiguousarray(features, dtype=np.float32)
         feeds: dict[str, np.ndarray] = {"features": X}
-        if self.final.speaker_norm:
+        if self.speaker_norm:
             width = X.shape[1]
             feeds["speaker_mean"] = np.zeros((1, width)) if speaker_mean is None else np.atleast_2d(speaker_mean)
             feeds["speaker_std"] = np.ones((1, width)) if speaker_std is None else np.atleast_2d(speaker_std)
-        return self.classifier_session.run(["probabilities"], feeds)[0].astype(np.float64)
+        return self.session.run(["probabilities"], feeds)[0].astype(np.float64)
 
 
 def load_exported(path: str | Path, device: str = "auto", encoder_dir: str | Path | None = None,
-                  threads: int = 0) -> OnnxEmotionModel:
-    """Load a folder written by ``speech-emotion export`` (export.json, the graphs, features.json,
-    model.json); ``threads``: ONNX Runtime intra-op threads per graph (0: one per core). It runs on
-    the CPU (``device`` auto or cpu) and holds its encoders (no ``encoder_dir``)."""
+                  threads: int = 0) -> tuple[ExportedFinal, dict[str, OnnxEncoder], dict[str, str]]:
+    """The parts :func:`speech_emotion.predict.api.load_model` makes an
+    :class:`~speech_emotion.predict.api.EmotionModel` of, from a folder written by ``speech-emotion
+    export``: the model folder's stand-in (its ``model`` an :class:`OnnxClassifier`), an
+    :class:`OnnxEncoder` per encoder and the encoders' kinds. ``threads``: ONNX Runtime intra-op
+    threads per graph (0: one per core). It runs on the CPU (``device`` auto or cpu) and holds its
+    encoders (no ``encoder_dir``)."""
     if device not in ("auto", "cpu"):
         raise ValueError(f"device {device}: an exported model runs on the CPU with ONNX Runtime (use auto or cpu)")
     if encoder_dir is not None:
         raise ValueError("an exported model holds its encoder graphs: --encoder-dir does not apply")
     folder = Path(path)
     export = read_export(folder)
-    missing = [name for name in (FEATURES_GRAPH, CLASSIFIER_GRAPH, FEATURES_FILE,
+    missing = [name for name in (FEATURES_GRAPH, CLASSIFIER_GRAPH, FEATURES_FILE, "model.json",
                                  *(f["graph"] for f in export["encoders"].values())) if not (folder / name).is_file()]
     if missing:
         raise ValueError(f"{folder}: exported model is missing {', '.join(missing)}")
-    info_path = folder / "model.json"
-    info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
-    final = ExportedFinal(path=folder, info=info, features=FeatureSpec.read(folder / FEATURES_FILE), export=export)
-    return OnnxEmotionModel(final, threads)
+    info = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    spec = FeatureSpec.read(folder / FEATURES_FILE)
+    rate = int(export["sample_rate"])
+    final = ExportedFinal(path=folder, info=info, features=spec, export=export,
+                          model=OnnxClassifier(folder / CLASSIFIER_GRAPH, export["labels"], spec.speaker_norm, threads))
+    encoders = {name: OnnxEncoder(folder / facts["graph"], facts, rate, threads) for name, facts in export["encoders"].items()}
+    return final, encoders, {name: str(facts["kind"]) for name, facts in export["encoders"].items()}

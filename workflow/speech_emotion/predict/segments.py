@@ -187,7 +187,11 @@ def tidy_segments(
 def load_vad() -> Any:
     """Silero VAD's bundled model (TorchScript, CPU). Importing ``silero_vad`` sets torch's thread
     count to 1 for the whole process; the previous count is restored."""
-    import torch
+    try:
+        import torch
+    except ImportError as exc:  # e.g. the torch-free predictor of an exported model
+        raise ImportError(f"--segment vad needs Silero VAD (silero-vad, which needs torch): {exc}; "
+                          "--segment fixed and whole files run without it") from exc
 
     threads = torch.get_num_threads()
     try:
