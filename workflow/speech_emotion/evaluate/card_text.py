@@ -401,8 +401,9 @@ def lone_clip_folds(info: Mapping[str, Any]) -> str:
     lone = lone_clip(info)
     if not lone:
         return "no CV fold standardised features per speaker, so a file labelled alone scores as CV reports"
-    return (f"{len(lone['folds_standardised'])} of {lone['n_folds']} CV folds standardised features per speaker "
-            "(in the others a clip is labelled the same either way)")
+    done, folds = len(lone["folds_standardised"]), lone["n_folds"]
+    return (f"{done} of {folds} CV folds standardised features per speaker"
+            + (" (in the others a clip is labelled the same either way)" if done < folds else ""))
 
 
 def lone_clip_sentence(info: Mapping[str, Any]) -> str:

@@ -280,7 +280,7 @@ def _condition_lines(info: Mapping[str, Any], metrics: Mapping[str, Any]) -> lis
         ua, wa, f1 = (scores.get(name) or {} for name in ("balanced_accuracy", "accuracy", "f1_macro"))
         rows.append([label, fmt(ua.get("pooled")), f"{fmt(ua.get('mean'))} ± {fmt(ua.get('std'))}", fmt(wa.get("pooled")),
                      fmt(f1.get("pooled"))])
-    return ["", f"Which speakers predict is given changes the figure: {lone_clip_folds(info)}.", "",
+    return ["", f"What predict is told about speakers changes the figure: {lone_clip_folds(info)}.", "",
             *md_table(["condition", "UA pooled", "UA fold mean ± std", "WA pooled", "macro-F1 pooled"], rows), "",
             lone_clip_sentence(info)]
 
