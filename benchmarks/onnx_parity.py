@@ -1,0 +1,83 @@
+"""Parity of exported models with the workflow's: the demo's final models on real CREMA-D clips.
+
+Exports each final model of one encoder of a finished demo run (default ``results/models/tiny-wavlm``:
+logreg, svm, xgboost, mlp, ensemble; the first export's encoder graph is reused by the others, as
+``export --encoders-from`` does) in float32 and with ``--quantize int8``, and labels the 12 real
+CREMA-D clips of ``../shared/data/cremad-sample`` with each (speakers from the file names, as
+``--speaker-regex '^(\\d+)_'``) and with the workflow model (``load_model(...).probabilities``).
+Prints, per classifier: the max |difference| of the probabilities (float32 and int8) and the share
+of clips whose label agrees. ``--plain`` also reads each model without its per-speaker
+standardisation (a copy whose features.json says ``speaker_norm: false``).
+
+    python benchmarks/onnx_parity.py [--models results/models/tiny-wavlm] [--plain] [--out onnx-parity.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow"))
+SHARED = REPO.parent / "shared"
+KINDS = ("logreg", "svm", "xgboost", "mlp", "ensemble")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", type=Path, default=Path("results/models/tiny-wavlm"))
+    parser.add_argument("--clips", type=Path, default=SHARED / "data" / "cremad-sample" / "AudioWAV")
+    parser.add_argument("--plain", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("onnx-parity.md"))
+    args = parser.parse_args()
+    if not args.clips.exists():
+        sys.exit(f"needs {args.clips} (the ../shared folder beside the checkout); absent here")
+    from speech_emotion import load_model
+    from speech_emotion.data.audio import load_audio
+    from speech_emotion.predict.export import export_model
+
+    clips = sorted(args.clips.glob("*.wav"))
+    signals = [load_audio(clip, 16000) for clip in clips]
+    speakers = [re.match(r"^(\d+)_", clip.name).group(1) for clip in clips]
+    weights = args.models.resolve().parents[2] / "resources/models" / args.models.name
+    lines = ["| classifier | speaker standardisation | float32: max abs diff | float32: labels agree | "
+             "int8: max abs diff | int8: labels agree |", "|---|---|---:|---:|---:|---:|"]
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        first = None
+        for kind in KINDS:
+            variants = [("per speaker", args.models / kind)]
+            if args.plain:
+                plain = root / f"{kind}-plain-model"
+                shutil.copytree(args.models / kind, plain)
+                spec = json.loads((plain / "features.json").read_text())
+                (plain / "features.json").write_text(json.dumps(spec | {"speaker_norm": False}))
+                variants.append(("off (features.json edited)", plain))
+            for norm, model_dir in variants:
+                encoder_dir = None if model_dir.is_relative_to(args.models) else weights
+                workflow = load_model(model_dir, device="cpu", encoder_dir=encoder_dir)
+                who = speakers if workflow.needs_speakers else None
+                expected = workflow.probabilities(signals, who)
+                cells = []
+                for quantize in (None, "int8"):
+                    out = root / f"{kind}-{norm[:3]}-{quantize or 'float32'}"
+                    export_model(model_dir, out, quantize, encoder_dir, encoders_from=first)
+                    first = first or out
+                    got = load_model(out).probabilities(signals, who)
+                    agree = float((got.argmax(1) == expected.argmax(1)).mean())
+                    cells += [f"{np.abs(got - expected).max():.1e}", f"{agree:.0%}"]
+                lines.append(f"| {kind} | {norm} | " + " | ".join(cells) + " |")
+                print(lines[-1], flush=True)
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
