@@ -6,12 +6,14 @@ demo run's outputs."""
 from __future__ import annotations
 
 import collections
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
 
+from conftest import REPO, job, planned_jobs
 from speech_emotion.explain import importance as imp
 from speech_emotion.explain import nuisance as nui
 from speech_emotion.explain.groups import (FAMILIES, Group, check_cover, column_groups, descriptor_of, family_of,
@@ -302,7 +304,7 @@ def test_explaining_another_model_than_the_scored_one_fails(tmp_path):
 
 # --- the workflow ------------------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_demo_run_explains_every_pair(demo_run):
+def test_demo_run_explains_every_pair(demo_run, tmp_path):
     results = demo_run / "results"
     summary = pd.read_csv(results / "summary.tsv", sep="\t")
     for row in summary.to_dict("records"):
@@ -325,3 +327,12 @@ def test_demo_run_explains_every_pair(demo_run):
     assert "Nuisance checks beside UA" in page and "egemaps: importance by family" in page
     table = pd.read_csv(results / "explain" / "importance.tsv", sep="\t")
     assert len(table[["encoder", "classifier"]].drop_duplicates()) == len(summary)
+    # explain.* reruns the explain jobs only; explain.enabled false leaves the stage out of the target
+    stale = shutil.copytree(demo_run, tmp_path / "run", symlinks=True, ignore=shutil.ignore_patterns("locks"))
+    demo = ("--cores", "2", "--workflow-profile", str(REPO / "profiles" / "demo"))
+    pairs = list(summary[["encoder", "classifier"]].itertuples(index=False))
+    assert planned_jobs(stale, *demo, "--config", 'explain={"repeats":4}') == (
+        {job("explain", encoder=e, classifier=c) for e, c in pairs} | {"explain_summary"})
+    shutil.rmtree(stale / "results" / "explain")  # the run's tables (and clip levels, an intermediate now)
+    assert planned_jobs(stale, *demo) == {"explain_summary"}
+    assert planned_jobs(stale, *demo, "--config", 'explain={"enabled":false}') == set()
