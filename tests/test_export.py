@@ -71,16 +71,38 @@ def demo_models(request) -> Path:
     return run / "results/models/tiny-wavlm"
 
 
+def readme_lines() -> list[str]:
+    """README "Label new recordings": its export line and the predict line on the exported folder."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    lines = [line.split("  #")[0].strip() for line in text.splitlines()
+             if line.startswith("speech-emotion export") or ("speech-emotion predict" in line and "/onnx " in line)]
+    assert len(lines) == 2 and lines[0].startswith("speech-emotion export"), lines
+    return lines
+
+
 @pytest.fixture(scope="module")
-def exported(demo_models, tmp_path_factory) -> dict[str, Path]:
-    """Every classifier kind exported (the first through the command line; the others copy its
+def readme_run(demo_models, tmp_path_factory) -> Path:
+    """A folder laid out like the demo's where the README's export line ran as written."""
+    root = tmp_path_factory.mktemp("readme")
+    run = demo_models.parents[2]
+    for part in ("results/models/tiny-wavlm/ensemble", "results/demo/AudioWAV", "resources/models/tiny-wavlm"):
+        shutil.copytree(run / part, root / part)
+    export = subprocess.run(["bash", "-c", readme_lines()[0]], cwd=root, capture_output=True, text=True, timeout=600)
+    assert export.returncode == 0, export.stderr[-3000:]
+    return root
+
+
+@pytest.fixture(scope="module")
+def exported(readme_run, demo_models, tmp_path_factory) -> dict[str, Path]:
+    """Every classifier kind exported (the ensemble by the README's command; the others copy its
     encoder graph, --encoders-from), the ensemble also in int8, and a plain copy of logreg."""
     root = tmp_path_factory.mktemp("export")
-    out = {"ensemble": root / "ensemble"}
-    assert main(["export", "--model", str(demo_models / "ensemble"), "--out", str(out["ensemble"])]) == 0
+    out = {"ensemble": readme_run / "results/models/tiny-wavlm/ensemble/onnx"}
     for kind in KINDS[:-1]:
         out[kind] = export_model(demo_models / kind, root / kind, encoders_from=out["ensemble"])
-    out["int8"] = export_model(demo_models / "ensemble", root / "int8", "int8", encoders_from=out["ensemble"])
+    assert main(["export", "--model", str(demo_models / "ensemble"), "--out", str(root / "int8"), "--quantize", "int8",
+                 "--encoders-from", str(out["ensemble"])]) == 0
+    out["int8"] = root / "int8"
     plain = root / "plain-model"
     shutil.copytree(demo_models / "logreg", plain)
     spec = json.loads((plain / "features.json").read_text())
@@ -246,3 +268,17 @@ def test_encoder_graphs_equal_the_workflow_encoders(kind, config, options, last,
     got = embed_signals(OnnxEncoder(graph, facts, 16000), signals, 30.0, 1.0)
     assert got.shape == (len(signals), last + 1, expected.shape[2])
     assert np.abs(got - expected[:, : last + 1]).max() <= ATOL
+
+
+def test_the_readme_export_commands_run_as_written(readme_run, tmp_path):
+    """README "Label new recordings": its export line ran as written (fixture readme_run); its predict
+    line on the exported folder runs as written with torch, transformers and scikit-learn unimportable."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(BLOCKER)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), str(REPO / "workflow")])}
+    predict = subprocess.run(["bash", "-c", readme_lines()[1]], cwd=readme_run, capture_output=True, text=True,
+                             env=env, timeout=600)
+    assert predict.returncode == 0, predict.stderr[-3000:]
+    table = pd.read_csv(readme_run / "labels-onnx.tsv", sep="\t")
+    assert len(table) == len(list((readme_run / "results/demo/AudioWAV").glob("*.wav"))) and table["error"].isna().all()

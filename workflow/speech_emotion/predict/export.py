@@ -649,10 +649,14 @@ def quantize_graph(path: Path) -> None:
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with tempfile.TemporaryDirectory() as scratch:
-        quantized = Path(scratch) / path.name
-        quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
-        shutil.move(str(quantized), str(path))
+    logging.disable(logging.WARNING)  # its root-logger advice to pre-process the graph (shape inference) first
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            quantized = Path(scratch) / path.name
+            quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
+            shutil.move(str(quantized), str(path))
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def read_export(folder: str | Path) -> dict[str, Any]:
