@@ -24,7 +24,7 @@ from speech_emotion.train import classifiers as C
 from speech_emotion.train.classifiers.registry import CLASSIFIERS, classifier_class
 from speech_emotion.train.features import FeatureSpec, Member
 from speech_emotion.train.fold import train_fold
-from synthetic import LABELS, N_LAYERS, SIGNAL_LAYER, synthetic_corpus, write_embeddings
+from synthetic import LABELS, SIGNAL_LAYER, plan_json, synthetic_corpus, write_embeddings
 
 
 # --- groups ------------------------------------------------------------------------------------------------
@@ -64,12 +64,14 @@ def test_compare_families_and_descriptors_on_the_real_feature_names():
     assert len(names) == 6373
     counts = collections.Counter(family_of(n) for n in names)
     assert counts == {"spectral": 4200, "cepstral": 1400, "voice quality": 390, "loudness": 300, "pitch": 83}
-    assert descriptor_of("audSpec_Rfilt_sma_de[3]_amean") == "audSpec_Rfilt_de[3]"
-    assert descriptor_of("pcm_fftMag_mfcc_sma[1]_amean") == "pcm_fftMag_mfcc[1]"
+    assert descriptor_of("audSpec_Rfilt_sma_de[3]_amean") == "audSpec_Rfilt"  # bands and deltas together
+    assert descriptor_of("pcm_fftMag_mfcc_sma[1]_amean") == "pcm_fftMag_mfcc"
     assert family_of("pcm_fftMag_mfcc_sma[1]_amean") == "cepstral"
     assert family_of("F0final_sma_de_amean") == "pitch" and family_of("logHNR_sma_amean") == "voice quality"
     assert family_of("pcm_RMSenergy_sma_amean") == "loudness" and family_of("pcm_zcr_sma_amean") == "spectral"
-    assert len({descriptor_of(n) for n in names}) == 130
+    descriptors = collections.Counter(descriptor_of(n) for n in names)
+    assert len(descriptors) == 27 and descriptors["audSpec_Rfilt"] == 2600 and descriptors["mfcc"] == 1400
+    assert descriptors["F0final"] == 83 and descriptors["pcm_RMSenergy"] == 100
     with pytest.raises(ValueError, match="belongs to no known family"):
         family_of("glottalFlow_sma_amean")
 
@@ -217,8 +219,7 @@ def _fold_folder(tmp_path, classifier="logreg", speaker_norm=True):
     manifest = frame[["clip_id", "speaker", "label"]]
     folds = frame[["clip_id", "fold"]]
     spec = FeatureSpec.of([2, SIGNAL_LAYER], encoder="enc", copies=False, speaker_norm=speaker_norm, min_clips=3)
-    plan = {"layers": [2, SIGNAL_LAYER], "layer_choice": {"method": "fixed", "spec": [2, 3], "score": None,
-                                                           "n_layers": N_LAYERS}, "features": spec.to_json()}
+    plan = plan_json(spec)
     result = train_fold("enc", classifier, 0, {"Cs": [1.0]} if classifier == "logreg" else {}, paths, manifest,
                         folds, plan, seed=0)
     folder = tmp_path / "fold-0"

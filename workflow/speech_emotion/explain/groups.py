@@ -5,8 +5,8 @@ side, each member's chosen layers side by side. Groups, by level:
 
 - openSMILE members (``kind: opensmile``, one stored "layer" of functionals): ``family`` (pitch,
   loudness, spectral, cepstral, voice quality, temporal: :func:`family_of`), ``descriptor`` (the
-  low-level descriptor a functional summarises, e.g. ``F0semitoneFrom27.5Hz`` or
-  ``audSpec_Rfilt_de[3]``) and ``feature`` (one column each; only for sets of at most
+  low-level descriptor a functional summarises, e.g. ``F0semitoneFrom27.5Hz`` or ``audSpec_Rfilt``
+  with its bands and deltas) and ``feature`` (one column each; only for sets of at most
   ``max_features`` columns: eGeMAPS' 88, not ComParE's 6,373);
 - encoder members (Hugging Face, emotion2vec): ``layer`` (each chosen layer's columns, or the one
   block of a learned layer weighting) and ``statistic`` (the ``mean`` and ``std`` halves of every
@@ -53,19 +53,18 @@ _DESCRIPTOR = re.compile(r"^(?P<lld>.+?)_sma\d*(?:nz)?(?P<de>_de)?(?P<index>\[\d
 
 def descriptor_of(name: str) -> str:
     """The low-level descriptor an openSMILE functional summarises: ``F0semitoneFrom27.5Hz_sma3nz_amean``
-    -> ``F0semitoneFrom27.5Hz``; ``audSpec_Rfilt_sma_de[3]_amean`` -> ``audSpec_Rfilt_de[3]`` (a delta
-    is a descriptor of its own); a name without ``_sma`` (eGeMAPS' rates, segment lengths and
-    equivalent sound level) is its own descriptor."""
+    -> ``F0semitoneFrom27.5Hz``; ``audSpec_Rfilt_sma_de[3]_amean`` -> ``audSpec_Rfilt`` (ComParE's
+    bands, coefficients and deltas of one descriptor are one group: 27 groups instead of 130, which
+    keeps the shuffles of its 6,373 columns affordable); a name without ``_sma`` (eGeMAPS' rates,
+    segment lengths and equivalent sound level) is its own descriptor."""
     match = _DESCRIPTOR.match(name)
-    if not match:
-        return name
-    return f"{match['lld']}{match['de'] or ''}{match['index'] or ''}"
+    return match["lld"] if match else name
 
 
 def family_of(name: str) -> str:
     """The family (:data:`FAMILIES`) of an eGeMAPS or ComParE feature, by its descriptor's name;
     ValueError for a name no rule knows (another feature set needs its rules here first)."""
-    lld = re.sub(r"(_de)?(\[\d+\])?$", "", descriptor_of(name))
+    lld = descriptor_of(name)
     for family, pattern in _FAMILY_PATTERNS:
         if re.search(pattern, lld):
             return family
