@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 from speech_emotion.io.tables import read_table  # noqa: E402
 from speech_emotion.train.fold import train_fold  # noqa: E402
+from speech_emotion.train.fold_plan import Plan  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
@@ -60,7 +61,7 @@ def main(argv: list[str]) -> None:
               + " | ".join(f"{c} test UA with / without (effect)" for c in classifiers))
         for plan_path in plans:
             plan = json.loads(plan_path.read_text())
-            fold, copies = int(plan["fold"]), plan["copies"]
+            fold, copies = int(plan["fold"]), Plan.from_json(plan).decision("copies")
             cells = []
             for classifier in classifiers:
                 scores = {}
@@ -80,7 +81,7 @@ def main(argv: list[str]) -> None:
         print("pooled | | | " + " | ".join(
             f"{balanced_accuracy_score(*pooled[(c, True)]):.3f} / {balanced_accuracy_score(*pooled[(c, False)]):.3f}"
             for c in classifiers))
-        kept = [json.loads(p.read_text())["copies"]["use"] for p in plans]
+        kept = [Plan.read(p).features.copies for p in plans]
         print(f"plans keeping the copies: {sum(kept)} of {len(kept)}; pooled UA of the run as planned: see summary.tsv")
 
 

@@ -65,7 +65,7 @@ def main() -> None:
     from speech_emotion.embed.encoders import HFEncoder
     from speech_emotion.data.folds import make_folds
     from speech_emotion.train.layers import select
-    from speech_emotion.train.plan import Probe, choose_layers
+    from speech_emotion.train.plan import Candidates, Probe, choose_layers
 
     torch.set_num_threads(args.threads)
     dataset = {"kind": "folder", "root": str(args.data), "speaker_regex": r"^(S[MF]\d+)_"}
@@ -115,15 +115,10 @@ def main() -> None:
 
         def planned(tr, te, emb=emb, chosen=chosen):
             probe = Probe(inner_folds=5, seed=42, n_jobs=args.threads)
-            plan = choose_layers("auto", emb[tr], y[tr], speakers[tr], probe)
-            if plan.get("weights") is not None:
-                from speech_emotion.train.weighting import weighted_sum
-
-                X = weighted_sum(emb, np.asarray(plan["weights"]))
-                chosen.append("weighted")
-            else:
-                X = select(emb, plan["layers"])
-                chosen.append(plan["layers"])
+            shared = Candidates(probe, y[tr], speakers[tr], manifest["clip_id"].to_numpy()[tr])
+            member = choose_layers("auto", emb[tr], y[tr], shared, probe)[0]
+            X = member.features(emb)
+            chosen.append("weighted" if member.weights is not None else list(member.layers))
             model = LogRegClassifier(seed=42).fit(X[tr], y[tr], groups=speakers[tr])
             return model.predict(X[te])
 

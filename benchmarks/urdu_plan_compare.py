@@ -41,10 +41,9 @@ for encoder in encoders:
     for k in range(5):
         start = time.time()
         plan = make_plan(str(k), paths, manifest, folds, config["features"], "auto", 42)
-        plan = json.loads(json.dumps(plan))
-        copies = plan["copies"]
-        print(f"{encoder} fold {k}: layers {plan['layers']} ({plan['layer_choice'].get('candidate', '')}), "
-              f"speaker norm {plan['speaker_norm']['use']}, copies {copies['use']} (inner UA with "
+        copies = plan.decision("copies")
+        print(f"{encoder} fold {k}: layers {plan.layers} ({plan.layer_candidate}), "
+              f"speaker norm {plan.features.speaker_norm}, copies {copies['use']} (inner UA with "
               f"{copies.get('score_with')}, without {copies.get('score_without')}), {time.time() - start:.0f} s",
               flush=True)
         for c in classifiers:

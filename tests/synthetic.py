@@ -63,3 +63,15 @@ def speaker_corpus(every_emotion: bool, n_speakers: int = 12, per: int = 6, dim:
                 rows.append({"clip_id": f"s{s}_{k}_{i}", "speaker": f"s{s}", "label": label, "fold": s % 3})
                 X.append(x)
     return pd.DataFrame(rows), np.asarray(X, dtype=np.float32)
+
+
+def plan_json(spec, fold="0", layers=None, **evidence) -> dict:
+    """A plan file as rule plan writes it (:class:`speech_emotion.train.plan.Plan`): the feature pipeline
+    ``spec`` and the evidence of each decision (``layers`` defaults to a fixed choice)."""
+    from speech_emotion.train.fold_plan import Plan
+
+    n_layers = max(max(m.layers) for m in spec.members) + 1
+    layer_evidence = layers or {"method": "config", "spec": [int(i) for i in spec.members[0].layers], "score": None,
+                                "n_layers": n_layers, "layer_scores": [], "windows": [], "candidates": []}
+    return Plan("" + str(fold), spec, {"layers": layer_evidence, "speaker_norm": None, "balance": None, "copies": None,
+                                       "inner": None} | evidence, n_train_clips=0).to_json()

@@ -429,11 +429,12 @@ def test_copies_decision_is_not_fooled_by_copies_of_held_out_clips():
 
     Before, the fallback split rows without grouping: held-out clips had their own near-identical
     copies in inner training and the decision scored 0.61 with copies against 0.28 without."""
-    from speech_emotion.train.plan import Probe, choose_copies
+    from speech_emotion.train.plan import Candidates, Probe, choose_copies
 
     Xa, ya, ga, clean, clips = one_speaker_class(informative=False)
-    result = choose_copies("auto", Xa, ya, ga, clean, clips, Probe(inner_folds=5, seed=0))
-    assert result["inner"]["grouping"] == "clip"
+    shared = Candidates(Probe(inner_folds=5, seed=0), ya[clean], ga[clean], clips[clean])
+    _, result = choose_copies("auto", Xa, ya, clips, clean, shared)
+    assert shared.splits.grouping == "clip"
     assert result["score_with"] < 0.45, result  # chance is 0.25 (4 classes)
     assert result["score_with"] - result["score_without"] < 0.1, result
 

@@ -127,8 +127,8 @@ def test_cross_train_uses_only_the_train_corpus_and_predicts_every_mapped_test_c
     plan = cross_plan(train_paths, train, LABEL_MAP, features, "always", seed=0)
     assert plan["fold"] == "all" and plan["n_train_clips"] == 5 * 4 * 3  # DIS dropped
     assert plan["dropped"] == {"DIS": 15} and plan["labels"] == ["ANG", "HAP", "NEU", "SAD"]
-    assert plan["layers"][0] == 1 or 1 in plan["layers"]  # the informative layer
-    assert plan["layer_choice"]["inner"]["grouping"] == "speaker"  # inner CV on the train corpus's speakers
+    assert 1 in plan["features"]["members"][0]["layers"]  # the informative layer
+    assert plan["evidence"]["inner"]["grouping"] == "speaker"  # inner CV on the train corpus's speakers
     result = cross_train("enc", "logreg", {"Cs": [0.1, 1.0]}, train_paths, train, LABEL_MAP, plan, seed=0)
     record = result.record
     # every mapped train clip, once clean and once as its copy; no copy of a dropped (DIS) clip

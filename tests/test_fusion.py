@@ -47,10 +47,12 @@ def test_fusion_of_the_demo_encoders_reuses_their_embeddings_and_plans(demo_run,
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     for fold in ("0", "1", "2", "all"):
         plan = json.loads((workdir / f"results/cv/fused/plans/fold-{fold}.json").read_text())
-        for member in ("tiny-wavlm", "egemaps"):
+        for i, member in enumerate(("tiny-wavlm", "egemaps")):
             own = json.loads((workdir / f"results/cv/{member}/plans/fold-{fold}.json").read_text())
-            assert plan["layers"][member] == own["layers"]
-        assert plan["layer_choice"]["method"] == "fusion" and "use" in plan["speaker_norm"] and "use" in plan["copies"]
+            assert plan["features"]["members"][i] == own["features"]["members"][0] | {"encoder": member}
+        evidence = plan["evidence"]
+        assert evidence["layers"]["method"] == "fusion" and evidence["layers"]["members"]["egemaps"]
+        assert "use" not in evidence["speaker_norm"] and "use" not in evidence["copies"]  # the pipeline holds them
     record = json.loads((workdir / "results/cv/fused/logreg/fold-0/record.json").read_text())
     wavlm = json.loads((workdir / "results/cv/tiny-wavlm/logreg/fold-0/record.json").read_text())
     egemaps = json.loads((workdir / "results/cv/egemaps/logreg/fold-0/record.json").read_text())

@@ -13,11 +13,24 @@ import pytest
 from speech_emotion.train.classifiers import inner as I
 from speech_emotion.train.classifiers.logreg import LogRegClassifier
 from speech_emotion.train.features import FeatureSpec
+from speech_emotion.train.fold_plan import Plan, probe_table
 from speech_emotion.train.fold import train_fold
 from speech_emotion.train.plan import (
-    Probe, choose_copies, choose_layers, choose_speaker_norm, make_plan, probe_layers, probe_table,
+    Candidates, Probe, choose_copies, choose_layers, choose_speaker_norm, make_plan, probe_layers,
 )
-from synthetic import DIM, LABELS, N_LAYERS, SIGNAL_LAYER, speaker_corpus, synthetic_corpus, write_embeddings
+from synthetic import DIM, LABELS, N_LAYERS, SIGNAL_LAYER, plan_json, speaker_corpus, synthetic_corpus, write_embeddings
+
+
+def candidates(y, groups, probe, clips=None):
+    """The probe on the one shared set of inner splits of clean rows (clips: each row its own clip)."""
+    y = np.asarray(y)
+    return Candidates(probe, y, None if groups is None else np.asarray(groups),
+                      np.arange(len(y)).astype(str) if clips is None else np.asarray(clips))
+
+
+def layers_of(emb, y, groups, probe):
+    """probe_layers on the rows given: (member, score, evidence)."""
+    return probe_layers(emb, candidates(y, groups, probe), probe)
 
 
 FEATURES = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 5, "probe_C": 1.0, "probe_max_iter": 500,
@@ -31,38 +44,43 @@ def test_plan_uses_training_fold_only(tmp_path, monkeypatch):
     seen = []
     import speech_emotion.train.plan as P
 
-    original = P.choose_layers
+    original = P.Candidates.__post_init__
 
-    def spy(spec, embeddings, y, groups, probe):
-        seen.append(set(groups))
-        return original(spec, embeddings, y, groups, probe)
+    def spy(self):
+        seen.append(set(self.groups))
+        original(self)
 
-    monkeypatch.setattr(P, "choose_layers", spy)
+    monkeypatch.setattr(P.Candidates, "__post_init__", spy)
     manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
     result = make_plan("1", paths, manifest, folds, FEATURES, "auto", seed=0)
     test_speakers = set(frame.loc[frame["fold"] == 1, "speaker"])
-    assert seen and not seen[0] & test_speakers
-    assert SIGNAL_LAYER in result["layers"] and result["fold"] == "1"
+    assert len(seen) == 1 and not seen[0] & test_speakers, "one shared set of inner splits, of training speakers"
+    assert SIGNAL_LAYER in result.layers and result.fold == "1"
     n_train = int((frame["fold"] != 1).sum())
-    assert result["copies"]["mode"] == "auto" and result["copies"]["copy_rows"] == n_train  # one copy each
-    assert isinstance(result["copies"]["use"], bool) and result["copies"]["score_without"] is not None
+    copies = result.evidence["copies"]
+    assert copies["mode"] == "auto" and copies["copy_rows"] == n_train  # one copy each
+    assert "use" not in copies and copies["score_without"] is not None, "the decision lives in the pipeline only"
+    assert isinstance(result.features.copies, bool)
     table = probe_table([result])
     assert list(table.columns) == ["fold", "layer", "score", "chosen"]
-    assert len(table) == N_LAYERS and table["chosen"].sum() == len(result["layers"])
+    assert len(table) == N_LAYERS and table["chosen"].sum() == len(result.layers)
+    assert Plan.from_json(result.to_json()) == result
 
 
 
 # --- layers: the probe, its candidates and the layer weighting -------------------------------------------
 def test_probe_picks_the_informative_layer():
     frame, emb = synthetic_corpus()
-    result = probe_layers(emb, frame["label"].to_numpy(), frame["speaker"].to_numpy(), Probe(max_layers=3, inner_folds=3))
+    member, _, result = layers_of(emb, frame["label"].to_numpy(), frame["speaker"].to_numpy(),
+                                  Probe(max_layers=3, inner_folds=3))
+    layers = list(member.layers)
     assert int(np.argmax(result["layer_scores"])) == SIGNAL_LAYER
-    assert SIGNAL_LAYER in result["layers"]
-    assert result["layers"] == list(range(result["layers"][0], result["layers"][-1] + 1)), "layers must be adjacent"
-    assert len(result["layers"]) <= 3
+    assert SIGNAL_LAYER in layers
+    assert layers == list(range(layers[0], layers[-1] + 1)), "layers must be adjacent"
+    assert len(layers) <= 3
     assert result["layer_scores"][SIGNAL_LAYER] > 0.8 > max(s for i, s in enumerate(result["layer_scores"]) if i != SIGNAL_LAYER)
-    fixed = choose_layers("last", emb, frame["label"], frame["speaker"], Probe())
-    assert fixed["layers"] == [N_LAYERS - 1] and fixed["method"] == "config"
+    fixed, _, evidence = choose_layers("last", emb, frame["label"], None, Probe())
+    assert fixed.layers == (N_LAYERS - 1,) and evidence["method"] == "config"
 
 
 def spread_corpus(n_speakers=12, per_label=4, seed=0):
@@ -79,17 +97,16 @@ def spread_corpus(n_speakers=12, per_label=4, seed=0):
 
 def test_the_probe_takes_all_layers_or_their_weighting_when_no_layer_suffices():
     emb, y, groups = spread_corpus()
-    result = probe_layers(emb, y, groups, Probe(max_layers=2, inner_folds=4))
+    member, _, result = layers_of(emb, y, groups, Probe(max_layers=2, inner_folds=4))
     names = [c["name"] for c in result["candidates"]]
     assert names == ["layer", "window", "weighted", "all"]
-    assert result["candidate"] in ("weighted", "all") and result["layers"] == list(range(N_LAYERS))
+    assert member.layers == tuple(range(N_LAYERS))
     best_single = max(result["layer_scores"])
     assert result["score"] > best_single + 0.1
-    assert (result["weights"] is not None) == (result["candidate"] == "weighted")
     # explicit layers: weighted learns the weights on the rows given, one per layer
-    fixed = choose_layers("weighted", emb, y, groups, Probe())
-    assert fixed["layers"] == list(range(N_LAYERS)) and len(fixed["weights"]) == N_LAYERS
-    assert all(w > 0 for w in fixed["weights"])
+    fixed, _, _ = choose_layers("weighted", emb, y, None, Probe())
+    assert fixed.layers == tuple(range(N_LAYERS)) and len(fixed.weights) == N_LAYERS
+    assert all(w > 0 for w in fixed.weights)
 
 
 def test_the_layer_weighting_finds_the_informative_layer_and_the_pipeline_applies_it():
@@ -147,22 +164,38 @@ def copies_corpus(kind: str, seed: int, n_speakers=8, per=2, dim=20):
 def test_augmented_copies_train_only_when_the_probe_says_they_help(seed):
     for kind, expected in (("harmful", False), ("helpful", True)):
         X, y, g, clean, clips = copies_corpus(kind, seed)
-        choice = choose_copies("auto", X, y, g, clean, clips, Probe(inner_folds=4, seed=0))
-        assert choice["use"] is expected, (kind, choice)
+        shared = candidates(y[clean], g[clean], Probe(inner_folds=4, seed=0), clips[clean])
+        use, choice = choose_copies("auto", X, y, clips, clean, shared)
+        assert use is expected, (kind, choice)
         assert choice["copy_rows"] == 128
-        # scored on the same held-out clean clips: "without" is the probe trained on clean rows only
+        # the shared splits with the copies are those inner CV makes on all the rows (every clip has 2 copies)
         splits = I.inner_cv(y, g, 4, 0, clean)
+        assert [(list(a), list(b)) for a, b in shared.with_copies(clips, clean)[0]] == \
+            [(list(a), list(b)) for a, b in splits]
+        # scored on the same held-out clean clips: "without" is the probe trained on clean rows only
         probs = I.cross_val_proba(lambda: LogRegClassifier(C=1.0, max_iter=500, seed=0), X, y, g,
                                   [(tr[clean[tr]], va) for tr, va in splits])
         assert choice["score_without"] == pytest.approx(I.pooled_balanced_accuracy(probs, y))
+        # and equal to the score of the clean rows alone on the shared splits (reused by the plan)
+        assert choice["score_without"] == shared.score("clean", X[clean]).pooled
     X, y, g, clean, clips = copies_corpus("harmful", seed)
-    assert choose_copies("always", X, y, g, clean, clips, Probe())["use"] is True
-    assert choose_copies("auto", X[clean], y[clean], g[clean], clean[clean], clips[clean], Probe())["use"] is False
+    shared = candidates(y[clean], g[clean], Probe(), clips[clean])
+    assert choose_copies("always", X, y, clips, clean, shared)[0] is True
+    assert choose_copies("auto", X[clean], y[clean], clips[clean], clean[clean], shared)[0] is False
     with pytest.raises(ValueError, match="augment.use"):
-        choose_copies("sometimes", X, y, g, clean, clips, Probe())
+        choose_copies("sometimes", X, y, clips, clean, shared)
 
 
 # --- per-speaker standardisation (features.speaker_norm) ---------------------------------------------
+def speaker_norm_choice(mode, X, y, groups, probe, min_clips=5):
+    """choose_speaker_norm on clean rows X as the plan calls it: the rows standardised once beforehand."""
+    spec = FeatureSpec.of([0], encoder="enc", speaker_norm=True, min_clips=min_clips)
+    groups = np.asarray(groups)
+    standardised = spec.fit_population(X).standardise(X, groups)[0]
+    use, _, evidence = choose_speaker_norm(mode, X, standardised, candidates(y, groups, probe))
+    return use, evidence
+
+
 SPEAKER_NORM_FEATURES = {"layers": "all", "probe_max_layers": 1, "probe_inner_folds": 4, "probe_C": 1.0,
                          "probe_max_iter": 500, "speaker_norm": "auto", "speaker_norm_min_clips": 5}
 
@@ -170,17 +203,15 @@ SPEAKER_NORM_FEATURES = {"layers": "all", "probe_max_layers": 1, "probe_inner_fo
 def test_speaker_norm_auto_turns_it_on_where_every_speaker_has_every_emotion_and_it_raises_ua(tmp_path):
     frame, X = speaker_corpus(every_emotion=True)
     train = frame["fold"] != 0
-    choice = choose_speaker_norm("auto", X[train], frame["label"][train].to_numpy(), frame["speaker"][train].to_numpy(),
-                                 Probe(inner_folds=4), min_clips=5)
-    assert choice["use"] is True and choice["score_with"] > choice["score_without"] + 0.1, choice
-    assert choice["inner"] == {"grouping": "speaker", "reason": None}
+    use, choice = speaker_norm_choice("auto", X[train], frame["label"][train], frame["speaker"][train], Probe(inner_folds=4))
+    assert use is True and choice["score_with"] > choice["score_without"] + 0.1, choice
     # through the train job: every classifier of the fold follows the plan, and test UA rises
     paths = write_embeddings(tmp_path, frame, X[:, None, :], variants=("clean",))
     manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
     ua = {}
     for use in (False, True):
-        plan = {"layers": [0], "layer_choice": {"method": "config"}, "speaker_norm": {"use": use, "min_clips": 5},
-                "features": FeatureSpec.of([0], encoder="enc", speaker_norm=use, min_clips=5).to_json()}
+        plan = plan_json(FeatureSpec.of([0], encoder="enc", speaker_norm=use, min_clips=5),
+                         speaker_norm={"mode": "on" if use else "off", "score_with": None, "score_without": None})
         result = train_fold("enc", "logreg", 0, {"C": 1.0}, paths, manifest, folds, plan, seed=0)
         assert result.record["speaker_norm"]["use"] is use
         ua[use] = result.record["test_balanced_accuracy"]
@@ -191,13 +222,12 @@ def test_speaker_norm_auto_turns_it_on_where_every_speaker_has_every_emotion_and
 def test_speaker_norm_auto_leaves_it_off_where_each_speaker_has_one_emotion(seed):
     # speakers differ less than emotions do here, so the emotion is learnable without standardisation
     frame, X = speaker_corpus(every_emotion=False, seed=seed, speaker_scale=0.5)
-    choice = choose_speaker_norm("auto", X, frame["label"].to_numpy(), frame["speaker"].to_numpy(), Probe(inner_folds=4),
-                                 min_clips=5)
-    assert choice["use"] is False and choice["score_with"] < choice["score_without"] - 0.05, choice
-    assert choose_speaker_norm("on", X, frame["label"], frame["speaker"], Probe(), 5)["use"] is True
-    assert choose_speaker_norm("off", X, frame["label"], frame["speaker"], Probe(), 5)["use"] is False
+    use, choice = speaker_norm_choice("auto", X, frame["label"], frame["speaker"], Probe(inner_folds=4))
+    assert use is False and choice["score_with"] < choice["score_without"] - 0.05, choice
+    assert speaker_norm_choice("on", X, frame["label"], frame["speaker"], Probe())[0] is True
+    assert speaker_norm_choice("off", X, frame["label"], frame["speaker"], Probe())[0] is False
     with pytest.raises(ValueError, match="features.speaker_norm"):
-        choose_speaker_norm("sometimes", X, frame["label"], frame["speaker"], Probe(), 5)
+        speaker_norm_choice("sometimes", X, frame["label"], frame["speaker"], Probe())
 
 
 def test_the_plan_decides_and_records_speaker_norm(tmp_path):
@@ -205,9 +235,10 @@ def test_the_plan_decides_and_records_speaker_norm(tmp_path):
     paths = write_embeddings(tmp_path, frame, X[:, None, :])
     manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
     plan = make_plan("1", paths, manifest, folds, SPEAKER_NORM_FEATURES, "auto", seed=0)
-    assert plan["speaker_norm"]["use"] is True and plan["speaker_norm"]["mode"] == "auto"
+    assert plan.features.speaker_norm is True and plan.evidence["speaker_norm"]["mode"] == "auto"
+    assert plan.decision("speaker_norm")["use"] is True and plan.decision("speaker_norm")["min_clips"] == 5
     off = make_plan("1", paths, manifest, folds, SPEAKER_NORM_FEATURES | {"speaker_norm": "off"}, "auto", seed=0)
-    assert off["speaker_norm"]["use"] is False and off["speaker_norm"]["score_with"] is None
+    assert off.features.speaker_norm is False and off.evidence["speaker_norm"]["score_with"] is None
 
 
 # --- balanced fusion (features.balance_fusion) -----------------------------------------------------
@@ -224,7 +255,7 @@ def _fused_shards(tmp_path, frame, informative, n_noise, seed=3):
 
 
 def _member_plan(encoder):
-    return {"layer_choice": {"method": "fixed"}, "features": FeatureSpec.of([0], encoder=encoder).to_json()}
+    return plan_json(FeatureSpec.of([0], encoder=encoder))
 
 
 @pytest.mark.parametrize("mode", ["auto", "on", "off"])
@@ -243,16 +274,16 @@ def test_the_plan_balances_a_fusion_whose_wide_member_drowns_the_signal(tmp_path
     features = FUSION_FEATURES | {"balance_fusion": mode}
     plan = make_plan("0", shards, manifest, folds, features, "auto", seed=0,
                      member_plans=[("small", _member_plan("small")), ("wide", _member_plan("wide"))])
-    balance = plan["balance"]
+    balance = plan.decision("balance")
     assert balance["widths"] == [2, 400]
     if mode == "auto":
         assert balance["use"] is True, balance
         assert balance["score_with"] > balance["score_without"] + 0.005
     else:
         assert balance["use"] is (mode == "on") and balance["score_with"] is None
-    spec = FeatureSpec.from_json(plan["features"])
+    spec = plan.features
     assert spec.blocks == ((2, 400) if balance["use"] else None)
-    result = train_fold("fused", "logreg", 0, {"Cs": [1.0]}, shards, manifest, folds, plan, seed=0)
+    result = train_fold("fused", "logreg", 0, {"Cs": [1.0]}, shards, manifest, folds, plan.to_json(), seed=0)
     assert result.record["params"]["block_widths"] == ([2, 400] if balance["use"] else None)
     assert result.features.blocks == spec.blocks
 
@@ -261,4 +292,47 @@ def test_a_single_encoder_plan_has_no_balance_decision(tmp_path):
     frame, emb = synthetic_corpus()
     shards = write_embeddings(tmp_path, frame, emb, variants=("clean",))
     plan = make_plan("0", shards, frame.drop(columns="fold"), frame[["clip_id", "fold"]], FUSION_FEATURES, "auto", seed=0)
-    assert plan["balance"] is None and "blocks" not in plan["features"]
+    assert plan.evidence["balance"] is None and plan.features.blocks is None
+
+
+# --- the plan as one object ----------------------------------------------------------------------------
+# Decided by the code before the plan became one object (separate inner splits per decision, each
+# decision's own loop); the one decision step on one shared set of inner splits must give the same.
+PREVIOUS = {
+    "0": {"layers": [3], "speaker_norm": True, "copies": False,
+          "layer_scores": [0.2777777777777778, 0.29166666666666663, 0.1527777777777778, 0.9027777777777779,
+                           0.3611111111111111],
+          "speaker_norm_scores": [0.9722222222222222, 0.9027777777777779], "copies_scores": [0.9722222222222222] * 2},
+    "all": {"layers": [3], "speaker_norm": True, "copies": False,
+            "layer_scores": [0.28703703703703703, 0.25, 0.18518518518518517, 0.9166666666666666, 0.31481481481481477],
+            "speaker_norm_scores": [0.9537037037037036, 0.9166666666666666], "copies_scores": [0.9537037037037036] * 2},
+}
+
+
+@pytest.mark.parametrize("fold", ["0", "all"])
+def test_one_decision_step_decides_as_the_previous_code_and_keeps_each_decision_once(tmp_path, fold):
+    frame, emb = synthetic_corpus(seed=4)
+    paths = write_embeddings(tmp_path, frame, emb)
+    manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
+    features = FEATURES | {"probe_inner_folds": 3, "speaker_norm": "auto"}
+    plan = make_plan(fold, paths, manifest, folds, features, "auto", seed=0)
+    before = PREVIOUS[fold]
+    assert (plan.layers, plan.features.speaker_norm, plan.features.copies) == \
+        (before["layers"], before["speaker_norm"], before["copies"])
+    evidence = plan.evidence
+    assert evidence["layers"]["layer_scores"] == pytest.approx(before["layer_scores"], abs=1e-12)
+    assert [evidence["speaker_norm"]["score_with"], evidence["speaker_norm"]["score_without"]] == \
+        pytest.approx(before["speaker_norm_scores"], abs=1e-12)
+    assert [evidence["copies"]["score_with"], evidence["copies"]["score_without"]] == \
+        pytest.approx(before["copies_scores"], abs=1e-12)
+    # the file: every decision in the feature pipeline only; the evidence holds scores, modes and the inner grouping
+    data = plan.to_json()
+    assert set(data) == {"fold", "n_train_clips", "features", "evidence"}
+    assert not {"layers", "weights"} & set(evidence["layers"])
+    assert all("use" not in (evidence[name] or {}) for name in ("speaker_norm", "balance", "copies"))
+    assert evidence["inner"] == {"grouping": "speaker", "reason": None}
+    # a reader follows the pipeline: flip a decision there and the train job's record follows it
+    flipped = data | {"features": data["features"] | {"copies": True, "speaker_norm": False}}
+    record = train_fold("enc", "logreg", 0, {"Cs": [1.0]}, paths, manifest, folds, flipped, seed=0).record
+    assert record["copies"]["use"] is True and record["speaker_norm"]["use"] is False
+    assert record["n_train_rows"] == 2 * record["n_train_clips"]

@@ -21,15 +21,15 @@ from speech_emotion.train.final_model import final_model_info, load_final_model
 from speech_emotion.train.layers import resolve_layers, select
 from speech_emotion.train.features import FeatureSpec
 from speech_emotion.train.fold import train_fold
-from synthetic import LABELS, N_LAYERS, SIGNAL_LAYER, synthetic_corpus, write_embeddings
+from synthetic import LABELS, N_LAYERS, SIGNAL_LAYER, plan_json, synthetic_corpus, write_embeddings
 
 LAYER_CHOICE = {"method": "probe", "spec": "auto", "score": 0.9, "n_layers": N_LAYERS}
 
 
-def plan_with(layers, copies=True, speaker_norm=False, min_clips=5, **extra):
-    """A plan as rule plan writes it: the record keys and the feature pipeline (encoder "enc")."""
+def plan_with(layers, copies=True, speaker_norm=False, min_clips=5, evidence=None):
+    """A plan as rule plan writes it: the feature pipeline (encoder "enc") and the evidence."""
     spec = FeatureSpec.of(list(layers), encoder="enc", copies=copies, speaker_norm=speaker_norm, min_clips=min_clips)
-    return {"layers": list(layers), "layer_choice": LAYER_CHOICE, "features": spec.to_json(), **extra}
+    return plan_json(spec, layers=LAYER_CHOICE, **(evidence or {}))
 
 
 
@@ -49,12 +49,12 @@ def test_a_fold_whose_probe_drops_the_copies_trains_on_clean_clips_only(tmp_path
     frame, emb = synthetic_corpus()
     paths = write_embeddings(tmp_path, frame, emb)
     manifest, folds = frame[["clip_id", "speaker", "label"]], frame[["clip_id", "fold"]]
-    choice = plan_with([SIGNAL_LAYER], copies=False,
-                       copies_record={"mode": "auto", "use": False, "copy_rows": 72, "score_with": 0.5, "score_without": 0.6})
-    choice["copies"] = choice.pop("copies_record")
+    evidence = {"mode": "auto", "copy_rows": 72, "score_with": 0.5, "score_without": 0.6}
+    choice = plan_with([SIGNAL_LAYER], copies=False, evidence={"copies": evidence})
     result = train_fold("enc", "logreg", 0, {"Cs": [1.0]}, paths, manifest, folds, choice, seed=0)
     assert result.record["n_train_rows"] == result.record["n_train_clips"] == int((frame["fold"] != 0).sum())
-    assert result.record["copies"] == choice["copies"]
+    # the decision is read from the pipeline, the scores from the evidence beside it
+    assert result.record["copies"] == {"use": False, **evidence}
 
 
 @pytest.mark.parametrize("classifier", ["logreg", "ensemble"])

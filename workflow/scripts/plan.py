@@ -15,7 +15,5 @@ member_plans = [(member, read_json(path)) for member, path in zip(params.members
 plan = make_plan(w.fold, params.shards, read_table(inputs.manifest), read_table(inputs.folds),
                  params.features, params.augment_use, params.seed, member_plans or None,
                  threads=snakemake.threads)  # noqa: F821
-plan["encoder"] = w.encoder
-log.info("encoder %s fold %s: layers %s (%s); speaker normalisation %s; augmented copies %s", w.encoder, w.fold,
-         plan["layers"], plan["layer_choice"], plan["speaker_norm"], plan["copies"])
-write_json_atomic(snakemake.output[0], plan)  # noqa: F821
+log.info("encoder %s fold %s: %s; evidence %s", w.encoder, w.fold, plan.describe(), plan.evidence)
+write_json_atomic(snakemake.output[0], plan.to_json() | {"encoder": w.encoder})  # noqa: F821

@@ -78,7 +78,8 @@ def cross_plan(
     member_plans: Sequence[tuple[str, Mapping[str, Any]]] | None = None,
     threads: int = 1,
 ) -> dict[str, Any]:
-    """The train corpus's plan: :func:`speech_emotion.train.plan.make_plan` for fold "all" on its clips with a
+    """The train corpus's plan (a :class:`~speech_emotion.train.plan.Plan`'s JSON, with the labels and the clips
+    dropped per label): :func:`speech_emotion.train.plan.make_plan` for fold "all" on its clips with a
     common label (``shards``: its embedding shards, variant -> encoder -> files, copies included when it has any; a fusion
     passes its members' cross plans of the same train corpus, in member order)."""
     from ..train.plan import make_plan
@@ -86,7 +87,7 @@ def cross_plan(
     mapped, dropped = map_labels(manifest, label_map)
     _check_classes(mapped, "train")
     plan = make_plan("all", shards, mapped, all_clips_folds(mapped), features, augment_use, seed, member_plans,
-                     threads=threads)
+                     threads=threads).to_json()
     plan["labels"] = sorted(set(mapped["label"]))
     plan["dropped"] = dropped
     return plan

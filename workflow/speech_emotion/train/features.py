@@ -12,7 +12,7 @@ A :class:`FeatureSpec` holds
   scaler (``blocks``: the members' widths; :func:`speech_emotion.train.classifiers.base.block_scale`);
 - whether the fold's augmented copies train.
 
-The plan job builds it (``plan["features"]``), the train job fills in the population statistics and
+The plan job builds it (:class:`speech_emotion.train.plan.Plan`, the only home of the plan's decisions), the train job fills in the population statistics and
 writes it into every model folder (``features.json``: CV fold models, cross-corpus models, final
 models), and every path that turns embeddings into classifier input reads it: CV training and
 prediction, tuning, the ensemble, cross-corpus training and prediction, the final model, the Python
@@ -336,14 +336,6 @@ class FeatureSpec:
             raise ValueError(f"{path}: statistics of {entry.stats.mean.shape[0]} features, but this model reads "
                              f"{self.population.mean.shape[0]}; {again}")
         return entry
-
-
-def plan_spec(plan: Mapping[str, Any]) -> FeatureSpec:
-    """The feature pipeline a plan file decided (``plan["features"]``)."""
-    if "features" not in plan:
-        raise ValueError("the plan has no feature pipeline ('features'): it was written by an older version; "
-                         "rerun the workflow to rebuild it")
-    return FeatureSpec.from_json(plan["features"])
 
 
 def load_fold(

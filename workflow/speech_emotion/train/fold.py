@@ -23,7 +23,8 @@ from sklearn.metrics import balanced_accuracy_score
 from .classifiers import load_model, make_classifier
 from .classifiers.base import align_proba
 from .classifiers.inner import log_inner_grouping
-from .features import FeatureSpec, Shards, plan_spec, planned_fold
+from .features import FeatureSpec, Shards, planned_fold
+from .fold_plan import Plan
 from ..data.splits import FoldData, parse_fold
 
 log = logging.getLogger(__name__)
@@ -157,26 +158,25 @@ def train_fold(
     shards: Shards,
     manifest: pd.DataFrame,
     folds: pd.DataFrame,
-    plan: Mapping[str, Any],
+    plan: Mapping[str, Any] | Plan,
     seed: int,
     threads: int = 1,
     member_models: Mapping[str, str | Path] | None = None,
     tuned: Mapping[str, Any] | None = None,
 ) -> TrainResult:
-    """Train one (encoder, classifier, fold) job: fit on the training part as the fold's ``plan``
-    says (layers, copies), predict the test fold."""
-    layers = plan["layers"]  # a list, or for a fusion a list per member encoder (for the record)
+    """Train one (encoder, classifier, fold) job: fit on the training part as the fold's ``plan`` (its
+    JSON, :class:`~speech_emotion.train.plan.Plan`) says, predict the test fold."""
+    plan = plan if isinstance(plan, Plan) else Plan.from_json(plan)
     fold_index = parse_fold(fold)
-    data, spec, applied = planned_fold(fold_index, shards, manifest, folds, plan_spec(plan))
+    data, spec, applied = planned_fold(fold_index, shards, manifest, folds, plan.features)
     if applied:
         log.info("fold %s: features standardised per speaker; population statistics for %s", fold, applied)
-    speaker_norm = dict(plan.get("speaker_norm") or {"use": False}) | applied
     params = effective_params(config, tuned)
     if classifier != "ensemble":  # the ensemble's members keep what they were trained with
         params |= spec.classifier_params()
     log.info("%s/%s fold %s: %d training rows (%d clips), %d test clips, layers %s, %d features",
              encoder, classifier, fold, len(data.y_train), len(set(data.train_ids)), len(data.test_ids),
-             layers, data.X_train.shape[1])
+             plan.layers, data.X_train.shape[1])
     model = fit_classifier(classifier, params, data, seed, threads, member_models, final=fold_index is None)
     log_inner_grouping(f"{encoder}/{classifier} fold {fold}", getattr(model, "inner_grouping_", {}))
     labels = sorted(manifest["label"].astype(str).unique())
@@ -191,10 +191,11 @@ def train_fold(
         "classifier": classifier,
         "fold": str(fold),
         "seed": seed,
-        "layers": layers,
-        "layer_choice": {k: plan["layer_choice"].get(k) for k in ("method", "spec", "score", "n_layers")},
-        "speaker_norm": speaker_norm,
-        "copies": plan.get("copies"),
+        # what the plan's pipeline holds, with its evidence (Plan.decision)
+        "layers": plan.layers,
+        "layer_choice": {k: plan.evidence["layers"].get(k) for k in ("method", "spec", "score", "n_layers")},
+        "speaker_norm": plan.decision("speaker_norm") | applied,
+        "copies": plan.decision("copies"),
         "config": dict(config),
         "tuned": dict(tuned) if tuned else None,
         "params": {k: v for k, v in model.get_params(deep=False).items() if k not in ("n_jobs", "member_params")},

@@ -1,32 +1,31 @@
 """The per-fold plan: what every classifier of one (encoder, fold) uses, decided on its training part.
 
-One job per (encoder, fold) (rule ``plan``) writes ``results/cv/{encoder}/plans/fold-{k}.json``:
+One job per (encoder, fold) (rule ``plan``) writes ``results/cv/{encoder}/plans/fold-{k}.json``, a
+:class:`Plan`: the fold's feature pipeline (:class:`speech_emotion.train.features.FeatureSpec`), the
+only home of what was decided, and beside it the evidence of each decision. One decision step
+(:func:`make_plan`) scores every candidate with one probe (:class:`Probe`) on one shared set of inner
+splits of the clean training clips (:class:`Candidates`), each candidate once:
 
-- ``layers``: the encoder layers the classifiers read. ``features.layers: auto`` scores each layer
-  with a class-balanced logistic-regression probe (balanced accuracy of its out-of-fold
-  predictions pooled over inner folds of the clean training clips), then tries richer candidates
-  in turn: the best run of up to ``probe_max_layers`` ADJACENT layers around the best layer, a
-  learned weighting of all layers (:mod:`speech_emotion.train.weighting`) and all layers side by side;
-  each replaces the choice so far only when it :func:`beats` it;
-- ``speaker_norm``: whether features are standardised per speaker (``features.speaker_norm: auto``:
-  the same probe on the chosen layers, with and without :mod:`speech_emotion.train.speaker_norm`, on the
-  same inner splits of the clean training clips);
-- ``balance`` (fusion encoders; None otherwise): whether each member's block of columns gets the
-  same total variance in the classifiers (``features.balance_fusion: auto``: the same probe on the
-  same inner splits, balanced and plain);
-- ``copies``: whether the fold's augmented copies train (``augment.use: auto``: the same probe on
-  the chosen layers, speaker-normalised when so decided, trained with and without the copies, scored
-  on the same held-out clean clips).
+- layers (``features.layers: auto``): each layer, then richer candidates, each replacing the choice so
+  far only when it :func:`beats` it: the best run of up to ``probe_max_layers`` ADJACENT layers around
+  the best layer, a learned weighting of all layers (:mod:`speech_emotion.train.weighting`) and all
+  layers side by side;
+- per-speaker standardisation (``features.speaker_norm: auto``): the chosen layers with and without
+  :mod:`speech_emotion.train.speaker_norm`, standardised once;
+- fusion balance (``features.balance_fusion: auto``, fusion encoders): each member's block of columns
+  with the same total variance in the classifiers, or plain;
+- copies (``augment.use: auto``): the probe as decided so far, trained with and without the fold's
+  augmented copies (the same splits, a held-out clip's copies never train), scored on the same
+  held-out clean clips.
 
-``plan["features"]`` holds the outcome as the fold's feature pipeline
-(:class:`speech_emotion.train.features.FeatureSpec`). Only the training part of the fold is ever read for a decision; the test fold is not opened.
+Only the training part of the fold is ever read for a decision; the test fold is not opened.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -36,7 +35,8 @@ from .classifiers.base import align_proba
 from .classifiers.inner import (InnerSplits, cross_val_proba, inner_cv, log_inner_grouping, out_of_fold,
                                 pooled_balanced_accuracy)
 from .classifiers.logreg import LogRegClassifier
-from .features import FeatureSpec, Member, Shards, load_fold, plan_spec
+from .features import POPULATION, FeatureSpec, Member, Shards, load_fold
+from .fold_plan import Plan
 from .layers import resolve_layers, select
 from ..data.splits import build_fold, parse_fold
 
@@ -53,7 +53,6 @@ ALL_LAYERS_MAX_FEATURES = 16384
 """"All layers" is a candidate of ``features.layers: auto`` up to this many features (layers x
 width): the logistic probe on WavLM-Large's 25 x 2048 would cost a plan job many times its other
 fits; the layer weighting (one layer's width) stands in for it there."""
-
 
 @dataclass(frozen=True)
 class Score:
@@ -99,19 +98,15 @@ class Probe:
                    max_iter=int(features["probe_max_iter"]), max_layers=int(features["probe_max_layers"]),
                    n_jobs=int(n_jobs))
 
-    def best(self, X: np.ndarray, y: np.ndarray, splits: InnerSplits, blocks: Sequence[int] | None = None) -> Score:
-        """The probe's pooled out-of-fold balanced accuracy over ``splits`` and its per-split values
-        (``blocks``: a balanced fusion's member widths, as its classifiers will get them)."""
-        widths = None if blocks is None else tuple(blocks)
-        probs = cross_val_proba(
-            lambda: LogRegClassifier(C=self.C, max_iter=self.max_iter, seed=self.seed, block_widths=widths),
-            X, y, None, splits, self.n_jobs)
-        return score_of(probs, y, splits)
+    def model(self, blocks: Sequence[int] | None = None) -> LogRegClassifier:
+        """A fresh probe (``blocks``: a balanced fusion's member widths, as its classifiers will get them)."""
+        return LogRegClassifier(C=self.C, max_iter=self.max_iter, seed=self.seed,
+                                block_widths=None if blocks is None else tuple(blocks))
 
-    def score(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, splits: InnerSplits,
-              blocks: Sequence[int] | None = None) -> Score:
-        """:meth:`best` (``groups`` unused: the splits carry the grouping)."""
-        return self.best(X, y, splits, blocks)
+    def score(self, X: np.ndarray, y: np.ndarray, splits: InnerSplits, blocks: Sequence[int] | None = None) -> Score:
+        """The probe's pooled out-of-fold balanced accuracy over ``splits`` and its per-split values."""
+        probs = cross_val_proba(lambda: self.model(blocks), X, y, None, splits, self.n_jobs)
+        return score_of(probs, y, splits)
 
     def weighted(self, embeddings: np.ndarray, y: np.ndarray, splits: InnerSplits) -> Score:
         """The score of a learned layer weighting (:mod:`speech_emotion.train.weighting`): on each inner
@@ -122,7 +117,7 @@ class Probe:
         def one(k: int, tr: np.ndarray, va: np.ndarray) -> np.ndarray:
             weights = learn_layer_weights(embeddings[tr], y[tr], C=self.C)
             X = weighted_sum(embeddings, weights)
-            model = LogRegClassifier(C=self.C, max_iter=self.max_iter, seed=self.seed).fit(X[tr], y[tr])
+            model = self.model().fit(X[tr], y[tr])
             return align_proba(model, model.predict_proba(X[va]), np.unique(y))
 
         probs = out_of_fold(one, splits, len(y), len(np.unique(y)), self.n_jobs)
@@ -142,38 +137,122 @@ def score_of(probs: np.ndarray, y: np.ndarray, splits: InnerSplits) -> Score:
     return Score(pooled_balanced_accuracy(probs, y), tuple(per_fold))
 
 
-# --- layers ---------------------------------------------------------------------------------------
+@dataclass
+class Candidates:
+    """The probe on one shared set of inner splits of a fold's clean training rows (``y``, ``groups``:
+    speakers, ``clips``: clip ids), each candidate scored once (by its ``key``).
+
+    The splits are speaker-grouped, else clip-grouped (:func:`speech_emotion.train.classifiers.inner.inner_cv`);
+    rows with augmented copies use the same splits (:meth:`with_copies`): a copy trains where its clip
+    trains and is never held out."""
+
+    probe: Probe
+    y: np.ndarray
+    groups: np.ndarray | None
+    clips: np.ndarray
+    splits: InnerSplits = field(init=False)
+    scores: dict[Any, Score] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.y, self.clips = np.asarray(self.y), np.asarray(self.clips)
+        self.splits = inner_cv(self.y, self.groups, self.probe.inner_folds, self.probe.seed, clips=self.clips,
+                               purpose="plan")
+
+    def score(self, key: Any, X: np.ndarray, blocks: Sequence[int] | None = None) -> Score:
+        """The probe's score of clean rows ``X`` (computed once per ``key``)."""
+        if key not in self.scores:
+            self.scores[key] = self.probe.score(X, self.y, self.splits, blocks)
+        return self.scores[key]
+
+    def weighted(self, key: Any, embeddings: np.ndarray) -> Score:
+        """The score of a learned layer weighting of (rows, layers, dim) ``embeddings`` (once per ``key``)."""
+        if key not in self.scores:
+            self.scores[key] = self.probe.weighted(embeddings, self.y, self.splits)
+        return self.scores[key]
+
+    def with_copies(self, train_ids: np.ndarray, clean: np.ndarray) -> tuple[InnerSplits, InnerSplits, np.ndarray]:
+        """The shared splits on rows with copies (``train_ids``: each row's clip, ``clean``: its clean
+        rows, one per clip of :attr:`clips`): (with the copies training, clean rows only, each
+        row's position among the clean rows)."""
+        train_ids, clean = np.asarray(train_ids).astype(str), np.asarray(clean, dtype=bool)
+        position = {clip: i for i, clip in enumerate(self.clips.astype(str))}
+        clean_row = np.array([position[c] for c in train_ids])  # each row -> its clip's clean row
+        at = np.empty(len(self.clips), dtype=int)
+        at[clean_row[clean]] = np.flatnonzero(clean)  # clean row -> its place among all rows
+        with_, without = [], []
+        for tr, va in self.splits:
+            trains = np.zeros(len(self.clips), dtype=bool)
+            trains[tr] = True
+            rows = np.flatnonzero(trains[clean_row])
+            held = np.sort(at[va])
+            with_.append((rows, held))
+            without.append((rows[clean[rows]], held))
+        return (InnerSplits(with_, self.splits.grouping, self.splits.reason),
+                InnerSplits(without, self.splits.grouping, self.splits.reason), clean_row)
 
 
-def probe_layers(embeddings: np.ndarray, y: np.ndarray, groups: np.ndarray | None, probe: Probe) -> dict[str, Any]:
+def _scores(with_: Score, without: Score) -> dict[str, Any]:
+    """A decision's evidence: pooled scores with and without, and the per-inner-fold ones."""
+    return {"score_with": with_.pooled, "score_without": without.pooled,
+            "per_fold_with": list(with_.per_fold), "per_fold_without": list(without.per_fold)}
+
+
+def _check_mode(key: str, mode: str, allowed: Sequence[str]) -> None:
+    if mode not in allowed:
+        raise ValueError(f"{key}: '{mode}' is unknown ({'|'.join(allowed)})")
+
+
+# --- the decisions ------------------------------------------------------------------------------------
+
+
+def choose_layers(spec: str | Sequence[int], embeddings: np.ndarray, y: np.ndarray, candidates: Candidates | None,
+                  probe: Probe) -> tuple[Member, Score | None, dict[str, Any]]:
+    """The layer choice of one encoder (``embeddings``/``y``: its clean training rows, all layers):
+    (the member as chosen, named ``""``; the chosen candidate's score on plain features, or None;
+    the evidence). ``auto`` scores the candidates with ``candidates`` (:func:`probe_layers`)."""
+    embeddings = np.asarray(embeddings)
+    n_layers = embeddings.shape[1]
+    evidence: dict[str, Any] = {"method": "probe" if spec == "auto" else "config", "score": None,
+                                "layer_scores": [], "windows": [], "candidates": []}
+    score = None
+    if spec == "auto" and n_layers > 1:
+        if candidates is None:
+            raise ValueError("features.layers: auto needs the probe's inner splits")
+        member, score, found = probe_layers(embeddings, candidates, probe)
+        evidence |= found | {"probe": "logreg"}
+    elif spec == "weighted" and n_layers > 1:
+        member = Member("", tuple(range(n_layers)), _learned_weights(embeddings, y, probe))
+    else:
+        member = Member("", tuple([0] if spec in ("weighted", "auto") else resolve_layers(spec, n_layers)))
+        if spec == "auto":
+            evidence |= {"layer_scores": [None], "probe": "logreg"}
+    return member, score, evidence | {"spec": spec if isinstance(spec, str) else list(spec), "n_layers": int(n_layers)}
+
+
+def _learned_weights(embeddings: np.ndarray, y: np.ndarray, probe: Probe) -> tuple[float, ...]:
+    """The layer weights learned on all the rows given (:func:`speech_emotion.train.weighting.learn_layer_weights`)."""
+    from .weighting import learn_layer_weights
+
+    return tuple(float(w) for w in learn_layer_weights(embeddings, y, C=probe.C))
+
+
+def probe_layers(embeddings: np.ndarray, candidates: Candidates, probe: Probe) -> tuple[Member, Score, dict[str, Any]]:
     """Score every layer, then richer candidates, each kept only when it :func:`beats` the choice so
     far: windows of up to ``probe.max_layers`` ADJACENT layers around the best layer, a learned
     weighting of all layers, and all layers side by side (up to :data:`ALL_LAYERS_MAX_FEATURES`).
 
-    Result: ``{"layers": [...], "weights": [...] or None, "score": s, "layer_scores": [per layer],
-    "windows": [{layers, score}], "candidates": [{name, layers, score, chosen}], "inner": how the
-    inner splits were grouped}``.
-    """
-    embeddings = np.asarray(embeddings)
+    Returns the chosen member (named ``""``), its score and the evidence: ``{"score", "score_per_fold",
+    "layer_scores": [per layer], "windows": [{layers, score}], "candidates": [{name, layers, score}]}``."""
     n_layers, width = embeddings.shape[1], embeddings.shape[2]
-    y = np.asarray(y)
-    if n_layers == 1:
-        return {"layers": [0], "weights": None, "score": None, "layer_scores": [None], "windows": [],
-                "candidates": [], "inner": None}
-    splits = inner_cv(y, groups, probe.inner_folds, probe.seed, purpose="layer probe")
-    scores: dict[tuple[int, ...], Score] = {}
 
     def score(layers: Sequence[int]) -> Score:
-        key = tuple(layers)
-        if key not in scores:
-            scores[key] = probe.best(select(embeddings, layers), y, splits)
-        return scores[key]
+        return candidates.score(("layers", tuple(layers)), select(embeddings, layers))
 
     layer_scores = [score([i]).pooled for i in range(n_layers)]
     best = int(np.argmax(layer_scores))
-    chosen = {"name": "layer", "layers": [best], "weights": None, "score": score([best])}
+    chosen = ("layer", [best], score([best]))
     windows = [{"layers": [best], "score": layer_scores[best]}]
-    candidates = [{"name": "layer", "layers": [best], "score": layer_scores[best]}]
+    tried = [{"name": "layer", "layers": [best], "score": layer_scores[best]}]
     for width_ in range(2, min(probe.max_layers, n_layers) + 1):
         best_of_width = None
         for start in range(max(0, best - width_ + 1), min(best, n_layers - width_) + 1):
@@ -182,155 +261,86 @@ def probe_layers(embeddings: np.ndarray, y: np.ndarray, groups: np.ndarray | Non
             if best_of_width is None or score(layers).pooled > score(best_of_width).pooled:
                 best_of_width = layers
         if best_of_width is not None:
-            candidates.append({"name": "window", "layers": best_of_width, "score": score(best_of_width).pooled})
-            if beats(score(best_of_width), chosen["score"], robust=False):
-                chosen = {"name": "window", "layers": best_of_width, "weights": None, "score": score(best_of_width)}
+            tried.append({"name": "window", "layers": best_of_width, "score": score(best_of_width).pooled})
+            if beats(score(best_of_width), chosen[2], robust=False):
+                chosen = ("window", best_of_width, score(best_of_width))
     everything = list(range(n_layers))
-    weighted = probe.weighted(embeddings, y, splits)
-    candidates.append({"name": "weighted", "layers": everything, "score": weighted.pooled})
-    if beats(weighted, chosen["score"], robust=False):
-        from .weighting import learn_layer_weights
-
-        weights = [float(w) for w in learn_layer_weights(embeddings, y, C=probe.C)]
-        chosen = {"name": "weighted", "layers": everything, "weights": weights, "score": weighted}
+    weighted = candidates.weighted(("weighted", n_layers), embeddings)
+    tried.append({"name": "weighted", "layers": everything, "score": weighted.pooled})
+    if beats(weighted, chosen[2], robust=False):
+        chosen = ("weighted", everything, weighted)
     if n_layers * width <= ALL_LAYERS_MAX_FEATURES:
-        candidates.append({"name": "all", "layers": everything, "score": score(everything).pooled})
-        if beats(score(everything), chosen["score"], robust=False):
-            chosen = {"name": "all", "layers": everything, "weights": None, "score": score(everything)}
-    for entry in candidates:
-        entry["chosen"] = entry["name"] == chosen["name"] and entry["layers"] == chosen["layers"]
-    return {
-        "layers": chosen["layers"],
-        "weights": chosen["weights"],
-        "candidate": chosen["name"],
-        "score": chosen["score"].pooled,
-        "score_per_fold": list(chosen["score"].per_fold),
-        "layer_scores": layer_scores,
-        "windows": windows,
-        "candidates": candidates,
-        "inner": splits.record(),
-    }
+        tried.append({"name": "all", "layers": everything, "score": score(everything).pooled})
+        if beats(score(everything), chosen[2], robust=False):
+            chosen = ("all", everything, score(everything))
+    name, layers, best_score = chosen
+    weights = _learned_weights(embeddings, candidates.y, probe) if name == "weighted" else None
+    evidence = {"score": best_score.pooled, "score_per_fold": list(best_score.per_fold), "layer_scores": layer_scores,
+                "windows": windows, "candidates": tried}
+    return Member("", tuple(layers), weights), best_score, evidence
 
 
-def choose_layers(
-    spec: str | Sequence[int], embeddings: np.ndarray, y: np.ndarray, groups: np.ndarray | None, probe: Probe,
-) -> dict[str, Any]:
-    """The layer choice for one fold (``embeddings``/``y``/``groups``: its clean training rows only)."""
-    n_layers = np.asarray(embeddings).shape[1]
-    if spec == "auto":
-        result = probe_layers(embeddings, y, groups, probe)
-        result["method"] = "probe"
-        result["probe"] = "logreg"
-    elif spec == "weighted" and n_layers > 1:
-        from .weighting import learn_layer_weights
+def choose_speaker_norm(mode: str, X: np.ndarray, standardised: np.ndarray, candidates: Candidates,
+                        without: Score | None = None) -> tuple[bool, Score | None, dict[str, Any]]:
+    """Whether a fold's features are standardised per speaker (``features.speaker_norm``):
+    (the decision, the score of the winner or None, the evidence).
 
-        weights = [float(w) for w in learn_layer_weights(np.asarray(embeddings), np.asarray(y), C=probe.C)]
-        result = {"layers": list(range(n_layers)), "weights": weights, "candidate": "weighted", "score": None,
-                  "layer_scores": [], "windows": [], "candidates": [], "inner": None, "method": "config"}
-    else:
-        result = {"layers": [0] if spec == "weighted" else resolve_layers(spec, n_layers), "weights": None,
-                  "score": None, "layer_scores": [],
-                  "windows": [], "candidates": [], "inner": None, "method": "config"}
-    result["spec"] = spec if isinstance(spec, str) else list(spec)
-    result["n_layers"] = int(n_layers)
-    return result
-
-
-# --- per-speaker standardisation ------------------------------------------------------------------
-
-
-def choose_speaker_norm(
-    mode: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray, probe: Probe, min_clips: int,
-) -> dict[str, Any]:
-    """Whether a fold's features are standardised per speaker (``features.speaker_norm``).
-
-    ``X``/``y``/``groups``: the fold's clean training rows on the chosen layers. ``on``/``off``: as
-    said. ``auto``: the probe is scored on the same inner splits (speaker-grouped, so a held-out
-    speaker is standardised with its own clips only, as a test speaker will be) with and without
-    standardisation; it is used only when it :func:`beats` the score without.
-    """
-    from .speaker_norm import Stats, standardise
-
-    if mode not in ("auto", "on", "off"):
-        raise ValueError(f"features.speaker_norm: '{mode}' is unknown (auto|on|off)")
-    result: dict[str, Any] = {"mode": mode, "min_clips": int(min_clips), "score_with": None, "score_without": None,
-                              "inner": None}
+    ``X``/``standardised``: the clean training rows on the chosen layers, plain and standardised per
+    speaker (a held-out speaker of the speaker-grouped splits is standardised with its own clips only,
+    as a test speaker will be); ``without``: the plain rows' score when already known. ``auto``: on
+    only when the standardised rows' score :func:`beats` the plain one."""
+    _check_mode("features.speaker_norm", mode, ("auto", "on", "off"))
+    evidence: dict[str, Any] = {"mode": mode, "score_with": None, "score_without": None}
     if mode != "auto":
-        return result | {"use": mode == "on"}
-    splits = inner_cv(y, groups, probe.inner_folds, probe.seed, purpose="speaker normalisation decision")
-    normalised, fallback = standardise(X, groups, np.ones(len(y), bool), Stats.of(X), min_clips)
-    with_norm = probe.score(normalised, y, groups, splits)
-    without = probe.score(X, y, groups, splits)
-    return result | {"use": beats(with_norm, without, robust=False), **_scores(with_norm, without), "inner": splits.record(),
-                     "population_speakers": fallback}
+        return mode == "on", None if mode == "on" else without, evidence
+    with_norm = candidates.score(("speaker_norm", True), standardised)
+    without = without or candidates.score(("speaker_norm", False), X)
+    use = beats(with_norm, without, robust=False)
+    return use, with_norm if use else without, evidence | _scores(with_norm, without)
 
 
-def _scores(with_: Score, without: Score) -> dict[str, Any]:
-    """A decision's record: pooled scores with and without, and the per-inner-fold ones."""
-    return {"score_with": with_.pooled, "score_without": without.pooled,
-            "per_fold_with": list(with_.per_fold), "per_fold_without": list(without.per_fold)}
-
-
-# --- fusion balance -------------------------------------------------------------------------------
-
-
-def choose_balance(
-    mode: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, widths: Sequence[int], probe: Probe,
-) -> dict[str, Any]:
+def choose_balance(mode: str, X: np.ndarray, widths: Sequence[int], candidates: Candidates,
+                   plain: Score | None = None) -> tuple[bool, Score | None, dict[str, Any]]:
     """Whether a fusion's member blocks get the same total variance in its classifiers
-    (``features.balance_fusion``; :func:`speech_emotion.train.classifiers.base.block_scale`).
+    (``features.balance_fusion``; :func:`speech_emotion.train.classifiers.base.block_scale`):
+    (the decision, the winner's score or None, the evidence).
 
-    ``X``/``y``/``groups``: the fold's clean training rows as the classifiers will see them (members
-    side by side, standardised per speaker when so decided); ``widths``: each member's columns.
-    ``on``/``off``: as said. ``auto``: the probe is scored on the same inner splits balanced and
-    plain; balanced only when it :func:`beats` plain (the margin, as for the layers).
-    """
-    if mode not in ("auto", "on", "off"):
-        raise ValueError(f"features.balance_fusion: '{mode}' is unknown (auto|on|off)")
-    result: dict[str, Any] = {"mode": mode, "widths": [int(w) for w in widths], "score_with": None,
-                              "score_without": None, "inner": None}
+    ``X``: the clean training rows as the classifiers will see them (members side by side,
+    standardised per speaker when so decided); ``widths``: each member's columns; ``plain``: the plain
+    rows' score when already known. ``auto``: balanced only when it :func:`beats` plain (the margin)."""
+    _check_mode("features.balance_fusion", mode, ("auto", "on", "off"))
+    evidence: dict[str, Any] = {"mode": mode, "widths": [int(w) for w in widths], "score_with": None,
+                                "score_without": None}
     if mode != "auto":
-        return result | {"use": mode == "on"}
-    splits = inner_cv(y, groups, probe.inner_folds, probe.seed, purpose="fusion balance decision")
-    balanced = probe.score(X, y, groups, splits, blocks=widths)
-    plain = probe.score(X, y, groups, splits)
-    return result | {"use": beats(balanced, plain, robust=False), **_scores(balanced, plain), "inner": splits.record()}
+        return mode == "on", None if mode == "on" else plain, evidence
+    balanced = candidates.score(("balance", True), X, blocks=widths)
+    plain = plain or candidates.score(("balance", False), X)
+    use = beats(balanced, plain, robust=False)
+    return use, balanced if use else plain, evidence | _scores(balanced, plain)
 
 
-# --- augmented copies -----------------------------------------------------------------------------
+def choose_copies(mode: str, X: np.ndarray, y: np.ndarray, train_ids: np.ndarray, clean: np.ndarray,
+                  candidates: Candidates, blocks: Sequence[int] | None = None,
+                  without: Score | None = None) -> tuple[bool, dict[str, Any]]:
+    """Whether a fold's augmented copies train its classifiers (``augment.use``): (the decision, the evidence).
 
-
-def choose_copies(
-    mode: str,
-    X: np.ndarray,
-    y: np.ndarray,
-    groups: np.ndarray | None,
-    clean: np.ndarray,
-    clips: np.ndarray,
-    probe: Probe,
-    blocks: Sequence[int] | None = None,
-) -> dict[str, Any]:
-    """Whether a fold's augmented copies train its classifiers (``augment.use``).
-
-    ``X``/``y``/``groups``/``clips``: the fold's training rows on the chosen layers, copies included;
-    ``clean`` marks the clean rows. ``always``: they train. ``auto``: the probe is scored twice on
-    the same inner folds (speaker-grouped, else clip-grouped: a held-out clip's copies never train)
-    and the same held-out clean clips, trained with and without the copies; the copies train only
-    when training with them :func:`beats` training without (the cheaper, plainer model).
-    """
+    ``X``/``y``/``train_ids``: the fold's training rows as decided so far, copies included; ``clean``
+    marks the clean rows (those ``candidates`` were built on); ``without``: the clean rows' score when
+    already known. ``always``: they train. ``auto``: the probe on the same splits and the same
+    held-out clean clips, trained with and without the copies; the copies train only when training
+    with them :func:`beats` training without (the cheaper, plainer model)."""
+    _check_mode("augment.use", mode, ("auto", "always"))
     clean = np.asarray(clean, dtype=bool)
     n_copies = int((~clean).sum())
-    if mode not in ("auto", "always"):
-        raise ValueError(f"augment.use: '{mode}' is unknown (auto|always)")
+    evidence: dict[str, Any] = {"mode": mode, "copy_rows": n_copies, "score_with": None, "score_without": None}
     if mode == "always" or n_copies == 0:
-        return {"mode": mode, "use": n_copies > 0, "copy_rows": n_copies, "score_with": None, "score_without": None,
-                "inner": None}
-    splits = inner_cv(y, groups, probe.inner_folds, probe.seed, clean, clips, purpose="copies decision")
-    without_copies = InnerSplits([(tr[clean[tr]], va) for tr, va in splits], splits.grouping, splits.reason)
-    with_copies = probe.score(X, y, groups, splits, blocks)
-    without = probe.score(X, y, groups, without_copies, blocks)
-    return {"mode": mode, "use": beats(with_copies, without), "copy_rows": n_copies,
-            **_scores(with_copies, without), "inner": splits.record()}
+        return n_copies > 0, evidence
+    splits, clean_splits, _ = candidates.with_copies(train_ids, clean)
+    y = np.asarray(y)
+    with_copies = candidates.probe.score(X, y, splits, blocks)
+    if without is None:
+        without = candidates.probe.score(X, y, clean_splits, blocks)
+    return beats(with_copies, without), evidence | _scores(with_copies, without)
 
 
 # --- the plan of one fold -------------------------------------------------------------------------
@@ -346,74 +356,68 @@ def make_plan(
     seed: int,
     member_plans: Sequence[tuple[str, Mapping[str, Any]]] | None = None,
     threads: int = 1,
-) -> dict[str, Any]:
+) -> Plan:
     """The plan of one fold, from its training part only (``shards``: variant -> encoder -> shard
     files, :data:`~speech_emotion.train.features.Shards`; the copies are read on the chosen layers only; ``threads``: the logistic probe's inner splits
     run side by side on that many processes, which changes no number).
 
-    ``plan["features"]`` is the fold's feature pipeline (:class:`speech_emotion.train.features.FeatureSpec`):
-    what every classifier of the fold reads. A fusion encoder passes its members' plans of the same
-    fold as (member, plan) pairs in the config's member order (``member_plans``): each member's
-    chosen layers are kept, the members stay in that order, and the fused features get their own
-    speaker-normalisation and copies decisions.
-    """
+    A fusion encoder passes its members' plans of the same fold as (member, plan JSON) pairs in the
+    config's member order (``member_plans``): each member's chosen layers are kept, the members stay
+    in that order, and the fused features get their own speaker-normalisation, balance and copies
+    decisions."""
     from ..embed.embeddings import load_variant
 
     fold_index = parse_fold(fold)
     probe = Probe.from_config(features, seed, threads)
     min_clips = int(features["speaker_norm_min_clips"])
+    evidence: dict[str, Any] = {}
+    candidates = None
+    known: Score | None = None  # the score of the features as decided so far, when the probe already has it
     if member_plans:
+        plans = [(m, Plan.from_json(p)) for m, p in member_plans]
         # each member as its own plan chose it (layers, weights), under the fusion's member name
-        members = [replace(plan_spec(p).members[0], encoder=m) for m, p in member_plans]
-        layer_choice = {"method": "fusion", "layers": {m.encoder: list(m.layers) for m in members},
-                        "members": {m: p["layer_choice"] for m, p in member_plans}, "inner": None}
+        members = [replace(p.features.members[0], encoder=m) for m, p in plans]
+        evidence["layers"] = {"method": "fusion", "members": {m: p.evidence["layers"] for m, p in plans}}
     else:
         if len(shards["clean"]) != 1:
             raise ValueError(f"an encoder that is no fusion has the shards of one encoder, not {sorted(shards['clean'])}")
         encoder, clean_shards = next(iter(shards["clean"].items()))
         data = build_fold(fold_index, folds, manifest, load_variant(list(clean_shards), name="clean"))
-        layer_choice = choose_layers(features["layers"], data.X_train, data.y_train, data.groups_train, probe)
-        weights = layer_choice.pop("weights", None)
-        members = [Member(encoder, tuple(layer_choice["layers"]), None if weights is None else tuple(weights))]
+        if features["layers"] == "auto" and data.X_train.shape[1] > 1:
+            candidates = Candidates(probe, data.y_train, data.groups_train, data.train_ids)
+        member, known, evidence["layers"] = choose_layers(features["layers"], data.X_train, data.y_train, candidates,
+                                                          probe)
+        if member.weights is not None:
+            known = None  # the weights learned on every training row are not those of the inner splits
+        members = [replace(member, encoder=encoder)]
+        del data
     spec = FeatureSpec.of(members, min_clips=min_clips)
-    with_copies = load_fold(fold_index, shards, manifest, folds, spec)
-    clean = with_copies.train_variants == "clean"
-    X = with_copies.X_train
-    speaker_norm = choose_speaker_norm(features["speaker_norm"], X[clean], with_copies.y_train[clean],
-                                       with_copies.groups_train[clean], probe, min_clips)
-    spec = replace(spec, speaker_norm=bool(speaker_norm["use"]))
-    if spec.speaker_norm:
-        X = spec.fit_population(X[clean]).standardise(X, with_copies.groups_train, stats_rows=clean)[0]
-    balance = None
+    rows = load_fold(fold_index, shards, manifest, folds, spec)
+    clean = rows.train_variants == "clean"
+    if candidates is None:
+        candidates = Candidates(probe, rows.y_train[clean], rows.groups_train[clean], rows.train_ids[clean])
+    X = rows.X_train
+    standardised = None
+    if features["speaker_norm"] != "off":  # one standardisation, read by the decision and the copies
+        fitted = replace(spec, speaker_norm=True).fit_population(X[clean])
+        standardised, whose, _ = fitted.standardise(X, rows.groups_train, stats_rows=clean)
+    use, known, evidence["speaker_norm"] = choose_speaker_norm(
+        features["speaker_norm"], X[clean], None if standardised is None else standardised[clean], candidates, known)
+    spec = replace(spec, speaker_norm=use)
+    if features["speaker_norm"] == "auto":
+        speakers = rows.groups_train[clean][np.asarray(whose)[clean] == POPULATION]
+        evidence["speaker_norm"]["population_speakers"] = sorted({str(s) for s in speakers})
+    if use:
+        X = standardised
+    evidence["balance"] = None
     if len(spec.members) > 1:
-        balance = choose_balance(features["balance_fusion"], X[clean], with_copies.y_train[clean],
-                                 with_copies.groups_train[clean], spec.widths(shards["clean"]), probe)
-        spec = replace(spec, blocks=tuple(balance["widths"]) if balance["use"] else None)
-    copies = choose_copies(augment_use, X, with_copies.y_train, with_copies.groups_train, clean,
-                           with_copies.train_ids, probe, spec.blocks)
-    spec = replace(spec, copies=bool(copies["use"]))
-    log_inner_grouping(f"fold {fold}", {"layer probe": layer_choice["inner"], "speaker normalisation decision":
-                                        speaker_norm["inner"], "fusion balance decision": (balance or {}).get("inner"),
-                                        "copies decision": copies["inner"]})
-    return {
-        "fold": str(fold),
-        "n_train_clips": int(len(set(with_copies.train_ids))),
-        "layers": layer_choice.pop("layers"),
-        "layer_choice": layer_choice,
-        "speaker_norm": speaker_norm,
-        "balance": balance,
-        "copies": copies,
-        "features": spec.to_json(),
-    }
-
-
-def probe_table(plans: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """layer_probe.tsv: fold, layer, score (balanced accuracy; empty unless probed), chosen (0/1)."""
-    rows = []
-    for plan in plans:
-        choice = plan["layer_choice"]
-        scores = choice.get("layer_scores") or [None] * choice["n_layers"]
-        for layer in range(choice["n_layers"]):
-            rows.append({"fold": str(plan["fold"]), "layer": layer, "score": scores[layer],
-                         "chosen": int(layer in plan["layers"])})
-    return pd.DataFrame(rows, columns=["fold", "layer", "score", "chosen"])
+        use, known, evidence["balance"] = choose_balance(features["balance_fusion"], X[clean],
+                                                         spec.widths(shards["clean"]), candidates, known)
+        spec = replace(spec, blocks=tuple(evidence["balance"]["widths"]) if use else None)
+    use, evidence["copies"] = choose_copies(augment_use, X, rows.y_train, rows.train_ids, clean, candidates,
+                                            spec.blocks, known)
+    spec = replace(spec, copies=use)
+    used = candidates.scores or evidence["copies"]["score_with"] is not None
+    evidence["inner"] = candidates.splits.record() if used else None
+    log_inner_grouping(f"fold {fold}", {"plan": evidence["inner"]})
+    return Plan(fold=str(fold), features=spec, evidence=evidence, n_train_clips=int(len(set(rows.train_ids))))
