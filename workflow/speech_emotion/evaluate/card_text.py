@@ -363,14 +363,16 @@ def usage_lines(info: Mapping[str, Any], manifest: pd.DataFrame, corpus: Mapping
                    "`--speaker-regex REGEX` (the first group on the file name) or `--speaker-from-folder`.")
         lines += [f"{how} This model standardises features **per speaker** and refuses to run without a speaker option. "
                   "A call's files of one speaker are standardised with their own statistics, so give several recordings "
-                  f"of each speaker together (a speaker with fewer than {norm.get('min_clips')} files gets the training "
-                  "population's). To label one speaker's recordings one at a time, enrol the speaker once:", "", "```bash"]
+                  f"of each speaker together (a speaker with fewer than {norm.get('min_clips')} files, and a file without "
+                  "a speaker, gets the training population's; `--no-speakers` labels each file alone that way, see "
+                  "\"one clip alone\" under Evaluation). To label one speaker's recordings one at a time, enrol the "
+                  "speaker once:", "", "```bash"]
         if many != clip:
             lines += [f"speech-emotion enrol --model . --speaker {q(speaker)} --out {q(speaker)}.json {many}",
                       f"speech-emotion predict --model . --enrolment {q(speaker)}.json {who} {clip}"]
         else:
             lines += ["speech-emotion enrol --model . --speaker anna --out anna.json enrolment/anna/",
-                      "speech-emotion predict --model . --enrolment anna.json --speaker-from-folder recordings/"]
+                      "speech-emotion predict --model . --enrolment anna.json recordings/anna/   # every file is anna"]
         lines += ["```", ""]
     else:
         lines += ["**Speakers**: no option needed: this model does not standardise per speaker (`--speaker-regex` and "

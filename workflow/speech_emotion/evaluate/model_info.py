@@ -71,7 +71,8 @@ def model_summary(path: str | Path) -> list[tuple[str, str]]:
         lines.append(("speakers", f"NEEDED (features standardised per speaker; fewer than {spec.min_clips} files of a "
                                   "speaker in a call: the training population's statistics): --speaker-regex REGEX, "
                                   "--speaker-from-folder or --speakers TABLE; or --enrolment FILE from 'speech-emotion "
-                                  "enrol --model M --speaker NAME --out FILE clips...'"))
+                                  "enrol --model M --speaker NAME --out FILE clips...'; or --no-speakers (each file "
+                                  "alone, on the population's statistics)"))
     else:
         lines.append(("speakers", "not needed (no per-speaker standardisation); --speaker-* options only add a "
                                   "speaker column"))
