@@ -226,6 +226,9 @@ def test_torch_free_predictor_in_a_subprocess(exported, demo_models, clips, tmp_
     assert enrol.returncode == 0, enrol.stderr[-3000:]
     workflow = load_model(demo_models / "ensemble", device="cpu")
     assert workflow.add_enrolment(enrolment) == "1001"
+    info = subprocess.run([sys.executable, "-m", "speech_emotion.predict.cli", "info", str(exported["ensemble"])],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert info.returncode == 0 and "ONNX Runtime" in info.stdout and "NOT FOUND" not in info.stdout, info.stdout
     # segments in fixed windows need no torch; Silero VAD does, and says so
     fixed = subprocess.run([*command[:6], "--no-speakers", "--segment", "fixed", str(clips[0])],
                            capture_output=True, text=True, env=env, timeout=300)

@@ -333,9 +333,17 @@ def info_main(args: argparse.Namespace) -> int:
     from ..train.classifiers import ModelFileError
     from ..evaluate.model_card import model_summary
 
+    from .export import is_export, read_export
+
     try:
         lines = model_summary(args.model)
-    except (ModelFileError, KeyError) as exc:
+        if is_export(args.model):  # the encoders are graphs in the folder: no weights to look for
+            export = read_export(args.model)
+            lines = [(n, t.split("; weights")[0] if n == "encoder" else t) for n, t in lines]
+            lines.append(("exported", f"ONNX graphs ({', '.join(f['graph'] for f in export['encoders'].values())}, "
+                                      f"features.onnx, classifier.onnx; {export.get('quantize') or 'float32'}): "
+                                      "predict runs them with ONNX Runtime, without torch (docs/deploy.md)"))
+    except (ModelFileError, KeyError, ValueError) as exc:
         print(f"speech-emotion info: {exc}", file=sys.stderr)
         return 2
     width = max(len(name) for name, _ in lines)
