@@ -285,3 +285,39 @@ def test_the_readme_export_commands_run_as_written(readme_run, tmp_path):
     assert predict.returncode == 0, predict.stderr[-3000:]
     table = pd.read_csv(readme_run / "labels-onnx.tsv", sep="\t")
     assert len(table) == len(list((readme_run / "results/demo/AudioWAV").glob("*.wav"))) and table["error"].isna().all()
+
+
+def test_features_graph_selects_and_weights_layers_of_a_fusion():
+    """features.onnx of a fusion (layers side by side for one member, a learned layer weighting for the
+    other) computes FeatureSpec.select; no audio needed."""
+    from speech_emotion.predict.export import features_graph
+    from speech_emotion.train.features import FeatureSpec, Member
+
+    spec = FeatureSpec.of([Member("a", (0, 2)), Member("b", (1, 3), (0.25, 0.75))])
+    facts = {"a": {"layers": 3, "dim": 8}, "b": {"layers": 4, "dim": 6}}
+    rng = np.random.default_rng(0)
+    embeddings = {"a": rng.normal(size=(5, 3, 8)).astype(np.float32), "b": rng.normal(size=(5, 4, 6)).astype(np.float32)}
+    graph = features_graph(spec, facts).SerializeToString()
+    got = session(graph).run(["features"], {f"embeddings_{k}": v for k, v in embeddings.items()})[0]
+    np.testing.assert_allclose(got, spec.select(embeddings), rtol=0, atol=1e-6)
+    assert got.shape == (5, 2 * 8 + 6)
+
+
+def test_classifier_graph_places_columns_of_labels_a_model_never_saw():
+    """A model trained without one of the labels gets a zero column for it, as align_proba gives."""
+    from speech_emotion.predict.export import classifier_graph
+    from speech_emotion.train import classifiers as C
+    from speech_emotion.train.classifiers.base import align_proba
+    from speech_emotion.train.features import FeatureSpec
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 5)).astype(np.float32)
+    y = np.array(["a", "c", "d"] * 20)
+    X[y == "c"] += 1.5
+    model = C.make_classifier("logreg", {"Cs": [1.0]}).fit(X, y)
+    labels = ["a", "b", "c", "d"]
+    graph = classifier_graph(model, FeatureSpec.of([0], encoder="e"), labels, 5).SerializeToString()
+    got = session(graph).run(["probabilities"], {"features": X})[0]
+    expected = align_proba(model, model.predict_proba(X), np.asarray(labels))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=ATOL)
+    assert (got[:, 1] == 0).all()

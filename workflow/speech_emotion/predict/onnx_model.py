@@ -34,15 +34,16 @@ from ..train.features import FEATURES_FILE, FeatureSpec
 from .export import CLASSIFIER_GRAPH, FEATURES_GRAPH, read_export
 
 
-def session(path: str | Path, threads: int = 0) -> Any:
-    """An ONNX Runtime CPU session of one graph; ``threads`` intra-op threads (0: ONNX Runtime's
-    default, one per core)."""
+def session(path: str | Path | bytes, threads: int = 0) -> Any:
+    """An ONNX Runtime CPU session of one graph (a file, or a serialised model); ``threads``
+    intra-op threads (0: ONNX Runtime's default, one per core)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = int(threads)
     options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    model = path if isinstance(path, bytes) else str(path)
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 class OnnxEncoder:
