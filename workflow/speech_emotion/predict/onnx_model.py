@@ -13,8 +13,9 @@ parts :func:`load_exported` reads, so that its two model steps run the exported 
   :meth:`~speech_emotion.train.features.FeatureSpec.standardise` has standardised, so the graph is
   given identity speaker statistics (mean 0, std 1).
 
-Imports numpy, pandas, soundfile and onnxruntime; never torch, transformers or scikit-learn
-(tests/test_export.py runs it with those made unimportable).
+A predict run loads numpy, pandas, soundfile, tqdm (the command line's progress bar) and
+onnxruntime; never torch, transformers or scikit-learn (tests/test_export.py runs it with those
+made unimportable).
 """
 
 from __future__ import annotations
