@@ -197,6 +197,22 @@ def plot_layer_probe(table: pd.DataFrame, path: str | Path, chosen: Sequence[int
     _save(fig, path)
 
 
+def _cache_umap_jit() -> None:
+    """Turn on numba's on-disk cache for umap-learn's JIT functions, as pynndescent does for its own: without
+    it every new process compiles them again (about 10 CPU-seconds). numba keeps the cache beside umap's
+    source (in the user's cache folder where that is read-only) and recompiles when umap changes; the
+    compiled code, and so the embedding, is the same."""
+    import sys
+
+    from numba.core.dispatcher import Dispatcher
+
+    for name, module in list(sys.modules.items()):
+        if name == "umap" or name.startswith("umap."):
+            for value in list(vars(module).values()):
+                if isinstance(value, Dispatcher):
+                    value.enable_caching()
+
+
 def umap_2d(features: np.ndarray, seed: int, n_neighbors: int = 15) -> np.ndarray:
     """Standardise, reduce with PCA (<= 50 components), then UMAP to 2-D."""
     from sklearn.decomposition import PCA
@@ -208,6 +224,7 @@ def umap_2d(features: np.ndarray, seed: int, n_neighbors: int = 15) -> np.ndarra
         x = PCA(n_components=n_components, random_state=seed).fit_transform(x)
     import umap
 
+    _cache_umap_jit()
     reducer = umap.UMAP(n_neighbors=max(2, min(n_neighbors, x.shape[0] - 1)), min_dist=0.1, random_state=seed,
                         n_jobs=1)
     return reducer.fit_transform(x)
