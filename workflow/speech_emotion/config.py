@@ -476,12 +476,19 @@ def _check_dataset(dataset: dict[str, Any], workdir: Path, where: str = "dataset
         regex = dataset.get("speaker_regex")
         if not regex:
             raise ConfigError(f"{where}.speaker_regex: required when {where}.kind is 'folder' (first group = speaker)")
-        try:
-            compiled = re.compile(regex)
-        except re.error as exc:
-            raise ConfigError(f"{where}.speaker_regex: invalid regular expression '{regex}': {exc}") from exc
-        if compiled.groups < 1:
-            raise ConfigError(f"{where}.speaker_regex: '{regex}' needs a group, e.g. '^(S[MF]\\d+)_'")
+        speaker_pattern(regex, f"{where}.speaker_regex", "^(S[MF]\\d+)_")
+
+
+def speaker_pattern(regex: str, name: str, example: str = "^(\\w+?)_") -> re.Pattern[str]:
+    """``regex`` compiled, or a :class:`ConfigError` (a ValueError) naming ``name`` (the config key or
+    option that gave it): not a regular expression, or no group to take the speaker from."""
+    try:
+        compiled = re.compile(regex)
+    except re.error as exc:
+        raise ConfigError(f"{name}: invalid regular expression '{regex}': {exc}") from exc
+    if compiled.groups < 1:
+        raise ConfigError(f"{name}: '{regex}' needs a group (the speaker), e.g. '{example}'")
+    return compiled
 
 
 def _check_cross(config: dict[str, Any], workdir: Path) -> None:

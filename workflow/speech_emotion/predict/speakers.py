@@ -18,7 +18,6 @@ whose statistics they got, and how many files were labelled on the population's 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,12 +41,9 @@ def speakers_of(paths: Sequence[str | Path], regex: str | None = None, from_fold
         raise ValueError("give exactly one of: a speaker regex, the parent folder, a speaker table")
     paths = [Path(p) for p in paths]
     if regex is not None:
-        try:
-            pattern = re.compile(regex)
-        except re.error as exc:
-            raise ValueError(f"--speaker-regex '{regex}' is not a regular expression: {exc}") from exc
-        if pattern.groups < 1:
-            raise ValueError(f"--speaker-regex '{regex}' needs a group, e.g. '^(\\w+?)_'")
+        from ..config import speaker_pattern
+
+        pattern = speaker_pattern(regex, "--speaker-regex")
         return [m.group(1) if (m := pattern.search(p.name)) else None for p in paths]
     if from_folder:
         return [p.parent.name for p in paths]
