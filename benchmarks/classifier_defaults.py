@@ -21,7 +21,6 @@ and its plans.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import warnings
@@ -32,7 +31,8 @@ from sklearn.metrics import balanced_accuracy_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 from speech_emotion.train.classifiers import make_classifier  # noqa: E402
-from speech_emotion.train.features import plan_spec, planned_fold  # noqa: E402
+from speech_emotion.train.features import planned_fold  # noqa: E402
+from speech_emotion.train.fold_plan import Plan  # noqa: E402
 from speech_emotion.io.tables import read_table  # noqa: E402
 
 warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
@@ -88,7 +88,7 @@ def load_folds(work: Path, encoder: str):
     out = []
     for plan_path in sorted((results / "cv" / encoder / "plans").glob("fold-*.json")):
         fold = int(plan_path.stem.split("-")[1])
-        data, _, _ = planned_fold(fold, paths, manifest, folds, plan_spec(json.loads(plan_path.read_text())))
+        data, _, _ = planned_fold(fold, paths, manifest, folds, Plan.read(plan_path).features)
         out.append((fold, data))
     if not out:
         raise SystemExit(f"no plans under {results / 'cv' / encoder / 'plans'}: run the workflow first")

@@ -45,13 +45,14 @@ echo "[real_corpus] snakemake finished in $(( $(date +%s) - start )) s" >&2
 
 cp "$WORKDIR/results/plots/whisper-tiny.en/layer_probe.png" "$WORKDIR/layer_probe_whisper-tiny.en.png"
 
-python3 - "$WORKDIR" <<'PY'
+python3 - "$WORKDIR" "$REPO" <<'PY'
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 work = Path(sys.argv[1])
+sys.path.insert(0, str(Path(sys.argv[2]) / "workflow"))  # speech_emotion of this checkout (plans' reader)
 summary = pd.read_csv(work / "results" / "summary.tsv", sep="\t")
 manifest = pd.read_csv(work / "results" / "data" / "manifest.tsv", sep="\t")
 counts = manifest["label"].value_counts()
@@ -98,12 +99,13 @@ if probe.is_file():
     chosen = table[table["chosen"] == 1].groupby("fold")["layer"].apply(list)
     print("whisper-tiny.en layers chosen per fold: " + ", ".join(f"fold {k} {v}" for k, v in chosen.items()))
 import json  # noqa: E402
+from speech_emotion.train.fold_plan import Plan  # noqa: E402
 for encoder in sorted(summary["encoder"].unique()):
     plans = sorted((work / "results" / "cv" / encoder / "plans").glob("fold-*.json"))
     for key, what in (("copies", "augmented copies train"), ("speaker_norm", "per-speaker standardisation")):
         used = []
         for path in plans:
-            decision = json.loads(path.read_text()).get(key) or {}
+            decision = Plan.read(path).decision(key)
             if decision.get("score_with") is not None:
                 used.append(f"{path.stem[5:]} {'yes' if decision['use'] else 'no'} "
                             f"({decision['score_with']:.3f} vs {decision['score_without']:.3f})")
