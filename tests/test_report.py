@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO, run_snakemake, tails
+from synthetic import plan_json
 
 from speech_emotion.train.features import FeatureSpec
 from speech_emotion.embed.embeddings import write_shard
@@ -79,8 +80,7 @@ def fake_upstream(workdir: Path, folds: int = 3, shards: int = 2) -> dict:
         layers = [2, 3] if n_layers > 1 else [0]
         (workdir / f"results/cv/{encoder}/plans").mkdir(parents=True)
         spec = FeatureSpec.of(layers, encoder=encoder)  # the final model's feature pipeline, as rule plan writes it
-        (workdir / f"results/cv/{encoder}/plans/fold-all.json").write_text(
-            json.dumps({"layers": layers, "features": spec.to_json()}))
+        (workdir / f"results/cv/{encoder}/plans/fold-all.json").write_text(json.dumps(plan_json(spec, fold="all")))
         probe = pd.DataFrame([{"fold": str(f), "layer": l, "score": 0.3 + 0.05 * l + 0.01 * f,
                                "chosen": int(l in layers)} for f in range(folds) for l in range(n_layers)])
         probe.to_csv(workdir / f"results/cv/{encoder}/layer_probe.tsv", sep="\t", index=False)
