@@ -125,12 +125,10 @@ def speakers_for_signals(count: int, speakers: Sequence[str | None] | Mapping[in
 def assignment_line(table: pd.DataFrame, key: str = "file", min_clips: int | None = None) -> str:
     """What the labelled rows of a prediction table got: each speaker with its clips and whose
     statistics (own, enrolled, or the population's when it had fewer than ``min_clips``), and how
-    many files had no speaker (the population's statistics). Rows with an error are left out."""
+    many files had no speaker (the population's statistics). Rows with an error are left out. The table
+    has a ``speaker`` column: a call with speakers, or a model that refused to run without them."""
     if "error" in table.columns:
         table = table[table["error"].isna() | (table["error"].astype(str) == "")]
-    if "speaker" not in table.columns:
-        files = table[key].nunique()
-        return f"no speakers given: {files} file(s) labelled with the training population's statistics"
     names = [speaker_name(s) for s in table["speaker"]]
     frame = pd.DataFrame({"file": table[key].astype(str).to_numpy(), "speaker": names,
                           "whose": table.get("speaker_norm", pd.Series([""] * len(table))).fillna("").to_numpy(),
