@@ -49,9 +49,12 @@ def metrics_of(protocol: str = "speaker", folds: int = 5) -> dict:
             "per_class": per_class, "confusion": {"labels": LABELS, "counts": [[3, 1, 1, 1]] * 4}}
 
 
-def build_model(out: Path, encoder: dict, speaker_norm: bool = True, lone_clip: dict | None = None, dim: int = 6) -> Path:
+def build_model(out: Path, encoder: dict, speaker_norm: bool = True, lone_clip: dict | None = None, dim: int = 6,
+                members: list | None = None, layer_choice: dict | None = None) -> Path:
     """A small logreg model folder at ``out`` on ``dim`` features of ``encoder`` (a model.json encoder record), CV
-    scores in model.json (``lone_clip``: the cv dict's one-clip-alone figures) and metrics.json beside it."""
+    scores in model.json (``lone_clip``: the cv dict's one-clip-alone figures) and metrics.json beside it; its
+    features.json reads ``members`` (FeatureSpec members; default layer 0 of each encoder), and the fold record's
+    ``layer_choice`` (Plan.layer_choice) is ``layer_choice``."""
     from speech_emotion.evaluate.metrics import cv_summary
 
     rng = np.random.default_rng(0)
@@ -61,10 +64,12 @@ def build_model(out: Path, encoder: dict, speaker_norm: bool = True, lone_clip: 
     model = C.make_classifier("logreg", {"Cs": [1.0]}).fit(X, y, np.array([f"s{i % 3}" for i in range(24)]))
     out.mkdir(parents=True)
     C.save_model(model, out / "model.zip")
-    spec = FeatureSpec.of([0], encoder["name"], speaker_norm=speaker_norm, min_clips=3)
+    members = members or [(m["name"], [0]) for m in encoder.get("members") or [encoder]]
+    spec = FeatureSpec.of(members, speaker_norm=speaker_norm, min_clips=3)
     spec.fit_population(X).write(out / "features.json")
     record = {"classifier": "logreg", "layers": [0], "labels": LABELS, "params": {"Cs": [1.0]}, "seed": 0,
-              "speaker_norm": {"use": speaker_norm, "min_clips": 3}, "n_train_clips": 24, "n_features": dim}
+              "speaker_norm": {"use": speaker_norm, "min_clips": 3}, "n_train_clips": 24, "n_features": dim,
+              "layer_choice": layer_choice}
     metrics = metrics_of()
     cv = cv_summary(metrics) | {"protocol": "speaker"} | ({"lone_clip": lone_clip} if lone_clip else {})
     info = final_model_info(record, encoder, {"sample_rate": 16000, "max_seconds": 10.0, "batch_seconds": 10.0}, cv)
@@ -110,7 +115,7 @@ def hf_model(tmp_path) -> Path:
     out = build_model(work / "results/models/tiny/logreg", TINY, speaker_norm=False)
     info = json.loads((out / "model.json").read_text())
     metrics = json.loads((out / "metrics.json").read_text())
-    (out / "MODEL_CARD.md").write_text(model_card(info, metrics, CREMAD_MANIFEST, DEMO))
+    (out / "MODEL_CARD.md").write_text(model_card(info, FeatureSpec.read(out / "features.json"), metrics, CREMAD_MANIFEST, DEMO))
     return out
 
 
@@ -199,7 +204,8 @@ def test_model_card_has_the_hubs_metadata_licences_citation_versions_and_own_fil
     corpus = {"kind": "cremad", "source": "/data/CREMA-D/AudioWAV", "name": "main"}
     files = archive_files(model_folder / "model.zip")
     assert files == ["logreg.sklearn", "scaler.sklearn"]
-    card = model_card(info, metrics, manifest, corpus, None, files)
+    features = FeatureSpec.read(model_folder / "features.json")
+    card = model_card(info, features, metrics, manifest, corpus, None, files)
     data = check_front_matter(card, info, metrics, corpus)
     assert data["license"] == "other" and data["license_name"] == "odbl-1.0-and-audeering-opensmile"
     assert data["datasets"] == ["CREMA-D"] and data["language"] == "en"
@@ -214,7 +220,7 @@ def test_model_card_has_the_hubs_metadata_licences_citation_versions_and_own_fil
     assert "speech-emotion enrol --model . --speaker 1001" in usage
     assert "--enrolment 1001.json" in usage
 
-    other = model_card(info, metrics, manifest.drop(columns="path"), {"kind": "manifest", "name": "urdu"}, None, files)
+    other = model_card(info, features, metrics, manifest.drop(columns="path"), {"kind": "manifest", "name": "urdu"}, None, files)
     data = check_front_matter(other, info, metrics, {"kind": "manifest", "name": "urdu"})
     assert data["license"] == "other" and data["datasets"] == ["urdu"]
     assert "unknown: set by the user" in other and "--speakers speakers.csv" in other
@@ -354,7 +360,8 @@ def card_of(folder: Path, corpus: dict = CREMAD, manifest: pd.DataFrame = CREMAD
     from speech_emotion.evaluate.model_card import model_card
 
     info = json.loads((folder / "model.json").read_text())
-    return model_card(info, json.loads((folder / "metrics.json").read_text()), manifest, corpus)
+    return model_card(info, FeatureSpec.read(folder / "features.json"), json.loads((folder / "metrics.json").read_text()),
+                      manifest, corpus)
 
 
 def section(card: str, title: str) -> str:
@@ -374,11 +381,7 @@ def test_opensmile_card_says_what_the_code_does_with_long_recordings(tmp_path):
     assert "longer than 10.0 s are cut into equal windows" in section(tiny, "Model")
     fusion = dict(TINY, name="both", spec={"kind": "fusion", "members": ["tiny", "egemaps"]}, model_dir=None,
                   identity=None, members=[TINY, SMILE])
-    folder = build_model(tmp_path / "fusion", fusion)
-    info = json.loads((folder / "model.json").read_text())
-    info["layers"] = {"tiny": [0], "egemaps": [0]}
-    (folder / "model.json").write_text(json.dumps(info))
-    model = section(card_of(folder), "Model")
+    model = section(card_of(build_model(tmp_path / "fusion", fusion)), "Model")
     assert "`tiny`: recordings longer than 10.0 s are cut into equal windows" in model
     assert "`egemaps`: openSMILE computes its functionals over the whole recording" in model
 
@@ -424,9 +427,10 @@ def test_model_index_entries_are_distinct():
     from speech_emotion.evaluate.model_card import model_card
 
     for lone in (None, lone_clip_of()):
-        info = {"encoder": SMILE, "classifier": "logreg", "labels": LABELS, "layers": [0], "audio": {},
-                "speaker_norm": {"use": True, "min_clips": 3}, "cv": {"lone_clip": lone} if lone else {}}
-        card = model_card(info, metrics_of(), CREMAD_MANIFEST, CREMAD)
+        info = {"encoder": SMILE, "classifier": "logreg", "labels": LABELS, "audio": {},
+                "cv": {"lone_clip": lone} if lone else {}}
+        features = FeatureSpec.of([0], "egemaps", speaker_norm=True, min_clips=3)
+        card = model_card(info, features, metrics_of(), CREMAD_MANIFEST, CREMAD)
         index = parse_front_matter(card)["model-index"]
         assert len(index) == 1
         results = index[0]["results"]
@@ -566,7 +570,8 @@ def test_bundle_rewrites_the_cards_weights_statement_and_info_reads_the_bundle(h
     info = json.loads((hf_model / "model.json").read_text())
     assert bundled_encoders(hf_model, info) == ["tiny"]
     metrics = json.loads((hf_model / "metrics.json").read_text())
-    assert model_card(info, metrics, CREMAD_MANIFEST, DEMO, bundled=bundled_encoders(hf_model, info)) == after
+    features = FeatureSpec.read(hf_model / "features.json")
+    assert model_card(info, features, metrics, CREMAD_MANIFEST, DEMO, bundled=bundled_encoders(hf_model, info)) == after
 
 
 def test_card_and_info_show_the_one_clip_alone_figure(tmp_path, capsys):
@@ -596,3 +601,102 @@ def test_card_and_info_show_the_one_clip_alone_figure(tmp_path, capsys):
     assert main(["info", str(same)]) == 0
     line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("one clip alone"))
     assert "as cv" in line
+
+
+# --- issue 33 item 1: features.json is the one place a model folder states its feature decisions ---------
+
+OLD_KEYS = {"layers": [0], "speaker_norm": {"use": True, "min_clips": 3, "mode": "auto"},
+            "layer_choice": {"method": "config", "spec": "last", "score": None, "n_layers": 1}}
+"""What model.json said besides features.json before it stopped doing so (an older model folder)."""
+
+
+def test_model_json_states_no_decision_that_features_json_states(model_folder):
+    """features.json (FeatureSpec) states the members' layers and weights, per-speaker standardisation and its
+    minimum clips, copies and balance; model.json states none of them again, only the evidence the card cites
+    (``layer_choice``: how the layers were chosen, never which)."""
+    info = json.loads((model_folder / "model.json").read_text())
+    stated = set(json.loads((model_folder / "features.json").read_text())) | {"layers", "weights", "members"}
+    assert not stated & set(info), stated & set(info)
+    assert not stated & set(info.get("layer_choice") or {})
+
+
+def test_card_and_info_say_what_features_json_says(tmp_path, capsys):
+    """The card and `info` read layers, weights and speaker standardisation from features.json: a folder whose
+    model.json has no `layers`/`speaker_norm` (as written now) gives the same card and `info` as an older
+    folder whose model.json still has them, and an older model.json contradicting features.json changes
+    nothing (its keys are ignored); the older folder loads."""
+    def texts(folder: Path) -> tuple[str, str]:
+        assert main(["info", str(folder)]) == 0
+        return card_of(folder), capsys.readouterr().out.replace(str(folder), "M")
+
+    folders = {}
+    for name, extra in (("now", {}), ("older", OLD_KEYS),
+                        ("contradicting", {"layers": [7], "speaker_norm": {"use": False, "min_clips": 9}})):
+        folder = build_model(tmp_path / name, SMILE, lone_clip=lone_clip_of())
+        info = {k: v for k, v in json.loads((folder / "model.json").read_text()).items()
+                if k not in ("layers", "speaker_norm")}
+        (folder / "model.json").write_text(json.dumps(info | extra))
+        folders[name] = folder
+    card, out = texts(folders["now"])
+    assert "NEEDED" in out and "layers [0]" in out and "several clips of each speaker" in out, out
+    assert "- **Features**: the 6 functionals" in card and "Features standardised **per speaker**" in card
+    assert "fewer than 3 clips" in card and "at least 3, with a speaker option" in card
+    assert "--speaker-regex" in section(card, "How to use")
+    for name in ("older", "contradicting"):
+        assert texts(folders[name]) == (card, out), name
+        loaded = load_final_model(folders[name])
+        assert loaded.speaker_norm is True and not {"layers", "speaker_norm"} & set(loaded.info)
+
+    plain = build_model(tmp_path / "plain", SMILE, speaker_norm=False)
+    info = json.loads((plain / "model.json").read_text())
+    (plain / "model.json").write_text(json.dumps(info | {"speaker_norm": {"use": True, "min_clips": 3}}))
+    card, out = texts(plain)
+    assert "not needed" in out and "per speaker" not in section(card, "Model")
+    assert "**Speakers**: no option needed" in section(card, "How to use")
+
+
+def test_card_states_each_members_layers_and_weights_from_features_json(tmp_path):
+    """A Hugging Face encoder's card names the layers features.json reads and, for a learned weighting, that the
+    layers are summed with its weights (not concatenated); how they were chosen comes from model.json's
+    layer_choice (evidence). A fusion's card gives each member's layers from features.json."""
+    from speech_emotion.train.features import Member
+    from speech_emotion.train.fold_plan import Plan
+
+    probed = {"method": "probe", "spec": "auto", "score": 0.5, "n_layers": 5, "layer_scores": [0.5] * 5}
+    folder = build_model(tmp_path / "tiny", TINY, members=[Member("tiny", (2, 3))], layer_choice=probed)
+    model = section(card_of(folder), "Model")
+    assert "- **Layers** [2, 3] of 5 (0 = the convolutional/embedding output), chosen by a logistic-regression " \
+           "probe" in model and "chosen layers concatenated (6 features)" in model, model
+    weighted = build_model(tmp_path / "weighted", TINY, members=[Member("tiny", (0, 1, 2), (0.5, 0.25, 0.25))])
+    model = section(card_of(weighted), "Model")
+    assert "- **Layers** [0, 1, 2]" in model and "summed with learned weights 0.50, 0.25, 0.25" in model, model
+    assert "concatenated" not in model
+
+    fusion = dict(TINY, name="both", spec={"kind": "fusion", "members": ["tiny", "egemaps"]}, model_dir=None,
+                  identity=None, members=[TINY, SMILE])
+    members = [Member("tiny", (1,)), Member("egemaps", (0,))]
+    evidence = {"layers": {"method": "fusion", "members": {"tiny": probed, "egemaps": {"method": "config", "n_layers": 1}}}}
+    plan = Plan("all", FeatureSpec.of(members), evidence, 24)  # the fold-all plan of the fusion: its record's choice
+    assert plan.layer_choice["members"]["tiny"] == {k: probed[k] for k in ("method", "spec", "score", "n_layers")}
+    folder = build_model(tmp_path / "fusion", fusion, members=members, layer_choice=plan.layer_choice)
+    assert not {"layers", "layer_scores"} & set(json.loads((folder / "model.json").read_text())["layer_choice"]["members"]["tiny"])
+    model = section(card_of(folder), "Model")
+    assert "  - **Layers** [1] of 5 (0 = the convolutional/embedding output), chosen by a logistic-regression" in model, model
+    assert "  - **Encoder** `egemaps`" in model
+
+
+def test_card_says_whether_copies_trained_from_features_json(model_folder):
+    """Whether augmented copies trained is features.json's `copies`; the fold-all record's copies entry only
+    gives the evidence (how many rows, the probe's scores with and without them)."""
+    from dataclasses import replace
+
+    from speech_emotion.evaluate.model_card import model_card
+
+    info = json.loads((model_folder / "model.json").read_text())
+    spec = FeatureSpec.read(model_folder / "features.json")
+    evidence = {"copy_rows": 40, "score_with": 0.6, "score_without": 0.5, "mode": "auto"}
+    for copies, says in ((True, "- Augmented copies trained (40 rows besides the clean clips)."),
+                         (False, "- Augmented copies were available but not used: the probe scored 0.500 without and "
+                                 "0.600 with them.")):
+        card = model_card(info, replace(spec, copies=copies), metrics_of(), CREMAD_MANIFEST, CREMAD, evidence)
+        assert says in section(card, "Model"), copies

@@ -133,7 +133,7 @@ def test_demo_workflow_models_label_a_real_clip(demo_run, tmp_path):
     for info in models:
         cmd = [sys.executable, "-m", "speech_emotion.predict.cli", "predict", "--model", str(info.parent), str(clip)]
         run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
-        norm = (json.loads(info.read_text()).get("speaker_norm") or {}).get("use")
+        norm = FeatureSpec.read(info.parent / "features.json").speaker_norm
         if norm:  # a model standardising per speaker refuses files without a speaker, saying what to pass
             normalised += 1
             assert run.returncode == 2 and "--speaker-regex" in run.stderr, f"{info.parent}: {run.stderr}"

@@ -265,10 +265,11 @@ def test_predefined_fold_column_with_an_empty_value_stops_the_run(tmp_path):
 def card_for(protocol: str, n_folds: int, overlap: int | None) -> str:
     """MODEL_CARD.md of a small openSMILE model whose CV metrics.json records ``protocol``."""
     from speech_emotion.evaluate.model_card import model_card
+    from speech_emotion.train.features import FeatureSpec
 
     labels = ["Angry", "Happy", "Neutral", "Sad"]
     info = {"encoder": {"name": "egemaps", "spec": {"kind": "opensmile", "feature_set": "eGeMAPSv02"}},
-            "classifier": "logreg", "labels": labels, "layers": [0], "params": {"C": 1.0}, "n_train_clips": 8,
+            "classifier": "logreg", "labels": labels, "params": {"C": 1.0}, "n_train_clips": 8,
             "n_features": 88, "seed": 0, "audio": {"sample_rate": 16000, "max_seconds": 30}}
     score = {"mean": 0.5, "std": 0.1, "pooled": 0.5}
     metrics = {"protocol": protocol, "n_folds": n_folds, "n_clips": 8, "balanced_accuracy": score, "accuracy": score,
@@ -277,7 +278,7 @@ def card_for(protocol: str, n_folds: int, overlap: int | None) -> str:
     if overlap is not None:
         metrics["speaker_overlap"] = {"n_speakers": overlap, "n_clips": 2 * overlap, "speakers": {}}
     manifest = pd.DataFrame({"label": labels * 2, "speaker": [f"S{i}" for i in range(8)]})
-    return model_card(info, metrics, manifest, {"kind": "folder"})
+    return model_card(info, FeatureSpec.of([0], "egemaps"), metrics, manifest, {"kind": "folder"})
 
 
 INDEPENDENT_CLAIMS = ("no speaker in both", "no speaker on both sides", "speaker-independent folds")

@@ -8,6 +8,7 @@ from pathlib import Path  # noqa: E402
 from speech_emotion.io.files import atomic_path, read_json, write_json_atomic, write_text_atomic  # noqa: E402
 from speech_emotion.train.classifiers import load_model  # noqa: E402
 from speech_emotion.train.features import FeatureSpec  # noqa: E402
+from speech_emotion.train.final_model import without_stale_keys  # noqa: E402
 from speech_emotion.io.logs import job_log  # noqa: E402
 from speech_emotion.evaluate.metrics import cv_summary  # noqa: E402
 from speech_emotion.evaluate.model_card import archive_files, model_card  # noqa: E402
@@ -16,17 +17,18 @@ from speech_emotion.io.tables import read_table  # noqa: E402
 
 log = job_log(snakemake.log[0])  # noqa: F821
 inputs, output, params = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
-load_model(inputs.model), FeatureSpec.read(inputs.features)  # verify before publishing
+load_model(inputs.model)  # verify before publishing
+features = FeatureSpec.read(inputs.features)  # the one statement of layers, weights, speaker standardisation, copies
 record = read_json(inputs.record)
 metrics = read_json(inputs.metrics)
-info = read_json(inputs.info) | {"cv": cv_summary(metrics) | {"protocol": metrics.get("protocol", "speaker")}}
+info = without_stale_keys(read_json(inputs.info)) | {"cv": cv_summary(metrics) | {"protocol": metrics.get("protocol", "speaker")}}
 # a rebuilt model keeps an earlier `speech-emotion bundle` copy of its weights (encoder/): the card says so
-card = model_card(info, metrics, read_table(inputs.manifest), params.corpus, record.get("copies"),
+card = model_card(info, features, metrics, read_table(inputs.manifest), params.corpus, record.get("copies"),
                   archive_files(inputs.model), bundled_encoders(Path(output.card).parent, info))
 for source, target in ((inputs.model, output.model), (inputs.features, output.features)):
     with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)
 write_json_atomic(output.info, info)
 write_text_atomic(output.card, card)
-log.info("final model %s/%s: layers %s, CV balanced accuracy %s", snakemake.wildcards.encoder,  # noqa: F821
-         snakemake.wildcards.classifier, info["layers"], info["cv"]["balanced_accuracy"])  # noqa: F821
+log.info("final model %s/%s: %s; CV balanced accuracy %s", snakemake.wildcards.encoder,  # noqa: F821
+         snakemake.wildcards.classifier, features.describe(), info["cv"]["balanced_accuracy"])  # noqa: F821

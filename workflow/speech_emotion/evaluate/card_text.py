@@ -6,7 +6,9 @@ block, the protocol sentences (:func:`protocol_text`), "How to use" (:func:`usag
 model folder itself, the speaker option for files named like the corpus's) and which CV figure a user gets
 when (:func:`lone_clip_sentence`).
 :mod:`speech_emotion.evaluate.model_card` assembles the card from them; ``speech-emotion info``
-(:mod:`speech_emotion.evaluate.model_info`) reads the same sentences.
+(:mod:`speech_emotion.evaluate.model_info`) reads the same sentences. Whether the model standardises per
+speaker, and from how many clips, comes from its feature pipeline (features.json,
+:class:`~speech_emotion.train.features.FeatureSpec`), never from model.json.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from __future__ import annotations
 import shlex
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..layout import MODEL
 from ..predict.portable import encoder_records, weights_lines
+
+if TYPE_CHECKING:
+    from ..train.features import FeatureSpec
 
 CREMAD = (
     "CREMA-D (Crowd-sourced Emotional Multimodal Actors Dataset): 91 actors reading 12 English "
@@ -330,13 +335,13 @@ def speaker_option(corpus: Mapping[str, Any]) -> list[str] | None:
     return None
 
 
-def usage_lines(info: Mapping[str, Any], manifest: pd.DataFrame, corpus: Mapping[str, Any],
+def usage_lines(info: Mapping[str, Any], features: FeatureSpec, manifest: pd.DataFrame, corpus: Mapping[str, Any],
                 bundled: Collection[str] = ()) -> list[str]:
     """How to use: commands run in the model folder itself (``--model .``), as after a download from the Hub, on
-    recordings named like the training corpus's in ``recordings/``; the speaker option the model needs; where the
-    encoder weights are (:func:`weights_lines`: in the folder for the encoders named in ``bundled``)."""
+    recordings named like the training corpus's in ``recordings/``; the speaker option the model needs (``features``:
+    whether it standardises per speaker); where the encoder weights are (:func:`weights_lines`: in the folder for
+    the encoders named in ``bundled``)."""
     folder = MODEL.format(encoder=info["encoder"]["name"], classifier=info["classifier"])
-    norm = info.get("speaker_norm") or {}
     q = shlex.quote
     if "path" in manifest.columns and len(manifest):
         name, speaker = Path(str(manifest.iloc[0]["path"])).name, str(manifest.iloc[0]["speaker"])
@@ -347,13 +352,13 @@ def usage_lines(info: Mapping[str, Any], manifest: pd.DataFrame, corpus: Mapping
     who = " ".join(q(o) for o in option) if option else "--speakers speakers.csv"
     # one speaker's clips together (a per-speaker model standardises them with their own statistics)
     many = f"recordings/{q(speaker)}_*" if option and option[1] == SPEAKER_REGEX_CREMAD else clip
-    given = f" {who}" if norm.get("use") else ""
+    given = f" {who}" if features.speaker_norm else ""
     lines = ["Run these in this model's folder, the one that holds this card (as downloaded from the Hub, or copied); "
              f"from elsewhere give its path instead of `.` (in the workflow that made it: `{folder}`). The examples label "
              "recordings named like the training corpus's, in a folder `recordings/`: put yours there.", "",
              "```bash", "speech-emotion info .", f"speech-emotion predict --model .{given} {many} > labels.tsv",
              f"speech-emotion predict --model .{given} --segment vad --summary shares.tsv {clip}", "```", ""]
-    if norm.get("use"):
+    if features.speaker_norm:
         if option:
             how = (f"**Speakers**: pass `{who}`: the speaker is the first group of the regex on the file name "
                    f"(`{name}`: `{speaker}`); files named otherwise: `--speakers TABLE` (CSV/TSV with columns "
@@ -363,7 +368,7 @@ def usage_lines(info: Mapping[str, Any], manifest: pd.DataFrame, corpus: Mapping
                    "`--speaker-regex REGEX` (the first group on the file name) or `--speaker-from-folder`.")
         lines += [f"{how} This model standardises features **per speaker** and refuses to run without a speaker option. "
                   "A call's files of one speaker are standardised with their own statistics, so give several recordings "
-                  f"of each speaker together (a speaker with fewer than {norm.get('min_clips')} files, and a file without "
+                  f"of each speaker together (a speaker with fewer than {features.min_clips} files, and a file without "
                   "a speaker, gets the training population's; `--no-speakers` labels each file alone that way, see "
                   "\"one clip alone\" under Evaluation). To label one speaker's recordings one at a time, enrol the "
                   "speaker once:", "", "```bash"]
@@ -380,7 +385,7 @@ def usage_lines(info: Mapping[str, Any], manifest: pd.DataFrame, corpus: Mapping
     lines += ["```python", "from speech_emotion import load_model", "",
               f'model = load_model(".")  # this folder (in the workflow that made it: load_model("{folder}"))']
     path = repr(f"recordings/{name}")
-    if norm.get("use"):
+    if features.speaker_norm:
         lines.append(f"table = model.predict([{path}], speakers=[{speaker!r}])  "
                      "# file, speaker, label, prob_<label>..., speaker_norm, error")
     else:
@@ -408,12 +413,12 @@ def lone_clip_folds(info: Mapping[str, Any]) -> str:
             + (" (in the others a clip is labelled the same either way)" if done < folds else ""))
 
 
-def lone_clip_sentence(info: Mapping[str, Any]) -> str:
-    """Which of the two figures (:data:`LONE_ROWS`) a user of this model gets, and when."""
-    norm = info.get("speaker_norm") or {}
-    if norm.get("use"):
+def lone_clip_sentence(features: FeatureSpec) -> str:
+    """Which of the two figures (:data:`LONE_ROWS`) a user of this model gets, and when (``features``: the model's
+    feature pipeline, whether it standardises per speaker)."""
+    if features.speaker_norm:
         return ("This model standardises per speaker: you get the first figure when you pass several clips of each "
-                f"speaker in one call (at least {norm.get('min_clips')}, with a speaker option) or an enrolment, the "
+                f"speaker in one call (at least {features.min_clips}, with a speaker option) or an enrolment, the "
                 "second when a file is labelled alone or without its speaker.")
     return ("This model does not standardise per speaker: a file's label does not depend on the other files of a "
             "call or on a speaker option.")

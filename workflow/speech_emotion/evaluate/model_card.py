@@ -1,8 +1,11 @@
 """MODEL_CARD.md of a final model folder, a Hugging Face model card.
 
-Generated from what the workflow already wrote: model.json (:func:`final_model_info`, with the CV figures
-and, where a fold standardised per speaker, those of one clip alone), the fold-all record.json (whether
-augmented copies trained), the classifier's CV metrics.json (:mod:`speech_emotion.evaluate.metrics`), the
+Generated from what the workflow already wrote: features.json (the feature pipeline,
+:class:`~speech_emotion.train.features.FeatureSpec`: the layers of each encoder and their weights, per-speaker
+standardisation, whether augmented copies trained; the card reads these decisions nowhere else), model.json
+(:func:`final_model_info`, with the CV figures and, where a fold standardised per speaker, those of one clip alone,
+and ``layer_choice``: how the layers were chosen), the fold-all record.json (the copies' evidence: how many rows,
+the probe's scores), the classifier's CV metrics.json (:mod:`speech_emotion.evaluate.metrics`), the
 manifest (clips, labels, speakers, durations) and the files of model.zip. It opens with the YAML metadata
 the Hub and its tools read (:func:`card_data`: licence, tags, datasets, metrics, ``pipeline_tag``,
 ``library_name`` and a ``model-index`` with the CV results), built with ``huggingface_hub.ModelCardData``.
@@ -19,7 +22,7 @@ import json
 import zipfile
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -31,6 +34,9 @@ from .card_text import (  # noqa: F401 - dataset_facts .. protocol_text: re-expo
 )
 from .metrics import METRIC_LABELS, METRICS
 from .model_info import model_summary  # noqa: F401 - re-exported: `speech-emotion info` imports it from here
+
+if TYPE_CHECKING:
+    from ..train.features import FeatureSpec
 
 # --- the metadata the Hub reads ----------------------------------------------------------------------
 
@@ -182,17 +188,18 @@ def data_table(manifest: pd.DataFrame, labels: Sequence[str]) -> list[str]:
     return md_table(["label", "clips", "speakers", *(["minutes"] if has_duration else [])], rows)
 
 
-def _encoder_lines(info: Mapping[str, Any]) -> list[str]:
+def _encoder_lines(info: Mapping[str, Any], features: FeatureSpec) -> list[str]:
+    """The encoder and its layers (features.json's member of that encoder; how they were chosen: model.json's
+    ``layer_choice``); a fusion's members each so."""
     enc = info["encoder"]
     spec = enc["spec"]
     if spec.get("kind") == "fusion":
         lines = [f"- **Encoder** `{enc['name']}`: the features of {len(enc['members'])} encoders side by side, each "
                  "on the layers its own plan chose:"]
         for member in enc["members"]:
-            sub = {**info, "encoder": member, "layers": info["layers"][member["name"]],
-                   "layer_choice": (info.get("layer_choice") or {}).get("members", {}).get(member["name"]),
-                   "n_features": None}
-            lines += ["  " + line for line in _encoder_lines(sub)]
+            sub = {**info, "encoder": member, "n_features": None,
+                   "layer_choice": ((info.get("layer_choice") or {}).get("members") or {}).get(member["name"])}
+            lines += ["  " + line for line in _encoder_lines(sub, features)]
         return lines + [f"- **Features**: {info.get('n_features', '?')} in all, concatenated."]
     if spec.get("kind") == "opensmile":
         what = f"openSMILE `{spec.get('feature_set')}` functionals (hand-crafted acoustic features, one vector per clip)"
@@ -209,19 +216,24 @@ def _encoder_lines(info: Mapping[str, Any]) -> list[str]:
     if spec.get("kind") == "opensmile":
         return [f"- **Encoder** `{enc['name']}`: {what}.",
                 f"- **Features**: the {info.get('n_features') or 'openSMILE'} functionals of the whole recording."]
+    member = features.member(enc["name"])
+    if member is None:
+        raise ValueError(f"features.json has no member for encoder {enc['name']!r} (members {features.encoders})")
     choice = info.get("layer_choice") or {}
     how = {"probe": "chosen by a logistic-regression probe under speaker-grouped inner CV on the training clips",
            "config": "fixed by `features.layers`"}.get(str(choice.get("method")), "")
     total = f" of {choice['n_layers']}" if choice.get("n_layers") else ""
+    joined = ("summed with learned weights " + ", ".join(f"{w:.2f}" for w in member.weights) if member.weights
+              else "chosen layers concatenated")
     return [
         f"- **Encoder** `{enc['name']}`: {what}.",
-        f"- **Layers** {list(info['layers'])}{total} (0 = the convolutional/embedding output){', ' + how if how else ''}; "
-        "each layer's frames pooled as mean ++ std; chosen layers concatenated"
+        f"- **Layers** {list(member.layers)}{total} (0 = the convolutional/embedding output){', ' + how if how else ''}; "
+        f"each layer's frames pooled as mean ++ std; {joined}"
         + (f" ({info['n_features']} features)." if info.get("n_features") else "."),
     ]
 
 
-def _classifier_lines(info: Mapping[str, Any], augment: Mapping[str, Any] | None) -> list[str]:
+def _classifier_lines(info: Mapping[str, Any], features: FeatureSpec, augment: Mapping[str, Any] | None) -> list[str]:
     params = {k: v for k, v in (info.get("params") or {}).items() if v is not None}
     lines = [f"- **Classifier** `{info['classifier']}` (features standardised, classes weighted by frequency): "
              f"`{json.dumps(params, sort_keys=True)}`."]
@@ -229,22 +241,22 @@ def _classifier_lines(info: Mapping[str, Any], augment: Mapping[str, Any] | None
         lines.append(f"- Chosen by the fit itself (inner CV, early stopping, blend weights): `{json.dumps(info['selected'], sort_keys=True)}`.")
     if info.get("tuned"):
         lines.append(f"- Tuned (Optuna, nested inner CV): `{json.dumps(info['tuned'], sort_keys=True)}`.")
-    norm = info.get("speaker_norm") or {}
-    if norm.get("use"):
+    if features.speaker_norm:
         lines.append(f"- Features standardised **per speaker** (mean and spread of each speaker's own clips; speakers "
-                     f"with fewer than {norm.get('min_clips')} clips get the training population's): pass the speaker "
+                     f"with fewer than {features.min_clips} clips get the training population's): pass the speaker "
                      "of each file to predict (`speakers=`, `--speaker-regex`, `--speaker-from-folder`, `--speakers`).")
-    if augment:
-        if augment.get("use"):
-            lines.append(f"- Augmented copies trained ({augment.get('copy_rows')} rows besides the clean clips).")
-        elif augment.get("copy_rows"):
-            lines.append(f"- Augmented copies were available but not used: the probe scored {fmt(augment.get('score_without'))} "
-                         f"without and {fmt(augment.get('score_with'))} with them.")
+    augment = augment or {}
+    if features.copies:
+        rows = f" ({augment['copy_rows']} rows besides the clean clips)" if augment.get("copy_rows") else ""
+        lines.append(f"- Augmented copies trained{rows}.")
+    elif augment.get("copy_rows"):
+        lines.append(f"- Augmented copies were available but not used: the probe scored {fmt(augment.get('score_without'))} "
+                     f"without and {fmt(augment.get('score_with'))} with them.")
     lines.append(f"- Trained on all {info.get('n_train_clips', '?')} clean clips (seed {info.get('seed')}).")
     return lines
 
 
-def _metric_lines(info: Mapping[str, Any], metrics: Mapping[str, Any]) -> list[str]:
+def _metric_lines(info: Mapping[str, Any], features: FeatureSpec, metrics: Mapping[str, Any]) -> list[str]:
     how, _ = protocol_text(*protocol_args(metrics))
     chance = metrics.get("chance", {})
     rows = [[METRIC_LABELS[m], f"{fmt(metrics[m]['mean'])} ± {fmt(metrics[m]['std'])}", fmt(metrics[m]["pooled"]),
@@ -266,10 +278,10 @@ def _metric_lines(info: Mapping[str, Any], metrics: Mapping[str, Any]) -> list[s
     if speakers:
         lines += ["", f"Accuracy per speaker ({speakers['n_speakers']} speakers): min {fmt(speakers['min'])}, "
                   f"median {fmt(speakers['median'])}, max {fmt(speakers['max'])}."]
-    return lines + _condition_lines(info, metrics)
+    return lines + _condition_lines(info, features, metrics)
 
 
-def _condition_lines(info: Mapping[str, Any], metrics: Mapping[str, Any]) -> list[str]:
+def _condition_lines(info: Mapping[str, Any], features: FeatureSpec, metrics: Mapping[str, Any]) -> list[str]:
     """Each speaker's own clips (the CV figures) against one clip alone (model.json ``cv.lone_clip``), and which
     of them a user gets when."""
     lone = lone_clip(info)
@@ -282,7 +294,7 @@ def _condition_lines(info: Mapping[str, Any], metrics: Mapping[str, Any]) -> lis
                      fmt(f1.get("pooled"))])
     return ["", f"What predict is told about speakers changes the figure: {lone_clip_folds(info)}.", "",
             *md_table(["condition", "UA pooled", "UA fold mean ± std", "WA pooled", "macro-F1 pooled"], rows), "",
-            lone_clip_sentence(info)]
+            lone_clip_sentence(features)]
 
 
 def _human_lines(metrics: Mapping[str, Any]) -> list[str]:
@@ -302,6 +314,7 @@ def _human_lines(metrics: Mapping[str, Any]) -> list[str]:
 
 def model_card(
     info: Mapping[str, Any],
+    features: FeatureSpec,
     metrics: Mapping[str, Any],
     manifest: pd.DataFrame,
     corpus: Mapping[str, Any],
@@ -311,9 +324,11 @@ def model_card(
 ) -> str:
     """MODEL_CARD.md text for a final model folder: YAML front matter (:func:`card_data`), then the card.
 
-    ``info``: model.json; ``metrics``: the pair's CV metrics.json; ``manifest``: the accepted clips
+    ``info``: model.json; ``features``: features.json (every feature decision: layers, weights, per-speaker
+    standardisation, copies); ``metrics``: the pair's CV metrics.json; ``manifest``: the accepted clips
     (path, label, speaker, duration_s); ``corpus``: ``{"kind", "source", "name", "speaker_regex"}`` of the
-    dataset config; ``augment``: the fold-all record.json's copies decision (``copies``); ``files``: the files
+    dataset config; ``augment``: the fold-all record.json's copies record (``copies``: its ``copy_rows`` and the
+    probe's scores; whether they trained is ``features.copies``); ``files``: the files
     in model.zip (:func:`archive_files`); ``bundled``: the encoders whose weights are bundled in the folder
     (:func:`speech_emotion.predict.portable.bundled_encoders`).
     """
@@ -339,13 +354,13 @@ def model_card(
         f"{fmt(ua.get('mean'))} ± {fmt(ua.get('std'))} over folds, {fmt(ua.get('pooled'))} pooled "
         f"(chance {fmt((metrics.get('chance') or {}).get('balanced_accuracy'))}).",
         "",
-        "Generated by the speech-emotion workflow (rule `final_model`) from model.json, the CV metrics.json "
-        "and the manifest; edit a copy, not this file (it is rewritten when the model is rebuilt).",
+        "Generated by the speech-emotion workflow (rule `final_model`) from features.json, model.json, the CV "
+        "metrics.json and the manifest; edit a copy, not this file (it is rewritten when the model is rebuilt).",
         "",
         "## Model",
         "",
-        *_encoder_lines(info),
-        *_classifier_lines(info, augment),
+        *_encoder_lines(info, features),
+        *_classifier_lines(info, features, augment),
         *_audio_lines(info),
         _files_line(files),
         "",
@@ -357,7 +372,7 @@ def model_card(
         "",
         "## Evaluation",
         "",
-        *_metric_lines(info, metrics),
+        *_metric_lines(info, features, metrics),
         "",
         "### Human baseline",
         "",
@@ -381,7 +396,7 @@ def model_card(
         "",
         "## How to use",
         "",
-        *usage_lines(info, manifest, corpus, bundled),
+        *usage_lines(info, features, manifest, corpus, bundled),
         "",
         "## Licences",
         "",

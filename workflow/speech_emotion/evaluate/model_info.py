@@ -3,18 +3,23 @@
 Nothing heavy is imported (no torch, no classifier is loaded). Where each encoder's weights are comes
 from :func:`speech_emotion.predict.portable.locate_encoder` (without downloading), so ``info`` names the
 copy predict would use: a bundled one once ``speech-emotion bundle`` has run. The sentences on speakers
-and on the two CV figures are the card's (:mod:`speech_emotion.evaluate.card_text`).
+and on the two CV figures are the card's (:mod:`speech_emotion.evaluate.card_text`). Layers, their weights and
+per-speaker standardisation come from features.json, the one place a model folder states them (an older
+model.json's copies of them are not read).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..predict.portable import encoder_records, locate_encoder
 from .card_text import fmt, lone_clip, lone_clip_sentence
+
+if TYPE_CHECKING:
+    from ..train.features import Member
 
 SCORES = (("balanced_accuracy", "UA"), ("accuracy", "WA"), ("f1_macro", "macro-F1"))
 """The metrics ``info`` prints, with their short names."""
@@ -31,7 +36,7 @@ def _weights(path: Path, record: Mapping[str, Any]) -> str:
     return f"; weights {weights.path} ({weights.where})"
 
 
-def _encoder_summary(path: Path, record: Mapping[str, Any], layers: Sequence[int] | None) -> str:
+def _encoder_summary(path: Path, record: Mapping[str, Any], member: Member | None) -> str:
     spec = record["spec"]
     if spec.get("kind") == "opensmile":
         what = f"openSMILE {spec.get('feature_set')} functionals"
@@ -39,7 +44,8 @@ def _encoder_summary(path: Path, record: Mapping[str, Any], layers: Sequence[int
         what = f"random weights from {spec['init_config']}, not pretrained"
     else:
         what = str(spec.get("model"))
-    return f"{record['name']} ({what}), layers {list(layers or [])}{_weights(path, record)}"
+    layers = f"layers {list(member.layers)}{' weighted' if member.weights else ''}" if member else "no layers"
+    return f"{record['name']} ({what}), {layers}{_weights(path, record)}"
 
 
 def _scores(values: Mapping[str, Any]) -> str:
@@ -63,8 +69,7 @@ def model_summary(path: str | Path) -> list[tuple[str, str]]:
         raise ModelFileError(f"{path}: not a model folder ({exc})") from exc
     except ValueError as exc:
         raise ModelFileError(f"{path}: damaged model folder ({exc})") from exc
-    layers = {m.encoder: m.layers for m in spec.members}
-    encoders = "; ".join(_encoder_summary(path, r, layers.get(r["name"])) for r in encoder_records(info))
+    encoders = "; ".join(_encoder_summary(path, r, spec.member(r["name"])) for r in encoder_records(info))
     lines = [("model", str(path)), ("labels", ", ".join(info["labels"])), ("encoder", encoders),
              ("classifier", str(info["classifier"]))]
     if spec.speaker_norm:
@@ -84,7 +89,7 @@ def model_summary(path: str | Path) -> list[tuple[str, str]]:
         lines.append(("cv", f"{cv.get('folds', '?')} folds ({cv.get('protocol', 'speaker')}), {cv.get('clips', '?')} "
                             f"clips{own}: {_scores(cv)}; chance UA {fmt(chance)}"))
         lines.append(("one clip alone", f"{_scores(lone)} ({len(lone['folds_standardised'])} of {lone['n_folds']} "
-                                        f"folds standardised per speaker). {lone_clip_sentence(info)}" if lone else
+                                        f"folds standardised per speaker). {lone_clip_sentence(spec)}" if lone else
                       "as cv: no CV fold standardised features per speaker"))
     else:
         lines.append(("cv", "no scores in model.json (a CV fold or cross-corpus model: see its metrics.json)"))

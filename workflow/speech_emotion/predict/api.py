@@ -188,7 +188,8 @@ class EmotionModel:
 
     @property
     def info(self) -> dict[str, Any]:
-        """model.json of the folder (encoder, layers, labels, CV metrics, ...)."""
+        """model.json of the folder (encoder, labels, audio settings, CV metrics, ...); the layers and per-speaker
+        standardisation are the feature pipeline's (``self.final.features``, features.json)."""
         return self.final.info
 
     @property

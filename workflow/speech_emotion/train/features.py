@@ -170,6 +170,12 @@ class FeatureSpec:
     def encoders(self) -> list[str]:
         return [m.encoder for m in self.members]
 
+    def member(self, encoder: str) -> Member | None:
+        """The member reading ``encoder`` (a model.json encoder record's name), or None; a one-encoder
+        pipeline's only member whatever its name."""
+        found = [m for m in self.members if m.encoder == encoder]
+        return found[0] if found else self.members[0] if len(self.members) == 1 else None
+
     def describe(self) -> str:
         """One line: members and layers, standardisation, copies."""
         parts = " + ".join(f"{m.encoder} layers {list(m.layers)}{' weighted' if m.weights else ''}" for m in self.members)

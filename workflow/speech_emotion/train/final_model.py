@@ -5,6 +5,16 @@ and how predict reads it back.
 Every trained model gets such a folder: each CV fold (results/cv/{encoder}/{classifier}/fold-{k}/),
 each cross-corpus model (results/cross/models/{train}/{encoder}/{classifier}/) and the final model
 (results/models/{encoder}/{classifier}/, which adds MODEL_CARD.md and the CV scores).
+
+features.json is the one place a folder states what its plan decided: each member's layers and
+weights, per-speaker standardisation and its minimum clips, copies, fusion balance. model.json
+states none of them again; it holds what is no feature decision (classifier, encoder identity,
+labels, params, audio, CV scores, versions) and, of the plan's evidence, only what the card cites:
+``layer_choice``, how the layers were chosen (method probe | config | fusion, the ``features.layers``
+spec, the probe's score, how many layers the encoder has; for a fusion the same per member under
+``members``), never which. Every reader (the card, ``speech-emotion info``, predict, bundle, export)
+takes the decisions from :attr:`FinalModel.features`. model.json files of older folders also carry
+``layers`` and ``speaker_norm`` (:data:`STALE_KEYS`): they load, and those keys are ignored.
 """
 
 from __future__ import annotations
@@ -20,10 +30,20 @@ from .features import FEATURES_FILE, FeatureSpec
 from ..io.versions import library_versions, warn_versions
 
 
+STALE_KEYS = ("layers", "speaker_norm")
+"""model.json keys of older folders that copied features.json's decisions; ignored when read."""
+
+
+def without_stale_keys(info: Mapping[str, Any]) -> dict[str, Any]:
+    """model.json as read: an older folder's copies of features.json's decisions (:data:`STALE_KEYS`) left out."""
+    return {k: v for k, v in info.items() if k not in STALE_KEYS}
+
+
 def final_model_info(
     record: Mapping[str, Any], encoder: Mapping[str, Any], audio: Mapping[str, Any], cv: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """model.json of a model folder: everything predict needs besides model.zip and features.json.
+    """model.json of a model folder: everything predict needs besides model.zip and features.json, and
+    none of features.json's decisions (module docstring); ``record``: the fold's record (train_fold).
 
     ``encoder``: ``{"name", "spec" (encoders.<name>), "model_dir" (the weights' folder, relative to
     the workflow's working directory, or None for openSMILE)}``; ``audio``: sample_rate, max_seconds,
@@ -34,9 +54,7 @@ def final_model_info(
     return {
         "classifier": record["classifier"],
         "encoder": dict(encoder),
-        "layers": record["layers"],
         "layer_choice": record.get("layer_choice"),
-        "speaker_norm": record.get("speaker_norm"),
         "labels": list(record["labels"]),
         "params": record.get("params"),
         "selected": record.get("selected"),
@@ -97,4 +115,4 @@ def load_final_model(path: str | Path) -> FinalModel:
         if differences:
             raise ModelFileError(f"{exc} (the model was made with {differences})") from exc
         raise
-    return FinalModel(path=path, info=info, model=model, features=features)
+    return FinalModel(path=path, info=without_stale_keys(info), model=model, features=features)

@@ -193,7 +193,7 @@ def train_fold(
         "seed": seed,
         # what the plan's pipeline holds, with its evidence (Plan.decision)
         "layers": plan.layers,
-        "layer_choice": {k: plan.evidence["layers"].get(k) for k in ("method", "spec", "score", "n_layers")},
+        "layer_choice": plan.layer_choice,
         "speaker_norm": plan.decision("speaker_norm") | applied,
         "copies": plan.decision("copies"),
         "config": dict(config),

@@ -75,6 +75,13 @@ class Plan:
         return "all" if len(member.layers) == self.evidence["layers"]["n_layers"] and any(
             c["name"] == "all" for c in self.evidence["layers"]["candidates"]) else "window"
 
+    @property
+    def layer_choice(self) -> dict[str, Any]:
+        """How the layers were chosen, never which (those are :attr:`features`'): the method (probe, config,
+        fusion), the ``features.layers`` spec, the probe's score and the encoder's layer count; a fusion's
+        the same per member under ``members``. The fold's record and model.json keep it for the card."""
+        return _layer_choice(self.evidence["layers"])
+
     def decision(self, name: str) -> dict[str, Any]:
         """One decision as a record: what the pipeline holds (``use``, ``layers``) and its evidence."""
         spec = self.features
@@ -85,6 +92,13 @@ class Plan:
     def describe(self) -> str:
         """One line for the job's log."""
         return f"{self.features.describe()} (layer candidate {self.layer_candidate})"
+
+
+def _layer_choice(evidence: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: evidence.get(k) for k in ("method", "spec", "score", "n_layers")}
+    if evidence.get("members"):
+        out["members"] = {name: _layer_choice(member) for name, member in evidence["members"].items()}
+    return out
 
 
 def probe_table(plans: Sequence[Plan]) -> pd.DataFrame:
