@@ -229,13 +229,21 @@ def test_torch_free_predictor_in_a_subprocess(exported, demo_models, clips, tmp_
     info = subprocess.run([sys.executable, "-m", "speech_emotion.predict.cli", "info", str(exported["ensemble"])],
                           capture_output=True, text=True, env=env, timeout=300)
     assert info.returncode == 0 and "ONNX Runtime" in info.stdout and "NOT FOUND" not in info.stdout, info.stdout
-    # segments in fixed windows need no torch; Silero VAD does, and says so
+    # segments need no torch: fixed windows, and Silero VAD's ONNX model (the same segments and labels
+    # as the workflow model, which runs it too where ONNX Runtime is installed; tests/test_segments.py
+    # compares it with the TorchScript model)
     fixed = subprocess.run([*command[:6], "--no-speakers", "--segment", "fixed", str(clips[0])],
                            capture_output=True, text=True, env=env, timeout=300)
     assert fixed.returncode == 0 and len(fixed.stdout.splitlines()) >= 2, fixed.stderr[-2000:]
-    vad = subprocess.run([*command[:6], "--no-speakers", "--segment", "vad", str(clips[0])],
+    vad = subprocess.run([*command[:6], "--speaker-regex", SPEAKER, "--segment", "vad", *map(str, clips)],
                          capture_output=True, text=True, env=env, timeout=300)
-    assert vad.returncode == 2 and "--segment vad needs Silero VAD" in vad.stderr, vad.stderr[-2000:]
+    assert vad.returncode == 0, vad.stderr[-2000:]
+    assert main(["predict", "--model", str(demo_models / "ensemble"), "--device", "cpu", "--speaker-regex", SPEAKER,
+                 "--segment", "vad", *map(str, clips)]) == 0
+    got, expected = (pd.read_csv(io.StringIO(text), sep="\t") for text in (vad.stdout, capsys.readouterr().out))
+    assert list(got.columns) == list(expected.columns) and len(got) >= len(clips) and got["error"].isna().all()
+    assert got.drop(columns=probs).equals(expected.drop(columns=probs))  # files, segments, speakers, labels
+    assert np.abs(got[probs].to_numpy() - expected[probs].to_numpy()).max() <= ATOL
 
 
 def test_opensmile_models_are_refused_in_one_line(demo_models, tmp_path, capsys):

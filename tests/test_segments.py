@@ -4,6 +4,9 @@ of URDU clips of known emotions separated by pauses, labelled by a model trained
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -12,19 +15,22 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from conftest import shared_path
+from conftest import REPO, shared_path
 from speech_emotion.train import classifiers as C
 from speech_emotion.data.audio import iter_blocks, load_audio, read_span
 from speech_emotion.predict.segments import (
+    FileSource,
     SegmentSettings,
     fixed_windows,
     load_vad,
     owned_spans,
+    plan_segments,
     speech_probabilities,
     speech_regions,
     tidy_segments,
     time_shares,
 )
+from speech_emotion.predict.vad import speech_timestamps
 
 RATE = 16000
 
@@ -206,16 +212,17 @@ def test_streamed_vad_equals_silero_on_the_whole_signal(recording):
 
     path, _ = recording
     signal = load_audio(path, RATE)
-    vad = load_vad()
     settings = SegmentSettings()
-    # blocks of an odd length: frames straddle block edges
-    probs = speech_probabilities((signal[i : i + 7777] for i in range(0, len(signal), 7777)), vad)
-    assert len(probs) == -(-len(signal) // 512)
-    ours = speech_regions(probs, len(signal) / RATE, settings)
-    theirs = get_speech_timestamps(signal, vad, threshold=settings.threshold, min_speech_duration_ms=250,
+    torchscript = load_vad("torchscript")
+    theirs = get_speech_timestamps(signal, torchscript.model, threshold=settings.threshold, min_speech_duration_ms=250,
                                    max_speech_duration_s=settings.max_seconds, min_silence_duration_ms=500,
                                    speech_pad_ms=100)
-    assert ours == [(r["start"] / RATE, r["end"] / RATE) for r in theirs]
+    for vad in (torchscript, load_vad("onnx")):
+        # blocks of an odd length: frames straddle block edges
+        probs = speech_probabilities((signal[i : i + 7777] for i in range(0, len(signal), 7777)), vad)
+        assert len(probs) == -(-len(signal) // 512)
+        ours = speech_regions(probs, len(signal) / RATE, settings)
+        assert ours == [(r["start"] / RATE, r["end"] / RATE) for r in theirs], vad
 
 
 def test_block_reads_equal_the_whole_file(recording, tmp_path):
@@ -280,3 +287,113 @@ def test_cli_segments_summary_and_plot(urdu_model, recording, tmp_path, capsys):
     assert shares.loc[str(path), [f"share_{l}" for l in ("Angry", "Happy", "Neutral", "Sad")]].sum() == pytest.approx(1.0, abs=1e-5)
     assert [p.name for p in plots.iterdir()] == ["conversation.png"]
     assert (plots / "conversation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- Silero VAD without torch: its ONNX model run by ONNX Runtime ----------------------------------------
+
+BLOCK_TORCH = """import sys
+
+
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "torch":
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)")
+        return None
+
+
+sys.meta_path.insert(0, Blocker())
+"""
+
+
+@pytest.fixture(scope="module")
+def speech_files(tmp_path_factory) -> list[Path]:
+    """The 12 real CREMA-D clips, and one recording of them all joined by pauses of 0.3-2 s of faint
+    noise (pauses shorter than the 0.5 s that ends a segment too, so that regions merge and get cut)."""
+    clips = sorted(shared_path("data", "cremad-sample", "AudioWAV").glob("*.wav"))
+    rng = np.random.default_rng(1)
+    parts = []
+    for clip in clips:
+        parts.append(0.001 * rng.standard_normal(int(rng.uniform(0.3, 2.0) * RATE)).astype(np.float32))
+        parts.append(load_audio(clip, RATE))
+    parts.append(0.001 * rng.standard_normal(RATE).astype(np.float32))
+    out = tmp_path_factory.mktemp("joined") / "joined.wav"
+    sf.write(out, np.concatenate(parts), RATE, subtype="PCM_16")
+    return [*clips, out]
+
+
+def silero_regions(probs: np.ndarray, seconds: float, settings: SegmentSettings) -> list[tuple[float, float]]:
+    """Silero's own ``get_speech_timestamps_from_probs`` (its package imports torch) with the arguments
+    :func:`speech_regions` gives the port."""
+    from silero_vad import get_speech_timestamps_from_probs
+
+    found = get_speech_timestamps_from_probs(
+        probs.tolist(), sampling_rate=RATE, threshold=settings.threshold,
+        min_speech_duration_ms=int(settings.min_speech * 1000), max_speech_duration_s=settings.max_seconds,
+        min_silence_duration_ms=int(settings.min_silence * 1000), speech_pad_ms=int(settings.speech_pad * 1000),
+        audio_length_samples=int(round(seconds * RATE)))
+    return [(r["start"] / RATE, r["end"] / RATE) for r in found]
+
+
+VAD_SETTINGS = [SegmentSettings(), SegmentSettings(min_silence=0.1, speech_pad=0.03, max_seconds=2.0, min_seconds=0.5)]
+
+
+def test_onnx_vad_equals_the_torchscript_model_on_real_speech(speech_files):
+    """Silero's ONNX model (numpy + ONNX Runtime) against its TorchScript model: frame probabilities
+    within 1e-4, and the same speech regions and segments (the port of the timestamps step against
+    Silero's own function on the TorchScript probabilities)."""
+    onnx, torchscript = load_vad("onnx"), load_vad("torchscript")
+    assert load_vad().kind == "onnx"  # the default where ONNX Runtime is installed
+    counts = []
+    for path in speech_files:
+        source = FileSource(path)
+        got, expected = (speech_probabilities(source.blocks(RATE, 1.1), vad) for vad in (onnx, torchscript))
+        assert len(got) == len(expected) == -(-int(round(source.seconds * RATE)) // 512)
+        assert np.abs(got - expected).max() <= 1e-4, path.name
+        for settings in VAD_SETTINGS:
+            regions = speech_regions(got, source.seconds, settings)
+            assert regions == silero_regions(expected, source.seconds, settings), (path.name, settings)
+            assert plan_segments(source, settings, onnx) == plan_segments(source, settings, torchscript)
+            counts.append(len(regions))
+    assert min(counts) >= 1 and max(counts) >= 12, counts  # speech in every clip; the joined file in pieces
+
+
+def test_speech_timestamps_equal_silero_s_on_random_probabilities():
+    """The torch-free port of Silero's hysteresis rules, on 300 random smooth probability tracks with
+    random settings (the cut of over-long speech both ways included), against Silero's function."""
+    from silero_vad import get_speech_timestamps_from_probs
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n = int(rng.integers(1, 1500))
+        walk = np.cumsum(rng.normal(0, rng.uniform(0.2, 1.5), n)) * rng.uniform(0.05, 0.5)
+        probs = (1 / (1 + np.exp(-(walk - walk.mean())))).astype(np.float32).tolist()
+        options = dict(
+            threshold=float(rng.uniform(0.2, 0.8)), min_speech_duration_ms=int(rng.integers(0, 500)),
+            max_speech_duration_s=float(rng.choice([np.inf, rng.uniform(0.5, 8)])),
+            min_silence_duration_ms=int(rng.integers(0, 800) if rng.random() < 0.5 else 32 * rng.integers(0, 25)),
+            speech_pad_ms=int(rng.integers(0, 200)),
+            neg_threshold=None if rng.random() < 0.7 else float(rng.uniform(0.01, 0.2)),
+            min_silence_at_max_speech=int(rng.integers(0, 200) if rng.random() < 0.5 else 32 * rng.integers(0, 7)),
+            use_max_poss_sil_at_max_speech=bool(rng.random() < 0.5),
+            audio_length_samples=None if rng.random() < 0.3 else n * 512 - int(rng.integers(0, 512)))
+        theirs = get_speech_timestamps_from_probs(probs, sampling_rate=RATE, **options)
+        assert speech_timestamps(probs, **options) == [(r["start"], r["end"]) for r in theirs], options
+
+
+def test_vad_runs_without_torch(speech_files, tmp_path):
+    """With torch unimportable, load_vad gives the ONNX model (found in the silero-vad package without
+    importing it) and the joined recording gets the segments the TorchScript model gives."""
+    (tmp_path / "sitecustomize.py").write_text(BLOCK_TORCH)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO / "workflow")])}
+    code = ("import json, sys; from speech_emotion.predict.segments import FileSource, SegmentSettings, load_vad, plan_segments; "
+            "vad = load_vad(); print(json.dumps([vad.kind, plan_segments(FileSource(sys.argv[1]), SegmentSettings(), vad), "
+            "'torch' in sys.modules, 'silero_vad' in sys.modules]))")
+    check = subprocess.run([sys.executable, "-c", "import torch"], capture_output=True, text=True, env=env)
+    assert check.returncode != 0 and "blocked by the test" in check.stderr
+    run = subprocess.run([sys.executable, "-c", code, str(speech_files[-1])], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    kind, segments, torch_loaded, silero_loaded = json.loads(run.stdout)
+    assert kind == "onnx" and not torch_loaded and not silero_loaded
+    expected = plan_segments(FileSource(speech_files[-1]), SegmentSettings(), load_vad("torchscript"))
+    assert [tuple(s) for s in segments] == expected and len(expected) >= 5

@@ -393,7 +393,7 @@ examples (in the workflow's folder, after the demo: snakemake --cores 2 --workfl
 exported models (docs/deploy.md): "speech-emotion export --model MODEL" writes MODEL/onnx, ONNX graphs of the
 whole path from audio to probabilities; predict --model MODEL/onnx runs them with ONNX Runtime, numpy and
 soundfile (no torch, transformers or scikit-learn), with the same options, checks and output (--segment vad
-needs torch, for Silero VAD):
+runs Silero VAD's ONNX model: pip install --no-deps silero-vad there):
   speech-emotion export --model results/models/tiny-wavlm/logreg
   speech-emotion predict --model results/models/tiny-wavlm/logreg/onnx --speaker-regex '^(\\d+)_' results/demo/AudioWAV/
 """

@@ -4,7 +4,9 @@ A recording is read through a :class:`FileSource` (block reads: memory stays bou
 file's length) or an :class:`ArraySource` (a signal already in memory). Two ways to cut it:
 
 - ``vad``: speech regions found by Silero VAD (the ``silero-vad`` package, which ships its model;
-  it runs offline on CPU), then tidied to lengths a model trained on short clips can label:
+  it runs offline on CPU: its ONNX model with ONNX Runtime, no torch needed, or where ONNX Runtime
+  is not installed its TorchScript model; :mod:`speech_emotion.predict.vad` says why), then tidied
+  to lengths a model trained on short clips can label:
   a region longer than ``max_seconds`` is cut into the fewest equal parts, one shorter than
   ``min_seconds`` is widened (symmetrically, into the silence around it) to that length.
 - ``fixed``: windows of ``window`` seconds every ``hop`` seconds; the last window ends at the end
@@ -29,7 +31,6 @@ Defaults (:class:`SegmentSettings`), chosen by reasoning, not tuned on any test 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,10 +40,9 @@ import numpy as np
 import pandas as pd
 
 from ..data.audio import AudioError, audio_seconds, check_samples, iter_blocks, load_audio, open_clip, read_span, resample
+from .vad import VAD_FRAME, VAD_RATE, OnnxVad, TorchVad, load_vad, speech_timestamps
 
 MODES = ("vad", "fixed")
-VAD_RATE = 16000  # Silero VAD runs at 16 kHz on frames of 512 samples
-VAD_FRAME = 512
 BLOCK_SECONDS = 30.0  # block length of the streaming reads
 
 
@@ -184,57 +184,29 @@ def tidy_segments(
     return [(round(s, 6), round(e, 6)) for s, e in out]
 
 
-def load_vad() -> Any:
-    """Silero VAD's bundled model (TorchScript, CPU). Importing ``silero_vad`` sets torch's thread
-    count to 1 for the whole process; the previous count is restored."""
-    try:
-        import torch
-    except ImportError as exc:  # e.g. the torch-free predictor of an exported model
-        raise ImportError(f"--segment vad needs Silero VAD (silero-vad, which needs torch): {exc}; "
-                          "--segment fixed and whole files run without it") from exc
-
-    threads = torch.get_num_threads()
-    try:
-        from silero_vad import load_silero_vad
-    finally:
-        torch.set_num_threads(threads)
-    with warnings.catch_warnings():  # its loader uses APIs that importlib and torch.jit mark deprecated
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return load_silero_vad()
-
-
-def speech_probabilities(blocks: Iterable[np.ndarray], model: Any) -> np.ndarray:
+def speech_probabilities(blocks: Iterable[np.ndarray], model: OnnxVad | TorchVad) -> np.ndarray:
     """Silero's speech probability for every 512-sample frame of a 16 kHz stream given in blocks of
-    any length (the model keeps its state across frames; the last frame is zero-padded)."""
-    import torch
-
+    any length (the model keeps its state across frames; the last frame is zero-padded);
+    ``model``: a :func:`load_vad` model."""
     model.reset_states()
-    probs: list[float] = []
+    probs: list[np.ndarray] = []
     carry = np.zeros(0, dtype=np.float32)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny frames: thread hand-offs would cost far more than they save
-    try:
-        with torch.inference_mode():
-            for block in blocks:
-                data = np.concatenate([carry, np.asarray(block, dtype=np.float32)])
-                whole = len(data) // VAD_FRAME * VAD_FRAME
-                for start in range(0, whole, VAD_FRAME):
-                    probs.append(float(model(torch.from_numpy(data[start : start + VAD_FRAME]), VAD_RATE)))
-                carry = data[whole:]
-            if len(carry):
-                frame = np.pad(carry, (0, VAD_FRAME - len(carry)))
-                probs.append(float(model(torch.from_numpy(frame), VAD_RATE)))
-    finally:
-        torch.set_num_threads(threads)
-    return np.asarray(probs, dtype=np.float32)
+    for block in blocks:
+        data = np.concatenate([carry, np.asarray(block, dtype=np.float32)])
+        whole = len(data) // VAD_FRAME * VAD_FRAME
+        if whole:
+            probs.append(model.run(data[:whole].reshape(-1, VAD_FRAME)))
+        carry = data[whole:]
+    if len(carry):
+        probs.append(model.run(np.pad(carry, (0, VAD_FRAME - len(carry)))[None]))
+    return np.concatenate(probs).astype(np.float32) if probs else np.zeros(0, dtype=np.float32)
 
 
 def speech_regions(probs: np.ndarray, seconds: float, settings: SegmentSettings) -> list[tuple[float, float]]:
-    """Speech regions (seconds) from frame probabilities, by Silero's own hysteresis rules."""
-    from silero_vad import get_speech_timestamps_from_probs
-
-    found = get_speech_timestamps_from_probs(
-        probs.tolist(),
+    """Speech regions (seconds) from frame probabilities, by Silero's own hysteresis rules
+    (:func:`speech_emotion.predict.vad.speech_timestamps`, its function without torch)."""
+    found = speech_timestamps(
+        np.asarray(probs, dtype=np.float32).tolist(),
         sampling_rate=VAD_RATE,
         threshold=settings.threshold,
         min_speech_duration_ms=int(settings.min_speech * 1000),
@@ -243,11 +215,14 @@ def speech_regions(probs: np.ndarray, seconds: float, settings: SegmentSettings)
         speech_pad_ms=int(settings.speech_pad * 1000),
         audio_length_samples=int(round(seconds * VAD_RATE)),
     )
-    return [(r["start"] / VAD_RATE, r["end"] / VAD_RATE) for r in found]
+    return [(start / VAD_RATE, end / VAD_RATE) for start, end in found]
 
 
-def plan_segments(source: FileSource | ArraySource, settings: SegmentSettings, vad: Any = None) -> list[tuple[float, float]]:
-    """The segments (start, end in seconds) of one recording; ``vad``: a :func:`load_vad` model."""
+def plan_segments(
+    source: FileSource | ArraySource, settings: SegmentSettings, vad: OnnxVad | TorchVad | None = None
+) -> list[tuple[float, float]]:
+    """The segments (start, end in seconds) of one recording; ``vad``: a :func:`load_vad` model
+    (loaded here if not given)."""
     if settings.mode == "fixed":
         return fixed_windows(source.seconds, settings.window, settings.hop)
     probs = speech_probabilities(source.blocks(VAD_RATE), vad if vad is not None else load_vad())
