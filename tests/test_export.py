@@ -190,7 +190,9 @@ def test_int8_labels_agree(exported, demo_models, clips):
 
     graph = onnx.load(str(exported["int8"] / "encoder-tiny-wavlm.onnx")).graph
     assert any(node.op_type == "MatMulInteger" for node in graph.node)
-    assert json.loads((exported["int8"] / EXPORT_FILE).read_text())["quantize"] == "int8"
+    described = json.loads((exported["int8"] / EXPORT_FILE).read_text())
+    assert described["quantize"] == "int8"
+    assert described["quantize_settings"] == {"op_types": ["MatMul"], "per_channel": True, "reduce_range": False}
     speakers = _speakers(clips)
     expected = load_model(demo_models / "ensemble", device="cpu").predict(clips, speakers=speakers)
     got = load_model(exported["int8"]).predict(clips, speakers=speakers)

@@ -53,6 +53,12 @@ OPSET = 18  # ai.onnx opset of every graph (torch's exporter default)
 ML_OPSET = 3  # ai.onnx.ml opset (skl2onnx, onnxmltools)
 IR_VERSION = 10  # ONNX Runtime >= 1.20 reads it
 QUANTIZE = ("int8",)
+# quantize_dynamic's settings for --quantize int8, chosen by measurement (docs/deploy.md#int8):
+# the matrix products only (int8 convolutions in the feature encoder moved up to 75 % of the demo
+# models' labels); one weight scale per output column, which on URDU with whisper-tiny.en moves
+# 1-6 % of the labels against 4-10 % with one scale per matrix, at the same speed; and 8-bit
+# weights (reduce_range's 7 bits moved more labels with either scale)
+INT8: dict[str, Any] = {"op_types": ("MatMul",), "per_channel": True, "reduce_range": False}
 
 
 def encoder_graph_name(name: str) -> str:
@@ -548,10 +554,12 @@ def reusable_encoder(folder: str | Path, name: str, record: Mapping[str, Any], l
 
 
 def export_model(model_dir: str | Path, out: str | Path | None = None, quantize: str | None = None,
-                 encoder_dir: str | Path | None = None, encoders_from: str | Path | None = None) -> Path:
+                 encoder_dir: str | Path | None = None, encoders_from: str | Path | None = None,
+                 int8: Mapping[str, Any] | None = None) -> Path:
     """Export the final model at ``model_dir`` (``results/models/<encoder>/<classifier>``) to ``out``
     (default :func:`default_out`); ``quantize="int8"`` quantises the encoder graphs' weights
-    (ONNX Runtime's dynamic quantisation). ``encoders_from``: an earlier float32 export of another
+    (ONNX Runtime's dynamic quantisation with :data:`INT8`, or with the settings ``int8`` changes:
+    benchmarks). ``encoders_from``: an earlier float32 export of another
     classifier on the same encoder and layers, whose encoder graphs are copied instead of exported
     again (:func:`reusable_encoder`; another encoder is exported). Returns the folder."""
     from ..io.files import atomic_dir, write_json_atomic
@@ -590,7 +598,7 @@ def export_model(model_dir: str | Path, out: str | Path | None = None, quantize:
                 facts[name] = export_encoder(record["spec"], found.path, last[name], graph, rate)
             facts[name]["graph"] = graph.name
             if quantize:
-                quantize_graph(graph)
+                quantize_graph(graph, int8)
         import onnx
 
         columns = sum(int(facts[m.encoder]["dim"]) * (1 if m.weights else len(m.layers)) for m in spec.members)
@@ -599,12 +607,12 @@ def export_model(model_dir: str | Path, out: str | Path | None = None, quantize:
         for name in ("model.json", "features.json", "MODEL_CARD.md"):
             if (model_dir / name).is_file():
                 shutil.copy2(model_dir / name, tmp / name)
-        write_json_atomic(tmp / EXPORT_FILE, export_description(info, spec, facts, columns, quantize))
+        write_json_atomic(tmp / EXPORT_FILE, export_description(info, spec, facts, columns, quantize, int8))
     return target
 
 
 def export_description(info: Mapping[str, Any], spec: Any, facts: Mapping[str, Mapping[str, Any]], columns: int,
-                       quantize: str | None) -> dict[str, Any]:
+                       quantize: str | None, int8: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """export.json: what a predictor needs to know besides the graphs (docs/deploy.md)."""
     audio = dict(info.get("audio", {}))
     speaker = {"speaker_mean": f"float64 (rows, {columns}): one row per clip, or one row for all",
@@ -618,6 +626,8 @@ def export_description(info: Mapping[str, Any], spec: Any, facts: Mapping[str, M
         "sample_rate": int(audio.get("sample_rate", 16000)),
         "audio": audio,
         "quantize": quantize,
+        "quantize_settings": ({k: list(v) if isinstance(v, tuple) else v for k, v in {**INT8, **(int8 or {})}.items()}
+                              if quantize else None),  # quantize_dynamic's, on the encoder graphs
         "encoders": {name: dict(f) for name, f in facts.items()},
         "graphs": {
             "encoder": {"inputs": {"waveforms": "float32 (batch, samples): mono audio at sample_rate, zero-padded "
@@ -642,18 +652,37 @@ def export_description(info: Mapping[str, Any], spec: Any, facts: Mapping[str, M
     }
 
 
-def quantize_graph(path: Path) -> None:
-    """Dynamic int8 quantisation of a graph's MatMul weights in place (ONNX Runtime's
-    ``quantize_dynamic``; activations quantised on the fly)."""
+def int8_settings(text: str) -> dict[str, Any]:
+    """:data:`INT8` with the changes a benchmark names: ``default``, or comma-separated ``per_channel``
+    or ``per_tensor`` (one weight scale per matrix), ``reduce_range``, ``ops=MatMul+Gemm``."""
+    settings = dict(INT8)
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if part in ("per_channel", "per_tensor"):
+            settings["per_channel"] = part == "per_channel"
+        elif part == "reduce_range":
+            settings["reduce_range"] = True
+        elif part.startswith("ops="):
+            settings["op_types"] = tuple(part[4:].split("+"))
+        elif part != "default":
+            raise ValueError(f"int8 setting {part!r}: expected default, per_channel, per_tensor, reduce_range or ops=A+B")
+    return settings
+
+
+def quantize_graph(path: Path, settings: Mapping[str, Any] | None = None) -> None:
+    """Dynamic int8 quantisation of a graph's weights in place (ONNX Runtime's ``quantize_dynamic``;
+    activations quantised on the fly), with :data:`INT8` or ``settings`` (its keys)."""
     import tempfile
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    settings = {**INT8, **(settings or {})}
     logging.disable(logging.WARNING)  # its root-logger advice to pre-process the graph (shape inference) first
     try:
         with tempfile.TemporaryDirectory() as scratch:
             quantized = Path(scratch) / path.name
-            quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
+            quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8,
+                             op_types_to_quantize=list(settings["op_types"]), per_channel=bool(settings["per_channel"]),
+                             reduce_range=bool(settings["reduce_range"]))
             shutil.move(str(quantized), str(path))
     finally:
         logging.disable(logging.NOTSET)
