@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -174,13 +177,103 @@ def job_counts(jobs: set[str]) -> dict[str, int]:
     return counts
 
 
+# --- whole-workflow runs shared by the tests ------------------------------------------------------
+# The suite runs in parallel (pytest-xdist, README's test command): each worker is its own pytest
+# session, so a session fixture alone would run the workflow once per worker. A shared run is made once
+# per test session under a file lock, in the folder all workers share, and read by every worker; a run
+# that failed fails every test that needs it, with the first failure's message.
+DEMO = ("--cores", "2", "--workflow-profile", str(REPO / "profiles" / "demo"))
+
+
+def shared_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """The folder of a run that ``make(workdir)`` made once for the whole test session."""
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # xdist: the workers' temporary folders share the session's parent
+        root = root.parent
+    workdir, failed = root / name, root / f"{name}.failed"
+    with FileLock(str(root / f"{name}.lock")):
+        if failed.exists():
+            pytest.fail(f"the shared run {name} failed in another worker:\n{failed.read_text()}")
+        if not (root / f"{name}.done").exists():
+            shutil.rmtree(workdir, ignore_errors=True)
+            workdir.mkdir()
+            try:
+                make(workdir)
+            except BaseException as exc:
+                failed.write_text(str(exc))
+                raise
+            (root / f"{name}.done").touch()
+    return workdir
+
+
+def copy_run(source: Path, target: Path, *ignore: str) -> Path:
+    """A copy of a finished run, .snakemake metadata and mtimes included (copytree uses copy2), less
+    Snakemake's locks and ``ignore`` (shutil.ignore_patterns)."""
+    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("locks", "incomplete", *ignore))
+    return target
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory) -> Path:
     """One complete run of the demo profile, shared by every test that needs its outputs.
 
-    Tests must not modify it; copy it (shutil.copytree) to change anything.
+    Tests must not modify it; copy it (copy_run) to change anything.
     """
-    workdir = tmp_path_factory.mktemp("demo-run")
-    result = run_snakemake(workdir, "--cores", "2", "--workflow-profile", str(REPO / "profiles" / "demo"))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-    return workdir
+    def make(workdir: Path) -> None:
+        result = run_snakemake(workdir, *DEMO)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+
+    return shared_run(tmp_path_factory, "demo-run", make)
+
+
+# The extended run: the demo run plus what the separate runs of emotion2vec, fusion and the parity
+# checks needed, in one run on a copy of it: a tiny emotion2vec encoder, the fusion of the demo's two
+# encoders, per-speaker standardisation forced on (features.speaker_norm: on), a cross pair main -> copy
+# (a second corpus that is a copy of the demo clips), logistic regression only.
+EXTENDED_ENCODERS = ["tiny-wavlm", "egemaps", "fused"]  # the fusion's members in the config's order
+EXTENDED_LABELS = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
+def extended_config(workdir: Path) -> dict:
+    """EXTENDED_CONFIG with the copy corpus at workdir/copy."""
+    return {**EXTENDED_CONFIG, "corpora": {"copy": {"kind": "cremad", "source": str(workdir / "copy")}}}
+
+
+EXTENDED_CONFIG = {
+    "encoders": {"fused": {"kind": "fusion", "members": ["tiny-wavlm", "egemaps"]},
+                 "tiny-emotion2vec": {"kind": "emotion2vec", "model": "tiny-emotion2vec",
+                                      "init_config": "resources/tiny-emotion2vec/config.yaml", "gpu": 0}},
+    "features": {"speaker_norm": "on"},
+    "corpora": {"copy": {"kind": "cremad", "source": "copy"}},
+    "cross": [{"train": "main", "test": "copy"}],
+    "label_map": {label: label for label in EXTENDED_LABELS},
+    "run": {"encoders": [*EXTENDED_ENCODERS, "tiny-emotion2vec"], "classifiers": ["logreg"]},
+}
+EXTENDED_TARGETS = [f"results/{path}" for encoder in EXTENDED_ENCODERS for path in (
+    f"models/{encoder}/logreg/model.json", f"cv/{encoder}/logreg/metrics.json", f"cv/{encoder}/logreg/fold-0/predictions.tsv",
+    f"cross/main__copy/{encoder}/logreg/predictions.tsv")] + [
+    "results/models/tiny-emotion2vec/logreg/MODEL_CARD.md", "results/cv/tiny-emotion2vec/logreg/metrics.json",
+    "results/plots/tiny-emotion2vec/layer_probe.png"]
+
+
+def extended_args(workdir: Path, config: dict) -> tuple[str, ...]:
+    """The command-line arguments of a run with the demo profile and ``config`` merged over its config
+    (written to workdir/extended.yaml); --configfile replaces the profile's configfile, so both are named."""
+    (workdir / "extended.yaml").write_text(json.dumps(config))
+    return (*DEMO, "--configfile", str(REPO / "profiles/demo/demo-config.yaml"), str(workdir / "extended.yaml"))
+
+
+@pytest.fixture(scope="session")
+def extended_run(demo_run, tmp_path_factory) -> Path:
+    """The demo run's copy with EXTENDED_CONFIG's targets made (shared; never modify it). The jobs the run
+    planned before it started are in ``planned.json`` (conftest.planned_jobs form)."""
+    def make(workdir: Path) -> None:
+        copy_run(demo_run, workdir)
+        shutil.copytree(workdir / "results/demo/AudioWAV", workdir / "copy")
+        args = extended_args(workdir, extended_config(workdir))
+        (workdir / "planned.json").write_text(json.dumps(sorted(planned_jobs(workdir, *EXTENDED_TARGETS, *args))))
+        result = run_snakemake(workdir, *EXTENDED_TARGETS, *args)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+
+    return shared_run(tmp_path_factory, "extended-run", make)

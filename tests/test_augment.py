@@ -4,14 +4,11 @@ raising augment.copies schedules only the new copy's jobs."""
 from __future__ import annotations
 
 import random
-import re
 
 import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-import yaml
-from conftest import job_counts, jobs_of, planned_jobs, planned_outputs, run_snakemake
 
 from speech_emotion.io.audio_store import read_audio_shard
 from speech_emotion.augment.transforms import (
@@ -273,58 +270,6 @@ def test_build_fold_keeps_copies_of_test_clips_out_of_training():
     assert set(build_fold("1", folds, manifest, clean).test_ids) == set(build_fold(1, folds, manifest, clean).test_ids)
     with pytest.raises(ValueError, match="fold 7 has no clips"):
         build_fold(7, folds, manifest, clean, copies)
-
-
-# --- the workflow: copies 2 -> 3 runs only the new copy ---------------------------------------------
-@pytest.mark.slow
-def test_raising_copies_schedules_only_the_new_copy(tmp_path):
-    """copies 2 -> 3: the plan (snakemake --summary) lists only aug3's augment and embed jobs (existing
-    copies' params do not depend on `copies`)."""
-    rng = np.random.default_rng(3)
-    for label, freq in (("ANG", 300.0), ("NEU", 150.0)):
-        (tmp_path / "corpus" / label).mkdir(parents=True)
-        for speaker in ("s1", "s2", "s3"):
-            signal = tone(freq, 0.6, 0.3) + 0.005 * rng.standard_normal(int(0.6 * SR)).astype(np.float32)
-            sf.write(tmp_path / "corpus" / label / f"{speaker}_{label}.wav", signal, SR, subtype="PCM_16")
-
-    def configfile(copies: int) -> str:
-        path = tmp_path / f"copies{copies}.yaml"
-        path.write_text(yaml.safe_dump({
-            "dataset": {"kind": "folder", "root": "corpus", "speaker_regex": r"^(s\d+)_"},
-            "embed": {"shards": 2},
-            "cv": {"folds": 3},
-            "augment": {"copies": copies},
-            "run": {"encoders": ["egemaps"], "classifiers": ["logreg"]},  # openSMILE: no model to fetch
-        }))
-        return str(path)
-
-    shards = (0, 1)
-
-    def targets(copies: int) -> list[str]:  # given before --configfile (which takes several values)
-        return [f"results/audio/aug{n}/shard-{s}.npz" for n in range(1, copies + 1) for s in shards]
-
-    def embeddings(copies: int) -> list[str]:
-        variants = ["clean"] + [f"aug{n}" for n in range(1, copies + 1)]
-        return [f"results/embeddings/egemaps/{v}/shard-{s}.npz" for v in variants for s in shards]
-
-    args = (*targets(2), *embeddings(2), "--cores", "1", "--configfile", configfile(2))
-    assert job_counts(planned_jobs(tmp_path, *args)) == {"check_clips": 2, "augment": 4, "embed": 6}
-    first = run_snakemake(tmp_path, *args)
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-6000:]
-    counted = sum(len(read_audio_shard(tmp_path / t)[0]) for t in targets(2))
-    assert counted == 2 * 6  # every clip, twice, split over the shards (an empty shard still has a file)
-
-    assert planned_jobs(tmp_path, *args) == set()
-
-    more = planned_outputs(tmp_path, *targets(3), *embeddings(3), "--cores", "1", "--configfile", configfile(3))
-    assert job_counts(jobs_of(more)) == {"augment": len(shards), "embed": len(shards)}, sorted(more)
-    scheduled = [m.group(1) for _, out in more
-                 if (m := re.fullmatch(r"results/(?:audio|embeddings/egemaps)/(\w+)/shard-\d+\.npz", out))]
-    assert sorted(scheduled) == ["aug3"] * 4, sorted(more)
-
-    # copies: 0 disables the stage: no aug1 exists (and rule all lists no augment output)
-    off = run_snakemake(tmp_path, targets(1)[0], "-n", "--cores", "1", "--configfile", configfile(0))
-    assert off.returncode != 0 and "aug1 does not exist" in off.stderr + off.stdout, off.stderr[-3000:]
 
 
 @pytest.mark.shared

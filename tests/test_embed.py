@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 
-from conftest import REPO, job_counts, jobs_of, planned_outputs, run_snakemake, shared_path
+from conftest import REPO, shared_path
 from speech_emotion.embed import embeddings as E
 from speech_emotion.embed import encoders as M
 from speech_emotion.embed.shards import shard_of
@@ -408,82 +406,3 @@ def test_float16_overflow_is_refused(tmp_path):
     assert E.load_shard(tmp_path / "y.npz").embeddings.dtype == np.float32
 
 
-# --- workflow: one new clip -> one embed job per encoder and variant ----------------------------
-
-
-def _corpus(root: Path, extra: bool = False) -> None:
-    if extra:  # only the new file: the others keep their modification times
-        sf.write(root / "ANG" / "spk1_999.wav", _signal(0.8, 99), RATE, subtype="PCM_16")
-        return
-    for i in range(12):
-        label = ("ANG", "NEU")[i % 2]
-        path = root / label / f"spk{i % 4}_{i:03d}.wav"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(path, _signal(0.6 + 0.05 * i, i), RATE, subtype="PCM_16")
-
-
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    return run_snakemake(workdir, "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args)
-
-
-def _planned(workdir: Path, *args: str) -> set[tuple[str, str]]:
-    """(rule, output) that a run would (re)make (conftest.planned_outputs: snakemake --summary)."""
-    return planned_outputs(workdir, "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args)
-
-
-def _shards(outputs: set[tuple[str, str]]) -> set[str]:
-    return {out for _, out in outputs if out.startswith("results/embeddings/")}
-
-
-@pytest.mark.slow
-def test_dry_run_after_adding_a_clip_schedules_one_embed_job_per_encoder_and_variant(tmp_path):
-    root = tmp_path / "corpus"
-    _corpus(root)
-    shards = 4
-    (tmp_path / "config.yaml").write_text(
-        f"""
-dataset: {{kind: folder, root: {root}, speaker_regex: '^(spk\\d+)_'}}
-audio: {{min_seconds: 0.3, max_seconds: 10.0}}
-augment: {{copies: 1}}
-embed: {{shards: {shards}, threads: 1, mem_mb: 1000}}
-encoders:
-  tiny-wavlm: {{kind: hf, model: tiny-wavlm, init_config: resources/tiny-wavlm/config.json, gpu: 0}}
-run: {{encoders: [tiny-wavlm, egemaps], classifiers: [logreg]}}
-""",
-        encoding="utf-8",
-    )
-    targets = [
-        f"results/embeddings/{e}/{v}/shard-{s}.npz"
-        for e in ("tiny-wavlm", "egemaps")
-        for v in ("clean", "aug1")
-        for s in range(shards)
-    ]
-    built = _snakemake(tmp_path, "--", *targets)
-    assert built.returncode == 0, built.stderr[-3000:]
-    assert _planned(tmp_path, "--", *targets) == set()
-
-    # the opt-in speed-ups change the numbers: each reruns the hf encoder's shards (not openSMILE's)
-    wavlm_targets = {t for t in targets if "/tiny-wavlm/" in t}
-    for speedup in ('"max_layer": 2', '"quantize": "int8"'):
-        embed = f'embed={{"shards": {shards}, "threads": 1, "mem_mb": 1000, {speedup}}}'
-        assert _shards(_planned(tmp_path, "--config", embed, "--", *targets)) == wavlm_targets
-
-    _corpus(root, extra=True)
-    outputs = _planned(tmp_path, "--", *targets)
-    shards_made = _shards(outputs)
-    new_shards = {re.search(r"shard-(\d+)", out).group(1) for out in shards_made}
-    assert len(new_shards) == 1, sorted(outputs)
-    new_shard = new_shards.pop()
-    expected = {f"results/embeddings/{e}/{v}/shard-{new_shard}.npz" for e in ("tiny-wavlm", "egemaps")
-                for v in ("clean", "aug1")}  # fmt: skip
-    assert shards_made == expected, sorted(outputs)
-    counts = job_counts(jobs_of(outputs))
-    assert (counts.get("embed"), counts.get("check_clips")) == (4, 1), counts
-
-    # a truncated shard (of another shard index) is named at start-up with the command that rebuilds it
-    victim = next(t for t in targets if not t.endswith(f"shard-{new_shard}.npz"))
-    (tmp_path / victim).write_bytes((tmp_path / victim).read_bytes()[:100])
-    dry = _snakemake(tmp_path, "-n", "--forcerun", victim, "--", *targets)
-    text = dry.stdout + dry.stderr
-    assert f"Corrupt cached file {victim}" in text and f"snakemake --forcerun {victim}" in text, text[-3000:]
-    assert victim in _shards(_planned(tmp_path, "--forcerun", victim, "--", *targets))

@@ -1,5 +1,5 @@
 """kind: emotion2vec: the port of FunASR's emotion2vec (speech_emotion.embed.emotion2vec) against FunASR itself on
-the same random weights, its pooled layers with padding, weight loading, and a demo-sized workflow run."""
+the same random weights, its pooled layers with padding, weight loading, and a demo-sized workflow run (the session's extended run)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import REPO, run_snakemake
+from conftest import REPO
 from speech_emotion.embed import embeddings as E
 from speech_emotion.embed import emotion2vec as E2V
 
@@ -178,17 +178,9 @@ def test_download_fetches_funasr_files(monkeypatch, tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_sized_run_with_a_tiny_emotion2vec(tmp_path):
-    workdir = tmp_path / "run"
-    workdir.mkdir()
-    extra = {"encoders": {"tiny-emotion2vec": {"kind": "emotion2vec", "model": "tiny-emotion2vec",
-                                               "init_config": "resources/tiny-emotion2vec/config.yaml", "gpu": 0}},
-             "run": {"encoders": ["tiny-emotion2vec"], "classifiers": ["logreg"]}}
-    (workdir / "e2v.yaml").write_text(json.dumps(extra))
-    configs = (str(REPO / "profiles/demo/demo-config.yaml"), str(workdir / "e2v.yaml"))
-    result = run_snakemake(workdir, "--cores", "2", "--workflow-profile", str(REPO / "profiles" / "demo"),
-                           "--configfile", *configs)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+def test_demo_sized_run_with_a_tiny_emotion2vec(extended_run):
+    """The session's extended run (conftest.EXTENDED_CONFIG) holds a tiny emotion2vec encoder beside the demo's."""
+    workdir = extended_run
     source = json.loads((workdir / "resources/models/tiny-emotion2vec/source.json").read_text())
     assert source == {"model": "random-init:tiny-emotion2vec", "revision": "seed-0"}
     shard = E.load_shard(workdir / "results/embeddings/tiny-emotion2vec/clean/shard-0.npz")

@@ -56,7 +56,7 @@ class Blocker:
 sys.meta_path.insert(0, Blocker())
 '''
 
-pytestmark = pytest.mark.shared
+pytestmark = [pytest.mark.shared, pytest.mark.xdist_group("export")]  # module fixtures export the demo models once
 
 
 @pytest.fixture(scope="module")

@@ -4,16 +4,14 @@ per-fold layers, side by side, without embedding anything again; one more row of
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 
-from conftest import REPO, job_counts, planned_jobs, run_snakemake, shared_path
+from conftest import shared_path
 from speech_emotion.embed.embeddings import write_shard
 from speech_emotion.train.features import FeatureSpec
 
-DEMO = ("--cores", "2", "--workflow-profile", str(REPO / "profiles" / "demo"))
 
 
 def test_fused_variant_aligns_clips_and_concatenates_each_members_layers(tmp_path):
@@ -32,19 +30,14 @@ def test_fused_variant_aligns_clips_and_concatenates_each_members_layers(tmp_pat
 
 
 @pytest.mark.slow
-def test_fusion_of_the_demo_encoders_reuses_their_embeddings_and_plans(demo_run, tmp_path):
-    workdir = tmp_path / "run"
-    shutil.copytree(demo_run, workdir, symlinks=True, ignore=shutil.ignore_patterns("locks", "incomplete"))
-    fused = {"encoders": {"fused": {"kind": "fusion", "members": ["tiny-wavlm", "egemaps"]}}}
-    (workdir / "fusion.yaml").write_text(json.dumps(fused))
-    targets = ["results/cv/fused/logreg/metrics.json", "results/models/fused/logreg/model.json"]
-    # --configfile on the command line replaces the profile's configfile: name both
-    configs = (str(REPO / "profiles/demo/demo-config.yaml"), str(workdir / "fusion.yaml"))
-    args = (*DEMO, "--configfile", *configs, "--config", 'run={"classifiers": ["logreg"]}')
-    planned = job_counts(planned_jobs(workdir, *targets, *args))
-    assert not {"embed", "augment", "check_clips"} & set(planned), f"nothing is embedded again: {planned}"
-    result = run_snakemake(workdir, *targets, *args)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+def test_fusion_of_the_demo_encoders_reuses_their_embeddings_and_plans(extended_run):
+    """The session's extended run (conftest.EXTENDED_CONFIG) fuses the demo's two encoders on a copy of the demo run."""
+    workdir = extended_run
+    planned = set(json.loads((workdir / "planned.json").read_text()))  # what it planned before it started
+    embedded = {j for j in planned if j.startswith(("embed[", "augment[", "check_clips["))}
+    assert embedded and all("encoder=tiny-emotion2vec" in j or "corpus_dir=corpora/copy/" in j for j in embedded), (
+        f"nothing of the main corpus is embedded again but the new emotion2vec encoder: {sorted(embedded)}")
+    assert {j for j in planned if j.startswith("plan[encoder=fused")}, "the fusion plans its own folds"
     for fold in ("0", "1", "2", "all"):
         plan = json.loads((workdir / f"results/cv/fused/plans/fold-{fold}.json").read_text())
         for i, member in enumerate(("tiny-wavlm", "egemaps")):

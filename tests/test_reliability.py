@@ -21,12 +21,12 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from conftest import REPO, job, planned_jobs, run_snakemake, snakemake_command
+from conftest import DEMO, REPO, copy_run, job, planned_jobs, run_snakemake, snakemake_command
 from speech_emotion.io.files import find_corrupt
+from speech_emotion.io.audio_store import read_audio_shard
 from speech_emotion.embed.embeddings import load_shard
 from speech_emotion.embed.shards import shard_of
 
-DEMO = ("--cores", "2", "--workflow-profile", str(REPO / "profiles" / "demo"))
 ENCODERS = ("tiny-wavlm", "egemaps")  # profiles/demo/demo-config.yaml
 CLASSIFIERS = ("logreg", "svm", "xgboost", "mlp", "ensemble")
 FOLDS = ("0", "1", "2", "all")  # three CV folds + the final model's fold
@@ -34,12 +34,6 @@ SHARDS = ("0", "1")
 
 
 # --- helpers --------------------------------------------------------------------------------------
-def copy_run(source: Path, target: Path) -> Path:
-    """A copy of a finished run, .snakemake metadata and mtimes included (copytree uses copy2)."""
-    shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("locks", "incomplete"))
-    return target
-
-
 def downstream_of_predictions(encoder: str, classifiers: tuple[str, ...]) -> set[str]:
     """What a new predictions.tsv of (encoder, classifier) reruns: its metrics, figures, final model and
     explanations, the encoder's fold-score plot, the summary, the leaderboard, the comparison plot and the
@@ -140,7 +134,11 @@ def test_results_do_not_depend_on_cores_or_threads(demo_run, tmp_path):
     workdir = copy_run(demo_run, tmp_path / "run")
     for folder in ("embeddings", "cv"):  # (a missing intermediate alone would not be rebuilt)
         shutil.rmtree(workdir / "results" / folder / "tiny-wavlm")
-    result = run_snakemake(workdir, *DEMO, "--config", 'train={"threads": 2}', 'embed={"threads": 2}')
+    # only what is compared below: the embeddings, the three CV folds and metrics (no final models,
+    # figures or explanations, which read these and hold no other threaded computation)
+    targets = [f"results/embeddings/tiny-wavlm/{v}/shard-{s}.npz" for v in ("clean", "aug1") for s in SHARDS] + [
+        f"results/cv/tiny-wavlm/{c}/metrics.json" for c in CLASSIFIERS]
+    result = run_snakemake(workdir, *targets, *DEMO, "--config", 'train={"threads": 2}', 'embed={"threads": 2}')
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     assert re.search(r"threads: 2", result.stdout + result.stderr), "the jobs did not get 2 threads"
     for variant in ("clean", "aug1"):
@@ -210,10 +208,12 @@ def test_truncated_shard_and_model_are_named_and_rebuilt(demo_run, tmp_path):
     got = planned_jobs(workdir, "--forcerun", shard, model, *DEMO)
     assert got == expected, explain(got, expected)
     assert snapshot(workdir / "results") == before
-    rebuilt = run_snakemake(workdir, "--forcerun", shard, model, *DEMO)
+    # the rebuild of the two files alone
+    rebuilt = run_snakemake(workdir, shard, model, "--forcerun", shard, model, *DEMO)
     assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-5000:]
     assert find_corrupt([workdir / "results"]) == []
-    assert planned_jobs(workdir, *DEMO) == set()
+    np.testing.assert_array_equal(load_shard(workdir / shard).embeddings, load_shard(demo_run / shard).embeddings)
+    assert planned_jobs(workdir, *DEMO) == set()  # the rebuilt files are what the run had read
 
 
 # --- 3: bad input through the whole DAG; manifest rows with problems ---------------------------------
@@ -358,6 +358,21 @@ def test_one_more_augmented_copy_reruns_only_its_audio_and_embeddings(stale):
         expected |= train_jobs(encoder, CLASSIFIERS) | downstream_of_predictions(encoder, CLASSIFIERS)
     expected.add(job("plot_layer_probe", encoder="tiny-wavlm"))
     assert got == expected, explain(got, expected)
+    # the existing copy holds every training-corpus clip once, split over the shards
+    manifest = pd.read_csv(stale / "results/data/manifest.tsv", sep="\t", dtype=str)
+    copied = [c for s in SHARDS for c in read_audio_shard(stale / f"results/audio/aug1/shard-{s}.npz")[0]]
+    assert sorted(copied) == sorted(manifest["clip_id"])
+    # copies: 0 disables the stage: no aug1 exists (and rule all lists no augment output)
+    off = run_snakemake(stale, "results/audio/aug1/shard-0.npz", "-n", *DEMO, "--config", 'augment={"copies":0}')
+    assert off.returncode != 0 and "aug1 does not exist" in off.stderr + off.stdout, off.stderr[-3000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("speedup", ['{"max_layer": 2}', '{"quantize": "int8"}'])
+def test_an_embedding_speed_up_reruns_only_the_hugging_face_encoders_shards(stale, speedup):
+    """The opt-in speed-ups change the numbers: each reruns the hf encoder's shards (not openSMILE's)."""
+    embeds = {j for j in planned_jobs(stale, *DEMO, "--config", f"embed={speedup}") if j.startswith("embed[")}
+    assert embeds == {job("embed", encoder="tiny-wavlm", variant=v, shard=s) for v in ("clean", "aug1") for s in SHARDS}
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, run_snakemake, tails
+from conftest import REPO, copy_run, run_snakemake, tails
 from synthetic import plan_json
 
 from speech_emotion.train.features import FeatureSpec
@@ -157,9 +157,9 @@ def test_evaluation_rules_and_report(tmp_path):
         assert caption in html, caption
 
 
-def test_demo_end_to_end_report(demo_run):
+def test_demo_end_to_end_report(demo_run, tmp_path):
     """The demo profile runs every stage; then the report shows every figure (minutes on 2 cores)."""
-    work = demo_run
+    work = copy_run(demo_run, tmp_path / "run")  # the report is written into the run: a copy, as the run is shared
     summary = pd.read_csv(work / "results/summary.tsv", sep="\t")
     assert len(summary) == len(summary[["encoder", "classifier"]].drop_duplicates()) > 0
     pngs = sorted((work / "results").rglob("*.png"))

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import job_counts, planned_jobs, run_snakemake
 from speech_emotion.train import classifiers as C
 from speech_emotion.evaluate.metrics import compute_metrics, cv_summary, read_predictions
 from speech_emotion.train.classifiers import base as B
@@ -127,43 +126,6 @@ def test_final_model_folder_round_trip(tmp_path):
     (out / "model.zip").write_bytes(b"garbage")
     with pytest.raises(C.ModelFileError, match="model.zip"):
         load_final_model(out)
-
-
-# --- whole workflow: rerun scope ----------------------------------------------------------------------
-def _tone_corpus(root: Path) -> None:
-    import soundfile as sf
-
-    rng = np.random.default_rng(0)
-    for li, label in enumerate(["Angry", "Happy", "Sad"]):
-        for s in range(6):
-            for k in range(2):
-                t = np.arange(int(16000 * 0.6)) / 16000
-                wave = 0.3 * np.sin(2 * np.pi * (150 + 120 * li + 5 * s) * t) + 0.01 * rng.normal(size=t.size)
-                (root / label).mkdir(parents=True, exist_ok=True)
-                sf.write(root / label / f"S{s}_{label[0]}{k}.wav", wave.astype(np.float32), 16000)
-
-
-@pytest.mark.slow
-def test_changing_svm_C_reruns_only_svm_jobs(tmp_path):
-    _tone_corpus(tmp_path / "corpus")
-    (tmp_path / "config.yaml").write_text(
-        "dataset: {kind: folder, root: corpus, speaker_regex: '^(S\\d+)_'}\n"
-        "cv: {folds: 2}\naugment: {copies: 0}\nembed: {shards: 1}\n"
-        "run: {encoders: [egemaps], classifiers: [logreg, svm, ensemble]}\n"
-        "classifiers: {logreg: {Cs: [1.0]}, ensemble: {members: [logreg, svm]}}\n"
-    )
-    targets = [f"results/cv/egemaps/{c}/fold-{f}/predictions.tsv" for c in ("logreg", "svm", "ensemble") for f in (0, 1)]
-    config = ("--configfile", str(tmp_path / "config.yaml"), "--cores", "2")
-    run = run_snakemake(tmp_path, *config, *targets, cwd=tmp_path, timeout=1200)
-    assert run.returncode == 0, run.stderr[-4000:]
-    assert planned_jobs(tmp_path, *config, *targets) == set()
-    jobs = planned_jobs(tmp_path, *config, *targets, "--config", 'classifiers={"svm":{"C":3.0}}')
-    train_jobs = {j for j in jobs if j.startswith("train[")}
-    assert train_jobs, jobs
-    assert all("classifier=svm" in j or "classifier=ensemble" in j for j in train_jobs), train_jobs
-    assert any("classifier=svm" in j for j in train_jobs)
-    assert not any("classifier=logreg" in j for j in train_jobs)
-    assert set(job_counts(jobs)) <= {"train"}, jobs
 
 
 def test_a_logistic_regression_job_never_imports_torch_transformers_umap_or_xgboost():
