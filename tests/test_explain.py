@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from conftest import REPO, job, planned_jobs
+from conftest import DEMO, REPO, job, planned_jobs
 from speech_emotion.explain import importance as imp
 from speech_emotion.explain import nuisance as nui
 from speech_emotion.explain.groups import (FAMILIES, Group, check_cover, column_groups, descriptor_of, family_of,
@@ -304,6 +304,18 @@ def test_explaining_another_model_than_the_scored_one_fails(tmp_path):
 
 
 # --- the workflow ------------------------------------------------------------------------------------------
+def test_the_final_models_card_reads_its_pairs_explanations_when_the_stage_is_on(tmp_path):
+    """Rule final_model reads its pair's importance.tsv and nuisance.tsv (the card's explanations section)
+    when explain.enabled is true, and nothing of the explain stage when it is false: dry runs of one card
+    on an empty folder (the demo profile), whose jobs differ by the pair's explain job and clip_levels only."""
+    target = "results/models/egemaps/logreg/MODEL_CARD.md"
+    on = planned_jobs(tmp_path, target, *DEMO)
+    off = planned_jobs(tmp_path, target, *DEMO, "--config", 'explain={"enabled":false}')
+    assert job("final_model", encoder="egemaps", classifier="logreg") in off
+    assert on - off == {job("explain", encoder="egemaps", classifier="logreg"), job("clip_levels")}, sorted(on)
+    assert off <= on
+
+
 @pytest.mark.slow
 def test_demo_run_explains_every_pair(demo_run, tmp_path):
     results = demo_run / "results"
@@ -328,12 +340,19 @@ def test_demo_run_explains_every_pair(demo_run, tmp_path):
     assert "Nuisance checks beside UA" in page and "egemaps: importance by family" in page
     table = pd.read_csv(results / "explain" / "importance.tsv", sep="\t")
     assert len(table[["encoder", "classifier"]].drop_duplicates()) == len(summary)
-    # explain.* reruns the explain jobs only; explain.enabled false leaves the stage out of the target
+    # every final model's card has its pair's section (rule final_model reads the pair's tables)
+    for e, c in summary[["encoder", "classifier"]].itertuples(index=False):
+        card = (results / "models" / e / c / "MODEL_CARD.md").read_text(encoding="utf-8")
+        assert card.count("\n## Explanations (cross-validated)\n") == 1, (e, c)
+        assert card.index("\n## Evaluation\n") < card.index("\n## Explanations") < card.index("\n## Intended use\n")
+    # explain.* reruns the explain jobs and the cards that show them (rule final_model: seconds) only;
+    # explain.enabled false leaves the stage out of the target and rewrites the cards without the section
     stale = shutil.copytree(demo_run, tmp_path / "run", symlinks=True, ignore=shutil.ignore_patterns("locks"))
     demo = ("--cores", "2", "--workflow-profile", str(REPO / "profiles" / "demo"))
     pairs = list(summary[["encoder", "classifier"]].itertuples(index=False))
+    cards = {job("final_model", encoder=e, classifier=c) for e, c in pairs}
     assert planned_jobs(stale, *demo, "--config", 'explain={"repeats":4}') == (
-        {job("explain", encoder=e, classifier=c) for e, c in pairs} | {"explain_summary"})
+        {job("explain", encoder=e, classifier=c) for e, c in pairs} | {"explain_summary"} | cards)
     shutil.rmtree(stale / "results" / "explain")  # the run's tables (and clip levels, an intermediate now)
     assert planned_jobs(stale, *demo) == {"explain_summary"}
-    assert planned_jobs(stale, *demo, "--config", 'explain={"enabled":false}') == set()
+    assert planned_jobs(stale, *demo, "--config", 'explain={"enabled":false}') == cards

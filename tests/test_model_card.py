@@ -700,3 +700,70 @@ def test_card_says_whether_copies_trained_from_features_json(model_folder):
                                  "0.600 with them.")):
         card = model_card(info, replace(spec, copies=copies), metrics_of(), CREMAD_MANIFEST, CREMAD, evidence)
         assert says in section(card, "Model"), copies
+
+
+# --- the card's explanations section (issue 35 item 1) ------------------------------------------------------
+def explanation_tables(folder: Path) -> tuple[Path, Path]:
+    """A pair's importance.tsv and nuisance.tsv as rule explain writes them, from hand-made per-fold numbers
+    (3 folds): pitch drops 0.10/0.15/0.20 (mean 0.150, 95 % t-interval [0.026, 0.274]), the speaker probe
+    0.30/0.40/0.50 (0.400 [0.152, 0.648]), the model's UA 0.60 in every fold."""
+    from speech_emotion.explain import importance as imp
+    from speech_emotion.explain.pair import summarise_nuisance
+
+    drops = {"pitch": (0.10, 0.15, 0.20), "loudness": (0.02, 0.03, 0.04), "spectral": (0.0, 0.01, 0.02),
+             "cepstral": (0.05, 0.05, 0.05), "voice quality": (0.0, 0.0, 0.0), "temporal": (-0.01, 0.0, 0.01)}
+    columns = {"pitch": 10, "loudness": 11, "spectral": 35, "cepstral": 16, "voice quality": 10, "temporal": 6}
+    rows = []
+    for fold in range(3):
+        for group, values in drops.items():
+            rows.append({"fold": fold, "level": "family", "group": group, "class": "all", "drop": values[fold],
+                         "n_columns": columns[group]})
+            for k, label in enumerate(LABELS):  # ANG's recall suffers most without pitch
+                rows.append({"fold": fold, "level": "family", "group": group, "class": label,
+                             "drop": values[fold] * (2.0 if label == "ANG" and group == "pitch" else 1.0),
+                             "n_columns": columns[group]})
+        rows.append({"fold": fold, "level": "feature", "group": "F0semitoneFrom27.5Hz_sma3nz_amean", "class": "all",
+                     "drop": (0.04, 0.05, 0.06)[fold], "n_columns": 1})
+    importance = imp.summarise(pd.DataFrame(rows), ["0", "1", "2"])
+    probes = pd.DataFrame([{"fold": fold, "nuisance": name, "probe_ua": probe[fold], "labels_ua": labels,
+                            "chance": chance, "model_ua": 0.6}
+                           for fold in range(3)
+                           for name, probe, labels, chance in (("duration", (0.3, 0.35, 0.4), 0.5, 1 / 3),
+                                                               ("loudness", (0.3, 0.3, 0.3), 0.4, 1 / 3),
+                                                               ("speaker", (0.3, 0.4, 0.5), 0.25, 0.25))])
+    nuisance = summarise_nuisance(probes, ["0", "1", "2"])
+    importance.to_csv(folder / "importance.tsv", sep="\t", index=False)
+    nuisance.to_csv(folder / "nuisance.tsv", sep="\t", index=False)
+    return folder / "importance.tsv", folder / "nuisance.tsv"
+
+
+def test_card_has_its_pairs_explanations_after_the_cv_results_and_none_without_them(model_folder, tmp_path):
+    """The explanations section (speech_emotion.explain.report.card_section of the pair's importance.tsv and
+    nuisance.tsv) sits after the CV results and the human baseline, with the table's numbers, and says that it
+    describes the cross-validated recipe, not the final model; a card without explanations has no section."""
+    from speech_emotion.evaluate.model_card import explanation_lines, model_card
+
+    info = json.loads((model_folder / "model.json").read_text())
+    features = FeatureSpec.read(model_folder / "features.json")
+    importance, nuisance = explanation_tables(tmp_path)
+    lines = explanation_lines(importance, nuisance)  # what rule final_model passes
+    card = model_card(info, features, metrics_of(), CREMAD_MANIFEST, CREMAD, explanations=lines)
+    heads = [line for line in card.splitlines() if line.startswith("## ")]
+    assert heads.index("## Explanations (cross-validated)") == heads.index("## Evaluation") + 1
+    assert heads[heads.index("## Evaluation") + 2] == "## Intended use"
+    assert card.index("### Human baseline") < card.index("## Explanations (cross-validated)")
+    text = section(card, "Explanations (cross-validated)")
+    assert "| pitch | 0.150 [0.026, 0.274] | 10 |" in text
+    assert "| cepstral | 0.050 [0.050, 0.050] | 16 |" in text
+    assert "Largest by feature: F0semitoneFrom27.5Hz_sma3nz_amean 0.050 [0.025, 0.075]." in text
+    assert "Most important per class (drop in its recall): ANG: pitch 0.300; " in text
+    assert "the model's UA is 0.600 [0.600, 0.600]" in text
+    assert "| speaker identity | 0.400 [0.152, 0.648] | 0.250 | 0.250 |" in text
+    assert "the final model was trained on all clips and was not itself explained" in text
+    assert "importance.tsv" in card.split("## Model")[0]  # the card names the files it was made from
+    check_front_matter(card, info, metrics_of(), CREMAD)
+
+    plain = model_card(info, features, metrics_of(), CREMAD_MANIFEST, CREMAD)
+    assert "Explanations" not in plain and "importance.tsv" not in plain and "explained" not in plain
+    assert [line for line in card.splitlines() if line.startswith("## ") and "Explanations" not in line] == \
+        [line for line in plain.splitlines() if line.startswith("## ")]

@@ -119,6 +119,7 @@ rule train:
 
 rule final_model:
     input:
+        unpack(model_explanations),
         model=f"{FINAL_FOLD}/model.zip",
         features=f"{FINAL_FOLD}/features.json",
         info=f"{FINAL_FOLD}/model.json",

@@ -97,6 +97,16 @@ def model_audio_settings(wildcards):
     }
 
 
+def model_explanations(wildcards):
+    """The pair's importance.tsv and nuisance.tsv, for the model card's explanations section, where the explain
+    stage explains the pair (explain.enabled and a pair of run.encoders x run.classifiers: inputs/explain.smk);
+    none otherwise (a card without the section)."""
+    if not explain_enabled() or (wildcards.encoder, wildcards.classifier) not in explain_pairs():
+        return {}
+    pair = {"encoder": wildcards.encoder, "classifier": wildcards.classifier}
+    return {"importance": IMPORTANCE.format(**pair), "nuisance": NUISANCE.format(**pair)}
+
+
 def train_targets():
     encoders, classifiers = config["run"]["encoders"], config["run"]["classifiers"]
     targets = expand(LAYER_PROBE_TABLE, encoder=[e for e in encoders if not fusion_members(e)])
