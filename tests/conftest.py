@@ -183,6 +183,9 @@ def job_counts(jobs: set[str]) -> dict[str, int]:
 # per test session under a file lock, in the folder all workers share, and read by every worker; a run
 # that failed fails every test that needs it, with the first failure's message.
 DEMO = ("--cores", "2", "--workflow-profile", str(REPO / "profiles" / "demo"))
+# Set to a folder to keep the shared runs there and reuse them in later sessions (a quicker loop while
+# working on tests that read them; delete the folder after changing the workflow). CI never sets it.
+KEEP_RUNS = "SPEECH_EMOTION_TEST_RUNS"
 
 
 def shared_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
@@ -192,6 +195,9 @@ def shared_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callab
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):  # xdist: the workers' temporary folders share the session's parent
         root = root.parent
+    if os.environ.get(KEEP_RUNS):  # a developer's folder of runs kept across sessions (made by this code or not)
+        root = Path(os.environ[KEEP_RUNS]).resolve()
+        root.mkdir(parents=True, exist_ok=True)
     workdir, failed = root / name, root / f"{name}.failed"
     with FileLock(str(root / f"{name}.lock")):
         if failed.exists():
