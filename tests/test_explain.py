@@ -199,6 +199,22 @@ def test_terciles_rms_and_probes():
     assert np.isnan(nui.probe_score(np.zeros((4, 2)), np.array(["a"] * 4), seed=0)[0])  # one speaker: no check
 
 
+
+def test_a_probe_on_inputs_that_carry_nothing_scores_as_a_constant_guess():
+    """A LOSO fold whose one test speaker recorded one emotion: the one-hot labels are one constant column.
+    The reference probe then carries nothing (a constant guess: balanced accuracy = chance) instead of
+    stopping the explain job (NearestCentroid refuses features without variance)."""
+    durations = nui.terciles(np.arange(12.0))  # 4 clips per tercile
+    reference = nui.label_reference(["Angry"] * 12, ["Angry", "Sad"], {"duration": durations, "loudness": durations,
+                                                                      "speaker": np.array(["SM1"] * 12)}, seed=0)
+    assert reference["duration"] == reference["loudness"] == pytest.approx(1 / 3)
+    assert np.isnan(reference["speaker"])  # one speaker: no check
+    # constant in a training split only: the two informative rows fall into one inner test split
+    X = np.zeros((8, 1))
+    X[:2] = 1.0
+    ua, chance, n = nui.probe_score(X, np.array([0, 0, 0, 0, 1, 1, 1, 1]), seed=0)
+    assert n == 8 and chance == 0.5 and 0.0 <= ua <= 1.0
+
 def test_clip_levels_reads_each_clip(tmp_path):
     t = np.arange(8000) / 16000
     for name, amp in (("quiet", 0.05), ("loud", 0.5)):
