@@ -242,20 +242,19 @@ def demo_run(tmp_path_factory) -> Path:
 EXTENDED_ENCODERS = ["tiny-wavlm", "egemaps", "fused"]  # the fusion's members in the config's order
 EXTENDED_LABELS = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
 def extended_config(workdir: Path) -> dict:
-    """EXTENDED_CONFIG with the copy corpus at workdir/copy."""
-    return {**EXTENDED_CONFIG, "corpora": {"copy": {"kind": "cremad", "source": str(workdir / "copy")}}}
+    """The extended run's config, merged over the demo's; the copy corpus is workdir/copy."""
+    return {
+        "encoders": {"fused": {"kind": "fusion", "members": ["tiny-wavlm", "egemaps"]},
+                     "tiny-emotion2vec": {"kind": "emotion2vec", "model": "tiny-emotion2vec",
+                                          "init_config": "resources/tiny-emotion2vec/config.yaml", "gpu": 0}},
+        "features": {"speaker_norm": "on"},
+        "corpora": {"copy": {"kind": "cremad", "source": str(workdir / "copy")}},
+        "cross": [{"train": "main", "test": "copy"}],
+        "label_map": {label: label for label in EXTENDED_LABELS},
+        "run": {"encoders": [*EXTENDED_ENCODERS, "tiny-emotion2vec"], "classifiers": ["logreg"]},
+    }
 
 
-EXTENDED_CONFIG = {
-    "encoders": {"fused": {"kind": "fusion", "members": ["tiny-wavlm", "egemaps"]},
-                 "tiny-emotion2vec": {"kind": "emotion2vec", "model": "tiny-emotion2vec",
-                                      "init_config": "resources/tiny-emotion2vec/config.yaml", "gpu": 0}},
-    "features": {"speaker_norm": "on"},
-    "corpora": {"copy": {"kind": "cremad", "source": "copy"}},
-    "cross": [{"train": "main", "test": "copy"}],
-    "label_map": {label: label for label in EXTENDED_LABELS},
-    "run": {"encoders": [*EXTENDED_ENCODERS, "tiny-emotion2vec"], "classifiers": ["logreg"]},
-}
 EXTENDED_TARGETS = [f"results/{path}" for encoder in EXTENDED_ENCODERS for path in (
     f"models/{encoder}/logreg/model.json", f"cv/{encoder}/logreg/metrics.json", f"cv/{encoder}/logreg/fold-0/predictions.tsv",
     f"cross/main__copy/{encoder}/logreg/predictions.tsv")] + [
@@ -272,7 +271,7 @@ def extended_args(workdir: Path, config: dict) -> tuple[str, ...]:
 
 @pytest.fixture(scope="session")
 def extended_run(demo_run, tmp_path_factory) -> Path:
-    """The demo run's copy with EXTENDED_CONFIG's targets made (shared; never modify it). The jobs the run
+    """The demo run's copy with extended_config's targets made (shared; never modify it). The jobs the run
     planned before it started are in ``planned.json`` (conftest.planned_jobs form)."""
     def make(workdir: Path) -> None:
         copy_run(demo_run, workdir)

@@ -179,7 +179,7 @@ def test_download_fetches_funasr_files(monkeypatch, tmp_path):
 
 @pytest.mark.slow
 def test_demo_sized_run_with_a_tiny_emotion2vec(extended_run):
-    """The session's extended run (conftest.EXTENDED_CONFIG) holds a tiny emotion2vec encoder beside the demo's."""
+    """The session's extended run (conftest.extended_config) holds a tiny emotion2vec encoder beside the demo's."""
     workdir = extended_run
     source = json.loads((workdir / "resources/models/tiny-emotion2vec/source.json").read_text())
     assert source == {"model": "random-init:tiny-emotion2vec", "revision": "seed-0"}

@@ -31,7 +31,7 @@ def test_fused_variant_aligns_clips_and_concatenates_each_members_layers(tmp_pat
 
 @pytest.mark.slow
 def test_fusion_of_the_demo_encoders_reuses_their_embeddings_and_plans(extended_run):
-    """The session's extended run (conftest.EXTENDED_CONFIG) fuses the demo's two encoders on a copy of the demo run."""
+    """The session's extended run (conftest.extended_config) fuses the demo's two encoders on a copy of the demo run."""
     workdir = extended_run
     planned = set(json.loads((workdir / "planned.json").read_text()))  # what it planned before it started
     embedded = {j for j in planned if j.startswith(("embed[", "augment[", "check_clips["))}
