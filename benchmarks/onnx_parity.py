@@ -9,7 +9,7 @@ Prints, per classifier: the max |difference| of the probabilities (float32 and i
 of clips whose label agrees. ``--plain`` also reads each model without its per-speaker
 standardisation (a copy whose features.json says ``speaker_norm: false``). ``--int8 SETTING`` (repeatable)
 measures other settings of ONNX Runtime's ``quantize_dynamic`` than the export's (``default``;
-comma-separated ``per_channel``, ``per_tensor``, ``reduce_range``, ``ops=MatMul+Gemm``: ``speech_emotion.predict.export.int8_settings``),
+comma-separated ``per_channel``, ``per_tensor``, ``reduce_range``, ``ops=MatMul+Gemm``, ``weight_only``: ``speech_emotion.predict.export.int8_settings``),
 one pair of int8 columns each.
 
     python benchmarks/onnx_parity.py [--models results/models/tiny-wavlm] [--plain] [--int8 default --int8 per_channel ...] [--out onnx-parity.md]

@@ -10,7 +10,7 @@ logistic regression (C = 1) is trained on each fold's training clips **with the 
 a deployed export predicts. Reported per layer: pooled UA of each, and the share of test clips whose
 ONNX label equals the torch label. ``--int8 SETTING`` (repeatable) measures other settings of ONNX
 Runtime's ``quantize_dynamic`` than the export's (``default``; comma-separated ``per_channel``,
-``per_tensor``, ``reduce_range``, ``ops=MatMul+Gemm``: ``speech_emotion.predict.export.int8_settings``), a pair of
+``per_tensor``, ``reduce_range``, ``ops=MatMul+Gemm``, ``weight_only``: ``speech_emotion.predict.export.int8_settings``), a pair of
 columns each.
 
     python benchmarks/onnx_urdu_int8.py [--int8 default --int8 per_channel ...] [--out onnx-urdu-int8.md]

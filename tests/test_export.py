@@ -331,3 +331,35 @@ def test_classifier_graph_places_columns_of_labels_a_model_never_saw():
     expected = align_proba(model, model.predict_proba(X), np.asarray(labels))
     np.testing.assert_allclose(got, expected, rtol=0, atol=ATOL)
     assert (got[:, 1] == 0).all()
+
+
+@pytest.mark.parametrize("text", ["default", "per_tensor", "weight_only", "weight_only=16,accuracy_level=4"])
+def test_int8_settings_quantise_a_matrix_product_as_they_say(text, tmp_path):
+    """Each int8 setting the benchmarks name quantises a graph's MatMul weights its way (dynamic:
+    MatMulInteger with int8 weights; weight_only: MatMulNBits with 8-bit blocks, float activations),
+    and the quantised product stays near the float one: weight-only within an 8-bit step of the
+    weights (|W| <= 1, K = 64 inputs in [-1, 1]: per element at most 64 x 1/254)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from speech_emotion.predict.export import int8_settings, quantize_graph
+
+    settings = int8_settings(text)
+    rng = np.random.default_rng(0)
+    weights = rng.uniform(-1, 1, (64, 48)).astype(np.float32)
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "product",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 64])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 48])],
+                              [numpy_helper.from_array(weights, "w")])
+    path = tmp_path / "product.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=10), str(path))
+    quantize_graph(path, settings)
+    ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+    assert ("MatMulNBits" in ops) == (settings.get("method") == "weight_only")
+    assert ("MatMulInteger" in ops) == (settings.get("method") != "weight_only")
+    x = rng.uniform(-1, 1, (5, 64)).astype(np.float32)
+    got = session(path).run(None, {"x": x})[0]
+    bound = 64 / 254 if settings.get("method") == "weight_only" else 64 * (1 / 254 + 1 / 127 + 1 / 127 / 254)
+    assert np.abs(got - x @ weights).max() <= bound
+    if text.startswith("weight_only=16"):
+        assert settings["block_size"] == 16 and settings["accuracy_level"] == 4

@@ -654,7 +654,10 @@ def export_description(info: Mapping[str, Any], spec: Any, facts: Mapping[str, M
 
 def int8_settings(text: str) -> dict[str, Any]:
     """:data:`INT8` with the changes a benchmark names: ``default``, or comma-separated ``per_channel``
-    or ``per_tensor`` (one weight scale per matrix), ``reduce_range``, ``ops=MatMul+Gemm``."""
+    or ``per_tensor`` (one weight scale per matrix), ``reduce_range``, ``ops=MatMul+Gemm``;
+    ``weight_only[=BLOCK]`` (8-bit weights in blocks of BLOCK rows, default 32, with float activations:
+    ONNX Runtime's MatMulNBits instead of dynamic quantisation) and ``accuracy_level=N`` (its compute
+    type)."""
     settings = dict(INT8)
     for part in filter(None, (p.strip() for p in text.split(","))):
         if part in ("per_channel", "per_tensor"):
@@ -663,14 +666,21 @@ def int8_settings(text: str) -> dict[str, Any]:
             settings["reduce_range"] = True
         elif part.startswith("ops="):
             settings["op_types"] = tuple(part[4:].split("+"))
+        elif part.startswith("weight_only"):
+            settings["method"] = "weight_only"
+            settings["block_size"] = int(part.partition("=")[2] or 32)
+        elif part.startswith("accuracy_level="):
+            settings["accuracy_level"] = int(part.partition("=")[2])
         elif part != "default":
-            raise ValueError(f"int8 setting {part!r}: expected default, per_channel, per_tensor, reduce_range or ops=A+B")
+            raise ValueError(f"int8 setting {part!r}: expected default, per_channel, per_tensor, reduce_range, ops=A+B, "
+                             "weight_only[=BLOCK] or accuracy_level=N")
     return settings
 
 
 def quantize_graph(path: Path, settings: Mapping[str, Any] | None = None) -> None:
-    """Dynamic int8 quantisation of a graph's weights in place (ONNX Runtime's ``quantize_dynamic``;
-    activations quantised on the fly), with :data:`INT8` or ``settings`` (its keys)."""
+    """int8 quantisation of a graph's weights in place, with :data:`INT8` or ``settings`` (its keys):
+    dynamic (ONNX Runtime's ``quantize_dynamic``; activations quantised on the fly), or with
+    ``method: weight_only`` 8-bit weights only (``MatMulNBitsQuantizer``, symmetric blocks)."""
     import tempfile
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -680,9 +690,19 @@ def quantize_graph(path: Path, settings: Mapping[str, Any] | None = None) -> Non
     try:
         with tempfile.TemporaryDirectory() as scratch:
             quantized = Path(scratch) / path.name
-            quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8,
-                             op_types_to_quantize=list(settings["op_types"]), per_channel=bool(settings["per_channel"]),
-                             reduce_range=bool(settings["reduce_range"]))
+            if settings.get("method") == "weight_only":
+                import onnx
+                from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+                quantizer = MatMulNBitsQuantizer(onnx.load(str(path)), bits=8, block_size=int(settings["block_size"]),
+                                                 is_symmetric=True, op_types_to_quantize=tuple(settings["op_types"]),
+                                                 accuracy_level=settings.get("accuracy_level"))
+                quantizer.process()
+                quantizer.model.save_model_to_file(str(quantized), use_external_data_format=False)
+            else:
+                quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8,
+                                 op_types_to_quantize=list(settings["op_types"]), per_channel=bool(settings["per_channel"]),
+                                 reduce_range=bool(settings["reduce_range"]))
             shutil.move(str(quantized), str(path))
     finally:
         logging.disable(logging.NOTSET)
