@@ -70,12 +70,17 @@ def classifier_class(name: str) -> type[Classifier]:
 
 def make_classifier(name: str, params: Mapping[str, Any] | None = None, seed: int = 0, n_jobs: int = 1) -> Classifier:
     """Estimator ``name`` with config ``params`` (unknown keys raise a ValueError naming them)."""
-    cls = classifier_class(name)
+    return configured(classifier_class(name), f"classifiers.{name}", params, seed, n_jobs)
+
+
+def configured(cls: type, where: str, params: Mapping[str, Any] | None, seed: int, n_jobs: int) -> Any:
+    """``cls`` made with config ``params`` (``where``: their config key, named when a key is unknown),
+    the run's ``seed`` unless the params set one, and ``n_jobs``; lists for tuples (as in the config)."""
     params = dict(params or {})
     known = set(cls().get_params())
     unknown = sorted(set(params) - known)
     if unknown:
-        raise ValueError(f"classifiers.{name}: unknown setting(s) {unknown} (known: {sorted(known - {'seed', 'n_jobs'})})")
+        raise ValueError(f"{where}: unknown setting(s) {unknown} (known: {sorted(known - {'seed', 'n_jobs'})})")
     for key, value in params.items():
         if isinstance(value, tuple):
             params[key] = list(value)

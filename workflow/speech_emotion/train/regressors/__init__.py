@@ -1,0 +1,16 @@
+"""Regressors for continuous targets (one module per estimator), beside the classifiers.
+
+- :mod:`.registry`: the one list of regressors and :func:`make_regressor`;
+- :mod:`.base`: the base class (fold-local scaling of features and target, scikit-learn's contract);
+- :mod:`.inner`: speaker-grouped inner splits of a training part and the pooled-CCC score of an inner choice;
+- ``ridge``, ``svr``, ``xgboost``, ``mlp``: the estimators.
+
+Importing this package does not import any estimator module (``make_regressor`` does, lazily).
+Model files (save/load) and the workflow's rules are not wired yet (docs/regression.md).
+"""
+
+from __future__ import annotations
+
+from .registry import REGISTRY, REGRESSORS, make_regressor, regressor_class
+
+__all__ = ["REGISTRY", "REGRESSORS", "make_regressor", "regressor_class"]
