@@ -163,6 +163,7 @@ def _defaults(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
 # Placeholder names for the entries of free-form maps, by key path.
 _ENTRY_NAMES = {
     "encoders": "name",
+    "dataset.targets": "target",
     "label_map": "label",
     "augment.per_class_copies": "label",
     "tune.spaces": "classifier",
@@ -447,6 +448,7 @@ def check_config(config: dict[str, Any], workdir: str | Path = ".") -> None:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     _check_dataset(config["dataset"], Path(workdir))
+    _check_targets(config["dataset"], Path(workdir))
     _check_cv(config["cv"], config["dataset"], Path(workdir))
     _check_cross(config, Path(workdir))
 
@@ -477,6 +479,18 @@ def _check_dataset(dataset: dict[str, Any], workdir: Path, where: str = "dataset
         if not regex:
             raise ConfigError(f"{where}.speaker_regex: required when {where}.kind is 'folder' (first group = speaker)")
         speaker_pattern(regex, f"{where}.speaker_regex", "^(S[MF]\\d+)_")
+
+
+def _check_targets(dataset: dict[str, Any], workdir: Path) -> None:
+    """dataset.targets: tables that exist (those the workflow writes, under results/, are checked when the
+    manifest is built), `perception` only for CREMA-D, ranges with low < high."""
+    from .data.datasets import DatasetError
+    from .data.targets import check_targets
+
+    try:
+        check_targets(dataset, workdir)
+    except DatasetError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def speaker_pattern(regex: str, name: str, example: str = "^(\\w+?)_") -> re.Pattern[str]:

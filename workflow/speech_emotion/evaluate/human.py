@@ -38,15 +38,31 @@ def vote_to_label(vote: Any, codes: Mapping[str, str] = CREMAD_VOTE_CODES) -> st
     return codes.get(vote[0].upper())
 
 
-def read_perception(path: str | Path) -> pd.DataFrame:
-    """CREMA-D summaryTable.csv -> clip_id, vote (raw VoiceVote), human (label or None for ties)."""
+def untie_level(level: Any) -> Any:
+    """A perception level of a tied vote as one number's text: ``VoiceLevel`` holds one mean intensity
+    per tied emotion (``"37.2:58.6"`` for the vote ``"A:N"``); tied emotions have equal numbers of
+    raters, so the mean of the parts is the mean intensity of the raters behind the vote. Anything
+    else is returned as it is (a part that is not a number too: the caller reports it)."""
+    if not isinstance(level, str) or ":" not in level:
+        return level
+    try:
+        return repr(float(np.mean([float(part) for part in level.split(":")])))
+    except ValueError:
+        return level
+
+
+def read_perception(path: str | Path, columns: Sequence[str] = ()) -> pd.DataFrame:
+    """CREMA-D summaryTable.csv -> clip_id, vote (raw VoiceVote), human (label or None for ties), and
+    the raw text of each of ``columns`` (e.g. ``VoiceLevel``, the mean perceived intensity; a
+    continuous target of :mod:`speech_emotion.data.targets`)."""
     table = pd.read_csv(path, dtype=str)
-    for column in ("FileName", "VoiceVote"):
+    for column in ("FileName", "VoiceVote", *columns):
         if column not in table.columns:
             raise PerceptionError(f"{path}: no column '{column}' (expected CREMA-D summaryTable.csv)")
     clip = table["FileName"].str.strip().str.replace(r"\.(wav|flv|mp4)$", "", regex=True)
     return pd.DataFrame(
-        {"clip_id": clip, "vote": table["VoiceVote"], "human": [vote_to_label(v) for v in table["VoiceVote"]]}
+        {"clip_id": clip, "vote": table["VoiceVote"], "human": [vote_to_label(v) for v in table["VoiceVote"]],
+         **{column: table[column] for column in columns if column not in ("vote", "human")}}
     ).drop_duplicates("clip_id")
 
 
