@@ -333,6 +333,72 @@ def test_classifier_graph_places_columns_of_labels_a_model_never_saw():
     assert (got[:, 1] == 0).all()
 
 
+def test_classifier_graph_scales_as_the_workflow_so_trees_split_alike():
+    """XGBoost's trees step on a change of one float32 ulp at a split threshold, and a threshold lies
+    on a training row's own scaled value: the graph's standardisation (speaker statistics fed, one
+    speaker with a near-constant column) and the classifier's scaler (fitted with copies: not a unit
+    std) give every training row the workflow's bits (the graph's scaled input and the probabilities equal the numpy path's). Found
+    on the demo's 240 synthetic clips: skl2onnx's Scaler op (float32 offset and reciprocal) moved
+    40 % of the scaled cells by an ulp and XGBoost's probabilities by 3e-2."""
+    from onnx import TensorProto, helper
+
+    from speech_emotion.predict.export import classifier_graph
+    from speech_emotion.train import classifiers as C
+    from speech_emotion.train.features import FeatureSpec
+    from speech_emotion.train.speaker_norm import Stats
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(0.3, 0.05, size=(90, 6)).astype(np.float32)
+    y = np.array(["ang", "hap", "sad"] * 30)
+    X[y == "hap", :3] += 0.05
+    speakers = np.repeat(["s1", "s2", "s3"], 30)
+    X[speakers == "s2", 4] = np.float32(0.25) + rng.normal(0, 4e-6, 30).astype(np.float32)  # std just over MIN_STD
+    spec = FeatureSpec.of([0], encoder="e", speaker_norm=True, min_clips=5).fit_population(X)
+    S = spec.standardise(X, speakers)[0]
+    stats = {s: Stats.of(X[speakers == s]) for s in ("s1", "s2", "s3")}
+    assert 1e-6 < stats["s2"].std[4] < 1e-5
+    copies = S * np.float32(1.1) + rng.normal(0, 0.2, S.shape).astype(np.float32)  # as augmented copies train:
+    model = C.make_classifier("xgboost", {"n_estimators": 20, "max_depth": 4}).fit(  # the scaler's std is not 1
+        np.vstack([S, copies]), np.concatenate([y, y]))
+    graph = classifier_graph(model, spec, list(model.classes_), X.shape[1])
+    scaled = [n for node in graph.graph.node for n in node.output if n.endswith("_scaled")]
+    assert len(scaled) == 1
+    graph.graph.output.append(helper.make_tensor_value_info(scaled[0], TensorProto.FLOAT, ["clips", X.shape[1]]))
+    got, got_scaled = session(graph.SerializeToString()).run(
+        ["probabilities", scaled[0]],
+        {"features": X, "speaker_mean": np.stack([stats[s].mean for s in speakers]),
+         "speaker_std": np.stack([stats[s].std for s in speakers])})
+    want_scaled = model._scale(S)
+    assert (got_scaled != want_scaled).sum() == 0, f"{(got_scaled != want_scaled).mean():.0%} of the scaled cells differ"
+    np.testing.assert_allclose(got, model.predict_proba(S), rtol=0, atol=1e-6)
+
+
+def test_scaler_graph_follows_the_float64_steps_of_older_scikit_learn():
+    """scikit-learn before its array-API StandardScaler subtracts and divides float32 rows in place by
+    float64 statistics (each step rounded to float32): the scaler graph then does the same."""
+    from speech_emotion.predict.export import _scaler_graph
+
+    class OlderScaler:  # StandardScaler.transform as scikit-learn 1.4 computes it
+        with_mean = with_std = True
+
+        def __init__(self, mean, scale):
+            self.mean_, self.scale_ = mean, scale
+
+        def transform(self, X):
+            X = np.array(X, dtype=np.float32)
+            X -= self.mean_
+            X /= self.scale_
+            return X
+
+    rng = np.random.default_rng(4)
+    scaler = OlderScaler(rng.normal(0.1, 0.3, 7), rng.uniform(0.5, 2.0, 7))
+    X = rng.normal(size=(200, 7)).astype(np.float32)
+    want = scaler.transform(X)
+    assert not np.array_equal(want, (X - scaler.mean_.astype(np.float32)) / scaler.scale_.astype(np.float32))
+    got = session(_scaler_graph(scaler, 7).SerializeToString()).run(["scaled"], {"X": X})[0]
+    assert np.array_equal(got, want)
+
+
 @pytest.mark.parametrize("text", ["default", "per_tensor", "weight_only", "weight_only=16,accuracy_level=4"])
 def test_int8_settings_quantise_a_matrix_product_as_they_say(text, tmp_path):
     """Each int8 setting the benchmarks name quantises a graph's MatMul weights its way (dynamic:

@@ -15,8 +15,9 @@ The exported folder (docs/deploy.md has the whole contract):
 - ``classifier.onnx``: ``features`` and, for a model that standardises per speaker, ``speaker_mean``
   and ``speaker_std`` (float64, one row per clip or one row for all; default: the training
   population's) -> ``probabilities`` (clips, labels): the standardisation, the classifier's scaler
-  and the classifier (skl2onnx for logistic regression and SVM, onnxmltools for XGBoost, torch's
-  exporter for the MLP; the ensemble as its members and their weighted average);
+  (with the workflow's arithmetic, :func:`_scaler_graph`) and the classifier (skl2onnx for logistic
+  regression and SVM, onnxmltools for XGBoost, torch's exporter for the MLP; the ensemble as its
+  members and their weighted average);
 - ``export.json`` (format, labels, sample rate, inputs and outputs of each graph, the encoders'
   batching facts, versions), and copies of ``model.json``, ``features.json`` and ``MODEL_CARD.md``.
 
@@ -340,15 +341,66 @@ def _standardise_graph(spec: Any, n_features: int) -> Any:
     return _model(helper.make_graph(nodes, "standardise", inputs, [out], [mean, std]))
 
 
-def _sklearn_graph(steps: list[tuple[str, Any]], n_features: int, options: Mapping[str, Any] | None = None) -> Any:
-    """A scikit-learn pipeline converted by skl2onnx: X (float32) -> its outputs."""
+def _sklearn_graph(steps: list[tuple[str, Any]], n_features: int, options: Mapping[str, Any] | None = None,
+                   input_name: str = "X") -> Any:
+    """A scikit-learn pipeline converted by skl2onnx: ``input_name`` (float32) -> its outputs."""
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType
     from sklearn.pipeline import Pipeline
 
     pipe = Pipeline(steps) if len(steps) > 1 else steps[0][1]
-    return convert_sklearn(pipe, initial_types=[("X", FloatTensorType([None, n_features]))],
+    return convert_sklearn(pipe, initial_types=[(input_name, FloatTensorType([None, n_features]))],
                            target_opset={"": OPSET, "ai.onnx.ml": ML_OPSET}, options=dict(options or {}))
+
+
+def _scaler_in_float32(scaler: Any, mean: np.ndarray, scale: np.ndarray) -> bool:
+    """Whether the installed scikit-learn's ``StandardScaler.transform`` of float32 rows computes in
+    float32 with its statistics rounded to float32 (``X -= mean_.astype(X.dtype)``), rather than each
+    step in float64 rounded to float32 (``X -= mean_`` in place: older versions). Found by trying it."""
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(64, len(mean))) * scale + mean).astype(np.float32)
+    want = scaler.transform(X.copy())
+    in_float32 = (X - mean.astype(np.float32)) / scale.astype(np.float32)
+    return bool(np.array_equal(want, in_float32))
+
+
+def _scaler_graph(scaler: Any, n_features: int) -> Any:
+    """X (float32) -> ``scaled``: the classifier's scaler bit for bit as the workflow applies it
+    (:meth:`~speech_emotion.train.classifiers.base.Classifier._scale`, ``StandardScaler.transform``
+    of float32 rows: ``(X - mean) / scale``, in float32 or step by step in float64,
+    :func:`_scaler_in_float32`). Not skl2onnx's Scaler operator: it multiplies by a float32
+    reciprocal, one ulp off in 40 % of the cells, which moves XGBoost's probabilities by 3e-2 where
+    a value sits on a split threshold, as a training clip's own values do (docs/deploy.md, parity on
+    the demo's synthetic clips)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    mean = np.asarray(scaler.mean_ if scaler.with_mean else np.zeros(n_features), dtype=np.float64)
+    scale = np.asarray(scaler.scale_ if scaler.with_std and scaler.scale_ is not None else np.ones(n_features),
+                       dtype=np.float64)
+    if _scaler_in_float32(scaler, mean, scale):
+        inits = [numpy_helper.from_array(mean.astype(np.float32).reshape(1, -1), "scaler_mean"),
+                 numpy_helper.from_array(scale.astype(np.float32).reshape(1, -1), "scaler_scale")]
+        nodes = [helper.make_node("Sub", ["X", "scaler_mean"], ["centred"]),
+                 helper.make_node("Div", ["centred", "scaler_scale"], ["scaled"])]
+    else:
+        inits = [numpy_helper.from_array(mean.reshape(1, -1), "scaler_mean"),
+                 numpy_helper.from_array(scale.reshape(1, -1), "scaler_scale")]
+        nodes = [helper.make_node("Cast", ["X"], ["X64"], to=TensorProto.DOUBLE),
+                 helper.make_node("Sub", ["X64", "scaler_mean"], ["centred64"]),
+                 helper.make_node("Cast", ["centred64"], ["centred"], to=TensorProto.FLOAT),
+                 helper.make_node("Cast", ["centred"], ["centred_again"], to=TensorProto.DOUBLE),
+                 helper.make_node("Div", ["centred_again", "scaler_scale"], ["scaled64"]),
+                 helper.make_node("Cast", ["scaled64"], ["scaled"], to=TensorProto.FLOAT)]
+    return _model(helper.make_graph(
+        nodes, "scaler", [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["rows", n_features])],
+        [helper.make_tensor_value_info("scaled", TensorProto.FLOAT, ["rows", n_features])], inits))
+
+
+def _scaled(scaler: Any, model: Any, n_features: int) -> Any:
+    """``model`` (reading ``scaled``) after the scaler (:func:`_scaler_graph`): X -> its outputs."""
+    from onnx import compose
+
+    return compose.merge_models(_scaler_graph(scaler, n_features), _normalised(model), io_map=[("scaled", "scaled")])
 
 
 def _only(model: Any, output: str, rename: str) -> Any:
@@ -370,10 +422,9 @@ def _only(model: Any, output: str, rename: str) -> Any:
 def _probability_graph(clf: Any, n_features: int) -> Any:
     """X (the classifier's input, float32) -> ``proba`` (rows, clf.classes_) of one member classifier."""
     name = clf.name
-    scaler = ("scaler", clf.scaler_)
     if name == "logreg":
-        model = _sklearn_graph([scaler, ("logreg", clf.model_)], n_features, {id(clf.model_): {"zipmap": False}})
-        return _only(model, "probabilities", "proba")
+        model = _sklearn_graph([("logreg", clf.model_)], n_features, {id(clf.model_): {"zipmap": False}}, "scaled")
+        return _scaled(clf.scaler_, _only(model, "probabilities", "proba"), n_features)
     if name == "svm":
         return _svm_graph(clf, n_features)
     if name == "xgboost":
@@ -395,8 +446,8 @@ def _svm_graph(clf: Any, n_features: int) -> Any:
     svc.support_vectors_ = np.asarray(clf.support_vectors_, dtype=np.float64)
     svc.n_features_in_ = n_features
     svc.shape_fit_ = (len(svc.support_vectors_), n_features)
-    decision = _only(_sklearn_graph([("scaler", clf.scaler_), ("svm", svc)], n_features,
-                                    {id(svc): {"zipmap": False}}), "probabilities", "decision")
+    decision = _scaled(clf.scaler_, _only(_sklearn_graph([("svm", svc)], n_features, {id(svc): {"zipmap": False}},
+                                                         "scaled"), "probabilities", "decision"), n_features)
     a = np.array([[pair[0] for pair in clf.calibration_]], dtype=np.float32)
     b = np.array([[pair[1] for pair in clf.calibration_]], dtype=np.float32)
     columns = len(clf.classes_)
@@ -422,32 +473,26 @@ def _svm_graph(clf: Any, n_features: int) -> Any:
 
 
 def _xgboost_graph(clf: Any, n_features: int) -> Any:
-    """The scaler (skl2onnx), then the booster (onnxmltools)."""
-    from onnx import compose
+    """The scaler (:func:`_scaler_graph`), then the booster (onnxmltools)."""
     from onnxmltools import convert_xgboost
     from onnxmltools.convert.common.data_types import FloatTensorType
 
-    scaler = _normalised(_only(_sklearn_graph([("scaler", clf.scaler_)], n_features), "variable", "scaled"))
     booster = convert_xgboost(clf.model_, initial_types=[("scaled", FloatTensorType([None, n_features]))])
     probs = [o.name for o in booster.graph.output if "prob" in o.name.lower()]
-    booster = _normalised(_only(booster, probs[0], "proba"))
-    return compose.merge_models(scaler, booster, io_map=[("scaled", "scaled")])
+    return _scaled(clf.scaler_, _only(booster, probs[0], "proba"), n_features)
 
 
 def _mlp_graph(clf: Any, n_features: int) -> Any:
-    """The scaler (skl2onnx), then the net and its softmax (torch's exporter)."""
+    """The scaler (:func:`_scaler_graph`), then the net and its softmax (torch's exporter)."""
     import onnx
     import torch
-    from onnx import compose
 
-    scaler = _normalised(_only(_sklearn_graph([("scaler", clf.scaler_)], n_features), "variable", "scaled"))
     net = torch.nn.Sequential(clf.net_, torch.nn.Softmax(dim=1)).eval()
     with quiet_exporter(), torch.no_grad():
         program = torch.onnx.export(net, (torch.zeros(2, n_features),), dynamo=True, opset_version=OPSET,
                                     input_names=["scaled"], output_names=["proba"],
                                     dynamic_shapes=({0: torch.export.Dim("rows", min=1)},), verbose=False)
-    mlp = _normalised(onnx.load_from_string(program.model_proto.SerializeToString()))
-    return compose.merge_models(scaler, mlp, io_map=[("scaled", "scaled")])
+    return _scaled(clf.scaler_, onnx.load_from_string(program.model_proto.SerializeToString()), n_features)
 
 
 def _aligned(model: Any, classes: Sequence[str], labels: Sequence[str], prefix: str) -> Any:
