@@ -212,6 +212,11 @@ def test_rule_code_follows_the_edited_code(tmp_path):
     _append(package / "explain/importance.py")
     assert {rule for rule, _ in _changed(base, package)} == {"explain"}
 
+    package = _copy(tmp_path / "regressors")  # the regressors: no classification rule imports them
+    for module in sorted((package / "train/regressors").glob("*.py")):
+        _append(module)
+    assert _changed(base, package) == set()
+
     package = _copy(tmp_path / "predict")  # prediction and plotting code: no training rule
     _append(package / "predict/api.py")
     _append(package / "predict/segments.py")

@@ -8,7 +8,8 @@ reruns them and an edit of anything else does not.
 A folder in the list stands for every ``.py`` file under it, except the classifiers' own modules
 (``train/classifiers/<name>.py`` of each registry entry): a job gets its own classifier's module
 (the ensemble every classifier's, since it trains its members), and a file named in the list is
-always in. ``tests/test_package.py`` checks that each list covers everything the rule's script
+always in. The regressors (``train/regressors``) are left out of a folder that contains them unless
+the list names them: no classification rule imports them, so an edit there reruns no classifier. ``tests/test_package.py`` checks that each list covers everything the rule's script
 imports, so a list that falls behind the code fails the suite instead of silently missing an edit.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from .train.classifiers.registry import CLASSIFIERS, REGISTRY
 
 CLASSIFIER_DIR = "train/classifiers"
+REGRESSOR_DIR = "train/regressors"
 
 _TRAINING = ("devices.py", "data", "embed", "io", "train")
 RULE_CODE: dict[str, tuple[str, ...]] = {
@@ -53,7 +55,8 @@ def rule_files(package_dir: str | Path, rule: str, classifier: str | None = None
         path = package_dir / item
         if path.is_dir():
             found = {p.relative_to(package_dir).as_posix() for p in path.rglob("*.py") if "__pycache__" not in p.parts}
-            files |= {f for f in found if f not in own}
+            files |= {f for f in found if f not in own
+                      and (not f.startswith(f"{REGRESSOR_DIR}/") or item.startswith(REGRESSOR_DIR))}
         elif path.is_file():
             files.add(item)
         else:
