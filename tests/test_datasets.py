@@ -235,6 +235,16 @@ def run_with(workdir: Path, config: str, target: str = "results/data/folds.tsv")
     assert not outside, f"outputs outside results/: {outside}"
 
 
+def _summary_level(perception: Path, clip: str) -> str:
+    """VoiceLevel of one untied clip, read from the CSV's text by hand."""
+    for line in perception.read_text().splitlines():
+        fields = [f.strip('"') for f in line.split(",")]
+        if fields[1] == clip:
+            assert ":" not in fields[3], fields
+            return fields[3]
+    raise AssertionError(f"{clip} not in {perception}")
+
+
 def folds_table(workdir: Path) -> pd.DataFrame:
     manifest = read_table(workdir / "results" / "data" / "manifest.tsv")
     folds = read_table(workdir / "results" / "data" / "folds.tsv")
@@ -273,13 +283,19 @@ def test_snakemake_urdu_folder_dataset(tmp_path):
 def test_snakemake_cremad_sample_local_source(tmp_path):
     audio = shared_path("data", "cremad-sample", "AudioWAV")
     demographics = shared_path("data", "cremad-meta", "VideoDemographics.csv")
+    perception = shared_path("data", "cremad-meta", "summaryTable.csv")
     run_with(
         tmp_path,
-        f"dataset: {{kind: cremad, source: '{audio}', demographics: '{demographics}'}}\n"
+        f"dataset: {{kind: cremad, source: '{audio}', demographics: '{demographics}', perception: '{perception}',\n"
+        "  targets: {intensity: {column: VoiceLevel, table: perception, range: [0, 100]}}}\n"
         "cv: {protocol: speaker, folds: 2}\nembed: {shards: 2}\n",
     )
     table = folds_table(tmp_path)
     assert len(table) == 12
+    # the declared target: summaryTable.csv's VoiceLevel of each clip, as a number
+    levels = table.set_index("clip_id")["VoiceLevel"]
+    assert levels.dtype == float and levels.notna().all()
+    assert levels["1001_DFA_ANG_XX"] == pytest.approx(float(_summary_level(perception, "1001_DFA_ANG_XX")))
     assert set(table.columns) >= {"sentence", "intensity", "age", "sex", "race", "ethnicity", "duration_s"}
     assert table.groupby("speaker")["fold"].nunique().max() == 1
     assert table.groupby("fold")["label"].nunique().tolist() == [6, 6]

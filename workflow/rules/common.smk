@@ -16,6 +16,7 @@ sys.path.insert(0, str(REPO_DIR / "workflow"))
 from speech_emotion.io.files import corrupt_message, find_corrupt  # noqa: E402
 from speech_emotion.config import ConfigError, check_config, coerce_to_schema, load_schema, schema_errors  # noqa: E402
 from speech_emotion.data.datasets import DatasetError, list_corpus  # noqa: E402
+from speech_emotion.data.targets import target_tables  # noqa: E402
 from speech_emotion.embed.shards import shard_of  # noqa: E402
 from speech_emotion.layout import (  # noqa: E402  (the results layout: every data product's path pattern)
     AUDIO, CACHE_ROOTS, CLASSIFIER, CLIP_LEVELS, CROSS_MODEL, CROSS_PAIR, CROSS_PLAN, EMBEDDINGS, EXPLAIN_IMPORTANCE,

@@ -20,10 +20,11 @@ def manifest_dataset(wildcards):
 
 
 def dataset_meta_files(wildcards):
-    """Metadata files the manifest joins in: the corpus CSV, or CREMA-D's actor table."""
+    """Metadata files the manifest joins in: the corpus CSV, or CREMA-D's actor table, and the tables
+    of the declared continuous targets (dataset.targets)."""
     spec = corpus_spec(corpus_of(wildcards))
     key = {"manifest": "manifest", "cremad": "demographics"}.get(spec["kind"])
-    return [spec[key]] if key and spec[key] else []
+    return ([spec[key]] if key and spec[key] else []) + target_tables(spec)
 
 
 def predefined_folds_spec():

@@ -142,6 +142,13 @@ def _numbers(raw: pd.Series, target: Target, source: str) -> pd.Series:
     return values
 
 
+def target_tables(dataset: dict[str, Any]) -> list[str]:
+    """The files the declared targets read besides the corpus table (inputs of rule manifest)."""
+    files = {str(dataset.get("perception")) if target.table == PERCEPTION else str(target.table)
+             for target in declared_targets(dataset) if target.table}
+    return sorted(f for f in files if f and f != "None")
+
+
 def attach_targets(manifest: pd.DataFrame, dataset: dict[str, Any]) -> pd.DataFrame:
     """``manifest`` with each declared target's column as floats (NaN: no value, counted in the log).
 
