@@ -29,6 +29,9 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 
 
+include: "workflow/rules/regress.smk"
+
+
 include: "workflow/rules/explain.smk"
 
 

@@ -65,9 +65,10 @@ SHARDS = list(range(config["embed"]["shards"]))
 
 def all_targets(wildcards):
     """The default target's files: manifest and folds, augmented audio, every CV result, final model
-    and figure, the explanations and the cross-corpus pairs (each stage's *_targets in rules/inputs/)."""
+    and figure, the explanations, the cross-corpus pairs and the regressions (each stage's *_targets in
+    rules/inputs/)."""
     return (data_targets() + augment_targets() + train_targets() + evaluation_targets() + explain_targets()
-            + cross_targets())
+            + cross_targets() + regression_targets())
 
 
 # --- corpora -------------------------------------------------------------------------------------

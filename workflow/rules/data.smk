@@ -9,6 +9,7 @@ checkpoint demo_corpus:
     output:
         audio=directory(f"{DEMO_DIR}/AudioWAV"),
         demographics=f"{DEMO_DIR}/VideoDemographics.csv",
+        targets=f"{DEMO_DIR}/targets.csv",  # each clip's arousal (dataset.targets; docs/regression.md)
     log:
         "results/logs/demo_corpus.log",
     params:

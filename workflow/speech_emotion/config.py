@@ -449,6 +449,9 @@ def check_config(config: dict[str, Any], workdir: str | Path = ".") -> None:
         raise ConfigError(str(exc)) from None
     _check_dataset(config["dataset"], Path(workdir))
     _check_targets(config["dataset"], Path(workdir))
+    if config["run"].get("regressors") and not config["dataset"].get("targets"):
+        raise ConfigError(f"run.regressors: {', '.join(config['run']['regressors'])} given, but dataset.targets "
+                          "declares no continuous target to model (docs/regression.md)")
     _check_cv(config["cv"], config["dataset"], Path(workdir))
     _check_cross(config, Path(workdir))
 

@@ -44,6 +44,13 @@ EXPLAIN_IMPORTANCE = "results/explain/importance.tsv"
 EXPLAIN_NUISANCE = "results/explain/nuisance.tsv"
 EXPLANATIONS = "results/explain/explanations.html"
 
+# regress stage: continuous targets (dataset.targets), cross-validated per (target, encoder, regressor)
+# on the classification folds and plans; a summary of its own (summary.tsv's columns are classification's)
+REGRESSOR = "results/regression/{target}/{encoder}/{regressor}"
+REGRESSION_FOLD = f"{REGRESSOR}/fold-{{fold}}"
+REGRESSION_METRICS = f"{REGRESSOR}/metrics.json"
+REGRESSION_SUMMARY = "results/regression/summary.tsv"
+
 # cross-corpus runs
 CROSS_PLAN = "results/cross/models/{train}/{encoder}/plan.json"
 CROSS_MODEL = "results/cross/models/{train}/{encoder}/{classifier}"

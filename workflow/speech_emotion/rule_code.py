@@ -1,7 +1,7 @@
 """The library code each training rule's results depend on, hashed into the rule's ``code`` param.
 
 Snakemake reruns a job when its script changes, but it does not see the package the script imports.
-Rules plan, tune, train, cross_plan, cross_train and explain therefore carry ``code``: the SHA-256 of the
+Rules plan, tune, train, cross_plan, cross_train, explain and regress therefore carry ``code``: the SHA-256 of the
 source text of the package files listed for them in :data:`RULE_CODE`, so that an edit of that code
 reruns them and an edit of anything else does not.
 
@@ -30,7 +30,10 @@ RULE_CODE: dict[str, tuple[str, ...]] = {
     "train": _TRAINING,
     "cross_plan": (*_TRAINING, "cross", "evaluate", f"{CLASSIFIER_DIR}/logreg.py"),
     "cross_train": (*_TRAINING, "cross", "evaluate", f"{CLASSIFIER_DIR}/logreg.py"),
-    "explain": (*_TRAINING, "explain"),  # the fold models' own classifier code predicts the shuffled clips
+    "explain": (*_TRAINING, "explain"),
+    # a regressor per target: the regressors, their metrics (inner choices score CCC) and the stage's fold code
+    "regress": (*_TRAINING, REGRESSOR_DIR, "regress", f"{CLASSIFIER_DIR}/mlp.py", "evaluate/__init__.py",
+                "evaluate/regression.py", "evaluate/metrics.py", "evaluate/human.py"),  # the fold models' own classifier code predicts the shuffled clips
 }
 """Rule -> the package folders and files (relative to ``workflow/speech_emotion``) its results depend on."""
 

@@ -1,0 +1,80 @@
+# Continuous targets (dataset.targets): a regressor per (target, encoder, regressor, fold) on the
+# classification folds and plans, metrics.json per (target, encoder, regressor), results/regression/summary.tsv.
+# No job unless run.regressors names a regressor (docs/regression.md).
+
+
+include: "inputs/regress.smk"
+
+
+rule regress:
+    input:
+        embeddings=clean_embeddings,
+        manifest=MANIFEST,
+        folds=FOLDS,
+        plan=PLAN,
+    output:
+        predictions=f"{REGRESSION_FOLD}/predictions.tsv",
+        record=f"{REGRESSION_FOLD}/record.json",
+    log:
+        "results/logs/regress/{target}/{encoder}/{regressor}/fold-{fold}.log",
+    benchmark:
+        "results/benchmarks/regress/{target}/{encoder}/{regressor}/fold-{fold}.tsv"
+    params:
+        shards=clean_shards,
+        config=regressor_config,
+        target=target_config,
+        seed=config["seed"],
+        code=code_of("regress"),
+    threads: regress_threads
+    resources:
+        mem_mb=config["train"]["mem_mb"],
+        runtime=config["train"]["runtime"],
+    wildcard_constraints:
+        target=r"[A-Za-z][A-Za-z0-9_]*",
+        regressor=r"[a-z]+",
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/regress.py"
+
+
+rule regress_aggregate:
+    input:
+        predictions=regression_predictions,
+        manifest=MANIFEST,
+        folds=FOLDS,
+    output:
+        metrics=REGRESSION_METRICS,
+    log:
+        "results/logs/regress_aggregate/{target}/{encoder}/{regressor}.log",
+    params:
+        target=target_config,
+        protocol=config["cv"]["protocol"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    wildcard_constraints:
+        target=r"[A-Za-z][A-Za-z0-9_]*",
+        regressor=r"[a-z]+",
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/regress_aggregate.py"
+
+
+rule regress_summary:
+    input:
+        metrics=regression_metrics_files,
+    output:
+        REGRESSION_SUMMARY,
+    log:
+        "results/logs/regress_summary.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/regress_summary.py"

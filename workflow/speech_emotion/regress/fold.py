@@ -1,0 +1,130 @@
+"""The regress job: one (encoder, regressor, target, fold) fitted on the fold's training clips that
+have a value of the target, with the feature pipeline of the fold's plan.
+
+The plan is the classification plan of the fold (rule plan): its layers and per-speaker
+standardisation are used as they are. Its copies decision is not: a regressor trains on clean clips
+only, because an augmented copy's gain, pitch or tempo changes can move the very cues a continuous
+target rates (loudness and rate for arousal), so the clip's value is not the copy's. Called by
+workflow/scripts/regress.py; writes predictions.tsv (the test fold's clean clips that have a value) and
+record.json.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data.splits import parse_fold
+from ..data.targets import Target, target_rows
+from ..evaluate.regression import regression_scores
+from ..train.classifiers.inner import log_inner_grouping
+from ..train.features import Shards, planned_fold
+from ..train.fold_plan import Plan
+from ..train.regressors import make_regressor
+
+log = logging.getLogger(__name__)
+
+PREDICTION_COLUMNS = ("clip_id", "fold", "speaker", "target", "prediction", "train_mean")
+"""predictions.tsv of a regress job: the test clip, its fold and speaker, its value, the prediction and
+the fold's training mean (the chance prediction)."""
+
+COPIES = {"use": False, "why": "clean clips only: a copy's gain, pitch or tempo changes can move what the target rates"}
+
+
+@dataclass
+class RegressResult:
+    """What a regress job writes: the fitted regressor, the test fold's predictions, the record."""
+
+    model: Any
+    predictions: pd.DataFrame
+    record: dict[str, Any]
+
+
+def regress_fold(
+    encoder: str,
+    regressor: str,
+    target: Target,
+    fold: str | int,
+    config: Mapping[str, Any],
+    shards: Shards,
+    manifest: pd.DataFrame,
+    folds: pd.DataFrame,
+    plan: Mapping[str, Any] | Plan,
+    seed: int,
+    threads: int = 1,
+) -> RegressResult:
+    """Fit ``regressor`` (settings ``config``: regressors.<name>) on fold ``fold``'s training clips with a
+    value of ``target`` and predict its test clips with one. Only the clean shards of ``shards`` are read.
+    The per-speaker statistics are the classification fold's (every clean clip of a speaker, with a value
+    or not), so a clip without a value still informs its speaker's standardisation."""
+    plan = plan if isinstance(plan, Plan) else Plan.from_json(plan)
+    fold_index = parse_fold(fold)
+    if fold_index is None:
+        raise ValueError("regress: cross-validation folds only (fold 'all', a final regression model, is not built yet)")
+    spec = replace(plan.features, copies=False)
+    data, spec, applied = planned_fold(fold_index, {"clean": shards["clean"]}, manifest, folds, spec)
+    values = target_rows(manifest, target)
+    train = np.isin(data.train_ids, values.index)
+    test = np.isin(data.test_ids, values.index)
+    y_train = values.loc[data.train_ids[train]].to_numpy(dtype=float)
+    log.info("%s/%s %s fold %s: %d of %d training clips and %d of %d test clips have a value; layers %s, %d features",
+             encoder, regressor, target.name, fold, int(train.sum()), len(train), int(test.sum()), len(test),
+             plan.layers, data.X_train.shape[1])
+    model = make_regressor(regressor, {**config, **spec.classifier_params()}, seed=seed, n_jobs=threads)
+    model.fit(data.X_train[train], y_train, data.groups_train[train], None, data.train_ids[train])
+    log_inner_grouping(f"{encoder}/{regressor} {target.name} fold {fold}", getattr(model, "inner_grouping_", {}))
+    train_mean = float(y_train.mean())
+    test_ids = data.test_ids[test]
+    predicted = model.predict(data.X_test[test]) if test.any() else np.zeros(0)
+    predictions = pd.DataFrame({
+        "clip_id": test_ids.astype(str),
+        "fold": fold_index,
+        "speaker": data.groups_test[test].astype(str),
+        "target": values.loc[test_ids].to_numpy(dtype=float),
+        "prediction": np.round(predicted, 6),
+        "train_mean": round(train_mean, 6),
+    }, columns=list(PREDICTION_COLUMNS))
+    record: dict[str, Any] = {
+        "encoder": encoder,
+        "regressor": regressor,
+        "target": target.name,
+        "column": target.column,
+        "description": target.description,
+        "fold": str(fold),
+        "seed": int(seed),
+        "layers": plan.layers,
+        "layer_choice": plan.layer_choice,
+        "speaker_norm": plan.decision("speaker_norm") | applied,
+        "copies": COPIES | {"plan": plan.decision("copies")},
+        "config": dict(config),
+        "params": {k: _plain(v) for k, v in model.get_params(deep=False).items() if k != "n_jobs"},
+        "selected": {k: _plain(v) for k, v in model.chosen_params().items()}
+        | ({"inner_ccc": model.cv_scores_} if getattr(model, "cv_scores_", None) else {}),
+        "train_mean": round(train_mean, 6),
+        "n_train_clips": int(train.sum()),
+        "n_test_clips": int(test.sum()),
+        "n_without_value": {"train": int((~train).sum()), "test": int((~test).sum())},
+        "n_features": int(data.X_train.shape[1]),
+        "train_speakers": sorted({str(s) for s in data.groups_train[train]}),
+        "test_speakers": sorted({str(s) for s in data.groups_test[test]}),
+    }
+    if len(predictions) >= 2 and predictions["target"].nunique() > 1:
+        record["test_scores"] = {k: round(v, 6) for k, v in regression_scores(predictions["target"],
+                                                                               predictions["prediction"]).items()}
+        log.info("%s/%s %s fold %s: CCC %.3f on %d test clips", encoder, regressor, target.name, fold,
+                 record["test_scores"]["ccc"], len(predictions))
+    return RegressResult(model=model, predictions=predictions, record=record)
+
+
+def _plain(value: Any) -> Any:
+    """A setting as JSON can hold it (numpy scalars and tuples made plain)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    return value
