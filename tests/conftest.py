@@ -124,6 +124,9 @@ def _job_patterns() -> dict[str, tuple[str, ...]]:
         "cross_predict": pair,
         "cross_aggregate": pair,
         "cross_figures": pair,
+        "regress": (L.REGRESSION_FOLD,),
+        "regress_aggregate": (L.REGRESSION_METRICS,),
+        "regress_summary": (L.REGRESSION_SUMMARY,),
     }
 
 

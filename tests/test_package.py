@@ -20,7 +20,8 @@ from speech_emotion.train.classifiers.registry import CLASSIFIERS, REGISTRY
 PACKAGE = REPO / "workflow" / "speech_emotion"
 SCRIPTS = REPO / "workflow" / "scripts"
 RULE_SCRIPT = {"plan": "plan.py", "tune": "tune.py", "train": "train.py", "cross_plan": "cross_plan.py",
-               "cross_train": "cross_train.py", "explain": "explain.py"}
+               "cross_train": "cross_train.py", "explain": "explain.py",
+               "regress": "regress.py"}
 CLASSIFIER_RULES = {"tune": CLASSIFIERS[:-1], "train": CLASSIFIERS, "cross_train": CLASSIFIERS, "explain": CLASSIFIERS}
 
 
@@ -162,6 +163,8 @@ def test_each_rule_code_list_covers_what_its_script_imports(rule):
         starts = [SCRIPTS / RULE_SCRIPT[rule]]
         made = CLASSIFIERS if classifier == "ensemble" else [classifier] if classifier else ["logreg"] if "plan" in rule else []
         starts += [PACKAGE / "train" / "classifiers" / f"{REGISTRY[name].module}.py" for name in made]
+        if rule == "regress":  # the regressor modules, imported by name (make_regressor)
+            starts += sorted((PACKAGE / "train" / "regressors").glob("*.py"))
         needed = {p.relative_to(PACKAGE).as_posix() for p in closure(starts, PACKAGE) if p.is_relative_to(PACKAGE)}
         needed.discard("__init__.py")  # the package's version and lazy load_model: no training code
         missing = needed - set(rule_files(PACKAGE, rule, classifier))
@@ -193,7 +196,8 @@ def test_rule_code_follows_the_edited_code(tmp_path):
     package = _copy(tmp_path / "mlp")  # a classifier's module: its jobs and the ensemble's
     _append(package / "train/classifiers/mlp.py")
     assert _changed(base, package) == {(r, c) for r in ("tune", "train", "cross_train", "explain")
-                                       for c in ("mlp", "ensemble") if c in CLASSIFIER_RULES[r]}
+                                       for c in ("mlp", "ensemble") if c in CLASSIFIER_RULES[r]} | {("regress", None)}
+    # (the MLP regressor is the classifier MLP's network: the regress jobs too)
 
     package = _copy(tmp_path / "logreg")  # the probe's module: the plans too
     _append(package / "train/classifiers/logreg.py")
@@ -204,9 +208,9 @@ def test_rule_code_follows_the_edited_code(tmp_path):
     _append(package / "train/classifiers/inner.py")
     assert _changed(base, package) == set(base)
 
-    package = _copy(tmp_path / "metrics")  # evaluation code: only the cross-corpus rules, which score
+    package = _copy(tmp_path / "metrics")  # evaluation code: the cross-corpus rules, which score, and regress
     _append(package / "evaluate/metrics.py")
-    assert {rule for rule, _ in _changed(base, package)} == {"cross_plan", "cross_train"}
+    assert {rule for rule, _ in _changed(base, package)} == {"cross_plan", "cross_train", "regress"}
 
     package = _copy(tmp_path / "explain")  # explanation code: only the explain jobs
     _append(package / "explain/importance.py")
@@ -215,7 +219,11 @@ def test_rule_code_follows_the_edited_code(tmp_path):
     package = _copy(tmp_path / "regressors")  # the regressors: no classification rule imports them
     for module in sorted((package / "train/regressors").glob("*.py")):
         _append(module)
-    assert _changed(base, package) == set()
+    assert _changed(base, package) == {("regress", None)}
+
+    package = _copy(tmp_path / "regress")  # the regress stage's own code: only its jobs
+    _append(package / "regress/fold.py")
+    assert _changed(base, package) == {("regress", None)}
 
     package = _copy(tmp_path / "predict")  # prediction and plotting code: no training rule
     _append(package / "predict/api.py")
