@@ -6,7 +6,8 @@
 - ``ridge``, ``svr``, ``xgboost``, ``mlp``: the estimators.
 
 Importing this package does not import any estimator module (``make_regressor`` does, lazily).
-Model files (save/load) and the workflow's rules are not wired yet (docs/regression.md).
+Rule regress cross-validates them (speech_emotion.regress); model files (save/load) are not written
+yet (docs/regression.md).
 """
 
 from __future__ import annotations
