@@ -78,3 +78,59 @@ rule regress_summary:
         "../../envs/ml.yaml"
     script:
         "../scripts/regress_summary.py"
+
+
+rule regress_figures:
+    input:
+        predictions=regression_predictions,
+        metrics=REGRESSION_METRICS,
+    output:
+        scatter=report(
+            REGRESSION_SCATTER,
+            caption="../report/regression_scatter.rst",
+            category="5. Regression",
+            subcategory="{target}",
+            labels={"encoder": "{encoder}", "regressor": "{regressor}", "figure": "predicted vs rated"},
+        ),
+        residuals=report(
+            REGRESSION_RESIDUALS,
+            caption="../report/regression_residuals.rst",
+            category="5. Regression",
+            subcategory="{target}",
+            labels={"encoder": "{encoder}", "regressor": "{regressor}", "figure": "residuals vs prediction"},
+        ),
+    log:
+        "results/logs/regress_figures/{target}/{encoder}/{regressor}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    wildcard_constraints:
+        target=r"[A-Za-z][A-Za-z0-9_]*",
+        regressor=r"[a-z]+",
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/regress_figures.py"
+
+
+rule regress_leaderboard:
+    input:
+        REGRESSION_SUMMARY,
+    output:
+        report(
+            REGRESSION_LEADERBOARD,
+            caption="../report/regression_leaderboard.rst",
+            category="5. Regression",
+            labels={"figure": "regression summary: summary.tsv, best pooled CCC first"},
+        ),
+    log:
+        "results/logs/regress_leaderboard.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/regress_leaderboard.py"

@@ -50,6 +50,9 @@ REGRESSOR = "results/regression/{target}/{encoder}/{regressor}"
 REGRESSION_FOLD = f"{REGRESSOR}/fold-{{fold}}"
 REGRESSION_METRICS = f"{REGRESSOR}/metrics.json"
 REGRESSION_SUMMARY = "results/regression/summary.tsv"
+REGRESSION_SCATTER = f"{REGRESSOR}/scatter.png"  # predicted against rated value, pooled over folds
+REGRESSION_RESIDUALS = f"{REGRESSOR}/residuals.png"  # residual against prediction
+REGRESSION_LEADERBOARD = "results/regression/leaderboard.html"  # summary.tsv for the report
 
 # cross-corpus runs
 CROSS_PLAN = "results/cross/models/{train}/{encoder}/plan.json"

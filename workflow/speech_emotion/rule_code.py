@@ -32,7 +32,8 @@ RULE_CODE: dict[str, tuple[str, ...]] = {
     "cross_train": (*_TRAINING, "cross", "evaluate", f"{CLASSIFIER_DIR}/logreg.py"),
     "explain": (*_TRAINING, "explain"),
     # a regressor per target: the regressors, their metrics (inner choices score CCC) and the stage's fold code
-    "regress": (*_TRAINING, REGRESSOR_DIR, "regress", f"{CLASSIFIER_DIR}/mlp.py", "evaluate/__init__.py",
+    # (not regress/'s summary and figures, which no fit depends on)
+    "regress": (*_TRAINING, REGRESSOR_DIR, "regress/__init__.py", "regress/fold.py", f"{CLASSIFIER_DIR}/mlp.py", "evaluate/__init__.py",
                 "evaluate/regression.py", "evaluate/metrics.py", "evaluate/human.py"),  # the fold models' own classifier code predicts the shuffled clips
 }
 """Rule -> the package folders and files (relative to ``workflow/speech_emotion``) its results depend on."""

@@ -1,5 +1,6 @@
 # Input functions and constants of regress.smk (functions live apart from rules: snakemake --lint).
 from speech_emotion.layout import REGRESSION_FOLD, REGRESSION_METRICS, REGRESSION_SUMMARY  # noqa: E402
+from speech_emotion.layout import REGRESSION_LEADERBOARD, REGRESSION_RESIDUALS, REGRESSION_SCATTER  # noqa: E402
 from speech_emotion.train.regressors import REGISTRY as REGRESSOR_REGISTRY  # noqa: E402
 
 
@@ -44,4 +45,6 @@ def regression_targets():
     """The regress stage's default targets: none with run.regressors empty (the default)."""
     if not config["run"]["regressors"]:
         return []
-    return regression_metrics_files() + [REGRESSION_SUMMARY]
+    figures = expand([REGRESSION_SCATTER, REGRESSION_RESIDUALS], target=regression_targets_declared(),
+                     encoder=config["run"]["encoders"], regressor=config["run"]["regressors"])
+    return regression_metrics_files() + [REGRESSION_SUMMARY, REGRESSION_LEADERBOARD] + figures

@@ -56,3 +56,51 @@ def summary_table(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """results/regression/summary.tsv, sorted by target, encoder, regressor."""
     frame = pd.DataFrame(list(rows))
     return frame.sort_values(list(SUMMARY_KEYS), kind="mergesort").reset_index(drop=True)
+
+
+LEADERBOARD_COLUMNS = (
+    ("rank", "#"), ("encoder", "encoder"), ("regressor", "regressor"), ("ccc_pooled", "CCC pooled"),
+    ("chance_ccc_pooled", "chance CCC"), ("ccc_mean", "CCC fold mean ± std"), ("pearson_pooled", "Pearson pooled"),
+    ("mae_pooled", "MAE pooled"), ("chance_mae_pooled", "chance MAE"), ("rmse_pooled", "RMSE pooled"),
+    ("n_clips", "test clips"), ("n_folds", "folds"),
+)
+
+
+def summary_html(summary: pd.DataFrame) -> str:
+    """results/regression/summary.tsv as a page for the report: one table per target, best pooled CCC
+    first (ties by fold-mean CCC), with the chance level (each fold's training mean) beside it."""
+    import html
+
+    from ..evaluate.leaderboard import STYLE
+
+    esc = html.escape
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8"><title>Regression</title>',
+             f"<style>{STYLE}</style></head><body>", "<h1>Continuous targets</h1>",
+             '<p class="note">results/regression/summary.tsv, best pooled CCC first. CCC is Lin\'s concordance '
+             "correlation (1 = perfect, 0 = chance); <em>pooled</em> scores all test clips together, the fold mean "
+             "averages the per-fold values. <em>Chance</em> predicts each fold's test clips by that fold's training "
+             "mean: CCC 0 in every fold, pooled usually slightly below 0. MAE and RMSE are in the target's units. "
+             "Targets are scored on their own clips and scales: rows of different tables are not comparable.</p>"]
+    text, cls = {"encoder", "regressor"}, ' class="text"'
+    for target, rows in summary.groupby("target", sort=True):
+        rows = rows.assign(_a=-rows["ccc_pooled"], _b=-rows["ccc_mean"])
+        rows = rows.sort_values(["_a", "_b", "encoder", "regressor"], kind="mergesort")
+        parts.append(f"<h2>{esc(str(target))} (protocol: {esc(', '.join(dict.fromkeys(rows['protocol'].astype(str))))})</h2>")
+        parts.append("<table><thead><tr>" + "".join(
+            f'<th{cls if key in text else ""}>{esc(label)}</th>' for key, label in LEADERBOARD_COLUMNS)
+            + "</tr></thead><tbody>")
+        for rank, row in enumerate(rows.to_dict("records"), start=1):
+            cells = {"rank": str(rank), "encoder": str(row["encoder"]), "regressor": str(row["regressor"]),
+                     "ccc_mean": f"{row['ccc_mean']:.3f} ± {row['ccc_std']:.3f}",
+                     "n_clips": str(int(row["n_clips"])), "n_folds": str(int(row["n_folds"]))}
+            for key in ("ccc_pooled", "chance_ccc_pooled", "pearson_pooled", "mae_pooled", "chance_mae_pooled",
+                        "rmse_pooled"):
+                cells[key] = f"{row[key]:.3f}"
+            parts.append(('<tr class="best">' if rank == 1 else "<tr>") + "".join(
+                f'<td{cls if key in text else ""}>{esc(cells[key])}</td>' for key, _ in LEADERBOARD_COLUMNS)
+                + "</tr>")
+        parts.append("</tbody></table>")
+    if summary.empty:
+        parts.append("<p>summary.tsv has no rows.</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
