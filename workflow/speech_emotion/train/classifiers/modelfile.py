@@ -1,7 +1,8 @@
 """The model file: one zip per fitted model that loads without running code.
 
-A zip holds ``manifest.json`` (format, version, classifier name, parameters, labels, the fitted
-state as JSON and the SHA-256 of every other member) and files in formats that load without
+A zip holds ``manifest.json`` (format, version, classifier name and labels, or a regressor's name
+(:mod:`speech_emotion.train.regressors`), parameters, the fitted state as JSON and the SHA-256 of every
+other member) and files in formats that load without
 executing anything: scikit-learn objects as their parameters (JSON) and fitted arrays (``.npy``,
 read with ``allow_pickle=False``) for an allowlist of classes (:func:`sklearn_dumps`), XGBoost
 UBJSON, a torch ``state_dict`` loaded with ``weights_only=True``. Nothing carries a timestamp, so
@@ -42,6 +43,8 @@ SKLEARN_CLASSES = {
     "sklearn.preprocessing._data.StandardScaler": ("sklearn.preprocessing", "StandardScaler"),
     "sklearn.linear_model._logistic.LogisticRegression": ("sklearn.linear_model", "LogisticRegression"),
     "sklearn.svm._classes.SVC": ("sklearn.svm", "SVC"),
+    "sklearn.linear_model._ridge.Ridge": ("sklearn.linear_model", "Ridge"),  # the regressors' (train/regressors)
+    "sklearn.svm._classes.SVR": ("sklearn.svm", "SVR"),
 }
 """The scikit-learn classes a model file may hold (module path of the class -> where to import it)."""
 
@@ -137,16 +140,20 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def model_bytes(model: Classifier, extra: Mapping[str, Any] | None = None) -> bytes:
-    """The zip of a fitted model: manifest.json (name, params, labels, state, file hashes) + files."""
+def model_bytes(model: Any, extra: Mapping[str, Any] | None = None) -> bytes:
+    """The zip of a fitted classifier or regressor: manifest.json (name, params, labels, state, file hashes) +
+    files. A regressor
+    (:mod:`speech_emotion.train.regressors`) is named under ``regressor`` instead of ``classifier`` and has no
+    labels."""
     state, files = model._save_state()
     params = {k: v for k, v in model.get_params(deep=False).items() if k != "n_jobs"}
+    kind = getattr(model, "kind", "classifier")
     manifest = {
         "format": MODEL_FORMAT,
         "version": MODEL_VERSION,
-        "classifier": model.name,
+        kind: model.name,
         "params": _jsonable(params),
-        "classes": [str(c) for c in model.classes_],
+        **({"classes": [str(c) for c in model.classes_]} if kind == "classifier" else {}),
         "state": _jsonable(state),
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
         "extra": _jsonable(dict(extra or {})),
@@ -155,7 +162,7 @@ def model_bytes(model: Classifier, extra: Mapping[str, Any] | None = None) -> by
     return _zip_bytes({"manifest.json": encoded, **{name: files[name] for name in sorted(files)}})
 
 
-def save_model(model: Classifier, path: str | Path, extra: Mapping[str, Any] | None = None) -> None:
+def save_model(model: Any, path: str | Path, extra: Mapping[str, Any] | None = None) -> None:
     """Write ``model`` to ``path`` (a .zip) atomically; the manifest's ``extra.versions`` records the library
     versions it was made with (:func:`speech_emotion.io.versions.library_versions`)."""
     from ...io.files import write_atomic
@@ -167,7 +174,12 @@ def save_model(model: Classifier, path: str | Path, extra: Mapping[str, Any] | N
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
     """The JSON manifest of a model zip (verified like :func:`load_model`)."""
-    return _open_zip(Path(path).read_bytes() if Path(path).is_file() else b"", str(path))[0]
+    return open_model_file(path)[0]
+
+
+def open_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The verified manifest and member files of a model zip (a missing file: :class:`ModelFileError`)."""
+    return _open_zip(Path(path).read_bytes() if Path(path).is_file() else b"", str(path))
 
 
 def _open_zip(data: bytes, where: str) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -202,19 +214,30 @@ def _open_zip(data: bytes, where: str) -> tuple[dict[str, Any], dict[str, bytes]
 
 
 def model_from_bytes(data: bytes, where: str = "<model>") -> Classifier:
-    """Rebuild a fitted model from :func:`model_bytes` output."""
+    """Rebuild a fitted classifier from :func:`model_bytes` output. A regressor's file is a
+    :class:`ModelFileError` saying so: :func:`speech_emotion.train.regressors.modelfile.load_any_model` loads
+    both (the classifiers' code never imports the regressors, so editing them reruns no classifier job)."""
     manifest, files = _open_zip(data, where)
+    if "regressor" in manifest:
+        raise ModelFileError(f"{where}: a regressor's model file ({manifest['regressor']}), not a classifier's: load it "
+                             "with speech_emotion.train.regressors.modelfile.load_any_model")
     name = manifest["classifier"]
     if name not in REGISTRY:
         raise ModelFileError(f"{where}: unknown classifier '{name}'")
     model = classifier_class(name)(**manifest["params"])
     model.classes_ = np.asarray(manifest["classes"], dtype=object).astype(str)
+    return restore(model, manifest, files, where)
+
+
+def restore(model: Any, manifest: Mapping[str, Any], files: Mapping[str, bytes], where: str) -> Any:
+    """``model`` (built from the manifest's name and params) with its fitted state loaded; a damaged file is a
+    :class:`ModelFileError` naming ``where``."""
     try:
         model._load_state(manifest["state"], files)
     except ModelFileError as exc:
         raise ModelFileError(f"{where}: {exc}") from exc
     except Exception as exc:  # a damaged inner file: name it
-        raise ModelFileError(f"{where}: cannot load the {name} model ({type(exc).__name__}: {exc})") from exc
+        raise ModelFileError(f"{where}: cannot load the {model.name} model ({type(exc).__name__}: {exc})") from exc
     return model
 
 

@@ -6,8 +6,10 @@
 - ``ridge``, ``svr``, ``xgboost``, ``mlp``: the estimators.
 
 Importing this package does not import any estimator module (``make_regressor`` does, lazily).
-Rule regress cross-validates them (speech_emotion.regress); model files (save/load) are not written
-yet (docs/regression.md).
+Rule regress cross-validates them (speech_emotion.regress) and trains the final regressor of each
+(target, encoder, regressor) on every clip with a value; they are saved in the classifiers' model file
+(:func:`speech_emotion.train.classifiers.save_model`, named ``regressor`` in its manifest) and loaded by
+:func:`~speech_emotion.train.classifiers.load_model` (docs/regression.md).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ class Regressor(RegressorMixin, BaseEstimator):
     """
 
     name = "base"
+    kind = "regressor"  # the model file names it so (speech_emotion.train.classifiers.modelfile)
 
     seed: int = 0
     n_jobs: int = 1
@@ -78,3 +79,31 @@ class Regressor(RegressorMixin, BaseEstimator):
     def chosen_params(self) -> dict[str, Any]:
         """Settings that fix what this fitted model chose by inner CV; none by default."""
         return {}
+
+    # persistence (the classifiers' model file, speech_emotion.train.classifiers.modelfile): JSON state + files
+    def _save_state(self) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """The target's moments, the scaler and :meth:`_model_files` (the estimator's own)."""
+        from ..classifiers.modelfile import sklearn_files
+
+        state, files = self._model_files()
+        return ({"y_mean_": self.y_mean_, "y_scale_": self.y_scale_, "n_features_in_": int(self.n_features_in_)} | state,
+                {**sklearn_files("scaler", self.scaler_), **files})
+
+    def _load_state(self, state: dict[str, Any], files: Mapping[str, bytes]) -> None:
+        from ..classifiers.modelfile import load_sklearn
+
+        self.y_mean_, self.y_scale_ = float(state["y_mean_"]), float(state["y_scale_"])
+        self.n_features_in_ = int(state["n_features_in_"])
+        self.scaler_ = load_sklearn(files, "scaler")
+        self._load_model_files(state, files)
+
+    def _model_files(self) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """The fitted estimator as JSON state and named files (scikit-learn objects: ``model.sklearn``)."""
+        from ..classifiers.modelfile import sklearn_files
+
+        return {}, sklearn_files("model", self.model_)
+
+    def _load_model_files(self, state: dict[str, Any], files: Mapping[str, bytes]) -> None:
+        from ..classifiers.modelfile import load_sklearn
+
+        self.model_ = load_sklearn(files, "model")

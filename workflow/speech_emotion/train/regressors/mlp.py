@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -86,3 +87,18 @@ class MLPRegressor(Regressor):
 
         with single_torch_thread(), torch.no_grad():
             return self.net_(torch.from_numpy(np.asarray(Xs, dtype=np.float32))).squeeze(1).numpy().astype(np.float64)
+
+    def _model_files(self):
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(self.net_.state_dict(), buffer)
+        return {"best_epoch_": int(self.best_epoch_)}, {"mlp.pt": buffer.getvalue()}
+
+    def _load_model_files(self, state, files):
+        import torch
+
+        self.best_epoch_ = state["best_epoch_"]
+        net = _build_mlp(self.n_features_in_, self.hidden, 1, self.dropout)
+        net.load_state_dict(torch.load(io.BytesIO(files["mlp.pt"]), map_location="cpu", weights_only=True))
+        self.net_ = net.eval()

@@ -61,3 +61,11 @@ class RidgeRegressor(Regressor):
 
     def chosen_params(self):
         return {"alpha": float(self.alpha_)}
+
+    def _model_files(self):
+        state, files = super()._model_files()
+        return {"alpha_": float(self.alpha_), "cv_scores_": self.cv_scores_}, files
+
+    def _load_model_files(self, state, files):
+        super()._load_model_files(state, files)
+        self.alpha_, self.cv_scores_ = float(state["alpha_"]), dict(state.get("cv_scores_", {}))

@@ -43,3 +43,12 @@ class XGBoostRegressor(Regressor):
 
     def _predict_standard(self, Xs: np.ndarray) -> np.ndarray:
         return self.model_.predict(Xs)
+
+    def _model_files(self):
+        return {}, {"xgboost.ubj": bytes(self.model_.get_booster().save_raw(raw_format="ubj"))}
+
+    def _load_model_files(self, state, files):
+        import xgboost as xgb
+
+        self.model_ = xgb.XGBRegressor()
+        self.model_.load_model(bytearray(files["xgboost.ubj"]))
