@@ -225,6 +225,11 @@ def test_rule_code_follows_the_edited_code(tmp_path):
     _append(package / "regress/fold.py")
     assert _changed(base, package) == {("regress", None)}
 
+    package = _copy(tmp_path / "regress_report")  # its summary and figures: no fit reruns
+    _append(package / "regress/summary.py")
+    _append(package / "regress/plots.py")
+    assert _changed(base, package) == set()
+
     package = _copy(tmp_path / "predict")  # prediction and plotting code: no training rule
     _append(package / "predict/api.py")
     _append(package / "predict/segments.py")

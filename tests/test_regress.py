@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import DEMO, REPO, job, planned_jobs, run_snakemake, tails
+from conftest import DEMO, REPO, job, jobs_of, planned_jobs, planned_outputs, run_snakemake, tails
 from speech_emotion import layout as L
 from speech_emotion.data.targets import Target
 from speech_emotion.regress.fold import PREDICTION_COLUMNS, regress_fold
@@ -107,9 +107,13 @@ def _args(workdir, config, name="regression"):
 @pytest.fixture(scope="module")
 def regression_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("regression")
-    result = run_snakemake(workdir, L.REGRESSION_SUMMARY, *_args(workdir, REGRESSION))
+    result = run_snakemake(workdir, *_args(workdir, REGRESSION), "--", L.REGRESSION_SUMMARY, *FIGURES)
     assert result.returncode == 0, tails(result)
     return workdir
+
+
+FIGURES = [L.REGRESSION_LEADERBOARD, *(pattern.format(target="arousal", encoder="egemaps", regressor=r)
+                                     for pattern in (L.REGRESSION_SCATTER, L.REGRESSION_RESIDUALS) for r in ("ridge", "svr"))]
 
 
 def _metrics(workdir, regressor):
@@ -155,3 +159,89 @@ def test_regression_is_off_by_default_and_a_regressor_setting_reruns_only_its_jo
     ridge = {"target": "arousal", "encoder": "egemaps", "regressor": "ridge"}
     assert changed == {*(job("regress", **ridge, fold=str(k)) for k in range(3)), job("regress_aggregate", **ridge),
                        job("regress_summary")}
+
+
+# --- figures and the report's table (rules regress_figures, regress_leaderboard) ---------------------------------
+def _hand_made():
+    """Two folds of three clips. Pooled by hand: mean rating 2, mean prediction 23/12, variances 5/3 and 185/144,
+    covariance 17/12: CCC = 2 (17/12) / (5/3 + 185/144 + (1/12)^2) = 68/71 = 0.958; MAE = (0.5 + 0 + 0.5 + 0 + 0.5
+    + 0) / 6 = 0.250. Chance (fold 0's training mean 3, fold 1's 1): CCC -2 / (5/3 + 1) = -0.750, MAE 2.000."""
+    from speech_emotion.evaluate.regression import regression_metrics
+
+    predictions = pd.DataFrame({
+        "clip_id": [f"c{i}" for i in range(6)], "fold": [0, 0, 0, 1, 1, 1], "speaker": ["a", "a", "b", "c", "c", "d"],
+        "target": [0.0, 1.0, 2.0, 2.0, 3.0, 4.0], "prediction": [0.5, 1.0, 1.5, 2.0, 2.5, 4.0],
+        "train_mean": [3.0, 3.0, 3.0, 1.0, 1.0, 1.0]})
+    metrics = {"target": "arousal"} | regression_metrics(predictions, {0: 3.0, 1: 1.0})
+    return predictions, metrics
+
+
+def test_scatter_and_residual_plots_write_pngs_with_the_pooled_scores(tmp_path):
+    from PIL import Image
+
+    from speech_emotion.regress.plots import plot_residuals, plot_scatter
+
+    predictions, metrics = _hand_made()
+    scores = "pooled over 2 folds, 6 clips: CCC 0.958, Pearson 0.968, MAE 0.250 (chance: CCC -0.750, MAE 2.000)"
+    for plot, name in ((plot_scatter, "scatter.png"), (plot_residuals, "residuals.png")):
+        path = tmp_path / name
+        title = plot(predictions.sample(frac=1, random_state=0), metrics, path, "arousal: enc + ridge")
+        assert path.stat().st_size > 0 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        with Image.open(path) as image:
+            assert image.text["Title"] == title  # what the figure's title says, in the file
+        assert title.startswith(f"arousal: enc + ridge\n{scores}")
+    assert "mean residual -0.083" in title  # (0.5 + 0 - 0.5 + 0 - 0.5 + 0) / 6
+    with pytest.raises(ValueError, match="counts 6 clips, the predictions 5"):
+        plot_scatter(predictions.iloc[:5], metrics, tmp_path / "stale.png")
+    with pytest.raises(ValueError, match="pooled CCC"):
+        plot_scatter(predictions.assign(prediction=predictions["target"]), metrics, tmp_path / "stale.png")
+
+
+def test_the_report_table_ranks_each_target_by_pooled_ccc():
+    from speech_emotion.regress.summary import summary_html
+
+    _, metrics = _hand_made()
+    row = summary_row({"encoder": "enc", "regressor": "ridge", "protocol": "speaker"} | metrics)
+    better = row | {"regressor": "svr", "ccc_pooled": 0.99}
+    page = summary_html(summary_table([row, better, row | {"target": "valence"}]))
+    assert page.count("<table>") == 2 and "<h2>arousal (protocol: speaker)</h2>" in page
+    arousal = page.split("<h2>valence")[0]
+    assert arousal.index(">svr<") < arousal.index(">ridge<")  # best pooled CCC first
+    assert "<td>0.958</td>" in arousal and "<td>-0.750</td>" in arousal
+
+
+def test_figures_are_planned_once_per_target_encoder_and_regressor(tmp_path):
+    encoders = ["egemaps", "tiny-wavlm"]
+    config = {**REGRESSION, "run": {"encoders": encoders, "classifiers": ["logreg"], "regressors": ["ridge"]}}
+    outputs = planned_outputs(tmp_path, *_args(tmp_path, config))  # the default target's
+    figures = jobs_of({(rule, path) for rule, path in outputs if rule == "regress_figures"})
+    assert figures == {job("regress_figures", target="arousal", encoder=e, regressor="ridge") for e in encoders}
+    assert {path for rule, path in outputs if rule == "regress_leaderboard"} == {L.REGRESSION_LEADERBOARD}
+    off = _args(tmp_path, {**config, "run": {**config["run"], "regressors": []}}, "off")
+    assert not {rule for rule, _ in planned_outputs(tmp_path, *off) if rule.startswith("regress")}
+
+
+@pytest.mark.slow
+def test_the_demo_figures_and_report_show_the_regressions(regression_run, tmp_path):
+    import base64
+    import re
+
+    from PIL import Image
+
+    from conftest import copy_run
+    from speech_emotion.regress.plots import scores_text
+
+    for regressor in ("ridge", "svr"):
+        where = regression_run / L.REGRESSOR.format(target="arousal", encoder="egemaps", regressor=regressor)
+        for name in ("scatter.png", "residuals.png"):
+            with Image.open(where / name) as image:
+                assert scores_text(_metrics(regression_run, regressor)) in image.text["Title"]
+    work = copy_run(regression_run, tmp_path / "run")  # the report is written into the run: a copy
+    report = run_snakemake(work, *_args(work, REGRESSION), "--report", "results/report.html", "--",
+                           L.REGRESSION_SUMMARY, *FIGURES)
+    assert report.returncode == 0, tails(report)
+    html = (work / "results/report.html").read_text(encoding="utf-8")
+    assert "5. Regression" in html and "predicted vs rated" in html and "residuals vs prediction" in html
+    assert "Continuous targets (arousal) are cross-validated" in html  # the front page (workflow.rst)
+    pages = [base64.b64decode(u).decode() for u in re.findall(r"data:text/html;[^,\"]*base64,([A-Za-z0-9+/=]+)", html)]
+    assert any("<h1>Continuous targets</h1>" in page for page in pages)
