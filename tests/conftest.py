@@ -127,6 +127,7 @@ def _job_patterns() -> dict[str, tuple[str, ...]]:
         "regress": (L.REGRESSION_FOLD,),
         "regress_aggregate": (L.REGRESSION_METRICS,),
         "regress_summary": (L.REGRESSION_SUMMARY,),
+        "regress_model": (L.REGRESSION_MODEL,),
         "regress_figures": (L.REGRESSION_SCATTER, L.REGRESSION_RESIDUALS),
         "regress_leaderboard": (L.REGRESSION_LEADERBOARD,),
     }

@@ -15,6 +15,9 @@ rule regress:
     output:
         predictions=f"{REGRESSION_FOLD}/predictions.tsv",
         record=f"{REGRESSION_FOLD}/record.json",
+        model=f"{REGRESSION_FOLD}/model.zip",
+        features=f"{REGRESSION_FOLD}/features.json",
+        info=f"{REGRESSION_FOLD}/model.json",
     log:
         "results/logs/regress/{target}/{encoder}/{regressor}/fold-{fold}.log",
     benchmark:
@@ -24,6 +27,8 @@ rule regress:
         config=regressor_config,
         target=target_config,
         seed=config["seed"],
+        encoder=model_encoder_record,
+        audio=model_audio_settings,
         code=code_of("regress"),
     threads: regress_threads
     resources:
@@ -32,6 +37,7 @@ rule regress:
     wildcard_constraints:
         target=r"[A-Za-z][A-Za-z0-9_]*",
         regressor=r"[a-z]+",
+        fold=r"\d+|all",
     conda:
         "../../envs/ml.yaml"
     script:
@@ -134,3 +140,29 @@ rule regress_leaderboard:
         "../../envs/ml.yaml"
     script:
         "../scripts/regress_leaderboard.py"
+
+
+rule regress_model:
+    input:
+        model=f"{REGRESSION_FINAL_FOLD}/model.zip",
+        features=f"{REGRESSION_FINAL_FOLD}/features.json",
+        info=f"{REGRESSION_FINAL_FOLD}/model.json",
+        metrics=REGRESSION_METRICS,
+    output:
+        model=f"{REGRESSION_MODEL}/model.zip",
+        features=f"{REGRESSION_MODEL}/features.json",
+        info=f"{REGRESSION_MODEL}/model.json",
+        card=f"{REGRESSION_MODEL}/MODEL_CARD.md",
+    log:
+        "results/logs/regress_model/{target}/{encoder}/{regressor}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    wildcard_constraints:
+        target=r"[A-Za-z][A-Za-z0-9_]*",
+        regressor=r"[a-z]+",
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/regress_model.py"

@@ -49,6 +49,7 @@ EXPLANATIONS = "results/explain/explanations.html"
 REGRESSOR = "results/regression/{target}/{encoder}/{regressor}"
 REGRESSION_FOLD = f"{REGRESSOR}/fold-{{fold}}"
 REGRESSION_METRICS = f"{REGRESSOR}/metrics.json"
+REGRESSION_MODEL = f"{REGRESSOR}/model"  # the final regressor's folder (fold "all"; predict --model loads it)
 REGRESSION_SUMMARY = "results/regression/summary.tsv"
 REGRESSION_SCATTER = f"{REGRESSOR}/scatter.png"  # predicted against rated value, pooled over folds
 REGRESSION_RESIDUALS = f"{REGRESSOR}/residuals.png"  # residual against prediction
@@ -60,5 +61,5 @@ CROSS_MODEL = "results/cross/models/{train}/{encoder}/{classifier}"
 CROSS_PAIR = "results/cross/{train}__{test}/{encoder}/{classifier}"
 
 CACHE_ROOTS = ("results/audio", "results/embeddings", "results/cv", "results/models", "results/corpora",
-               "results/cross")
+               "results/cross", "results/regression")
 """Where cached archives (.npz, .zip) live: checked at start-up (speech_emotion.io.files.find_corrupt)."""

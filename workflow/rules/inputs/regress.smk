@@ -1,7 +1,10 @@
 # Input functions and constants of regress.smk (functions live apart from rules: snakemake --lint).
 from speech_emotion.layout import REGRESSION_FOLD, REGRESSION_METRICS, REGRESSION_SUMMARY  # noqa: E402
 from speech_emotion.layout import REGRESSION_LEADERBOARD, REGRESSION_RESIDUALS, REGRESSION_SCATTER  # noqa: E402
+from speech_emotion.layout import REGRESSION_MODEL  # noqa: E402
 from speech_emotion.train.regressors import REGISTRY as REGRESSOR_REGISTRY  # noqa: E402
+
+REGRESSION_FINAL_FOLD = REGRESSION_FOLD.replace("{fold}", "all")  # every clip with a value trains: the final regressor
 
 
 def regression_targets_declared():
@@ -41,10 +44,16 @@ def regression_metrics_files(wildcards=None):
                   regressor=config["run"]["regressors"])
 
 
+def regression_models():
+    """model.json of the final regressor of every (target, encoder, regressor) of the run (rule regress_model)."""
+    return expand(f"{REGRESSION_MODEL}/model.json", target=regression_targets_declared(),
+                  encoder=config["run"]["encoders"], regressor=config["run"]["regressors"])
+
+
 def regression_targets():
     """The regress stage's default targets: none with run.regressors empty (the default)."""
     if not config["run"]["regressors"]:
         return []
     figures = expand([REGRESSION_SCATTER, REGRESSION_RESIDUALS], target=regression_targets_declared(),
                      encoder=config["run"]["encoders"], regressor=config["run"]["regressors"])
-    return regression_metrics_files() + [REGRESSION_SUMMARY, REGRESSION_LEADERBOARD] + figures
+    return regression_metrics_files() + [REGRESSION_SUMMARY, REGRESSION_LEADERBOARD] + figures + regression_models()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..predict.portable import encoder_records, locate_encoder
+from ..regress.model import cv_line, is_regression, target_line
 from .card_text import fmt, lone_clip, lone_clip_sentence
 
 if TYPE_CHECKING:
@@ -70,8 +71,14 @@ def model_summary(path: str | Path) -> list[tuple[str, str]]:
     except ValueError as exc:
         raise ModelFileError(f"{path}: damaged model folder ({exc})") from exc
     encoders = "; ".join(_encoder_summary(path, r, spec.member(r["name"])) for r in encoder_records(info))
-    lines = [("model", str(path)), ("labels", ", ".join(info["labels"])), ("encoder", encoders),
-             ("classifier", str(info["classifier"]))]
+    regression = is_regression(info)
+    if regression:  # a continuous target's model (speech_emotion.regress.model): predict writes its value
+        lines = [("model", str(path)), ("target", f"{target_line(info)}; predict writes it as column "
+                                                  f"'{info['target']['name']}'"),
+                 ("encoder", encoders), ("regressor", str(info["regressor"]))]
+    else:
+        lines = [("model", str(path)), ("labels", ", ".join(info["labels"])), ("encoder", encoders),
+                 ("classifier", str(info["classifier"]))]
     if spec.speaker_norm:
         lines.append(("speakers", f"NEEDED (features standardised per speaker; fewer than {spec.min_clips} files of a "
                                   "speaker in a call: the training population's statistics): --speaker-regex REGEX, "
@@ -82,7 +89,9 @@ def model_summary(path: str | Path) -> list[tuple[str, str]]:
         lines.append(("speakers", "not needed (no per-speaker standardisation); --speaker-* options only add a "
                                   "speaker column"))
     cv = info.get("cv") or {}
-    if cv.get("balanced_accuracy"):
+    if regression and cv.get("ccc"):
+        lines.append(("cv", cv_line(cv)))
+    elif cv.get("balanced_accuracy"):
         chance = (cv.get("chance") or {}).get("balanced_accuracy")
         lone = lone_clip(info)
         own = ", each speaker's own clips" if lone else ""

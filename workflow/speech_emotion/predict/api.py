@@ -12,7 +12,9 @@ Columns (the ``speech-emotion predict`` CLI prints the same): ``file`` (``signal
 for :meth:`EmotionModel.predict_signals`), ``speaker`` (only when ``speakers`` is given),
 ``start`` and ``end`` in seconds (only when segmenting), ``label``, one ``prob_<label>`` per label
 in the order of :attr:`EmotionModel.labels`, ``error`` (None, or why a file could not be labelled;
-its label and probabilities are then empty).
+its label and probabilities are then empty). A regressor's folder (model.json ``kind: regression``,
+:mod:`speech_emotion.regress.model`) gives one column named by its target (e.g. ``arousal``: the
+predicted value) in place of ``label`` and the ``prob_`` columns; everything else is the same.
 
 Input is checked as the workflow checks its training clips (:func:`speech_emotion.data.audio.check_samples`,
 :func:`~speech_emotion.data.audio.open_clip`): a file that is missing, empty, not audio, truncated,
@@ -118,7 +120,9 @@ def load_model(path: str | Path, device: str = "auto", encoder_dir: str | Path |
     from ..embed.embeddings import make_encoder
     from .portable import encoder_records, locate_encoder
 
-    final = load_final_model(path)
+    from ..train.regressors.modelfile import load_any_model
+
+    final = load_final_model(path, load_any_model)  # a classifier's folder or a regressor's
     _check_device(device)
     info = final.info
     rate = int(info.get("audio", {}).get("sample_rate", 16000))
@@ -159,6 +163,7 @@ class EmotionModel:
 
     def __init__(self, final: FinalModel, encoders: Mapping[str, Any], kinds: Mapping[str, str] | None = None):
         self.final = final
+        self.target: str | None = getattr(final, "target", None)  # a regressor's target; exported folders: classifiers
         self.encoders = dict(encoders)  # name -> encoder (several for a fusion)
         self.kinds = dict(kinds or {name: "hf" for name in self.encoders})  # name -> encoder kind (storage rounding)
         self.audio: dict[str, Any] = dict(final.info.get("audio", {}))
@@ -198,6 +203,8 @@ class EmotionModel:
 
     def __repr__(self) -> str:
         info = self.info
+        if self.target:
+            return f"EmotionModel({str(self.path)!r}: {info['encoder']['name']} + {info['regressor']}, target {self.target})"
         return f"EmotionModel({str(self.path)!r}: {info['encoder']['name']} + {info['classifier']}, labels {self.labels})"
 
     # --- core: signals at the model's rate -> probabilities -----------------------------------------
@@ -226,6 +233,27 @@ class EmotionModel:
         from ..train.classifiers.base import align_proba
 
         return align_proba(self.final.model, probs, np.asarray(self.labels))
+
+    def outputs(self, features: np.ndarray) -> np.ndarray:
+        """What the model gives for feature rows: probabilities (rows, labels) of a classifier (:meth:`classify`),
+        the predicted values (rows, 1) of a regressor."""
+        if self.target:
+            return np.asarray(self.final.model.predict(features), dtype=np.float64).reshape(-1, 1)
+        return self.classify(features)
+
+    @property
+    def output_columns(self) -> list[str]:
+        """The columns :meth:`outputs` fill: ``label`` and ``prob_<label>``, or a regressor's target."""
+        return [self.target] if self.target else ["label", *[f"prob_{label}" for label in self.labels]]
+
+    def _values(self, output: np.ndarray | None) -> dict[str, Any]:
+        """One row's :attr:`output_columns` from its :meth:`outputs` row (None: empty, an error row)."""
+        if self.target:
+            return {self.target: round(float(output[0]), 6) if output is not None else np.nan}
+        values: dict[str, Any] = {"label": self.labels[int(np.argmax(output))] if output is not None else None}
+        for j, label in enumerate(self.labels):
+            values[f"prob_{label}"] = round(float(output[j]), 6) if output is not None else np.nan
+        return values
 
     def probabilities(self, signals: Sequence[np.ndarray], speakers: Sequence[str | None] | None = None) -> np.ndarray:
         """Probabilities (signals, labels) in the order of :attr:`labels`, for mono float32 signals at
@@ -356,11 +384,11 @@ class EmotionModel:
 
     def summary(self, table: pd.DataFrame) -> pd.DataFrame:
         """Per recording of a segmented prediction: ``seconds`` covered by segments, ``segments``,
-        ``share_<label>`` of that time, ``error`` (see :func:`speech_emotion.predict.segments.time_shares`)."""
+        ``share_<label>`` of that time (a regressor: ``mean_<target>``, weighted by time), ``error`` (see :func:`speech_emotion.predict.segments.time_shares`)."""
         key = "file" if "file" in table.columns else "signal"
         if "start" not in table.columns:
             raise ValueError("summary needs a segmented prediction (segment='vad' or 'fixed')")
-        return time_shares(table, self.labels, key)
+        return time_shares(table, self.labels, key, self.target)
 
     # --- internals -------------------------------------------------------------------------------------
 
@@ -370,7 +398,7 @@ class EmotionModel:
         clips made them), ``internal`` the features awaiting them."""
         norm = ["speaker_norm", "speaker_clips"] if self.final.speaker_norm else []
         return [key, *(["speaker"] if with_speaker else []), *(["start", "end"] if segmented else []),
-                "label", *[f"prob_{label}" for label in self.labels], *norm, "error",
+                *self.output_columns, *norm, "error",
                 *(["_features"] if internal and norm else [])]
 
     def _collect(self, chunks: Iterator[pd.DataFrame], key: str, segment: Any, speakers: Any) -> pd.DataFrame:
@@ -385,9 +413,7 @@ class EmotionModel:
             row["speaker"] = speaker
         if span is not None:
             row["start"], row["end"] = (round(span[0], 3), round(span[1], 3)) if span[0] is not None else (np.nan, np.nan)
-        row["label"] = self.labels[int(np.argmax(probs))] if probs is not None else None
-        for j, label in enumerate(self.labels):
-            row[f"prob_{label}"] = round(float(probs[j]), 6) if probs is not None else np.nan
+        row.update(self._values(probs))
         row["error"] = error
         return row
 
@@ -422,7 +448,7 @@ class EmotionModel:
             if self.final.speaker_norm:  # standardised once every row of every speaker is embedded (_finish)
                 return rows | {i: self._row(key, names[i], _nth(who, i), span(i)) | {"_features": f}
                                for (i, _), f in zip(batch, features)}
-            probs = self.classify(features) if len(batch) else []
+            probs = self.outputs(features) if len(batch) else []
             return rows | {i: self._row(key, names[i], _nth(who, i), span(i), p) for (i, _), p in zip(batch, probs)}
 
         if not good:
@@ -454,10 +480,9 @@ class EmotionModel:
         if done.any():
             features, which, clips = self.standardise(np.stack(frame.loc[done, "_features"].to_list()),
                                                       frame.loc[done, "speaker"].to_list())
-            probs = self.classify(features)
-            frame.loc[done, "label"] = [self.labels[int(j)] for j in np.argmax(probs, axis=1)]
-            for j, label in enumerate(self.labels):
-                frame.loc[done, f"prob_{label}"] = np.round(probs[:, j], 6)
+            values = pd.DataFrame([self._values(out) for out in self.outputs(features)], columns=self.output_columns)
+            for column in self.output_columns:
+                frame.loc[done, column] = values[column].to_numpy()
             frame.loc[done, "speaker_norm"] = which
             frame.loc[done, "speaker_clips"] = clips
         yield frame[columns]

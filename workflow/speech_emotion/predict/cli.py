@@ -40,11 +40,11 @@ def _cell(value: Any, digits: int) -> str:
 
 class TableWriter:
     """Rows to ``out`` as they come: TSV with a header, or one JSON list written element by element
-    (valid JSON once closed). JSON rows: ``{file, [start, end], label, probabilities}`` or
-    ``{file, [start, end], error}``."""
+    (valid JSON once closed). JSON rows: ``{file, [start, end], label, probabilities}`` (a regressor's
+    ``target``: ``{file, [start, end], <target>}``) or ``{file, [start, end], error}``."""
 
-    def __init__(self, out: TextIO, fmt: str, columns: Sequence[str], labels: Sequence[str]):
-        self.out, self.fmt, self.columns, self.labels = out, fmt, list(columns), list(labels)
+    def __init__(self, out: TextIO, fmt: str, columns: Sequence[str], labels: Sequence[str], target: str | None = None):
+        self.out, self.fmt, self.columns, self.labels, self.target = out, fmt, list(columns), list(labels), target
         self.first = True
         if fmt == "tsv":
             out.write("\t".join(self.columns) + "\n")
@@ -68,6 +68,8 @@ class TableWriter:
         record = {k: (None if _missing(v) else int(v) if k == "speaker_clips" else v) for k, v in record.items()}
         if isinstance(row.get("error"), str):
             return record | {"error": row["error"]}
+        if self.target:
+            return record | {self.target: row[self.target]}
         return record | {"label": row["label"], "probabilities": {l: row[f"prob_{l}"] for l in self.labels}}
 
     def close(self) -> None:
@@ -214,6 +216,10 @@ def _predict(args: argparse.Namespace) -> int:
         _say(f"cannot load the model: {exc}")
         return 2
     say_weights("predict", model)
+    if model.target and args.plot:
+        _say(f"--plot draws the labels over time: a regression model ({model.target}) has none (--summary gives "
+             f"each file's mean_{model.target})")
+        return 2
     try:
         for path in args.enrolment:
             model.add_enrolment(path)
@@ -228,7 +234,8 @@ def _predict(args: argparse.Namespace) -> int:
 
     interactive = sys.stderr.isatty()
     progress = tqdm(total=len(paths), unit="file", file=sys.stderr, disable=not interactive, leave=False)
-    writer = TableWriter(sys.stdout, args.format, model.columns("file", segmenting, speakers is not None), model.labels)
+    writer = TableWriter(sys.stdout, args.format, model.columns("file", segmenting, speakers is not None), model.labels,
+                         model.target)
     summaries: list["pd.DataFrame"] = []
     used_names: set[str] = set()
     failed: list[str] = []
@@ -246,7 +253,8 @@ def _predict(args: argparse.Namespace) -> int:
             shares = model.summary(table)
             summaries.append(shares)
             if interactive and shares["segments"].iloc[0]:
-                text = ", ".join(f"{l} {shares[f'share_{l}'].iloc[0]:.0%}" for l in model.labels)
+                text = (f"mean {model.target} {shares[f'mean_{model.target}'].iloc[0]:.3f}" if model.target else
+                        ", ".join(f"{l} {shares[f'share_{l}'].iloc[0]:.0%}" for l in model.labels))
                 progress.write(f"{name}: {shares['seconds'].iloc[0]:.1f} s in {shares['segments'].iloc[0]} segments: {text}",
                                file=sys.stderr)
             if args.plot and shares["segments"].iloc[0]:
@@ -361,6 +369,7 @@ output (stdout; TSV with a header, or with --format json a JSON list of one obje
   prob_<label>   the probability of each label (one column per label, sorted; a row sums to 1)
   speaker_norm   per-speaker models only: whose statistics standardised the row (speaker, enrolled, population)
   speaker_clips  per-speaker models only: how many clips made those statistics
+  <target>       a regression model's (docs/regression.md) predicted value, e.g. arousal, in place of label and prob_<label>
   error          why the file could not be labelled (its label and probabilities are then empty)
 Errors, warnings and, on a terminal, a progress bar go to stderr: stdout holds only the table. For a
 model that standardises per speaker (and whenever speakers are given), stderr ends with one line of
@@ -430,7 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--min-seconds", type=float, default=1.0, help="vad: shorter speech is widened to this (1)")
     seg.add_argument("--max-seconds", type=float, default=6.0, help="vad: longer speech is cut into equal parts (6)")
     seg.add_argument("--summary", default=None, metavar="PATH",
-                     help="write per-file time shares per emotion (TSV) to PATH")
+                     help="write per-file time shares per emotion (a regression model: the time-weighted mean value) "
+                          "(TSV) to PATH")
     seg.add_argument("--plot", default=None, metavar="DIR", help="write an emotion-over-time figure per file to DIR")
     seg.add_argument("--max-file-seconds", type=float, default=None, metavar="S",
                      help="without --segment, longer files are not labelled (an error row says so) but never read "

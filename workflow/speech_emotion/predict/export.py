@@ -614,7 +614,7 @@ def export_model(model_dir: str | Path, out: str | Path | None = None, quantize:
     if quantize not in (None, *QUANTIZE):
         raise ValueError(f"--quantize: {quantize!r} is not supported (int8)")
     model_dir = Path(model_dir)
-    final = load_final_model(model_dir)
+    final = load_final_model(model_dir)  # a regressor's folder: refused (export writes classifiers' graphs only)
     info = final.info
     rate = int(info.get("audio", {}).get("sample_rate", 16000))
     records = {r["name"]: r for r in encoder_records(info)}

@@ -247,10 +247,11 @@ def owned_spans(starts: Sequence[float], ends: Sequence[float]) -> list[tuple[fl
     return spans
 
 
-def time_shares(table: pd.DataFrame, labels: Sequence[str], key: str = "file") -> pd.DataFrame:
+def time_shares(table: pd.DataFrame, labels: Sequence[str], key: str = "file", target: str | None = None) -> pd.DataFrame:
     """Per recording: ``seconds`` covered by segments, ``segments``, ``share_<label>`` (the share of
     that time whose segment got the label; each segment counts for its :func:`owned_spans`),
-    and ``error`` (a recording that failed gets no shares)."""
+    and ``error`` (a recording that failed gets no shares). With a regressor's ``target`` (column of
+    predicted values), ``mean_<target>``: the values' mean weighted by the same time."""
     rows = []
     for name, group in table.groupby(key, sort=False):
         row: dict[str, Any] = {key: name, "seconds": 0.0, "segments": 0}
@@ -263,6 +264,10 @@ def time_shares(table: pd.DataFrame, labels: Sequence[str], key: str = "file") -
         for label in labels:
             share = lengths[(good["label"] == label).to_numpy()].sum() / total if total > 0 else np.nan
             row[f"share_{label}"] = round(float(share), 6) if total > 0 else np.nan
+        if target:
+            mean = (lengths * good[target].to_numpy(dtype=float)).sum() / total if total > 0 else np.nan
+            row[f"mean_{target}"] = round(float(mean), 6) if total > 0 else np.nan
         row["error"] = "; ".join(errors) if errors else None
         rows.append(row)
-    return pd.DataFrame(rows, columns=[key, "seconds", "segments", *[f"share_{l}" for l in labels], "error"])
+    means = [f"mean_{target}"] if target else []
+    return pd.DataFrame(rows, columns=[key, "seconds", "segments", *[f"share_{l}" for l in labels], *means, "error"])

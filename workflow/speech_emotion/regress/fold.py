@@ -5,8 +5,9 @@ The plan is the classification plan of the fold (rule plan): its layers and per-
 standardisation are used as they are. Its copies decision is not: a regressor trains on clean clips
 only, because an augmented copy's gain, pitch or tempo changes can move the very cues a continuous
 target rates (loudness and rate for arousal), so the clip's value is not the copy's. Called by
-workflow/scripts/regress.py; writes predictions.tsv (the test fold's clean clips that have a value) and
-record.json.
+workflow/scripts/regress.py; writes predictions.tsv (the test fold's clean clips that have a value),
+record.json and the model folder (model.zip, features.json, model.json: :mod:`speech_emotion.regress.model`).
+Fold ``all`` trains on every clean clip with a value and predicts none: the final regressor.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import KIND
 from ..data.splits import parse_fold
 from ..data.targets import Target, target_rows
 from ..evaluate.regression import regression_scores
 from ..train.classifiers.inner import log_inner_grouping
-from ..train.features import Shards, planned_fold
+from ..train.features import FeatureSpec, Shards, planned_fold
+from ..train.final_model import final_model_info
 from ..train.fold_plan import Plan
 from ..train.regressors import make_regressor
 
@@ -38,11 +41,13 @@ COPIES = {"use": False, "why": "clean clips only: a copy's gain, pitch or tempo 
 
 @dataclass
 class RegressResult:
-    """What a regress job writes: the fitted regressor, the test fold's predictions, the record."""
+    """What a regress job writes: the fitted regressor, the test fold's predictions, the record and the feature
+    pipeline (features.json, with the training population's statistics when it standardises per speaker)."""
 
     model: Any
     predictions: pd.DataFrame
     record: dict[str, Any]
+    features: FeatureSpec
 
 
 def regress_fold(
@@ -63,9 +68,7 @@ def regress_fold(
     The per-speaker statistics are the classification fold's (every clean clip of a speaker, with a value
     or not), so a clip without a value still informs its speaker's standardisation."""
     plan = plan if isinstance(plan, Plan) else Plan.from_json(plan)
-    fold_index = parse_fold(fold)
-    if fold_index is None:
-        raise ValueError("regress: cross-validation folds only (fold 'all', a final regression model, is not built yet)")
+    fold_index = parse_fold(fold)  # None: fold "all", every clip trains (the final regressor)
     spec = replace(plan.features, copies=False)
     data, spec, applied = planned_fold(fold_index, {"clean": shards["clean"]}, manifest, folds, spec)
     values = target_rows(manifest, target)
@@ -83,7 +86,7 @@ def regress_fold(
     predicted = model.predict(data.X_test[test]) if test.any() else np.zeros(0)
     predictions = pd.DataFrame({
         "clip_id": test_ids.astype(str),
-        "fold": fold_index,
+        "fold": fold_index if fold_index is not None else "all",
         "speaker": data.groups_test[test].astype(str),
         "target": values.loc[test_ids].to_numpy(dtype=float),
         "prediction": np.round(predicted, 6),
@@ -95,6 +98,7 @@ def regress_fold(
         "target": target.name,
         "column": target.column,
         "description": target.description,
+        "range": list(target.range) if target.range is not None else None,
         "fold": str(fold),
         "seed": int(seed),
         "layers": plan.layers,
@@ -118,7 +122,18 @@ def regress_fold(
                                                                                predictions["prediction"]).items()}
         log.info("%s/%s %s fold %s: CCC %.3f on %d test clips", encoder, regressor, target.name, fold,
                  record["test_scores"]["ccc"], len(predictions))
-    return RegressResult(model=model, predictions=predictions, record=record)
+    return RegressResult(model=model, predictions=predictions, record=record, features=spec)
+
+
+def regression_model_info(record: Mapping[str, Any], encoder: Mapping[str, Any], audio: Mapping[str, Any]) -> dict[str, Any]:
+    """model.json of a regressor's folder from its fold's record (:func:`speech_emotion.regress.fold.regress_fold`):
+    as a classifier's (:func:`speech_emotion.train.final_model.final_model_info`) with ``kind``, ``regressor``
+    and ``target`` (name, column, description, range, training mean) in place of the classifier and labels."""
+    shared = final_model_info(record | {"classifier": record["regressor"], "labels": []}, encoder, audio)
+    return {"kind": KIND, "regressor": record["regressor"],
+            "target": {"name": record["target"], "column": record.get("column"), "description": record.get("description"),
+                       "range": record.get("range"), "train_mean": record.get("train_mean")},
+            **{k: v for k, v in shared.items() if k not in ("classifier", "labels", "tuned")}}
 
 
 def _plain(value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""A model folder: model.zip (the classifier), features.json (its feature pipeline,
+"""A model folder: model.zip (the classifier, or a regressor: :mod:`speech_emotion.regress.model`), features.json (its feature pipeline,
 :class:`speech_emotion.train.features.FeatureSpec`) and model.json (encoder, labels, settings, CV scores),
 and how predict reads it back.
 
@@ -20,7 +20,7 @@ takes the decisions from :attr:`FinalModel.features`. model.json files of older 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,7 +81,13 @@ class FinalModel:
 
     @property
     def labels(self) -> list[str]:
-        return list(self.info["labels"])
+        """The classifier's labels; none for a regressor."""
+        return list(self.info.get("labels") or [])
+
+    @property
+    def target(self) -> str | None:
+        """A regressor's target name (model.json ``kind: regression``, speech_emotion.regress.model); None for a classifier."""
+        return str(self.info["target"]["name"]) if self.info.get("kind") == "regression" else None
 
     @property
     def speaker_norm(self) -> bool:
@@ -89,9 +95,11 @@ class FinalModel:
         return self.features.speaker_norm
 
 
-def load_final_model(path: str | Path) -> FinalModel:
+def load_final_model(path: str | Path, load: Callable[[Path], Any] = load_model) -> FinalModel:
     """Read a model folder (model.json, verified model.zip, features.json); warns once per library whose
-    version differs from the one the model was made with (:func:`warn_versions`)."""
+    version differs from the one the model was made with (:func:`warn_versions`). ``load`` reads model.zip: a
+    classifier's by default; :func:`speech_emotion.train.regressors.modelfile.load_any_model` (predict) also a
+    regressor's."""
     path = Path(path)
     info_path = path / "model.json"
     if not info_path.is_file():
@@ -110,7 +118,7 @@ def load_final_model(path: str | Path) -> FinalModel:
         raise ModelFileError(str(exc)) from exc
     differences = warn_versions(path, info.get("versions"))
     try:
-        model = load_model(path / info.get("model_file", "model.zip"))
+        model = load(path / info.get("model_file", "model.zip"))
     except ModelFileError as exc:
         if differences:
             raise ModelFileError(f"{exc} (the model was made with {differences})") from exc
