@@ -24,6 +24,7 @@ def regression_card(info: Mapping[str, Any], features: FeatureSpec, files: Seque
     chance = cv.get("chance") or {}
     name, encoder, regressor = target["name"], info["encoder"]["name"], info["regressor"]
     params = {k: v for k, v in (info.get("params") or {}).items() if v is not None}
+    chosen = {k: v for k, v in (info.get("selected") or {}).items() if k != "inner_ccc"}  # each candidate's: model.json
     rows = [[label, fmt(cv[key].get("pooled")), f"{fmt(cv[key].get('mean'))} ± {fmt(cv[key].get('std'))}",
              fmt((chance.get(key) or {}).get("pooled"))] for key, label in SCORES if cv.get(key)]
     speakers = (" --speaker-regex REGEX" if features.speaker_norm else "")
@@ -39,7 +40,7 @@ def regression_card(info: Mapping[str, Any], features: FeatureSpec, files: Seque
         *_encoder_lines(info, features),
         f"- **Regressor** `{regressor}` (features and target standardised on the training clips): "
         f"`{json.dumps(params, sort_keys=True)}`."
-        + (f" Chosen by inner CV: `{json.dumps(info['selected'], sort_keys=True)}`." if info.get("selected") else ""),
+        + (f" Chosen by inner CV: `{json.dumps(chosen, sort_keys=True)}`." if chosen else ""),
         *([f"- Features standardised **per speaker** (speakers with fewer than {features.min_clips} files get the "
            "training population's statistics): give predict each file's speaker."] if features.speaker_norm else []),
         f"- Trained on the {info.get('n_train_clips', '?')} clean clips with a value (no augmented copies; seed "
