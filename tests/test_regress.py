@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import DEMO, REPO, job, jobs_of, planned_jobs, planned_outputs, run_snakemake, tails
+from conftest import DEMO, REPO, job, jobs_of, planned_jobs, planned_outputs, run_snakemake, shared_run, tails
 from speech_emotion import layout as L
 from speech_emotion.data.targets import Target
 from speech_emotion.regress.fold import PREDICTION_COLUMNS, regress_fold
@@ -104,16 +104,21 @@ def _args(workdir, config, name="regression"):
     return (*DEMO, "--configfile", str(REPO / "profiles/demo/demo-config.yaml"), str(workdir / f"{name}.yaml"))
 
 
+def make_regression_run(workdir):
+    """The demo with the arousal target: the CV of ridge and svr, their figures and their final models."""
+    result = run_snakemake(workdir, *_args(workdir, REGRESSION), "--", L.REGRESSION_SUMMARY, *FIGURES, *MODELS)
+    assert result.returncode == 0, tails(result)
+
+
 @pytest.fixture(scope="module")
 def regression_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("regression")
-    result = run_snakemake(workdir, *_args(workdir, REGRESSION), "--", L.REGRESSION_SUMMARY, *FIGURES)
-    assert result.returncode == 0, tails(result)
-    return workdir
+    """Made once per session (conftest.shared_run: tests/test_regress_model.py reads it too); tests only read it."""
+    return shared_run(tmp_path_factory, "regression", make_regression_run)
 
 
 FIGURES = [L.REGRESSION_LEADERBOARD, *(pattern.format(target="arousal", encoder="egemaps", regressor=r)
                                      for pattern in (L.REGRESSION_SCATTER, L.REGRESSION_RESIDUALS) for r in ("ridge", "svr"))]
+MODELS = [L.REGRESSION_MODEL.format(target="arousal", encoder="egemaps", regressor=r) + "/model.json" for r in ("ridge", "svr")]
 
 
 def _metrics(workdir, regressor):

@@ -132,25 +132,14 @@ def test_export_refuses_a_regressor(tmp_path):
 
 
 # --- the workflow: the demo's arousal (tests/test_regress.py's run, with the final regressors) ---------------------
-def _model_targets(regressors=("ridge", "svr")) -> list[str]:
-    from speech_emotion import layout as L
-
-    return [L.REGRESSION_MODEL.format(target="arousal", encoder="egemaps", regressor=r) + "/model.json" for r in regressors]
-
-
 @pytest.fixture(scope="module")
 def models_run(tmp_path_factory):
-    """The run of tests/test_regress.py (egemaps, 3 folds, logreg; ridge and svr on the demo's arousal) with the
-    final regressors, made once per session (conftest.shared_run "regression"; tests only read it)."""
-    from conftest import run_snakemake, shared_run, tails
-    from speech_emotion import layout as L
-    from test_regress import REGRESSION, _args
+    """tests/test_regress.py's run (egemaps, 3 folds, logreg; ridge and svr on the demo's arousal, with their final
+    models), made once per session (conftest.shared_run "regression"); tests only read it."""
+    from conftest import shared_run
+    from test_regress import make_regression_run
 
-    def make(workdir):
-        result = run_snakemake(workdir, L.REGRESSION_SUMMARY, *_model_targets(), *_args(workdir, REGRESSION))
-        assert result.returncode == 0, tails(result)
-
-    return shared_run(tmp_path_factory, "regression", make)
+    return shared_run(tmp_path_factory, "regression", make_regression_run)
 
 
 def _clips(workdir):
@@ -230,11 +219,11 @@ def test_a_cv_fold_regressor_predicts_its_test_fold_as_predictions_tsv(models_ru
 def test_the_final_regressors_are_default_targets_and_a_regressor_setting_reruns_only_its_own(models_run):
     from conftest import job, planned_jobs
     from speech_emotion import layout as L
-    from test_regress import REGRESSION, _args
+    from test_regress import MODELS, REGRESSION, _args
 
     args = _args(models_run, REGRESSION, "models")
-    assert planned_jobs(models_run, *_model_targets(), *args) == set()
-    changed = planned_jobs(models_run, *_model_targets(), *args, "--config", 'regressors={"svr":{"C":2.0}}')
+    assert planned_jobs(models_run, *MODELS, *args) == set()
+    changed = planned_jobs(models_run, *MODELS, *args, "--config", 'regressors={"svr":{"C":2.0}}')
     svr = {"target": "arousal", "encoder": "egemaps", "regressor": "svr"}
     assert changed == {*(job("regress", **svr, fold=str(k)) for k in (0, 1, 2, "all")), job("regress_aggregate", **svr),
                        job("regress_model", **svr)}
