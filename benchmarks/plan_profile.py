@@ -1,0 +1,67 @@
+"""Where a plan job's CPU time goes: one fold's make_plan under cProfile, CPU time as its clock.
+
+Reads a workflow run's embeddings, manifest and folds (e.g. a ``benchmarks/scale.py`` folder after
+``--timeout-min 0.1``, which writes the corpus, its embeddings and folds.tsv) and makes the plan of
+one fold in this process, on one thread (the probe's inner splits one after another), with the
+``features`` settings of the run's config (``scale.yaml``, else config.yaml's). Prints the
+decisions, the CPU seconds, and the functions with the most cumulative CPU time.
+
+    python benchmarks/plan_profile.py WORKDIR [--encoder scale] [--fold 0] [--top 25] [--out plan.prof]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("workdir", type=Path)
+    parser.add_argument("--encoder", default=None, help="default: the only encoder under results/embeddings")
+    parser.add_argument("--fold", default="0")
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--out", type=Path, default=None, help="also save the raw profile here")
+    args = parser.parse_args()
+    from speech_emotion.io.tables import read_table
+    from speech_emotion.train.plan import make_plan
+
+    results = args.workdir / "results"
+    encoder = args.encoder or next(p.name for p in sorted((results / "embeddings").iterdir()) if p.is_dir())
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    own = args.workdir / "scale.yaml"
+    if own.is_file():
+        config = _merged(config, yaml.safe_load(own.read_text()) or {})
+    shards = {v.name: {encoder: sorted(str(p) for p in v.glob("shard-*.npz"))}
+              for v in sorted((results / "embeddings" / encoder).iterdir()) if v.is_dir()}
+    manifest, folds = read_table(results / "data" / "manifest.tsv"), read_table(results / "data" / "folds.tsv")
+    profile = cProfile.Profile(time.process_time)
+    start, cpu = time.time(), time.process_time()
+    profile.enable()
+    plan = make_plan(args.fold, shards, manifest, folds, config["features"], config["augment"]["use"], config["seed"])
+    profile.disable()
+    print(f"{encoder} fold {args.fold}: {plan.describe()}")
+    print(f"CPU {time.process_time() - cpu:.0f} s, wall {time.time() - start:.0f} s (one process, one thread)")
+    if args.out:
+        profile.dump_stats(str(args.out))
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+
+
+def _merged(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+if __name__ == "__main__":
+    main()
