@@ -99,6 +99,7 @@ def _job_patterns() -> dict[str, tuple[str, ...]]:
         "check_clips": (L.SHARD_TABLE,),
         "manifest": (L.MANIFEST_OF, L.REJECTED_OF),
         "folds": (L.FOLDS,),
+        "target_values": (L.TARGET_VALUES,),
         "download_model": ("resources/models/{encoder}",),  # MODELS_DIR, rules/inputs/embed.smk
         "init_model": ("resources/models/{encoder}",),
         "augment": (L.AUDIO.replace("{variant}", "aug{n}"),),

@@ -226,10 +226,11 @@ def test_cremad_demographics_join(tmp_path):
 
 
 # --- real runs with Snakemake on ../shared ---------------------------------------------------------
-def run_with(workdir: Path, config: str, target: str = "results/data/folds.tsv") -> None:
-    """Run the workflow up to ``target`` with this config.yaml; it writes nothing outside results/."""
+def run_with(workdir: Path, config: str, *targets: str) -> None:
+    """Run the workflow up to ``targets`` (default folds.tsv) with this config.yaml; it writes nothing
+    outside results/."""
     (workdir / "config.yaml").write_text(config)
-    result = run_snakemake(workdir, target, "--cores", "2", "--configfile", str(workdir / "config.yaml"), timeout=900)
+    result = run_snakemake(workdir, *(targets or ("results/data/folds.tsv",)), "--cores", "2", "--configfile", str(workdir / "config.yaml"), timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     outside = [p for p in workdir.iterdir() if p.name not in {"results", ".snakemake", "config.yaml", "data"}]
     assert not outside, f"outputs outside results/: {outside}"
@@ -289,11 +290,15 @@ def test_snakemake_cremad_sample_local_source(tmp_path):
         f"dataset: {{kind: cremad, source: '{audio}', demographics: '{demographics}', perception: '{perception}',\n"
         "  targets: {intensity: {column: VoiceLevel, table: perception, range: [0, 100]}}}\n"
         "cv: {protocol: speaker, folds: 2}\nembed: {shards: 2}\n",
+        "results/data/folds.tsv", "results/data/targets/intensity.tsv",
     )
     table = folds_table(tmp_path)
     assert len(table) == 12
-    # the declared target: summaryTable.csv's VoiceLevel of each clip, as a number
-    levels = table.set_index("clip_id")["VoiceLevel"]
+    # the declared target: summaryTable.csv's VoiceLevel of each clip, as a number, in a table of its
+    # own (the manifest, which the classifiers' jobs read, does not change when a target is declared)
+    assert "VoiceLevel" not in table.columns
+    levels = read_table(tmp_path / "results/data/targets/intensity.tsv").set_index("clip_id")["VoiceLevel"]
+    assert sorted(levels.index) == sorted(table["clip_id"])
     assert levels.dtype == float and levels.notna().all()
     assert levels["1001_DFA_ANG_XX"] == pytest.approx(float(_summary_level(perception, "1001_DFA_ANG_XX")))
     assert set(table.columns) >= {"sentence", "intensity", "age", "sex", "race", "ethnicity", "duration_s"}

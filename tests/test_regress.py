@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import DEMO, REPO, job, jobs_of, planned_jobs, planned_outputs, run_snakemake, shared_run, tails
+from conftest import DEMO, REPO, copy_run, job, jobs_of, planned_jobs, planned_outputs, run_snakemake, shared_run, tails
 from speech_emotion import layout as L
 from speech_emotion.data.targets import Target
 from speech_emotion.regress.fold import PREDICTION_COLUMNS, regress_fold
@@ -104,16 +104,34 @@ def _args(workdir, config, name="regression"):
     return (*DEMO, "--configfile", str(REPO / "profiles/demo/demo-config.yaml"), str(workdir / f"{name}.yaml"))
 
 
-def make_regression_run(workdir):
-    """The demo with the arousal target: the CV of ridge and svr, their figures and their final models."""
-    result = run_snakemake(workdir, *_args(workdir, REGRESSION), "--", L.REGRESSION_SUMMARY, *FIGURES, *MODELS)
-    assert result.returncode == 0, tails(result)
+def make_regression_run(demo_run):
+    """A copy of the finished demo run with the arousal target declared: the CV of ridge and svr, their figures
+    and their final models. The jobs planned before it started are in planned.json (planned_jobs form)."""
+    def make(workdir):
+        copy_run(demo_run, workdir)
+        args = (*_args(workdir, REGRESSION), "--", L.REGRESSION_SUMMARY, *FIGURES, *MODELS)
+        (workdir / "planned.json").write_text(json.dumps(sorted(planned_jobs(workdir, *args))))
+        result = run_snakemake(workdir, *args)
+        assert result.returncode == 0, tails(result)
+
+    return make
 
 
 @pytest.fixture(scope="module")
-def regression_run(tmp_path_factory):
+def regression_run(demo_run, tmp_path_factory):
     """Made once per session (conftest.shared_run: tests/test_regress_model.py reads it too); tests only read it."""
-    return shared_run(tmp_path_factory, "regression", make_regression_run)
+    return shared_run(tmp_path_factory, "regression", make_regression_run(demo_run))
+
+
+@pytest.mark.slow
+def test_declaring_a_target_on_a_finished_run_reruns_no_classification_job(regression_run):
+    """The target's values are a table of their own (rule target_values), not a manifest column: on the finished
+    demo, declaring arousal and two regressors planned only the regression's jobs."""
+    planned = json.loads((regression_run / "planned.json").read_text())
+    assert {name.split("[", 1)[0] for name in planned} == {
+        "target_values", "regress", "regress_aggregate", "regress_summary", "regress_figures", "regress_leaderboard",
+        "regress_model"}, planned
+    assert sum(name.startswith("regress[") for name in planned) == 2 * 4  # ridge and svr: 3 folds and "all"
 
 
 FIGURES = [L.REGRESSION_LEADERBOARD, *(pattern.format(target="arousal", encoder="egemaps", regressor=r)

@@ -133,13 +133,13 @@ def test_export_refuses_a_regressor(tmp_path):
 
 # --- the workflow: the demo's arousal (tests/test_regress.py's run, with the final regressors) ---------------------
 @pytest.fixture(scope="module")
-def models_run(tmp_path_factory):
+def models_run(demo_run, tmp_path_factory):
     """tests/test_regress.py's run (egemaps, 3 folds, logreg; ridge and svr on the demo's arousal, with their final
     models), made once per session (conftest.shared_run "regression"); tests only read it."""
     from conftest import shared_run
     from test_regress import make_regression_run
 
-    return shared_run(tmp_path_factory, "regression", make_regression_run)
+    return shared_run(tmp_path_factory, "regression", make_regression_run(demo_run))
 
 
 def _clips(workdir):

@@ -21,7 +21,7 @@ from speech_emotion.embed.shards import shard_of  # noqa: E402
 from speech_emotion.layout import (  # noqa: E402  (the results layout: every data product's path pattern)
     AUDIO, CACHE_ROOTS, CLASSIFIER, CLIP_LEVELS, CROSS_MODEL, CROSS_PAIR, CROSS_PLAN, EMBEDDINGS, EXPLAIN_IMPORTANCE,
     EXPLAIN_NUISANCE, EXPLANATIONS, FINAL_FOLD, FOLD, FOLDS, IMPORTANCE, LAYER_PROBE_TABLE, LEADERBOARD, MANIFEST,
-    MANIFEST_OF, METRICS, MODEL, NUISANCE, PLAN, PLOTS, REJECTED, REJECTED_OF, SHARD_TABLE, SUMMARY,
+    MANIFEST_OF, METRICS, MODEL, NUISANCE, PLAN, PLOTS, REJECTED, REJECTED_OF, SHARD_TABLE, SUMMARY, TARGET_VALUES,
 )
 from speech_emotion.augment.transforms import max_copies  # noqa: E402
 from speech_emotion.data.folds import FIXED_COUNT  # noqa: E402

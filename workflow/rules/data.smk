@@ -54,6 +54,26 @@ rule manifest:
         "../scripts/manifest.py"
 
 
+# A declared continuous target's values (dataset.targets.<target>), apart from the manifest: declaring
+# a target reruns no classification job (docs/regression.md).
+rule target_values:
+    input:
+        manifest=MANIFEST,
+        tables=target_value_tables,
+    output:
+        TARGET_VALUES,
+    log:
+        "results/logs/target_values/{target}.log",
+    params:
+        dataset=target_dataset,
+    wildcard_constraints:
+        target=r"[A-Za-z][A-Za-z0-9_]*",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/target_values.py"
+
+
 # A checkpoint: with cv.protocol loso or predefined the folds (and so the fold-{k} jobs) are known
 # only once folds.tsv exists (see cv_folds in common.smk).
 checkpoint folds:

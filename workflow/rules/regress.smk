@@ -10,6 +10,7 @@ rule regress:
     input:
         embeddings=clean_embeddings,
         manifest=MANIFEST,
+        values=TARGET_VALUES,
         folds=FOLDS,
         plan=PLAN,
     output:
@@ -48,6 +49,7 @@ rule regress_aggregate:
     input:
         predictions=regression_predictions,
         manifest=MANIFEST,
+        values=TARGET_VALUES,
         folds=FOLDS,
     output:
         metrics=REGRESSION_METRICS,

@@ -1,12 +1,10 @@
-"""Rule manifest: shard checks + corpus metadata (+ declared continuous targets) -> results/data/manifest.tsv
-and rejected.tsv."""
+"""Rule manifest: shard checks + corpus metadata -> results/data/manifest.tsv and rejected.tsv."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
 from pathlib import Path  # noqa: E402
 
 from speech_emotion.io.files import write_tsv_atomic  # noqa: E402
 from speech_emotion.data.datasets import DatasetError, build_manifest, list_corpus  # noqa: E402
-from speech_emotion.data.targets import attach_targets  # noqa: E402
 from speech_emotion.io.tables import read_table  # noqa: E402
 from speech_emotion.io.logs import job_log  # noqa: E402
 
@@ -16,7 +14,6 @@ try:
     corpus = list_corpus(params.dataset, Path.cwd())
     shards = [read_table(path) for path in snakemake.input.shards]  # noqa: F821
     manifest, rejected = build_manifest(corpus, shards, params.dataset, params.max_rejected_fraction)
-    manifest = attach_targets(manifest, params.dataset)
 except DatasetError as exc:
     log.error("%s", exc)
     sys.exit(f"manifest: {exc}")

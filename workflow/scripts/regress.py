@@ -2,7 +2,7 @@
 (model.zip, features.json, model.json); fold "all" (every clip with a value trains) is the final regressor's."""
 import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702,F821
 
-from speech_emotion.data.targets import declared_targets  # noqa: E402
+from speech_emotion.data.targets import declared_targets, with_target_values  # noqa: E402
 from speech_emotion.embed.identity import with_identity  # noqa: E402
 from speech_emotion.io.files import read_json, write_json_atomic, write_tsv_atomic  # noqa: E402
 from speech_emotion.io.logs import job_log  # noqa: E402
@@ -14,7 +14,7 @@ log = job_log(snakemake.log[0])  # noqa: F821
 inputs, output, params, w = snakemake.input, snakemake.output, snakemake.params, snakemake.wildcards  # noqa: F821
 target, = declared_targets({"targets": {w.target: params.target}})
 result = regress_fold(
-    w.encoder, w.regressor, target, w.fold, params.config, params.shards, read_table(inputs.manifest),
+    w.encoder, w.regressor, target, w.fold, params.config, params.shards, with_target_values(read_table(inputs.manifest), read_table(inputs.values)),
     read_table(inputs.folds), read_json(inputs.plan), params.seed, snakemake.threads,  # noqa: F821
 )
 save_model(result.model, output.model)

@@ -51,6 +51,7 @@ REGRESSION_FOLD = f"{REGRESSOR}/fold-{{fold}}"
 REGRESSION_METRICS = f"{REGRESSOR}/metrics.json"
 REGRESSION_MODEL = f"{REGRESSOR}/model"  # the final regressor's folder (fold "all"; predict --model loads it)
 REGRESSION_SUMMARY = "results/regression/summary.tsv"
+TARGET_VALUES = "results/data/targets/{target}.tsv"  # clip_id and the values of one declared target
 REGRESSION_SCATTER = f"{REGRESSOR}/scatter.png"  # predicted against rated value, pooled over folds
 REGRESSION_RESIDUALS = f"{REGRESSOR}/residuals.png"  # residual against prediction
 REGRESSION_LEADERBOARD = "results/regression/leaderboard.html"  # summary.tsv for the report

@@ -15,16 +15,28 @@ def corpus_shard_tables(wildcards):
 
 
 def manifest_dataset(wildcards):
-    """The corpus listing rule manifest repeats (a params value)."""
-    return corpus_spec(corpus_of(wildcards))
+    """The corpus listing the manifest job repeats (a params value), without dataset.targets: declaring a
+    continuous target reruns no manifest (rule target_values reads it)."""
+    return {key: value for key, value in corpus_spec(corpus_of(wildcards)).items() if key != "targets"}
+
+
+def target_dataset(wildcards):
+    """The one target of a target_values job, and where its tables are (the primary dataset)."""
+    spec = dataset_spec()
+    return {"targets": {wildcards.target: dict(spec["targets"][wildcards.target])},
+            "perception": spec.get("perception"), "manifest": spec.get("manifest")}
+
+
+def target_value_tables(wildcards):
+    """The file the target reads besides the manifest (dataset.perception or its table), if any."""
+    return target_tables(target_dataset(wildcards))
 
 
 def dataset_meta_files(wildcards):
-    """Metadata files the manifest joins in: the corpus CSV, or CREMA-D's actor table, and the tables
-    of the declared continuous targets (dataset.targets)."""
+    """Metadata files the manifest joins in: the corpus CSV, or CREMA-D's actor table."""
     spec = corpus_spec(corpus_of(wildcards))
     key = {"manifest": "manifest", "cremad": "demographics"}.get(spec["kind"])
-    return ([spec[key]] if key and spec[key] else []) + target_tables(spec)
+    return [spec[key]] if key and spec[key] else []
 
 
 def predefined_folds_spec():

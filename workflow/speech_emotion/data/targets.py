@@ -142,6 +142,26 @@ def _numbers(raw: pd.Series, target: Target, source: str) -> pd.Series:
     return values
 
 
+def target_values(manifest: pd.DataFrame, dataset: dict[str, Any], name: str) -> pd.DataFrame:
+    """clip_id and the values of declared target ``name`` (its column, floats; NaN: no value), every
+    clip of the manifest: the table rule target_values writes (results/data/targets/<name>.tsv), kept
+    apart from the manifest so that declaring a target reruns no classification job."""
+    one = {**dataset, "targets": {name: (dataset.get("targets") or {})[name]}}
+    target, = declared_targets(one)
+    return attach_targets(manifest.drop(columns=[target.column]) if target.table and target.column in manifest
+                          else manifest, one)[["clip_id", target.column]]
+
+
+def with_target_values(manifest: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+    """``manifest`` with the columns of a :func:`target_values` table in place of any of the same name
+    (what the regress jobs read with :func:`target_rows`)."""
+    extra = [c for c in values.columns if c != "clip_id"]
+    merged = manifest.drop(columns=[c for c in extra if c in manifest.columns]).merge(values, on="clip_id", how="left")
+    if len(merged) != len(manifest):
+        raise DatasetError("the target values table lists a clip twice")
+    return merged
+
+
 def target_tables(dataset: dict[str, Any]) -> list[str]:
     """The files the declared targets read besides the corpus table (inputs of rule manifest)."""
     files = {str(dataset.get("perception")) if target.table == PERCEPTION else str(target.table)
