@@ -7,6 +7,9 @@ clean clips only: augmented copies train but never score), the one score of ever
 stored in its own SQLite file (``optuna-dashboard sqlite:///.../study.sqlite3`` opens it). The MLP
 reports its per-epoch validation score, so a MedianPruner stops hopeless trials early.
 
+The study itself (:func:`run_study`: sampler, SQLite file, best trial) takes its score as a function, so
+the regressors' tuning (:mod:`speech_emotion.train.regressors.tuning`, pooled inner CCC) runs the same study.
+
 Search spaces (config ``tune.spaces.<classifier>``) map a parameter to ``{choices: [...]}`` or
 ``{low, high, log?, step?}`` (integers when low and high are integers); a classifier may map the
 drawn values to its settings (``from_search``: the MLP's ``n_layers`` and ``units`` become ``hidden``).
@@ -15,7 +18,7 @@ drawn values to its settings (``from_search``: the MLP's ``n_layers`` and ``unit
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,53 @@ def to_params(classifier: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return classifier_class(classifier).from_search(values)
 
 
+def run_study(
+    what: str,
+    space: Mapping[str, Mapping[str, Any]],
+    score: Callable[[Any, dict[str, Any]], float],
+    params_of: Callable[[Mapping[str, Any]], dict[str, Any]],
+    storage_path: str | Path,
+    study_name: str,
+    n_trials: int = 30,
+    seed: int = 0,
+    pruner: Any = None,
+    score_name: str = "score",
+) -> dict[str, Any]:
+    """The study shared by every tuned estimator: a TPE sampler seeded with ``seed``, ``pruner`` (an Optuna
+    pruner; None: none), ``n_trials`` trials in a fresh SQLite file (an existing one is replaced, so a rerun
+    gives the same study). Each trial draws values from ``space`` (:func:`suggest`), turns them into settings
+    (``params_of``: the estimator's ``from_search``) and is scored by ``score(trial, settings)`` (higher is
+    better; it may raise ``optuna.TrialPruned``). Returns ``{"params": the best trial's settings, "value",
+    "trials", "complete_trials", "pruned_trials"}``; ``what`` and ``score_name`` name the study in messages."""
+    import optuna
+
+    storage_path = Path(storage_path)
+    storage_path.parent.mkdir(parents=True, exist_ok=True)
+    if storage_path.exists():
+        storage_path.unlink()
+    study = optuna.create_study(
+        study_name=study_name,
+        storage=f"sqlite:///{storage_path.resolve()}",
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=pruner if pruner is not None else optuna.pruners.NopPruner(),
+    )
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study.optimize(lambda trial: score(trial, params_of(suggest(trial, space))), n_trials=int(n_trials))
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not complete:
+        raise RuntimeError(f"{what}: every trial was pruned or failed")
+    best = study.best_trial
+    log.info("%s: best %s %.4f with %s", what, score_name, best.value, best.params)
+    return {
+        "params": params_of(best.params),
+        "value": float(best.value),
+        "trials": len(study.trials),
+        "complete_trials": len(complete),
+        "pruned_trials": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
+    }
+
+
 def tune(
     classifier: str,
     base_params: Mapping[str, Any],
@@ -69,6 +119,7 @@ def tune(
     ``clean`` marks rows that may be scored (clean clips); all rows of an inner training
     split train; ``clips`` (each row's clip id) keeps a clip and its copies on one side where the
     splits cannot group by speaker. An existing study file is replaced, so a rerun gives the same study.
+    The regressors' study (scored by CCC) is :func:`speech_emotion.train.regressors.tuning.tune_regressor`.
     """
     import optuna
 
@@ -79,26 +130,15 @@ def tune(
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y)
     mask = np.ones(len(y), dtype=bool) if clean is None else np.asarray(clean, dtype=bool)
-    storage_path = Path(storage_path)
-    storage_path.parent.mkdir(parents=True, exist_ok=True)
-    if storage_path.exists():
-        storage_path.unlink()
-    storage = f"sqlite:///{storage_path.resolve()}"
     pruner_cfg = dict(pruner or {})
-    study = optuna.create_study(
-        study_name=study_name,
-        storage=storage,
-        direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=optuna.pruners.MedianPruner(
-            n_startup_trials=int(pruner_cfg.get("n_startup_trials", 5)),
-            n_warmup_steps=int(pruner_cfg.get("n_warmup_steps", 10)),
-        ) if classifier == "mlp" else optuna.pruners.NopPruner(),
-    )
+    median = optuna.pruners.MedianPruner(
+        n_startup_trials=int(pruner_cfg.get("n_startup_trials", 5)),
+        n_warmup_steps=int(pruner_cfg.get("n_warmup_steps", 10)),
+    ) if classifier == "mlp" else None
     splits = inner_cv(y, groups, inner_folds, seed, mask, clips, purpose="tuning")
 
-    def objective(trial) -> float:
-        params = {**dict(base_params), **to_params(classifier, suggest(trial, space))}
+    def score(trial, drawn: dict[str, Any]) -> float:
+        params = {**dict(base_params), **drawn}
 
         def pruning(k: int) -> dict[str, Any]:
             """The MLP reports each epoch's validation score of inner split k to the pruner."""
@@ -119,18 +159,6 @@ def tune(
             raise ValueError("tuning: no inner validation fold has a clean clip to score")
         return pooled_balanced_accuracy(probs, y)
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study.optimize(objective, n_trials=int(n_trials))
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    if not complete:
-        raise RuntimeError(f"tuning {classifier}: every trial was pruned or failed")
-    best = study.best_trial
-    log.info("tuning %s: best inner-CV balanced accuracy %.4f with %s", classifier, best.value, best.params)
-    return {
-        "inner": splits.record(),
-        "params": to_params(classifier, best.params),
-        "value": float(best.value),
-        "trials": len(study.trials),
-        "complete_trials": len(complete),
-        "pruned_trials": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
-    }
+    result = run_study(f"tuning {classifier}", space, score, lambda values: to_params(classifier, values),
+                       storage_path, study_name, n_trials, seed, median, "inner-CV balanced accuracy")
+    return {"inner": splits.record(), **result}

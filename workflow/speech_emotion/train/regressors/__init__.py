@@ -3,7 +3,8 @@
 - :mod:`.registry`: the one list of regressors and :func:`make_regressor`;
 - :mod:`.base`: the base class (fold-local scaling of features and target, scikit-learn's contract);
 - :mod:`.inner`: speaker-grouped inner splits of a training part and the pooled-CCC score of an inner choice;
-- ``ridge``, ``svr``, ``xgboost``, ``mlp``: the estimators.
+- ``ridge``, ``svr``, ``xgboost``, ``mlp``: the estimators; ``ensemble``: the mean of members' predictions;
+- :mod:`.tuning`: Optuna tuning scored by the pooled inner CCC (the classifiers' study, another score).
 
 Importing this package does not import any estimator module (``make_regressor`` does, lazily).
 Rule regress cross-validates them (speech_emotion.regress) and trains the final regressor of each
@@ -14,6 +15,6 @@ Rule regress cross-validates them (speech_emotion.regress) and trains the final 
 
 from __future__ import annotations
 
-from .registry import REGISTRY, REGRESSORS, make_regressor, regressor_class
+from .registry import MEMBERS, REGISTRY, REGRESSORS, TUNABLE, make_regressor, regressor_class
 
-__all__ = ["REGISTRY", "REGRESSORS", "make_regressor", "regressor_class"]
+__all__ = ["MEMBERS", "REGISTRY", "REGRESSORS", "TUNABLE", "make_regressor", "regressor_class"]

@@ -39,6 +39,8 @@ class MLPRegressor(Regressor):
     device: str = "auto"
 
     _epoch = MLPClassifier._epoch  # one shuffled pass in mini-batches (uses batch_size only)
+    # tuning: n_layers and units (tune.regressor_spaces.mlp) -> hidden, as for the classifier MLP
+    from_search = classmethod(MLPClassifier.from_search.__func__)
 
     def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, clean: np.ndarray | None = None,
             clips: np.ndarray | None = None) -> MLPRegressor:

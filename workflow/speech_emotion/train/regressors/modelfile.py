@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..classifiers.modelfile import ModelFileError, load_model, open_model_file, restore
+from ..classifiers.modelfile import ModelFileError, _open_zip, load_model, open_model_file, restore
 from .registry import REGISTRY, regressor_class
 
 
@@ -19,13 +19,19 @@ def load_regressor(path: str | Path) -> Any:
     """The fitted regressor of a model zip; a classifier's file or a damaged one is a :class:`ModelFileError`."""
     if not Path(path).is_file():
         raise ModelFileError(f"{path}: model file does not exist")
-    manifest, files = open_model_file(path)
+    return regressor_from_bytes(Path(path).read_bytes(), str(path))
+
+
+def regressor_from_bytes(data: bytes, where: str = "<model>") -> Any:
+    """The fitted regressor of :func:`~speech_emotion.train.classifiers.modelfile.model_bytes` output (an
+    ensemble's members are stored so, inside its file); ``where`` names it in errors."""
+    manifest, files = _open_zip(data, where)
     name = manifest.get("regressor")
     if name is None:
-        raise ModelFileError(f"{path}: a classifier's model file ({manifest.get('classifier')}), not a regressor's")
+        raise ModelFileError(f"{where}: a classifier's model file ({manifest.get('classifier')}), not a regressor's")
     if name not in REGISTRY:
-        raise ModelFileError(f"{path}: unknown regressor '{name}'")
-    return restore(regressor_class(name)(**manifest["params"]), manifest, files, str(path))
+        raise ModelFileError(f"{where}: unknown regressor '{name}'")
+    return restore(regressor_class(name)(**manifest["params"]), manifest, files, where)
 
 
 def load_any_model(path: str | Path) -> Any:

@@ -22,9 +22,13 @@ REGISTRY: dict[str, Entry] = {
         Entry("svr", "svr", "SVRRegressor", member=True, tunable=True),
         Entry("xgboost", "xgboost", "XGBoostRegressor", member=True, tunable=True, parallel=False),
         Entry("mlp", "mlp", "MLPRegressor", member=True, tunable=True, parallel=False),
+        # the mean of its members' predictions; in a regress job it loads their models of the same fold
+        Entry("ensemble", "ensemble", "EnsembleRegressor", member=False, tunable=False, parallel=False),
     )
 }
 REGRESSORS = tuple(REGISTRY)
+MEMBERS = tuple(name for name, entry in REGISTRY.items() if entry.member)
+TUNABLE = tuple(name for name, entry in REGISTRY.items() if entry.tunable)
 
 
 def module_name(name: str) -> str:
