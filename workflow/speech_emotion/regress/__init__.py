@@ -7,3 +7,7 @@ metrics and the summary rows (:mod:`.summary`), the final model's model.json sco
 
 KIND = "regression"
 """model.json's ``kind`` in a regressor's model folder (a classifier's folder has none)."""
+
+COPIES = {"use": False, "why": "clean clips only: a copy's gain, pitch or tempo changes can move what the target rates"}
+"""Augmented copies in the regression stage: never (the regression plans decide without them, the
+regressors train without them; record.json and the plan's evidence say why)."""

@@ -19,6 +19,11 @@ splits of the clean training clips (:class:`Candidates`), each candidate once:
   held-out clean clips.
 
 Only the training part of the fold is ever read for a decision; the test fold is not opened.
+
+The probe is pluggable (:class:`PlanProbe`): the classification plans' is the logistic :class:`Probe`
+scored by balanced accuracy; the regression plans (:mod:`speech_emotion.regress.plan`) pass a ridge
+probe scored by the concordance correlation and the clips' values of a continuous target
+(``make_plan(..., probe=, values=)``), with the same candidates, decisions and margin.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
@@ -56,7 +61,8 @@ fits; the layer weighting (one layer's width) stands in for it there."""
 
 @dataclass(frozen=True)
 class Score:
-    """A probe's score of one candidate: pooled out-of-fold balanced accuracy and the per-inner-fold ones."""
+    """A probe's score of one candidate: its pooled out-of-fold metric (balanced accuracy for the
+    classification probe, CCC for the regression one) and the per-inner-fold ones."""
 
     pooled: float
     per_fold: tuple[float, ...]
@@ -79,6 +85,25 @@ def beats(new: Score, old: Score, robust: bool = True) -> bool:
     return bool(diff[:-1].mean() > 1e-9)  # above zero beyond float rounding
 
 
+class PlanProbe(Protocol):
+    """What :func:`make_plan` needs of a probe: its name (the evidence's ``probe``), settings, inner
+    splits of the scored rows, the score of a candidate's rows and of a learned layer weighting, and
+    the weights themselves (``features.layers: weighted``)."""
+
+    name: ClassVar[str]
+    inner_folds: int
+    seed: int
+    max_layers: int
+
+    def inner_splits(self, y: np.ndarray, groups: np.ndarray | None, clips: np.ndarray) -> InnerSplits: ...
+
+    def score(self, X: np.ndarray, y: np.ndarray, splits: InnerSplits, blocks: Sequence[int] | None = None) -> Score: ...
+
+    def weighted(self, embeddings: np.ndarray, y: np.ndarray, splits: InnerSplits) -> Score: ...
+
+    def layer_weights(self, embeddings: np.ndarray, y: np.ndarray) -> tuple[float, ...]: ...
+
+
 @dataclass(frozen=True)
 class Probe:
     """The linear probe behind every decision of a plan (``features.probe*``): a class-balanced
@@ -91,6 +116,7 @@ class Probe:
     max_iter: int = 500
     max_layers: int = 3
     n_jobs: int = 1
+    name: ClassVar[str] = "logreg"
 
     @classmethod
     def from_config(cls, features: Mapping[str, Any], seed: int, n_jobs: int = 1) -> Probe:
@@ -102,6 +128,16 @@ class Probe:
         """A fresh probe (``blocks``: a balanced fusion's member widths, as its classifiers will get them)."""
         return LogRegClassifier(C=self.C, max_iter=self.max_iter, seed=self.seed,
                                 block_widths=None if blocks is None else tuple(blocks))
+
+    def inner_splits(self, y: np.ndarray, groups: np.ndarray | None, clips: np.ndarray) -> InnerSplits:
+        """Speaker-grouped stratified splits (:func:`speech_emotion.train.classifiers.inner.inner_cv`)."""
+        return inner_cv(y, groups, self.inner_folds, self.seed, clips=clips, purpose="plan")
+
+    def layer_weights(self, embeddings: np.ndarray, y: np.ndarray) -> tuple[float, ...]:
+        """The layer weights learned on all the rows given (:func:`speech_emotion.train.weighting.learn_layer_weights`)."""
+        from .weighting import learn_layer_weights
+
+        return tuple(float(w) for w in learn_layer_weights(embeddings, y, C=self.C))
 
     def score(self, X: np.ndarray, y: np.ndarray, splits: InnerSplits, blocks: Sequence[int] | None = None) -> Score:
         """The probe's pooled out-of-fold balanced accuracy over ``splits`` and its per-split values."""
@@ -146,7 +182,7 @@ class Candidates:
     rows with augmented copies use the same splits (:meth:`with_copies`): a copy trains where its clip
     trains and is never held out."""
 
-    probe: Probe
+    probe: PlanProbe
     y: np.ndarray
     groups: np.ndarray | None
     clips: np.ndarray
@@ -155,8 +191,7 @@ class Candidates:
 
     def __post_init__(self) -> None:
         self.y, self.clips = np.asarray(self.y), np.asarray(self.clips)
-        self.splits = inner_cv(self.y, self.groups, self.probe.inner_folds, self.probe.seed, clips=self.clips,
-                               purpose="plan")
+        self.splits = self.probe.inner_splits(self.y, self.groups, self.clips)
 
     def score(self, key: Any, X: np.ndarray, blocks: Sequence[int] | None = None) -> Score:
         """The probe's score of clean rows ``X`` (computed once per ``key``)."""
@@ -206,7 +241,7 @@ def _check_mode(key: str, mode: str, allowed: Sequence[str]) -> None:
 
 
 def choose_layers(spec: str | Sequence[int], embeddings: np.ndarray, y: np.ndarray, candidates: Candidates | None,
-                  probe: Probe) -> tuple[Member, Score | None, dict[str, Any]]:
+                  probe: PlanProbe) -> tuple[Member, Score | None, dict[str, Any]]:
     """The layer choice of one encoder (``embeddings``/``y``: its clean training rows, all layers):
     (the member as chosen, named ``""``; the chosen candidate's score on plain features, or None;
     the evidence). ``auto`` scores the candidates with ``candidates`` (:func:`probe_layers`)."""
@@ -219,24 +254,17 @@ def choose_layers(spec: str | Sequence[int], embeddings: np.ndarray, y: np.ndarr
         if candidates is None:
             raise ValueError("features.layers: auto needs the probe's inner splits")
         member, score, found = probe_layers(embeddings, candidates, probe)
-        evidence |= found | {"probe": "logreg"}
+        evidence |= found | {"probe": probe.name}
     elif spec == "weighted" and n_layers > 1:
-        member = Member("", tuple(range(n_layers)), _learned_weights(embeddings, y, probe))
+        member = Member("", tuple(range(n_layers)), probe.layer_weights(embeddings, y))
     else:
         member = Member("", tuple([0] if spec in ("weighted", "auto") else resolve_layers(spec, n_layers)))
         if spec == "auto":
-            evidence |= {"layer_scores": [None], "probe": "logreg"}
+            evidence |= {"layer_scores": [None], "probe": probe.name}
     return member, score, evidence | {"spec": spec if isinstance(spec, str) else list(spec), "n_layers": int(n_layers)}
 
 
-def _learned_weights(embeddings: np.ndarray, y: np.ndarray, probe: Probe) -> tuple[float, ...]:
-    """The layer weights learned on all the rows given (:func:`speech_emotion.train.weighting.learn_layer_weights`)."""
-    from .weighting import learn_layer_weights
-
-    return tuple(float(w) for w in learn_layer_weights(embeddings, y, C=probe.C))
-
-
-def probe_layers(embeddings: np.ndarray, candidates: Candidates, probe: Probe) -> tuple[Member, Score, dict[str, Any]]:
+def probe_layers(embeddings: np.ndarray, candidates: Candidates, probe: PlanProbe) -> tuple[Member, Score, dict[str, Any]]:
     """Score every layer, then richer candidates, each kept only when it :func:`beats` the choice so
     far: windows of up to ``probe.max_layers`` ADJACENT layers around the best layer, a learned
     weighting of all layers, and all layers side by side (up to :data:`ALL_LAYERS_MAX_FEATURES`).
@@ -274,7 +302,7 @@ def probe_layers(embeddings: np.ndarray, candidates: Candidates, probe: Probe) -
         if beats(score(everything), chosen[2], robust=False):
             chosen = ("all", everything, score(everything))
     name, layers, best_score = chosen
-    weights = _learned_weights(embeddings, candidates.y, probe) if name == "weighted" else None
+    weights = probe.layer_weights(embeddings, candidates.y) if name == "weighted" else None
     evidence = {"score": best_score.pooled, "score_per_fold": list(best_score.per_fold), "layer_scores": layer_scores,
                 "windows": windows, "candidates": tried}
     return Member("", tuple(layers), weights), best_score, evidence
@@ -322,19 +350,20 @@ def choose_balance(mode: str, X: np.ndarray, widths: Sequence[int], candidates: 
 def choose_copies(mode: str, X: np.ndarray, y: np.ndarray, train_ids: np.ndarray, clean: np.ndarray,
                   candidates: Candidates, blocks: Sequence[int] | None = None,
                   without: Score | None = None) -> tuple[bool, dict[str, Any]]:
-    """Whether a fold's augmented copies train its classifiers (``augment.use``): (the decision, the evidence).
+    """Whether a fold's augmented copies train its classifiers (``augment.use``; ``never``: the regression
+    plans', whose regressors train on clean clips only): (the decision, the evidence).
 
     ``X``/``y``/``train_ids``: the fold's training rows as decided so far, copies included; ``clean``
     marks the clean rows (those ``candidates`` were built on); ``without``: the clean rows' score when
     already known. ``always``: they train. ``auto``: the probe on the same splits and the same
     held-out clean clips, trained with and without the copies; the copies train only when training
     with them :func:`beats` training without (the cheaper, plainer model)."""
-    _check_mode("augment.use", mode, ("auto", "always"))
+    _check_mode("augment.use", mode, ("auto", "always", "never"))
     clean = np.asarray(clean, dtype=bool)
     n_copies = int((~clean).sum())
     evidence: dict[str, Any] = {"mode": mode, "copy_rows": n_copies, "score_with": None, "score_without": None}
-    if mode == "always" or n_copies == 0:
-        return n_copies > 0, evidence
+    if mode != "auto" or n_copies == 0:
+        return mode != "never" and n_copies > 0, evidence
     splits, clean_splits, _ = candidates.with_copies(train_ids, clean)
     y = np.asarray(y)
     with_copies = candidates.probe.score(X, y, splits, blocks)
@@ -356,6 +385,8 @@ def make_plan(
     seed: int,
     member_plans: Sequence[tuple[str, Mapping[str, Any]]] | None = None,
     threads: int = 1,
+    probe: PlanProbe | None = None,
+    values: pd.Series | None = None,
 ) -> Plan:
     """The plan of one fold, from its training part only (``shards``: variant -> encoder -> shard
     files, :data:`~speech_emotion.train.features.Shards`; the copies are read on the chosen layers only; ``threads``: the logistic probe's inner splits
@@ -364,11 +395,18 @@ def make_plan(
     A fusion encoder passes its members' plans of the same fold as (member, plan JSON) pairs in the
     config's member order (``member_plans``): each member's chosen layers are kept, the members stay
     in that order, and the fused features get their own speaker-normalisation, balance and copies
-    decisions."""
+    decisions.
+
+    ``probe``: the probe of every decision (default: the logistic :class:`Probe` of ``features.probe*``);
+    ``values``: clip_id -> a continuous target the probe learns in place of the labels (the regression
+    plans): only the training clips with a value are scored, every clean training clip still counts
+    for its speaker's standardisation statistics, and no copy is read (``augment_use: never``)."""
     from ..embed.embeddings import load_variant
 
     fold_index = parse_fold(fold)
-    probe = Probe.from_config(features, seed, threads)
+    probe = probe or Probe.from_config(features, seed, threads)
+    if values is not None:
+        shards = {"clean": shards["clean"]}
     min_clips = int(features["speaker_norm_min_clips"])
     evidence: dict[str, Any] = {}
     candidates = None
@@ -383,9 +421,13 @@ def make_plan(
             raise ValueError(f"an encoder that is no fusion has the shards of one encoder, not {sorted(shards['clean'])}")
         encoder, clean_shards = next(iter(shards["clean"].items()))
         data = build_fold(fold_index, folds, manifest, load_variant(list(clean_shards), name="clean"))
+        y, scored = _learned(data.train_ids, data.y_train, values)
+        if not scored.all():
+            data = replace(data, X_train=data.X_train[scored], groups_train=data.groups_train[scored],
+                           train_ids=data.train_ids[scored])
         if features["layers"] == "auto" and data.X_train.shape[1] > 1:
-            candidates = Candidates(probe, data.y_train, data.groups_train, data.train_ids)
-        member, known, evidence["layers"] = choose_layers(features["layers"], data.X_train, data.y_train, candidates,
+            candidates = Candidates(probe, y[scored], data.groups_train, data.train_ids)
+        member, known, evidence["layers"] = choose_layers(features["layers"], data.X_train, y[scored], candidates,
                                                           probe)
         if member.weights is not None:
             known = None  # the weights learned on every training row are not those of the inner splits
@@ -394,15 +436,17 @@ def make_plan(
     spec = FeatureSpec.of(members, min_clips=min_clips)
     rows = load_fold(fold_index, shards, manifest, folds, spec)
     clean = rows.train_variants == "clean"
+    y, has_value = _learned(rows.train_ids, rows.y_train, values)
+    scored = clean & has_value  # the rows the probe scores; the standardisation reads every clean row
     if candidates is None:
-        candidates = Candidates(probe, rows.y_train[clean], rows.groups_train[clean], rows.train_ids[clean])
+        candidates = Candidates(probe, y[scored], rows.groups_train[scored], rows.train_ids[scored])
     X = rows.X_train
     standardised = None
     if features["speaker_norm"] != "off":  # one standardisation, read by the decision and the copies
         fitted = replace(spec, speaker_norm=True).fit_population(X[clean])
         standardised, whose, _ = fitted.standardise(X, rows.groups_train, stats_rows=clean)
     use, known, evidence["speaker_norm"] = choose_speaker_norm(
-        features["speaker_norm"], X[clean], None if standardised is None else standardised[clean], candidates, known)
+        features["speaker_norm"], X[scored], None if standardised is None else standardised[scored], candidates, known)
     spec = replace(spec, speaker_norm=use)
     if features["speaker_norm"] == "auto":
         speakers = rows.groups_train[clean][np.asarray(whose)[clean] == POPULATION]
@@ -411,7 +455,7 @@ def make_plan(
         X = standardised
     evidence["balance"] = None
     if len(spec.members) > 1:
-        use, known, evidence["balance"] = choose_balance(features["balance_fusion"], X[clean],
+        use, known, evidence["balance"] = choose_balance(features["balance_fusion"], X[scored],
                                                          spec.widths(shards["clean"]), candidates, known)
         spec = replace(spec, blocks=tuple(evidence["balance"]["widths"]) if use else None)
     use, evidence["copies"] = choose_copies(augment_use, X, rows.y_train, rows.train_ids, clean, candidates,
@@ -420,4 +464,13 @@ def make_plan(
     used = candidates.scores or evidence["copies"]["score_with"] is not None
     evidence["inner"] = candidates.splits.record() if used else None
     log_inner_grouping(f"fold {fold}", {"plan": evidence["inner"]})
-    return Plan(fold=str(fold), features=spec, evidence=evidence, n_train_clips=int(len(set(rows.train_ids))))
+    return Plan(fold=str(fold), features=spec, evidence=evidence, n_train_clips=int(len(set(rows.train_ids[scored]))))
+
+
+def _learned(ids: np.ndarray, labels: np.ndarray, values: pd.Series | None) -> tuple[np.ndarray, np.ndarray]:
+    """What the probe learns of each training row and which rows it may score: the labels and every
+    row, or (``values``: clip_id -> a continuous target) each row's value and the rows that have one."""
+    if values is None:
+        return np.asarray(labels), np.ones(len(ids), dtype=bool)
+    found = values.reindex(pd.Index(np.asarray(ids).astype(str)))
+    return found.to_numpy(dtype=float), found.notna().to_numpy()

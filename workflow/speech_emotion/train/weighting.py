@@ -2,7 +2,9 @@
 
 One weight per layer (a softmax, so the weights are positive and sum to 1) is learned jointly with a
 class-balanced multinomial logistic regression on the weighted sum of the layers, by L-BFGS on the
-penalised cross-entropy (numpy and scipy only: a plan job imports no torch). The layers are
+penalised cross-entropy (numpy and scipy only: a plan job imports no torch); for a continuous target
+(``continuous=True``, the regression plans) the same weights are learned jointly with a ridge
+regression of the standardised target on the weighted sum (penalised squared error). The layers are
 centred and divided by one scale each (the root mean variance of their features on the training
 rows) before weighting, so that a layer of larger numbers does not win by its size.
 
@@ -27,8 +29,12 @@ def layer_scales(embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, scale
 
 
-def learn_layer_weights(embeddings: np.ndarray, y: np.ndarray, C: float = 1.0, max_iter: int = 200) -> np.ndarray:
-    """Stored weights (``w_l / s_l``, one per layer) learned on (rows, layers, dim) ``embeddings``."""
+def learn_layer_weights(embeddings: np.ndarray, y: np.ndarray, C: float = 1.0, max_iter: int = 200,
+                        continuous: bool = False) -> np.ndarray:
+    """Stored weights (``w_l / s_l``, one per layer) learned on (rows, layers, dim) ``embeddings``.
+
+    ``continuous``: ``y`` is a continuous target, standardised here; the head is a linear regression
+    on ``0.5 * mean squared error + 0.5 / (C n) * |W|^2``, i.e. scikit-learn's Ridge with ``alpha = 1 / C``."""
     Z = np.array(embeddings, dtype=np.float32)  # one float32 copy, centred and scaled in place
     n, n_layers, dim = Z.shape
     mean, scale = layer_scales(Z)
@@ -39,11 +45,15 @@ def learn_layer_weights(embeddings: np.ndarray, y: np.ndarray, C: float = 1.0, m
     by_row = np.ascontiguousarray(Z.transpose(0, 2, 1)).reshape(n * dim, n_layers)
     by_layer = np.ascontiguousarray(Z.transpose(1, 0, 2)).reshape(n_layers, n * dim)
     del Z
-    classes, index = np.unique(np.asarray(y), return_inverse=True)
-    k = len(classes)
-    Y = np.eye(k, dtype=np.float32)[index]
-    counts = np.bincount(index, minlength=k)
-    sample_weight = (n / (k * counts))[index].astype(np.float32)  # class-balanced, sums to n
+    if continuous:
+        values = np.asarray(y, dtype=np.float64).ravel()
+        k, Y = 1, ((values - values.mean()) / values.std()).astype(np.float32).reshape(n, 1)
+    else:
+        classes, index = np.unique(np.asarray(y), return_inverse=True)
+        k = len(classes)
+        Y = np.eye(k, dtype=np.float32)[index]
+        counts = np.bincount(index, minlength=k)
+        sample_weight = (n / (k * counts))[index].astype(np.float32)  # class-balanced, sums to n
     penalty = 1.0 / (C * n)
 
     def unpack(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -54,9 +64,14 @@ def learn_layer_weights(embeddings: np.ndarray, y: np.ndarray, C: float = 1.0, m
         w = softmax(a)
         H = np.dot(by_row, w.astype(np.float32).reshape(n_layers, 1)).reshape(n, dim)  # sum_l w_l Z_l
         logits = H @ W.astype(np.float32) + b.astype(np.float32)
-        logp = log_softmax(logits, axis=1)
-        value = -(sample_weight * (logp * Y).sum(axis=1)).sum() / n + 0.5 * penalty * float((W ** 2).sum())
-        G = (sample_weight[:, None] * (np.exp(logp) - Y)) / n  # (n, k)
+        if continuous:
+            residual = logits - Y  # (n, 1)
+            value = 0.5 * float((residual.astype(np.float64) ** 2).sum()) / n + 0.5 * penalty * float((W ** 2).sum())
+            G = residual / n
+        else:
+            logp = log_softmax(logits, axis=1)
+            value = -(sample_weight * (logp * Y).sum(axis=1)).sum() / n + 0.5 * penalty * float((W ** 2).sum())
+            G = (sample_weight[:, None] * (np.exp(logp) - Y)) / n  # (n, k)
         dW = H.T.astype(np.float64) @ G + penalty * W
         db = G.sum(axis=0)
         dH = (G @ W.T).astype(np.float32)  # (n, dim)
