@@ -13,9 +13,11 @@ from speech_emotion.train.classifiers import save_model  # noqa: E402
 log = job_log(snakemake.log[0])  # noqa: F821
 inputs, output, params, w = snakemake.input, snakemake.output, snakemake.params, snakemake.wildcards  # noqa: F821
 target, = declared_targets({"targets": {w.target: params.target}})
+tuned = read_json(inputs.tuned) if inputs.get("tuned") else None  # a tuned regressor: its fold's tuned.json
+members = dict(zip(params.members, inputs.get("members", []), strict=True))  # ensemble: member -> its model
 result = regress_fold(
     w.encoder, w.regressor, target, w.fold, params.config, params.shards, with_target_values(read_table(inputs.manifest), read_table(inputs.values)),
-    read_table(inputs.folds), read_json(inputs.plan), params.seed, snakemake.threads,  # noqa: F821
+    read_table(inputs.folds), read_json(inputs.plan), params.seed, snakemake.threads, tuned, members,  # noqa: F821
 )
 save_model(result.model, output.model)
 result.features.write(output.features)

@@ -1,10 +1,11 @@
 """The regress job: one (encoder, regressor, target, fold) fitted on the fold's training clips that
 have a value of the target, with the feature pipeline of the fold's plan.
 
-The plan is the classification plan of the fold (rule plan): its layers and per-speaker
-standardisation are used as they are. Its copies decision is not: a regressor trains on clean clips
-only, because an augmented copy's gain, pitch or tempo changes can move the very cues a continuous
-target rates (loudness and rate for arousal), so the clip's value is not the copy's. Called by
+The plan is the fold's regression plan (rule regress_plan, :mod:`speech_emotion.regress.plan`): its
+layers, per-speaker standardisation and fusion balance, decided by a ridge probe's pooled inner CCC on
+the target, are used as they are. It never uses copies: a regressor trains on clean clips only,
+because an augmented copy's gain, pitch or tempo changes can move the very cues a continuous target
+rates (loudness and rate for arousal), so the clip's value is not the copy's. Called by
 workflow/scripts/regress.py; writes predictions.tsv (the test fold's clean clips that have a value),
 record.json and the model folder (model.zip, features.json, model.json: :mod:`speech_emotion.regress.model`).
 Fold ``all`` trains on every clean clip with a value and predicts none: the final regressor.
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import KIND
+from . import COPIES, KIND
 from ..data.splits import parse_fold
 from ..data.targets import Target, target_rows
 from ..evaluate.regression import regression_scores
@@ -29,14 +30,13 @@ from ..train.features import FeatureSpec, Shards, planned_fold
 from ..train.final_model import final_model_info
 from ..train.fold_plan import Plan
 from ..train.regressors import make_regressor
+from ..train.regressors.ensemble import member_models as member_models_of
 
 log = logging.getLogger(__name__)
 
 PREDICTION_COLUMNS = ("clip_id", "fold", "speaker", "target", "prediction", "train_mean")
 """predictions.tsv of a regress job: the test clip, its fold and speaker, its value, the prediction and
 the fold's training mean (the chance prediction)."""
-
-COPIES = {"use": False, "why": "clean clips only: a copy's gain, pitch or tempo changes can move what the target rates"}
 
 
 @dataclass
@@ -62,24 +62,28 @@ def regress_fold(
     plan: Mapping[str, Any] | Plan,
     seed: int,
     threads: int = 1,
+    tuned: Mapping[str, Any] | None = None,
+    member_models: Mapping[str, Any] | None = None,
 ) -> RegressResult:
     """Fit ``regressor`` (settings ``config``: regressors.<name>) on fold ``fold``'s training clips with a
     value of ``target`` and predict its test clips with one. Only the clean shards of ``shards`` are read.
     The per-speaker statistics are the classification fold's (every clean clip of a speaker, with a value
-    or not), so a clip without a value still informs its speaker's standardisation."""
+    or not), so a clip without a value still informs its speaker's standardisation. ``tuned``: the fold's
+    tuned.json (rule regress_tune), its ``params`` on top of ``config``; ``member_models``: the ensemble's
+    members' model files of the same fold (member -> model.zip; None: the ensemble fits its members itself)."""
     plan = plan if isinstance(plan, Plan) else Plan.from_json(plan)
     fold_index = parse_fold(fold)  # None: fold "all", every clip trains (the final regressor)
-    spec = replace(plan.features, copies=False)
-    data, spec, applied = planned_fold(fold_index, {"clean": shards["clean"]}, manifest, folds, spec)
-    values = target_rows(manifest, target)
-    train = np.isin(data.train_ids, values.index)
-    test = np.isin(data.test_ids, values.index)
+    data, spec, applied, values, train, test = target_fold(fold_index, shards, manifest, folds, plan, target)
     y_train = values.loc[data.train_ids[train]].to_numpy(dtype=float)
     log.info("%s/%s %s fold %s: %d of %d training clips and %d of %d test clips have a value; layers %s, %d features",
              encoder, regressor, target.name, fold, int(train.sum()), len(train), int(test.sum()), len(test),
              plan.layers, data.X_train.shape[1])
-    model = make_regressor(regressor, {**config, **spec.classifier_params()}, seed=seed, n_jobs=threads)
-    model.fit(data.X_train[train], y_train, data.groups_train[train], None, data.train_ids[train])
+    params, members = {**config, **((tuned or {}).get("params") or {}), **spec.classifier_params()}, None
+    if regressor == "ensemble" and member_models is not None:  # its members' models of this fold (rule regress)
+        params, members = member_models_of(params, member_models)
+    model = make_regressor(regressor, params, seed=seed, n_jobs=threads)
+    model.fit(data.X_train[train], y_train, data.groups_train[train], None, data.train_ids[train],
+              **({"fitted_members": members} if members is not None else {}))
     log_inner_grouping(f"{encoder}/{regressor} {target.name} fold {fold}", getattr(model, "inner_grouping_", {}))
     train_mean = float(y_train.mean())
     test_ids = data.test_ids[test]
@@ -103,10 +107,12 @@ def regress_fold(
         "seed": int(seed),
         "layers": plan.layers,
         "layer_choice": plan.layer_choice,
+        "plan": plan_kind(plan),
         "speaker_norm": plan.decision("speaker_norm") | applied,
         "copies": COPIES | {"plan": plan.decision("copies")},
         "config": dict(config),
         "params": {k: _plain(v) for k, v in model.get_params(deep=False).items() if k != "n_jobs"},
+        "tuned": dict(tuned) if tuned else None,  # tuned.json: the tuned settings and their pooled inner CCC
         "selected": {k: _plain(v) for k, v in model.chosen_params().items()}
         | ({"inner_ccc": model.cv_scores_} if getattr(model, "cv_scores_", None) else {}),
         "train_mean": round(train_mean, 6),
@@ -125,15 +131,37 @@ def regress_fold(
     return RegressResult(model=model, predictions=predictions, record=record, features=spec)
 
 
+def target_fold(fold_index: int | None, shards: Shards, manifest: pd.DataFrame, folds: pd.DataFrame, plan: Plan,
+                target: Target) -> tuple[Any, FeatureSpec, dict[str, Any], pd.Series, np.ndarray, np.ndarray]:
+    """The fold's clean rows in the plan's feature pipeline (copies off), the target's values and which
+    training and test rows have one: what the regress and regress_tune jobs of a fold read (``fold_index``
+    None: fold ``all``)."""
+    spec = replace(plan.features, copies=False)
+    data, spec, applied = planned_fold(fold_index, {"clean": shards["clean"]}, manifest, folds, spec)
+    values = target_rows(manifest, target)
+    return data, spec, applied, values, np.isin(data.train_ids, values.index), np.isin(data.test_ids, values.index)
+
+
+def plan_kind(plan: Plan) -> dict[str, Any]:
+    """Which plan the features follow: the fold's regression plan (its probe and metric; the evidence
+    of each decision is in the plan file) or, for a plan without a probe record, a classification plan."""
+    probe = plan.evidence.get("probe")
+    if not probe:
+        return {"kind": "classification", "metric": "balanced accuracy"}
+    return {"kind": "regression", "rule": "regress_plan", "metric": "ccc", "probe": dict(probe)}
+
+
 def regression_model_info(record: Mapping[str, Any], encoder: Mapping[str, Any], audio: Mapping[str, Any]) -> dict[str, Any]:
     """model.json of a regressor's folder from its fold's record (:func:`speech_emotion.regress.fold.regress_fold`):
     as a classifier's (:func:`speech_emotion.train.final_model.final_model_info`) with ``kind``, ``regressor``
-    and ``target`` (name, column, description, range, training mean) in place of the classifier and labels."""
+    and ``target`` (name, column, description, range, training mean) in place of the classifier and labels,
+    and ``plan`` (:func:`plan_kind`: the regression plan, scored by CCC)."""
     shared = final_model_info(record | {"classifier": record["regressor"], "labels": []}, encoder, audio)
     return {"kind": KIND, "regressor": record["regressor"],
             "target": {"name": record["target"], "column": record.get("column"), "description": record.get("description"),
                        "range": record.get("range"), "train_mean": record.get("train_mean")},
-            **{k: v for k, v in shared.items() if k not in ("classifier", "labels", "tuned")}}
+            "plan": record.get("plan"),
+            **{k: v for k, v in shared.items() if k not in ("classifier", "labels")}}
 
 
 def _plain(value: Any) -> Any:
