@@ -126,6 +126,7 @@ def _job_patterns() -> dict[str, tuple[str, ...]]:
         "cross_aggregate": pair,
         "cross_figures": pair,
         "regress": (L.REGRESSION_FOLD,),
+        "regress_tune": (L.REGRESSION_FOLD,),  # study.sqlite3 and tuned.json beside the fold's regress outputs
         "regress_aggregate": (L.REGRESSION_METRICS,),
         "regress_summary": (L.REGRESSION_SUMMARY,),
         "regress_model": (L.REGRESSION_MODEL,),

@@ -21,8 +21,9 @@ PACKAGE = REPO / "workflow" / "speech_emotion"
 SCRIPTS = REPO / "workflow" / "scripts"
 RULE_SCRIPT = {"plan": "plan.py", "tune": "tune.py", "train": "train.py", "cross_plan": "cross_plan.py",
                "cross_train": "cross_train.py", "explain": "explain.py",
-               "regress": "regress.py"}
+               "regress": "regress.py", "regress_plan": "regress_plan.py", "regress_tune": "regress_tune.py"}
 CLASSIFIER_RULES = {"tune": CLASSIFIERS[:-1], "train": CLASSIFIERS, "cross_train": CLASSIFIERS, "explain": CLASSIFIERS}
+REGRESS = {("regress", None), ("regress_tune", None)}  # a regressor's fit and its tuning run the same code
 
 
 # --- a static import graph of the package ------------------------------------------------------------
@@ -163,7 +164,7 @@ def test_each_rule_code_list_covers_what_its_script_imports(rule):
         starts = [SCRIPTS / RULE_SCRIPT[rule]]
         made = CLASSIFIERS if classifier == "ensemble" else [classifier] if classifier else ["logreg"] if "plan" in rule else []
         starts += [PACKAGE / "train" / "classifiers" / f"{REGISTRY[name].module}.py" for name in made]
-        if rule == "regress":  # the regressor modules, imported by name (make_regressor)
+        if rule in ("regress", "regress_tune"):  # the regressor modules, imported by name (make_regressor)
             starts += sorted((PACKAGE / "train" / "regressors").glob("*.py"))
         needed = {p.relative_to(PACKAGE).as_posix() for p in closure(starts, PACKAGE) if p.is_relative_to(PACKAGE)}
         needed.discard("__init__.py")  # the package's version and lazy load_model: no training code
@@ -196,7 +197,7 @@ def test_rule_code_follows_the_edited_code(tmp_path):
     package = _copy(tmp_path / "mlp")  # a classifier's module: its jobs and the ensemble's
     _append(package / "train/classifiers/mlp.py")
     assert _changed(base, package) == {(r, c) for r in ("tune", "train", "cross_train", "explain")
-                                       for c in ("mlp", "ensemble") if c in CLASSIFIER_RULES[r]} | {("regress", None)}
+                                       for c in ("mlp", "ensemble") if c in CLASSIFIER_RULES[r]} | REGRESS
     # (the MLP regressor is the classifier MLP's network: the regress jobs too)
 
     package = _copy(tmp_path / "logreg")  # the probe's module: the plans too
@@ -210,7 +211,12 @@ def test_rule_code_follows_the_edited_code(tmp_path):
 
     package = _copy(tmp_path / "metrics")  # evaluation code: the cross-corpus rules, which score, and regress
     _append(package / "evaluate/metrics.py")
-    assert {rule for rule, _ in _changed(base, package)} == {"cross_plan", "cross_train", "regress"}
+    assert {rule for rule, _ in _changed(base, package)} == {"cross_plan", "cross_train", "regress", "regress_plan",
+                                                              "regress_tune"}
+
+    package = _copy(tmp_path / "regress_plan")  # the regression plan's own code: only its jobs
+    _append(package / "regress/plan.py")
+    assert _changed(base, package) == {("regress_plan", None)}
 
     package = _copy(tmp_path / "explain")  # explanation code: only the explain jobs
     _append(package / "explain/importance.py")
@@ -219,11 +225,15 @@ def test_rule_code_follows_the_edited_code(tmp_path):
     package = _copy(tmp_path / "regressors")  # the regressors: no classification rule imports them
     for module in sorted((package / "train/regressors").glob("*.py")):
         _append(module)
-    assert _changed(base, package) == {("regress", None)}
+    assert _changed(base, package) == REGRESS | {("regress_plan", None)}  # the plan's probe is the ridge
 
     package = _copy(tmp_path / "regress")  # the regress stage's own code: only its jobs
     _append(package / "regress/fold.py")
-    assert _changed(base, package) == {("regress", None)}
+    assert _changed(base, package) == REGRESS
+
+    package = _copy(tmp_path / "regress_tune")  # the tuning job's own code: only its jobs
+    _append(package / "regress/tune.py")
+    assert _changed(base, package) == {("regress_tune", None)}
 
     package = _copy(tmp_path / "regress_report")  # its summary and figures: no fit reruns
     _append(package / "regress/summary.py")

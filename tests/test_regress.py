@@ -126,12 +126,34 @@ def regression_run(demo_run, tmp_path_factory):
 @pytest.mark.slow
 def test_declaring_a_target_on_a_finished_run_reruns_no_classification_job(regression_run):
     """The target's values are a table of their own (rule target_values), not a manifest column: on the finished
-    demo, declaring arousal and two regressors planned only the regression's jobs."""
+    demo, declaring arousal and two regressors planned only the regression's jobs (its own plans among them)."""
     planned = json.loads((regression_run / "planned.json").read_text())
     assert {name.split("[", 1)[0] for name in planned} == {
-        "target_values", "regress", "regress_aggregate", "regress_summary", "regress_figures", "regress_leaderboard",
-        "regress_model"}, planned
+        "target_values", "regress_plan", "regress", "regress_aggregate", "regress_summary", "regress_figures",
+        "regress_leaderboard", "regress_model"}, planned
     assert sum(name.startswith("regress[") for name in planned) == 2 * 4  # ridge and svr: 3 folds and "all"
+    assert sum(name.startswith("regress_plan[") for name in planned) == 4  # one per fold and "all", shared by both
+
+
+@pytest.mark.slow
+def test_the_regress_jobs_follow_their_regression_plan(regression_run):
+    """Each fold's regressors read the fold's regression plan (rule regress_plan, scored by CCC), not the
+    classification plan; record.json and the final model's model.json say so."""
+    from speech_emotion.train.fold_plan import Plan
+
+    for fold in ("0", "1", "2", "all"):
+        plan = Plan.read(regression_run / L.REGRESSION_PLAN.format(target="arousal", encoder="egemaps", fold=fold))
+        assert plan.evidence["probe"]["name"] == "ridge" and plan.evidence["copies"]["mode"] == "never"
+        assert plan.features.copies is False and plan.evidence["speaker_norm"]["score_without"] is not None
+        for regressor in ("ridge", "svr"):
+            where = regression_run / L.REGRESSION_FOLD.format(target="arousal", encoder="egemaps", regressor=regressor,
+                                                              fold=fold)
+            record = json.loads((where / "record.json").read_text())
+            assert record["plan"]["kind"] == "regression" and record["plan"]["metric"] == "ccc"
+            assert record["layers"] == plan.layers and record["speaker_norm"]["use"] == plan.features.speaker_norm
+            assert record["speaker_norm"]["score_with"] == plan.evidence["speaker_norm"]["score_with"]
+    info = json.loads((regression_run / MODELS[0]).read_text())
+    assert info["plan"]["kind"] == "regression" and info["plan"]["probe"]["name"] == "ridge"
 
 
 FIGURES = [L.REGRESSION_LEADERBOARD, *(pattern.format(target="arousal", encoder="egemaps", regressor=r)
@@ -182,6 +204,30 @@ def test_regression_is_off_by_default_and_a_regressor_setting_reruns_only_its_jo
     ridge = {"target": "arousal", "encoder": "egemaps", "regressor": "ridge"}
     assert changed == {*(job("regress", **ridge, fold=str(k)) for k in range(3)), job("regress_aggregate", **ridge),
                        job("regress_summary")}
+
+
+@pytest.mark.slow
+def test_only_tuned_regressors_get_regress_tune_jobs_and_the_ensemble_reads_its_members_models(regression_run):
+    """A dry run on the finished run: tune.regressors empty (the default) plans no regress_tune job; tuning svr plans
+    its study in every fold ("all" too) and reruns only svr's jobs (ridge reads no tuned.json); an ensemble of ridge
+    and svr reads their fold models, which are up to date, and plans only its own jobs."""
+    folds = [*map(str, range(3)), "all"]
+    svr = {"target": "arousal", "encoder": "egemaps", "regressor": "svr"}
+
+    def regression_jobs(config, name):
+        return {j for j in planned_jobs(regression_run, *_args(regression_run, config, name)) if j.startswith("regress")}
+
+    assert regression_jobs(REGRESSION, "default") == set()
+    tuned = regression_jobs({**REGRESSION, "tune": {"regressors": ["svr"]}}, "tuned")
+    assert {j for j in tuned if j.startswith("regress_tune")} == {job("regress_tune", **svr, fold=k) for k in folds}
+    assert {j for j in tuned if j.startswith("regress[")} == {job("regress", **svr, fold=k) for k in folds}
+    assert not {j for j in tuned if "regressor=ridge" in j}
+    run = {**REGRESSION["run"], "regressors": ["ridge", "svr", "ensemble"]}
+    ensemble = regression_jobs({**REGRESSION, "run": run, "regressors": {"ensemble": {"members": ["ridge", "svr"]}}},
+                               "ensemble")
+    assert {j for j in ensemble if j.startswith("regress[")} == {
+        job("regress", **svr | {"regressor": "ensemble"}, fold=k) for k in folds}
+    assert not {j for j in ensemble if "regressor=ridge" in j or "regressor=svr" in j or j.startswith("regress_tune")}
 
 
 # --- figures and the report's table (rules regress_figures, regress_leaderboard) ---------------------------------

@@ -1,18 +1,88 @@
 # Continuous targets (dataset.targets): a regressor per (target, encoder, regressor, fold) on the
-# classification folds and plans, metrics.json per (target, encoder, regressor), results/regression/summary.tsv.
+# classification folds with a plan per (target, encoder, fold) scored by CCC (rule regress_plan)
+# (tuned per fold by rule regress_tune for tune.regressors), metrics.json per (target, encoder, regressor), results/regression/summary.tsv.
 # No job unless run.regressors names a regressor (docs/regression.md).
 
 
 include: "inputs/regress.smk"
 
 
-rule regress:
+rule regress_plan:
+    input:
+        embeddings=clean_embeddings,
+        member_plans=regression_member_plans,
+        manifest=MANIFEST,
+        values=TARGET_VALUES,
+        folds=FOLDS,
+    output:
+        REGRESSION_PLAN,
+    log:
+        "results/logs/regress_plan/{target}/{encoder}/fold-{fold}.log",
+    benchmark:
+        "results/benchmarks/regress_plan/{target}/{encoder}/fold-{fold}.tsv"
+    params:
+        shards=clean_shards,
+        features=regression_plan_features,
+        target=target_config,
+        members=plan_members,
+        seed=config["seed"],
+        code=code_of("regress_plan"),
+    threads: config["train"]["threads"]
+    resources:
+        mem_mb=config["train"]["mem_mb"],
+        runtime=config["train"]["runtime"],
+    wildcard_constraints:
+        target=r"[A-Za-z][A-Za-z0-9_]*",
+        fold=r"\d+|all",
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/regress_plan.py"
+
+
+rule regress_tune:
     input:
         embeddings=clean_embeddings,
         manifest=MANIFEST,
         values=TARGET_VALUES,
         folds=FOLDS,
-        plan=PLAN,
+        plan=REGRESSION_PLAN,
+    output:
+        study=f"{REGRESSION_FOLD}/study.sqlite3",
+        best=f"{REGRESSION_FOLD}/tuned.json",
+    log:
+        "results/logs/regress_tune/{target}/{encoder}/{regressor}/fold-{fold}.log",
+    benchmark:
+        "results/benchmarks/regress_tune/{target}/{encoder}/{regressor}/fold-{fold}.tsv"
+    params:
+        shards=clean_shards,
+        config=regressor_config,
+        target=target_config,
+        tune=regress_tune_settings,
+        seed=config["seed"],
+        code=code_of("regress_tune"),
+    threads: config["train"]["threads"]
+    resources:
+        mem_mb=config["train"]["mem_mb"],
+        runtime=config["train"]["runtime"],
+    wildcard_constraints:
+        target=r"[A-Za-z][A-Za-z0-9_]*",
+        regressor=r"[a-z]+",
+        fold=r"\d+|all",
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/regress_tune.py"
+
+
+rule regress:
+    input:
+        unpack(regress_extra_inputs),
+        embeddings=clean_embeddings,
+        manifest=MANIFEST,
+        values=TARGET_VALUES,
+        folds=FOLDS,
+        plan=REGRESSION_PLAN,
     output:
         predictions=f"{REGRESSION_FOLD}/predictions.tsv",
         record=f"{REGRESSION_FOLD}/record.json",
@@ -27,6 +97,7 @@ rule regress:
         shards=clean_shards,
         config=regressor_config,
         target=target_config,
+        members=regress_members,
         seed=config["seed"],
         encoder=model_encoder_record,
         audio=model_audio_settings,

@@ -1,7 +1,7 @@
 """The library code each training rule's results depend on, hashed into the rule's ``code`` param.
 
 Snakemake reruns a job when its script changes, but it does not see the package the script imports.
-Rules plan, tune, train, cross_plan, cross_train, explain and regress therefore carry ``code``: the SHA-256 of the
+Rules plan, tune, train, cross_plan, cross_train, explain, regress, regress_tune and regress_plan therefore carry ``code``: the SHA-256 of the
 source text of the package files listed for them in :data:`RULE_CODE`, so that an edit of that code
 reruns them and an edit of anything else does not.
 
@@ -36,7 +36,13 @@ RULE_CODE: dict[str, tuple[str, ...]] = {
     "regress": (*_TRAINING, REGRESSOR_DIR, "regress/__init__.py", "regress/fold.py", f"{CLASSIFIER_DIR}/mlp.py", "evaluate/__init__.py",
                 "evaluate/regression.py", "evaluate/metrics.py", "evaluate/human.py"),  # the fold models' own classifier code predicts the shuffled clips
 }
+# a regression plan: the plan's machinery with a ridge probe (the ridge regressor and the inner splits, not the
+# other regressors) scored by CCC
+RULE_CODE["regress_plan"] = (*RULE_CODE["plan"], "regress/__init__.py", "regress/plan.py", "evaluate/__init__.py",
+                             "evaluate/regression.py", "evaluate/metrics.py", "evaluate/human.py",
+                             *(f"{REGRESSOR_DIR}/{name}.py" for name in ("__init__", "registry", "base", "inner", "ridge")))
 """Rule -> the package folders and files (relative to ``workflow/speech_emotion``) its results depend on."""
+RULE_CODE["regress_tune"] = (*RULE_CODE["regress"], "regress/tune.py")  # a regressor's study: the regress job's rows and fits
 
 
 def classifier_files(classifier: str | None) -> set[str]:
