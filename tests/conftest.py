@@ -125,6 +125,7 @@ def _job_patterns() -> dict[str, tuple[str, ...]]:
         "cross_predict": pair,
         "cross_aggregate": pair,
         "cross_figures": pair,
+        "regress_plan": (L.REGRESSION_PLAN,),
         "regress": (L.REGRESSION_FOLD,),
         "regress_tune": (L.REGRESSION_FOLD,),  # study.sqlite3 and tuned.json beside the fold's regress outputs
         "regress_aggregate": (L.REGRESSION_METRICS,),

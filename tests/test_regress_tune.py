@@ -94,6 +94,9 @@ def test_tuning_is_scored_by_the_pooled_inner_ccc_and_refuses_the_ensemble(tmp_p
     held = out_of_fold(lambda _, tr, va: make_regressor("ridge", {"alpha": 7.0}, seed=2).fit(X[tr], y[tr], groups[tr])
                        .predict(X[va]), splits, len(y), 1)
     assert result["params"] == {"alpha": 7.0} and result["inner_ccc"] == round(pooled_ccc(held, y), 6)
+    in_processes = tune_regressor("ridge", {}, {"alpha": {"choices": [7.0]}}, X, y, groups, tmp_path / "p.sqlite3", "s",
+                                  n_trials=1, inner_folds=4, seed=2, n_jobs=2)
+    assert in_processes == result  # the job's threads run the inner folds in processes: the same study
     with pytest.raises(ValueError, match="'ensemble' cannot be tuned"):
         tune_regressor("ensemble", {}, {"x": {"low": 0, "high": 1}}, X, y, groups, tmp_path / "e.sqlite3", "e")
     with pytest.raises(ValueError, match="tune.regressor_spaces.svr: no search space"):
