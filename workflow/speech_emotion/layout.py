@@ -45,9 +45,10 @@ EXPLAIN_NUISANCE = "results/explain/nuisance.tsv"
 EXPLANATIONS = "results/explain/explanations.html"
 
 # regress stage: continuous targets (dataset.targets), cross-validated per (target, encoder, regressor)
-# on the classification folds and plans; a summary of its own (summary.tsv's columns are classification's)
+# on the classification folds with plans of their own (scored by CCC); a summary of its own (summary.tsv's columns are classification's)
 REGRESSOR = "results/regression/{target}/{encoder}/{regressor}"
 REGRESSION_FOLD = f"{REGRESSOR}/fold-{{fold}}"
+REGRESSION_PLAN = "results/regression/{target}/{encoder}/plans/fold-{fold}.json"  # a fold's plan scored by CCC
 REGRESSION_METRICS = f"{REGRESSOR}/metrics.json"
 REGRESSION_MODEL = f"{REGRESSOR}/model"  # the final regressor's folder (fold "all"; predict --model loads it)
 REGRESSION_SUMMARY = "results/regression/summary.tsv"
