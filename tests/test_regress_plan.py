@@ -132,3 +132,22 @@ def test_a_fusion_keeps_its_members_regression_layers(tmp_path):
                                  member_plans=members)
     assert fused.layers == {"a": [TARGET_LAYER], "b": [4 - TARGET_LAYER]}
     assert fused.evidence["layers"]["method"] == "fusion" and fused.evidence["balance"]["score_without"] > 0.8
+
+
+def test_a_regressor_clips_a_feature_to_its_training_range(tmp_path):
+    """A test clip whose feature lies far beyond the training rows (an eGeMAPS stddevNorm of a near-zero mean
+    was 20,000 training SDs out on the demo) is predicted as at the edge of that range, also after loading."""
+    from speech_emotion.train.classifiers import save_model
+    from speech_emotion.train.regressors.modelfile import load_regressor
+    from speech_emotion.train.regressors.ridge import RidgeRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4)).astype(np.float32)
+    y = X @ np.array([1.0, 0.5, 0.0, -0.5]) + rng.normal(scale=0.1, size=200)
+    model = RidgeRegressor(alpha=1.0).fit(X, y)
+    far, edge = X[:1].copy(), X[:1].copy()
+    far[0, 0], edge[0, 0] = 2e4, X[:, 0].max()
+    assert model.predict(far) == pytest.approx(model.predict(edge))
+    assert abs(model.predict(far)[0]) < 2 * np.abs(y).max()
+    save_model(model, tmp_path / "model.zip")
+    assert load_regressor(tmp_path / "model.zip").predict(far) == pytest.approx(model.predict(far), abs=1e-6)

@@ -2,7 +2,10 @@
 
 Like the classifiers (:class:`speech_emotion.train.classifiers.base.Classifier`): features are
 standardised by a scaler fitted inside ``fit`` (only on the rows given: the training part of a fold;
-a fusion's blocks balanced by ``block_widths``), inner splits are kept (``inner_splits_``,
+a fusion's blocks balanced by ``block_widths``; at prediction each standardised feature is clipped to
+the range the training rows spanned, so that no prediction rests on a value beyond them: an
+eGeMAPS ``stddevNorm`` of a clip whose mean is near zero lay 20,000 training standard deviations out
+and made ridge predict -147 for a target in (-1, 1)), inner splits are kept (``inner_splits_``,
 ``inner_grouping_``), and scikit-learn's contract holds (``fit``, ``predict``, ``get_params``). The
 target is standardised too (``y_mean_``, ``y_scale_`` of the training rows): every estimator learns
 a unit-variance target, so settings such as SVR's ``epsilon`` or the MLP's learning rate do not
@@ -58,7 +61,9 @@ class Regressor(RegressorMixin, BaseEstimator):
             self.scaler_.scale_ = self.scaler_.scale_ * block_scale(self.block_widths, X.shape[1])
         self.n_features_in_ = X.shape[1]
         self.inner_grouping_: dict[str, Any] = {}
-        return self._scale(X), (y - self.y_mean_) / self.y_scale_
+        Xs = self._scale(X)
+        self.low_, self.high_ = Xs.min(axis=0), Xs.max(axis=0)
+        return Xs, (y - self.y_mean_) / self.y_scale_
 
     def _unscale(self, standard: np.ndarray) -> np.ndarray:
         return np.asarray(standard, dtype=np.float64).ravel() * self.y_scale_ + self.y_mean_
@@ -68,8 +73,11 @@ class Regressor(RegressorMixin, BaseEstimator):
         raise NotImplementedError
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Predicted values in the target's units."""
-        return self._unscale(self._predict_standard(self._scale(X)))
+        """Predicted values in the target's units (features clipped to the training rows' range)."""
+        Xs = self._scale(X)
+        if getattr(self, "low_", None) is not None:  # a model file from before the clipping has none
+            Xs = np.clip(Xs, self.low_, self.high_)
+        return self._unscale(self._predict_standard(Xs))
 
     @classmethod
     def from_search(cls, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,7 +94,8 @@ class Regressor(RegressorMixin, BaseEstimator):
         from ..classifiers.modelfile import sklearn_files
 
         state, files = self._model_files()
-        return ({"y_mean_": self.y_mean_, "y_scale_": self.y_scale_, "n_features_in_": int(self.n_features_in_)} | state,
+        bounds = {"low_": [float(v) for v in self.low_], "high_": [float(v) for v in self.high_]}
+        return ({"y_mean_": self.y_mean_, "y_scale_": self.y_scale_, "n_features_in_": int(self.n_features_in_)} | bounds | state,
                 {**sklearn_files("scaler", self.scaler_), **files})
 
     def _load_state(self, state: dict[str, Any], files: Mapping[str, bytes]) -> None:
@@ -94,6 +103,8 @@ class Regressor(RegressorMixin, BaseEstimator):
 
         self.y_mean_, self.y_scale_ = float(state["y_mean_"]), float(state["y_scale_"])
         self.n_features_in_ = int(state["n_features_in_"])
+        self.low_, self.high_ = ((np.asarray(state["low_"], dtype=np.float32), np.asarray(state["high_"], dtype=np.float32))
+                                 if "low_" in state else (None, None))
         self.scaler_ = load_sklearn(files, "scaler")
         self._load_model_files(state, files)
 
