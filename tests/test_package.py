@@ -16,6 +16,7 @@ import pytest
 from conftest import REPO
 from speech_emotion.rule_code import RULE_CODE, rule_code, rule_files
 from speech_emotion.train.classifiers.registry import CLASSIFIERS, REGISTRY
+from speech_emotion.train.regressors.registry import REGISTRY as REGRESSOR_REGISTRY, REGRESSORS
 
 PACKAGE = REPO / "workflow" / "speech_emotion"
 SCRIPTS = REPO / "workflow" / "scripts"
@@ -23,7 +24,13 @@ RULE_SCRIPT = {"plan": "plan.py", "tune": "tune.py", "train": "train.py", "cross
                "cross_train": "cross_train.py", "explain": "explain.py",
                "regress": "regress.py", "regress_plan": "regress_plan.py", "regress_tune": "regress_tune.py"}
 CLASSIFIER_RULES = {"tune": CLASSIFIERS[:-1], "train": CLASSIFIERS, "cross_train": CLASSIFIERS, "explain": CLASSIFIERS}
-REGRESS = {("regress", None), ("regress_tune", None)}  # a regressor's fit and its tuning run the same code
+REGRESSOR_RULES = {"regress": REGRESSORS, "regress_tune": REGRESSORS[:-1]}  # a job per regressor (the ensemble is not tuned)
+REGRESS = {(rule, r) for rule, names in REGRESSOR_RULES.items() for r in names}  # a fit and its tuning run the same code
+
+
+def _code(package: Path, rule: str, name: str | None) -> str:
+    """Rule ``rule``'s code param for a job of classifier or regressor ``name`` (by the rule)."""
+    return rule_code(package, rule, regressor=name) if rule in REGRESSOR_RULES else rule_code(package, rule, name)
 
 
 # --- a static import graph of the package ------------------------------------------------------------
@@ -160,16 +167,20 @@ def test_the_public_api_is_importable_from_the_package():
 def test_each_rule_code_list_covers_what_its_script_imports(rule):
     """A rule's ``code`` hashes every package file its script can run: its static imports, followed
     through the package, and the classifier modules the registry imports by name."""
-    for classifier in CLASSIFIER_RULES.get(rule, (None,)):
+    for name in REGRESSOR_RULES.get(rule) or CLASSIFIER_RULES.get(rule, (None,)):
         starts = [SCRIPTS / RULE_SCRIPT[rule]]
-        made = CLASSIFIERS if classifier == "ensemble" else [classifier] if classifier else ["logreg"] if "plan" in rule else []
-        starts += [PACKAGE / "train" / "classifiers" / f"{REGISTRY[name].module}.py" for name in made]
-        if rule in ("regress", "regress_tune"):  # the regressor modules, imported by name (make_regressor)
-            starts += sorted((PACKAGE / "train" / "regressors").glob("*.py"))
+        if rule in REGRESSOR_RULES:  # the regressor's module, imported by name (make_regressor); the ensemble's members
+            made = REGRESSORS if name == "ensemble" else [name]
+            starts += [PACKAGE / "train" / "regressors" / f"{REGRESSOR_REGISTRY[r].module}.py" for r in made]
+            files = rule_files(PACKAGE, rule, regressor=name)
+        else:
+            made = CLASSIFIERS if name == "ensemble" else [name] if name else ["logreg"] if "plan" in rule else []
+            starts += [PACKAGE / "train" / "classifiers" / f"{REGISTRY[c].module}.py" for c in made]
+            files = rule_files(PACKAGE, rule, name)
         needed = {p.relative_to(PACKAGE).as_posix() for p in closure(starts, PACKAGE) if p.is_relative_to(PACKAGE)}
         needed.discard("__init__.py")  # the package's version and lazy load_model: no training code
-        missing = needed - set(rule_files(PACKAGE, rule, classifier))
-        assert not missing, f"RULE_CODE[{rule!r}] misses {sorted(missing)} (classifier {classifier})"
+        missing = needed - set(files)
+        assert not missing, f"RULE_CODE[{rule!r}] misses {sorted(missing)} (job of {name})"
 
 
 def _copy(target: Path) -> Path:
@@ -178,7 +189,8 @@ def _copy(target: Path) -> Path:
 
 
 def _codes(package: Path) -> dict[tuple[str, str | None], str]:
-    return {(rule, c): rule_code(package, rule, c) for rule in RULE_CODE for c in CLASSIFIER_RULES.get(rule, (None,))}
+    return {(rule, c): _code(package, rule, c) for rule in RULE_CODE
+            for c in REGRESSOR_RULES.get(rule) or CLASSIFIER_RULES.get(rule, (None,))}
 
 
 def _append(path: Path, text: str = "\n# an edit\n") -> None:
@@ -197,8 +209,13 @@ def test_rule_code_follows_the_edited_code(tmp_path):
     package = _copy(tmp_path / "mlp")  # a classifier's module: its jobs and the ensemble's
     _append(package / "train/classifiers/mlp.py")
     assert _changed(base, package) == {(r, c) for r in ("tune", "train", "cross_train", "explain")
-                                       for c in ("mlp", "ensemble") if c in CLASSIFIER_RULES[r]} | REGRESS
-    # (the MLP regressor is the classifier MLP's network: the regress jobs too)
+                                       for c in ("mlp", "ensemble") if c in CLASSIFIER_RULES[r]} | {
+        (r, c) for r, c in REGRESS if c in ("mlp", "ensemble")}  # the MLP regressor is the classifier MLP's network
+    assert len({base[("regress", r)] for r in REGRESSORS}) == len(REGRESSORS)
+
+    package = _copy(tmp_path / "svr")  # a regressor's module: its jobs and the regression ensemble's
+    _append(package / "train/regressors/svr.py")
+    assert _changed(base, package) == {("regress", "svr"), ("regress", "ensemble"), ("regress_tune", "svr")}
 
     package = _copy(tmp_path / "logreg")  # the probe's module: the plans too
     _append(package / "train/classifiers/logreg.py")
@@ -233,7 +250,7 @@ def test_rule_code_follows_the_edited_code(tmp_path):
 
     package = _copy(tmp_path / "regress_tune")  # the tuning job's own code: only its jobs
     _append(package / "regress/tune.py")
-    assert _changed(base, package) == {("regress_tune", None)}
+    assert _changed(base, package) == {(rule, r) for rule, r in REGRESS if rule == "regress_tune"}
 
     package = _copy(tmp_path / "regress_report")  # its summary and figures: no fit reruns
     _append(package / "regress/summary.py")

@@ -222,12 +222,13 @@ def shard_files(layout):
 
 
 @functools.lru_cache(maxsize=None)
-def _rule_code(rule, classifier):
-    return rule_code(REPO_DIR / "workflow" / "speech_emotion", rule, classifier)
+def _rule_code(rule, classifier, regressor):
+    return rule_code(REPO_DIR / "workflow" / "speech_emotion", rule, classifier, regressor)
 
 
 def code_of(rule):
     """The `code` param of `rule`: a hash of the library code its results depend on (the folders and
-    files of speech_emotion.rule_code.RULE_CODE, with the job's own classifier module): editing that
-    code reruns the rule's jobs."""
-    return lambda wildcards: _rule_code(rule, getattr(wildcards, "classifier", None))
+    files of speech_emotion.rule_code.RULE_CODE, with the job's own classifier or regressor module):
+    editing that code reruns the rule's jobs."""
+    return lambda wildcards: _rule_code(rule, getattr(wildcards, "classifier", None),
+                                        getattr(wildcards, "regressor", None))

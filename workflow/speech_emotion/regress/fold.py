@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,8 +30,8 @@ from ..train.classifiers.inner import log_inner_grouping
 from ..train.features import FeatureSpec, Shards, planned_fold
 from ..train.final_model import final_model_info
 from ..train.fold_plan import Plan
-from ..train.regressors import make_regressor
-from ..train.regressors.ensemble import member_models as member_models_of
+from ..train.regressors import MEMBERS as REGRESSOR_MEMBERS, make_regressor
+from ..train.regressors.base import Regressor
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def regress_fold(
              plan.layers, data.X_train.shape[1])
     params, members = {**config, **((tuned or {}).get("params") or {}), **spec.classifier_params()}, None
     if regressor == "ensemble" and member_models is not None:  # its members' models of this fold (rule regress)
-        params, members = member_models_of(params, member_models)
+        params, members = load_member_models(params, member_models)
     model = make_regressor(regressor, params, seed=seed, n_jobs=threads)
     model.fit(data.X_train[train], y_train, data.groups_train[train], None, data.train_ids[train],
               **({"fitted_members": members} if members is not None else {}))
@@ -149,6 +150,22 @@ def plan_kind(plan: Plan) -> dict[str, Any]:
     if not probe:
         return {"kind": "classification", "metric": "balanced accuracy"}
     return {"kind": "regression", "rule": "regress_plan", "metric": "ccc", "probe": dict(probe)}
+
+
+def load_member_models(params: Mapping[str, Any], paths: Mapping[str, str | Path]) -> tuple[dict[str, Any], dict[str, Regressor]]:
+    """The ensemble's settings with ``member_params`` (each member's settings, as its model file says: its
+    regressors.<member> with its tuned values on top) and the members loaded from ``paths`` (member -> its
+    model.zip of the same fold), for ``fit(..., fitted_members=...)``."""
+    from ..train.regressors.modelfile import load_regressor
+
+    names = list(params.get("members") or REGRESSOR_MEMBERS)
+    missing = [name for name in names if name not in paths]
+    if missing:
+        raise ValueError(f"ensemble: no trained model given for member(s) {missing}")
+    members = {name: load_regressor(paths[name]) for name in names}
+    settings = {name: {k: v for k, v in member.get_params(deep=False).items() if k != "n_jobs"}
+                for name, member in members.items()}
+    return {**params, "members": names, "member_params": settings}, members
 
 
 def regression_model_info(record: Mapping[str, Any], encoder: Mapping[str, Any], audio: Mapping[str, Any]) -> dict[str, Any]:

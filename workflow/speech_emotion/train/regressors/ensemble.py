@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,7 @@ class EnsembleRegressor(Regressor):
 
     Each member keeps its own feature and target scaling. ``fit`` trains the members on the rows given
     (settings ``member_params.<member>``, the run's seed), or takes ``fitted_members`` already trained on
-    those rows: a regress job passes its members' models of the same fold (:func:`member_models`), so each
+    those rows: a regress job passes its members' models of the same fold (:func:`speech_emotion.regress.fold.load_member_models`), so each
     member is the one its own job fitted, with its settings and tuned values, and none is trained twice.
     """
 
@@ -80,18 +79,3 @@ class EnsembleRegressor(Regressor):
         self.members_ = {name: regressor_from_bytes(files[f"members/{name}.zip"], f"members/{name}.zip")
                          for name in self.members}
 
-
-def member_models(params: Mapping[str, Any], paths: Mapping[str, str | Path]) -> tuple[dict[str, Any], dict[str, Regressor]]:
-    """The ensemble's settings with ``member_params`` (each member's settings, as its model file says: its
-    regressors.<member> with its tuned values on top) and the members loaded from ``paths`` (member -> its
-    model.zip of the same fold), for ``fit(..., fitted_members=...)``."""
-    from .modelfile import load_regressor
-
-    names = list(params.get("members") or MEMBERS)
-    missing = [name for name in names if name not in paths]
-    if missing:
-        raise ValueError(f"ensemble: no trained model given for member(s) {missing}")
-    members = {name: load_regressor(paths[name]) for name in names}
-    settings = {name: {k: v for k, v in member.get_params(deep=False).items() if k != "n_jobs"}
-                for name, member in members.items()}
-    return {**params, "members": names, "member_params": settings}, members
