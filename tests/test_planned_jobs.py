@@ -81,3 +81,5 @@ def test_the_demo_plan_from_nothing_maps_every_output_to_its_job(tmp_path):
     counts = job_counts(jobs)
     # 2 encoders x 5 classifiers x (3 folds + the final model's), 2 encoders x 2 variants x 2 shards
     assert (counts["train"], counts["plan"], counts["embed"], counts["manifest"]) == (40, 8, 8, 1), counts
+    # the arousal target: ridge on 2 encoders x (3 folds + the final regressor's), each fold's regression plan
+    assert (counts["regress"], counts["regress_plan"], counts["target_values"]) == (8, 8, 1), counts

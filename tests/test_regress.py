@@ -92,9 +92,7 @@ def test_run_regressors_follow_the_registry_and_need_a_declared_target(tmp_path)
 
 
 # --- the workflow ----------------------------------------------------------------------------------------------
-REGRESSION = {
-    "dataset": {"targets": {"arousal": {"column": "arousal", "table": "results/demo/targets.csv", "range": [-1, 1],
-                                        "description": "the synthetic clip's arousal (loudness and rate)"}}},
+REGRESSION = {  # over the demo's config, which declares the arousal target (profiles/demo/demo-config.yaml)
     "run": {"encoders": ["egemaps"], "classifiers": ["logreg"], "regressors": ["ridge", "svr"]},
 }
 
@@ -105,8 +103,8 @@ def _args(workdir, config, name="regression"):
 
 
 def make_regression_run(demo_run):
-    """A copy of the finished demo run with the arousal target declared: the CV of ridge and svr, their figures
-    and their final models. The jobs planned before it started are in planned.json (planned_jobs form)."""
+    """A copy of the finished demo run (which declares arousal and cross-validates ridge on both encoders) with svr
+    added on egemaps: the CV of ridge and svr, their figures and their final models. The jobs planned before it started are in planned.json (planned_jobs form)."""
     def make(workdir):
         copy_run(demo_run, workdir)
         args = (*_args(workdir, REGRESSION), "--", L.REGRESSION_SUMMARY, *FIGURES, *MODELS)
@@ -123,16 +121,32 @@ def regression_run(demo_run, tmp_path_factory):
     return shared_run(tmp_path_factory, "regression", make_regression_run(demo_run))
 
 
+def _without_targets(workdir):
+    """The demo's arguments with its config declaring no continuous target and no regressor."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "profiles/demo/demo-config.yaml").read_text())
+    assert config["dataset"].pop("targets") and config["run"]["regressors"] == ["ridge"]
+    config["run"]["regressors"] = []
+    (workdir / "no-targets.yaml").write_text(json.dumps(config))
+    return (*DEMO, "--configfile", str(workdir / "no-targets.yaml"))  # replaces the profile's configfile
+
+
 @pytest.mark.slow
-def test_declaring_a_target_on_a_finished_run_reruns_no_classification_job(regression_run):
-    """The target's values are a table of their own (rule target_values), not a manifest column: on the finished
-    demo, declaring arousal and two regressors planned only the regression's jobs (its own plans among them)."""
+def test_declaring_a_target_on_a_finished_run_reruns_no_classification_job(demo_run, regression_run, tmp_path):
+    """The target's values are a table of their own (rule target_values), not a manifest column. The demo was made
+    with arousal declared; with no target declared the same finished run has nothing to do, so no classification
+    job's params or inputs depend on the targets, and declaring one plans only the regression's jobs. On the
+    finished demo (arousal and ridge), adding svr planned only svr's jobs, on the demo's regression plans."""
+    work = copy_run(demo_run, tmp_path / "run")
+    assert planned_jobs(work, *_without_targets(work)) == set()
     planned = json.loads((regression_run / "planned.json").read_text())
     assert {name.split("[", 1)[0] for name in planned} == {
-        "target_values", "regress_plan", "regress", "regress_aggregate", "regress_summary", "regress_figures",
-        "regress_leaderboard", "regress_model"}, planned
-    assert sum(name.startswith("regress[") for name in planned) == 2 * 4  # ridge and svr: 3 folds and "all"
-    assert sum(name.startswith("regress_plan[") for name in planned) == 4  # one per fold and "all", shared by both
+        "regress", "regress_aggregate", "regress_summary", "regress_figures", "regress_leaderboard", "regress_model"}, planned
+    svr = {"target": "arousal", "encoder": "egemaps", "regressor": "svr"}
+    assert {name for name in planned if name.startswith("regress[")} == {
+        job("regress", **svr, fold=k) for k in ("0", "1", "2", "all")}
+    assert not [name for name in planned if "regressor=ridge" in name]
 
 
 @pytest.mark.slow

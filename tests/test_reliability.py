@@ -31,6 +31,7 @@ ENCODERS = ("tiny-wavlm", "egemaps")  # profiles/demo/demo-config.yaml
 CLASSIFIERS = ("logreg", "svm", "xgboost", "mlp", "ensemble")
 FOLDS = ("0", "1", "2", "all")  # three CV folds + the final model's fold
 SHARDS = ("0", "1")
+TARGET, REGRESSORS = "arousal", ("ridge",)  # the demo's continuous target and its regressors
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -48,6 +49,16 @@ def downstream_of_predictions(encoder: str, classifiers: tuple[str, ...]) -> set
 
 def train_jobs(encoder: str, classifiers: tuple[str, ...], folds: tuple[str, ...] = FOLDS) -> set[str]:
     return {job("train", encoder=encoder, classifier=c, fold=f) for c in classifiers for f in folds}
+
+
+def regression_jobs(encoder: str) -> set[str]:
+    """What new clean embeddings (or folds) of ``encoder`` rerun of the demo's regression (the arousal target,
+    ridge): its plans and folds, metrics, figures and final regressor, and the regression summary and leaderboard."""
+    jobs = {job("regress_plan", target=TARGET, encoder=encoder, fold=f) for f in FOLDS}
+    jobs |= {job("regress", target=TARGET, encoder=encoder, regressor=r, fold=f) for r in REGRESSORS for f in FOLDS}
+    jobs |= {job(rule, target=TARGET, encoder=encoder, regressor=r) for r in REGRESSORS
+             for rule in ("regress_aggregate", "regress_figures", "regress_model")}
+    return jobs | {"regress_summary", "regress_leaderboard"}
 
 
 def explain(got: set[str], expected: set[str]) -> str:
@@ -201,6 +212,7 @@ def test_truncated_shard_and_model_are_named_and_rebuilt(demo_run, tmp_path):
         | {job(r, encoder="tiny-wavlm") for r in ("layer_probe_table", "plot_layer_probe", "plot_umap")}
         | train_jobs("tiny-wavlm", CLASSIFIERS)
         | downstream_of_predictions("tiny-wavlm", CLASSIFIERS)
+        | regression_jobs("tiny-wavlm")  # the regressors read the clean shards
         # egemaps: svm's fold 1 and the ensemble of that fold (svm is a member)
         | train_jobs("egemaps", ("svm", "ensemble"), ("1",))
         | downstream_of_predictions("egemaps", ("svm", "ensemble"))
@@ -385,8 +397,9 @@ def test_one_new_clip_reruns_its_shard_only(demo_run, tmp_path):
     shard = str(shard_of(new, len(SHARDS)))
     got = planned_jobs(workdir, *DEMO)
     expected = {job("check_clips", shard=shard), job("manifest"), "folds", job("augment", n="1", shard=shard),
-                "clip_levels"}
-    for encoder in ENCODERS:  # new folds: every probe, classifier and figure downstream
+                "clip_levels", job("target_values", target=TARGET)}
+    for encoder in ENCODERS:  # new folds: every probe, classifier, regressor and figure downstream
+        expected |= regression_jobs(encoder)
         expected |= {job("embed", encoder=encoder, variant=v, shard=shard) for v in ("clean", "aug1")}
         expected |= {job("plan", encoder=encoder, fold=f) for f in FOLDS}
         expected |= {job("layer_probe_table", encoder=encoder), job("plot_umap", encoder=encoder)}
