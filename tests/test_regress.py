@@ -221,6 +221,14 @@ def test_regression_is_off_by_default_and_a_regressor_setting_reruns_only_its_jo
 
 
 @pytest.mark.slow
+def test_a_new_description_of_the_target_reruns_its_regressors_but_not_its_values_or_plans(regression_run):
+    """The description is the model card's and model.json's (rule regress writes them); it decides no value and no plan."""
+    config = {**REGRESSION, "dataset": {"targets": {"arousal": {"description": "how activated the voice sounds"}}}}
+    planned = planned_jobs(regression_run, L.REGRESSION_SUMMARY, *_args(regression_run, config, "described"))
+    assert {name.split("[", 1)[0] for name in planned} == {"regress", "regress_aggregate", "regress_summary"}, planned
+
+
+@pytest.mark.slow
 def test_only_tuned_regressors_get_regress_tune_jobs_and_the_ensemble_reads_its_members_models(regression_run):
     """A dry run on the finished run: tune.regressors empty (the default) plans no regress_tune job; tuning svr plans
     its study in every fold ("all" too) and reruns only svr's jobs (ridge reads no tuned.json); an ensemble of ridge

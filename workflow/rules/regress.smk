@@ -23,7 +23,7 @@ rule regress_plan:
     params:
         shards=clean_shards,
         features=regression_plan_features,
-        target=target_config,
+        target=target_plan_config,
         members=plan_members,
         seed=config["seed"],
         code=code_of("regress_plan"),

@@ -21,9 +21,11 @@ def manifest_dataset(wildcards):
 
 
 def target_dataset(wildcards):
-    """The one target of a target_values job, and where its tables are (the primary dataset)."""
+    """The one target of a target_values job, less its description (which decides no value), and where its
+    tables are (the primary dataset)."""
     spec = dataset_spec()
-    return {"targets": {wildcards.target: dict(spec["targets"][wildcards.target])},
+    target = {k: v for k, v in spec["targets"][wildcards.target].items() if k != "description"}
+    return {"targets": {wildcards.target: target},
             "perception": spec.get("perception"), "manifest": spec.get("manifest")}
 
 

@@ -20,6 +20,11 @@ def target_config(wildcards):
     return dict(targets[wildcards.target])
 
 
+def target_plan_config(wildcards):
+    """dataset.targets.<name> less its description, which decides nothing of a plan: editing it reruns no plan."""
+    return {k: v for k, v in target_config(wildcards).items() if k != "description"}
+
+
 def regression_member_plans(wildcards):
     """A fusion's regression plan reuses its members' regression plans of the same target and fold (their layers)."""
     return expand(REGRESSION_PLAN, target=wildcards.target, encoder=fusion_members(wildcards.encoder), fold=wildcards.fold)
