@@ -117,6 +117,13 @@ def test_the_card_and_info_say_what_the_target_is_and_its_cv_scores(tmp_path):
     assert f"| CCC | {metrics['ccc']['pooled']:.3f} |" in card
     assert f"{metrics['chance']['ccc']['pooled']:.3f} |" in card and "| MAE |" in card and "| Pearson |" in card
     assert "model.sklearn" in card and "--speaker-regex" not in card
+    # layers chosen by the regression plan: the card names its probe (a ridge scored by CCC), not the classifiers'
+    probed = info | {"encoder": {"name": "enc", "spec": {"kind": "hf", "model": "tiny"}, "model_dir": None},
+                     "layer_choice": {"method": "probe", "n_layers": 5, "spec": "auto"},
+                     "plan": {"kind": "regression", "metric": "ccc", "rule": "regress_plan"}}
+    card = regression_card(probed, result.features, archive_files(folder / "model.zip"))
+    assert "chosen by a ridge-regression probe of the target scored by concordance correlation (CCC)" in card, card
+    assert "logistic" not in card
     lines = dict(model_summary(folder))
     assert lines["regressor"] == "ridge" and "column 'arousal'" in lines["target"]
     assert f"CCC {metrics['ccc']['pooled']:.3f} pooled" in lines["cv"] and "chance (the training mean) CCC" in lines["cv"]

@@ -221,7 +221,9 @@ def _encoder_lines(info: Mapping[str, Any], features: FeatureSpec) -> list[str]:
     if member is None:
         raise ValueError(f"features.json has no member for encoder {enc['name']!r} (members {features.encoders})")
     choice = info.get("layer_choice") or {}
-    how = {"probe": "chosen by a logistic-regression probe under speaker-grouped inner CV on the training clips",
+    probe = ("a ridge-regression probe of the target scored by concordance correlation (CCC)"
+             if (info.get("plan") or {}).get("metric") == "ccc" else "a logistic-regression probe")
+    how = {"probe": f"chosen by {probe} under speaker-grouped inner CV on the training clips",
            "config": "fixed by `features.layers`"}.get(str(choice.get("method")), "")
     total = f" of {choice['n_layers']}" if choice.get("n_layers") else ""
     joined = ("summed with learned weights " + ", ".join(f"{w:.2f}" for w in member.weights) if member.weights
