@@ -12,7 +12,8 @@ measures other settings of ONNX Runtime's ``quantize_dynamic`` than the export's
 comma-separated ``per_channel``, ``per_tensor``, ``reduce_range``, ``ops=MatMul+Gemm``, ``weight_only``: ``speech_emotion.predict.export.int8_settings``),
 one pair of int8 columns each.
 
-    python benchmarks/onnx_parity.py [--models results/models/tiny-wavlm] [--plain] [--int8 default --int8 per_channel ...] [--out onnx-parity.md]
+    python benchmarks/onnx_parity.py [--models results/models/tiny-wavlm] [--clips DIR] [--speaker-regex RE] [--plain]
+        [--int8 default --int8 per_channel ...] [--out onnx-parity.md]
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", type=Path, default=Path("results/models/tiny-wavlm"))
     parser.add_argument("--clips", type=Path, default=SHARED / "data" / "cremad-sample" / "AudioWAV")
+    parser.add_argument("--speaker-regex", default=r"^(\d+)_", help="speaker of a clip: group 1 of its file name")
     parser.add_argument("--plain", action="store_true")
     parser.add_argument("--int8", action="append", help="quantize_dynamic settings (repeatable; default: the export's)")
     parser.add_argument("--out", type=Path, default=Path("onnx-parity.md"))
@@ -48,9 +50,9 @@ def main() -> None:
     from speech_emotion.data.audio import load_audio
     from speech_emotion.predict.export import export_model, int8_settings
 
-    clips = sorted(args.clips.glob("*.wav"))
+    clips = sorted(args.clips.rglob("*.wav"))  # a corpus in folders too (URDU: one per emotion)
     signals = [load_audio(clip, 16000) for clip in clips]
-    speakers = [re.match(r"^(\d+)_", clip.name).group(1) for clip in clips]
+    speakers = [re.match(args.speaker_regex, clip.name).group(1) for clip in clips]
     weights = args.models.resolve().parents[2] / "resources/models" / args.models.name
     names = ["int8" if setting == "default" and len(int8) == 1 else f"int8 {setting}" for setting in int8]
     lines = ["| classifier | speaker standardisation | float32: max abs diff | float32: labels agree | "
