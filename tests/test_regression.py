@@ -150,6 +150,23 @@ def test_ridge_chooses_alpha_on_speaker_grouped_inner_folds():
     assert fixed.alpha_ == 3.0 and fixed.inner_grouping_ == {}
 
 
+def test_ridge_scores_each_alpha_as_the_fitted_model_predicts_new_rows():
+    """Each alpha's inner score is the pooled CCC of a ridge of that alpha fitted on the inner training rows alone
+    (its own scaler, its own clipping range) and predicting the held-out rows, as the fold's ridge predicts its
+    test clips: one held-out row far outside the training range must not score the alpha otherwise."""
+    from speech_emotion.train.regressors.inner import pooled_ccc
+
+    X, y, speakers = synthetic()
+    X = X.copy()
+    X[7, 0] = 1e4  # an outlier: held out in one inner split, it moves that split's scaler only when it trains
+    model = make_regressor("ridge", seed=1).fit(X, y, groups=speakers)
+    for alpha in (0.1, 10.0, 1000.0):
+        predicted = np.full(len(y), np.nan)
+        for tr, va in model.inner_splits_:
+            predicted[va] = make_regressor("ridge", {"alpha": alpha}, seed=1).fit(X[tr], y[tr]).predict(X[va])
+        assert model.cv_scores_[repr(alpha)] == pytest.approx(pooled_ccc(predicted, y), abs=1e-9), alpha
+
+
 def test_regressors_refuse_missing_targets_and_unknown_settings():
     X, y, speakers = synthetic()
     y = y.copy()

@@ -20,8 +20,9 @@ class RidgeRegressor(Regressor):
     ``alpha``: a fixed penalty; ``alpha: None`` (default) chooses it among ``alphas`` as scikit-learn's
     RidgeCV would, but on speaker-grouped inner folds of the training rows (clip-grouped with too few
     speakers; held-out rows clean clips only) and by the concordance correlation of the out-of-fold
-    predictions pooled over the inner folds; ties go to the larger alpha (the smoother model).
-    """
+    predictions pooled over the inner folds, each inner fit a ridge of its own (scaler and clipping range
+    of the inner training rows, as a fold's ridge predicts its test clips); ties go to the larger alpha
+    (the smoother model)."""
 
     name = "ridge"
 
@@ -45,11 +46,14 @@ class RidgeRegressor(Regressor):
             if len(candidates) > 1:
                 splits = self._keep_inner("alpha", regression_inner_cv(
                     len(ys), groups, self.inner_folds, self.seed, clean, clips, purpose="ridge alpha choice"))
+                X, y = np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.float64).ravel()
                 for alpha in candidates:
+                    # a ridge of this alpha as a fold fits and predicts one: its own scaler and clipping range
                     def fit_predict(_: int, tr: np.ndarray, va: np.ndarray, alpha=alpha) -> np.ndarray:
-                        return self._model(alpha).fit(Xs[tr], ys[tr]).predict(Xs[va])
+                        inner = RidgeRegressor(alpha=alpha, seed=self.seed, block_widths=self.block_widths)
+                        return inner.fit(X[tr], y[tr]).predict(X[va])
 
-                    self.cv_scores_[repr(alpha)] = pooled_ccc(out_of_fold(fit_predict, splits, len(ys), 1), ys)
+                    self.cv_scores_[repr(alpha)] = pooled_ccc(out_of_fold(fit_predict, splits, len(y), 1), y)
                 self.alpha_ = max(candidates, key=lambda a: (round(self.cv_scores_[repr(a)], 10), a))
             else:
                 self.alpha_ = candidates[0]
