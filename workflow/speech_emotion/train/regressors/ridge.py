@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...devices import single_blas_thread
-from ..classifiers.inner import out_of_fold
+from ..classifiers.inner import InnerSplits, out_of_fold
 from .base import Regressor
 from .inner import pooled_ccc, regression_inner_cv
 
@@ -48,12 +48,8 @@ class RidgeRegressor(Regressor):
                     len(ys), groups, self.inner_folds, self.seed, clean, clips, purpose="ridge alpha choice"))
                 X, y = np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.float64).ravel()
                 for alpha in candidates:
-                    # a ridge of this alpha as a fold fits and predicts one: its own scaler and clipping range
-                    def fit_predict(_: int, tr: np.ndarray, va: np.ndarray, alpha=alpha) -> np.ndarray:
-                        inner = RidgeRegressor(alpha=alpha, seed=self.seed, block_widths=self.block_widths)
-                        return inner.fit(X[tr], y[tr]).predict(X[va])
-
-                    self.cv_scores_[repr(alpha)] = pooled_ccc(out_of_fold(fit_predict, splits, len(y), 1), y)
+                    held_out = ridge_out_of_fold(alpha, X, y, splits, self.seed, self.block_widths)
+                    self.cv_scores_[repr(alpha)] = pooled_ccc(held_out, y)
                 self.alpha_ = max(candidates, key=lambda a: (round(self.cv_scores_[repr(a)], 10), a))
             else:
                 self.alpha_ = candidates[0]
@@ -73,3 +69,16 @@ class RidgeRegressor(Regressor):
     def _load_model_files(self, state, files):
         super()._load_model_files(state, files)
         self.alpha_, self.cv_scores_ = float(state["alpha_"]), dict(state.get("cv_scores_", {}))
+
+
+def ridge_out_of_fold(alpha: float, X: np.ndarray, y: np.ndarray, splits: InnerSplits, seed: int = 0,
+                      block_widths: Sequence[int] | None = None, n_jobs: int = 1) -> np.ndarray:
+    """Out-of-fold predictions of a ridge of ``alpha`` fitted on each inner training part alone (its own scaler
+    and clipping range, as a fold's ridge predicts its test clips); NaN for rows never held out. Ridge's alpha
+    choice and the regression plans' probe (:class:`speech_emotion.regress.plan.RidgeProbe`) score these."""
+    widths = None if block_widths is None else tuple(block_widths)
+
+    def one(_: int, tr: np.ndarray, va: np.ndarray) -> np.ndarray:
+        return RidgeRegressor(alpha=alpha, seed=seed, block_widths=widths).fit(X[tr], y[tr]).predict(X[va])
+
+    return out_of_fold(one, splits, len(y), 1, n_jobs)
