@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from .datasets import DatasetError
 from .splits import TRAIN_ONLY, fold_names, partition
@@ -80,6 +79,10 @@ def make_folds(
 
 
 def _split(table: pd.DataFrame, protocol: str, folds: int, seed: int) -> pd.DataFrame:
+    # imported here, not at the top: the Snakefile imports this module at parse time, and scikit-learn's
+    # import (about 1.5 s) would slow every snakemake call and every cluster job, which parse it too
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
     labels = table["label"].astype(str).to_numpy()
     speakers = table["speaker"].astype(str).to_numpy()
     if protocol == "speaker":
