@@ -124,6 +124,24 @@ def test_the_layer_weighting_finds_the_informative_layer_and_the_pipeline_applie
     assert FeatureSpec.from_json(spec.to_json()) == spec and spec.select({"enc": emb}).shape == (len(emb), DIM)
 
 
+def test_the_layer_weighting_holds_at_most_about_two_float32_copies_of_the_layers():
+    """Memory of a plan at full shape: the weighting lays the fold's centred layers out in two layouts; the
+    float32 copy they are made from is gone before the second is made (numpy's allocations, traced)."""
+    import tracemalloc
+
+    from speech_emotion.train.weighting import learn_layer_weights
+
+    rows, layers, dim = 300, 25, 64
+    emb = np.random.default_rng(0).normal(size=(rows, layers, dim)).astype(np.float16)
+    tracemalloc.start()
+    try:
+        learn_layer_weights(emb, np.arange(rows) % 3, max_iter=5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak / (rows * layers * dim * 4) < 2.5  # 3.0 copies when both layouts were made from the copy
+
+
 def test_a_richer_candidate_needs_a_consistent_gain_over_the_inner_folds():
     from speech_emotion.train.plan import Score, beats
 

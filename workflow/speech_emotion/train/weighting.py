@@ -42,9 +42,11 @@ def learn_layer_weights(embeddings: np.ndarray, y: np.ndarray, C: float = 1.0, m
     Z /= scale[None, :, None]
     # the two layouts numpy's tensordot and einsum copied Z into on every L-BFGS step for the same two
     # products, made once: (rows x dim, layers) and (layers, rows x dim); the same numbers, less time
-    by_row = np.ascontiguousarray(Z.transpose(0, 2, 1)).reshape(n * dim, n_layers)
-    by_layer = np.ascontiguousarray(Z.transpose(1, 0, 2)).reshape(n_layers, n * dim)
+    # (at most two copies of the fold's layers at a time: the second layout is made from the first)
+    by_layer = np.ascontiguousarray(Z.transpose(1, 0, 2))  # (layers, rows, dim)
     del Z
+    by_row = np.ascontiguousarray(by_layer.transpose(1, 2, 0)).reshape(n * dim, n_layers)
+    by_layer = by_layer.reshape(n_layers, n * dim)
     if continuous:
         values = np.asarray(y, dtype=np.float64).ravel()
         k, Y = 1, ((values - values.mean()) / values.std()).astype(np.float32).reshape(n, 1)
