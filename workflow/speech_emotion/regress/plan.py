@@ -78,10 +78,10 @@ class RidgeProbe:
     def inner_splits(self, y: np.ndarray, groups: np.ndarray | None, clips: np.ndarray) -> InnerSplits:
         return regression_inner_cv(len(y), groups, self.inner_folds, self.seed, clips=clips, purpose="regression plan")
 
-    def layer_weights(self, embeddings: np.ndarray, y: np.ndarray) -> tuple[float, ...]:
+    def layer_weights(self, embeddings: np.ndarray, y: np.ndarray, rows: np.ndarray | None = None) -> tuple[float, ...]:
         from ..train.weighting import learn_layer_weights
 
-        weights = learn_layer_weights(embeddings, y, C=1.0 / self.alpha, continuous=True)
+        weights = learn_layer_weights(embeddings, y, C=1.0 / self.alpha, continuous=True, rows=rows)
         return tuple(float(w) for w in weights)
 
     def score(self, X: np.ndarray, y: np.ndarray, splits: InnerSplits, blocks: Sequence[int] | None = None) -> Score:
@@ -92,7 +92,7 @@ class RidgeProbe:
         from ..train.weighting import weighted_sum
 
         def one(_: int, tr: np.ndarray, va: np.ndarray) -> np.ndarray:
-            X = weighted_sum(embeddings, self.layer_weights(embeddings[tr], y[tr]))
+            X = weighted_sum(embeddings, self.layer_weights(embeddings, y, rows=tr))
             return self.model().fit(X[tr], y[tr]).predict(X[va])
 
         return ccc_score(out_of_fold(one, splits, len(y), 1, self.n_jobs), y, splits)

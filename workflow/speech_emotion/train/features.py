@@ -85,7 +85,7 @@ class Member:
             return select(embeddings, self.layers)
         from .weighting import weighted_sum
 
-        return weighted_sum(np.asarray(embeddings)[:, list(self.layers), :], self.weights)
+        return weighted_sum(embeddings, self.weights, self.layers)
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,7 @@ class Probe:
         from .weighting import learn_layer_weights, weighted_sum
 
         def one(k: int, tr: np.ndarray, va: np.ndarray) -> np.ndarray:
-            weights = learn_layer_weights(embeddings[tr], y[tr], C=self.C)
+            weights = learn_layer_weights(embeddings, y, C=self.C, rows=tr)
             X = weighted_sum(embeddings, weights)
             model = self.model().fit(X[tr], y[tr])
             return align_proba(model, model.predict_proba(X[va]), np.unique(y))

@@ -16,78 +16,135 @@ train and predict compute the same thing).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_softmax, softmax
 
 
+CHUNK_BYTES = 6 * 2**20
+"""The layers are read in blocks of rows of about this size in float32 (:func:`row_blocks`): the loss
+computes a block's weighted sum and its share of the layer weights' gradient while the block is
+still in the CPU's cache, so one L-BFGS step reads the fold's layers from memory once, from one
+layout; the scales and the weighted sum never make a float32 copy of all rows beside the input."""
+
+
 def layer_scales(embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(means per layer and dimension, one scale per layer) of (rows, layers, dim) embeddings."""
+    """(means per layer and dimension, one scale per layer) of (rows, layers, dim) embeddings; the
+    variances are summed over blocks of rows (:func:`row_blocks`), not over a centred copy of all rows."""
     X = np.asarray(embeddings, dtype=np.float32)
+    n, n_layers, dim = X.shape
     mean = X.mean(axis=0)
-    scale = np.sqrt(np.maximum(X.var(axis=0).mean(axis=1), 1e-12))
+    squares = np.zeros(n_layers)
+    for rows in row_blocks(X.shape):
+        centred = X[rows] - mean
+        centred *= centred
+        squares += centred.sum(axis=0).sum(axis=1, dtype=np.float64)
+        del centred  # one block at a time
+    scale = np.sqrt(np.maximum(squares / (n * dim), 1e-12))
     return mean, scale
 
 
+def row_blocks(shape: tuple[int, int, int], chunk_bytes: int | None = None) -> list[slice]:
+    """Consecutive blocks of rows of a (rows, layers, dim) float32 array, each about ``chunk_bytes``
+    (default :data:`CHUNK_BYTES`)."""
+    n, n_layers, dim = shape
+    step = max(1, int(CHUNK_BYTES if chunk_bytes is None else chunk_bytes) // (n_layers * dim * 4))
+    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+
 def learn_layer_weights(embeddings: np.ndarray, y: np.ndarray, C: float = 1.0, max_iter: int = 200,
-                        continuous: bool = False) -> np.ndarray:
-    """Stored weights (``w_l / s_l``, one per layer) learned on (rows, layers, dim) ``embeddings``.
+                        continuous: bool = False, rows: np.ndarray | None = None) -> np.ndarray:
+    """Stored weights (``w_l / s_l``, one per layer) learned on (rows, layers, dim) ``embeddings`` and
+    their labels ``y`` (``rows``: learn on these rows of both only, e.g. an inner split's training rows).
 
     ``continuous``: ``y`` is a continuous target, standardised here; the head is a linear regression
     on ``0.5 * mean squared error + 0.5 / (C n) * |W|^2``, i.e. scikit-learn's Ridge with ``alpha = 1 / C``."""
-    Z = np.array(embeddings, dtype=np.float32)  # one float32 copy, centred and scaled in place
+    X = np.asarray(embeddings)
+    picked = np.arange(len(X)) if rows is None else np.asarray(rows)
+    y = np.asarray(y)[picked]
+    Z = np.empty((len(picked), X.shape[1], X.shape[2]), dtype=np.float32)  # the one float32 copy, centred
+    for block in row_blocks(Z.shape):  # and scaled in place, read from the (float16) rows block by block
+        Z[block] = X[picked[block]]
     n, n_layers, dim = Z.shape
     mean, scale = layer_scales(Z)
     Z -= mean
     Z /= scale[None, :, None]
-    # the two layouts numpy's tensordot and einsum copied Z into on every L-BFGS step for the same two
-    # products, made once: (rows x dim, layers) and (layers, rows x dim); the same numbers, less time
-    # (at most two copies of the fold's layers at a time: the second layout is made from the first)
-    by_layer = np.ascontiguousarray(Z.transpose(1, 0, 2))  # (layers, rows, dim)
-    del Z
-    by_row = np.ascontiguousarray(by_layer.transpose(1, 2, 0)).reshape(n * dim, n_layers)
-    by_layer = by_layer.reshape(n_layers, n * dim)
     if continuous:
         values = np.asarray(y, dtype=np.float64).ravel()
-        k, Y = 1, ((values - values.mean()) / values.std()).astype(np.float32).reshape(n, 1)
+        Y = ((values - values.mean()) / values.std()).astype(np.float32).reshape(n, 1)
+        sample_weight = None
     else:
         classes, index = np.unique(np.asarray(y), return_inverse=True)
-        k = len(classes)
-        Y = np.eye(k, dtype=np.float32)[index]
-        counts = np.bincount(index, minlength=k)
-        sample_weight = (n / (k * counts))[index].astype(np.float32)  # class-balanced, sums to n
-    penalty = 1.0 / (C * n)
-
-    def unpack(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return theta[:n_layers], theta[n_layers:n_layers + dim * k].reshape(dim, k), theta[n_layers + dim * k:]
-
-    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        a, W, b = unpack(theta)
-        w = softmax(a)
-        H = np.dot(by_row, w.astype(np.float32).reshape(n_layers, 1)).reshape(n, dim)  # sum_l w_l Z_l
-        logits = H @ W.astype(np.float32) + b.astype(np.float32)
-        if continuous:
-            residual = logits - Y  # (n, 1)
-            value = 0.5 * float((residual.astype(np.float64) ** 2).sum()) / n + 0.5 * penalty * float((W ** 2).sum())
-            G = residual / n
-        else:
-            logp = log_softmax(logits, axis=1)
-            value = -(sample_weight * (logp * Y).sum(axis=1)).sum() / n + 0.5 * penalty * float((W ** 2).sum())
-            G = (sample_weight[:, None] * (np.exp(logp) - Y)) / n  # (n, k)
-        dW = H.T.astype(np.float64) @ G + penalty * W
-        db = G.sum(axis=0)
-        dH = (G @ W.T).astype(np.float32)  # (n, dim)
-        dw = np.matmul(by_layer, dH.reshape(n * dim, 1)).reshape(n_layers).astype(np.float64)  # <Z_l, dH>
-        da = w * (dw - float(w @ dw))
-        return float(value), np.concatenate([da, dW.ravel(), db])
-
-    theta0 = np.zeros(n_layers + dim * k + k)
-    result = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": int(max_iter)})
-    weights = softmax(unpack(result.x)[0])
+        Y = np.eye(len(classes), dtype=np.float32)[index]
+        counts = np.bincount(index, minlength=len(classes))
+        sample_weight = (n / (len(classes) * counts))[index].astype(np.float32)  # class-balanced, sums to n
+    loss = weighting_loss(Z, Y, sample_weight, penalty=1.0 / (C * n))
+    k = Y.shape[1]
+    result = minimize(loss, np.zeros(n_layers + dim * k + k), jac=True, method="L-BFGS-B",
+                      options={"maxiter": int(max_iter)})
+    weights = softmax(result.x[:n_layers])
     return (weights / scale).astype(np.float64)
 
 
-def weighted_sum(embeddings: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """(rows, layers, dim) -> (rows, dim) float32: ``sum_l weights[l] * layer l``."""
-    X = np.asarray(embeddings, dtype=np.float32)
-    return np.tensordot(X, np.asarray(weights, dtype=np.float32), axes=([1], [0])).astype(np.float32)
+def weighting_loss(Z: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None, penalty: float,
+                   chunk_bytes: int | None = None):
+    """The penalised loss of a layer weighting and its head, and its gradient, as a function of
+    ``theta`` = (layer logits a, head W (dim x k), bias b), for L-BFGS.
+
+    ``Z``: (rows, layers, dim) float32, centred and scaled; ``Y``: (rows, k) one-hot labels
+    (``sample_weight``: each row's weight, the cross-entropy) or (rows, 1) standardised values
+    (``sample_weight`` None: the squared error). The weighted sum is ``H = sum_l softmax(a)_l Z_l``,
+    the head's output ``H W + b``; the loss is the mean over rows plus ``0.5 * penalty * |W|^2``.
+    The rows are read in blocks of about ``chunk_bytes`` (:data:`CHUNK_BYTES`)."""
+    n, n_layers, dim = Z.shape
+    k = Y.shape[1]
+    blocks = row_blocks(Z.shape, chunk_bytes)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        a, W = theta[:n_layers], theta[n_layers:n_layers + dim * k].reshape(dim, k)
+        b = theta[n_layers + dim * k:]
+        w = softmax(a)
+        w32, W32, b32 = w.astype(np.float32), W.astype(np.float32), b.astype(np.float32)
+        value, dW, db, dw = 0.0, np.zeros((dim, k)), np.zeros(k), np.zeros(n_layers)
+        for rows in blocks:
+            Zb = Z[rows]  # (r, layers, dim), a view
+            H = np.matmul(w32, Zb)  # (r, dim): sum_l w_l Z_l
+            out = H @ W32 + b32
+            if sample_weight is None:
+                residual = out - Y[rows]
+                value += 0.5 * float((residual.astype(np.float64) ** 2).sum())
+                G = residual / n
+            else:
+                logp = log_softmax(out, axis=1)
+                sw = sample_weight[rows]
+                value -= float((sw * (logp * Y[rows]).sum(axis=1)).sum())
+                G = (sw[:, None] * (np.exp(logp) - Y[rows])) / n  # (r, k)
+            dW += H.T.astype(np.float64) @ G
+            db += G.sum(axis=0)
+            dH = (G @ W32.T).astype(np.float32)  # (r, dim)
+            dw += np.matmul(Zb, dH[:, :, None]).sum(axis=0).ravel()  # <Z_l, dH> per layer
+        value = value / n + 0.5 * penalty * float((W ** 2).sum())
+        dW += penalty * W
+        da = w * (dw - float(w @ dw))
+        return float(value), np.concatenate([da, dW.ravel(), db])
+
+    return loss
+
+
+def weighted_sum(embeddings: np.ndarray, weights: np.ndarray, layers: Sequence[int] | None = None) -> np.ndarray:
+    """(rows, layers, dim) -> (rows, dim) float32: ``sum_l weights[l] * layer l`` (``layers``: the
+    stored layers the weights belong to, in their order; default: all), added up layer by layer in
+    float32, so that a row's features do not depend on the other rows computed with it (a clip in
+    cross-validation and the same clip given to ``predict`` alone get the same bits). Computed in
+    blocks of rows (:func:`row_blocks`): float16 embeddings are never converted all at once."""
+    X = np.asarray(embeddings)
+    w = np.asarray(weights, dtype=np.float32)
+    picked = list(range(X.shape[1])) if layers is None else list(layers)
+    out = np.zeros((X.shape[0], X.shape[2]), dtype=np.float32)
+    for rows in row_blocks((X.shape[0], len(w), X.shape[2])):
+        block = X[rows]
+        for weight, layer in zip(w, picked, strict=True):
+            out[rows] += block[:, layer, :].astype(np.float32) * weight
+    return out
