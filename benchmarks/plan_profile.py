@@ -7,6 +7,11 @@ one fold in this process, on one thread (the probe's inner splits one after anot
 decisions, the CPU seconds, and the functions with the most cumulative CPU time.
 
     python benchmarks/plan_profile.py WORKDIR [--encoder scale] [--fold 0] [--top 25] [--out plan.prof]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/plan_profile.py WORKDIR --fold 0 --no-profile
+
+``--no-profile`` makes the plan without the profiler and prints its CPU and wall seconds and the
+process's peak resident memory: run it with two versions of the code side by side (e.g. a ``git
+worktree`` of each), one BLAS thread each, to compare them in one run.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import resource
 import sys
 import time
 from pathlib import Path
@@ -31,6 +37,7 @@ def main() -> None:
     parser.add_argument("--fold", default="0")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--out", type=Path, default=None, help="also save the raw profile here")
+    parser.add_argument("--no-profile", action="store_true", help="no cProfile: CPU, wall and peak memory only")
     args = parser.parse_args()
     from speech_emotion.io.tables import read_table
     from speech_emotion.train.plan import make_plan
@@ -46,11 +53,15 @@ def main() -> None:
     manifest, folds = read_table(results / "data" / "manifest.tsv"), read_table(results / "data" / "folds.tsv")
     profile = cProfile.Profile(time.process_time)
     start, cpu = time.time(), time.process_time()
-    profile.enable()
+    if not args.no_profile:
+        profile.enable()
     plan = make_plan(args.fold, shards, manifest, folds, config["features"], config["augment"]["use"], config["seed"])
     profile.disable()
     print(f"{encoder} fold {args.fold}: {plan.describe()}")
-    print(f"CPU {time.process_time() - cpu:.0f} s, wall {time.time() - start:.0f} s (one process, one thread)")
+    print(f"CPU {time.process_time() - cpu:.0f} s, wall {time.time() - start:.0f} s (one process), "
+          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB")
+    if args.no_profile:
+        return
     if args.out:
         profile.dump_stats(str(args.out))
     pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
