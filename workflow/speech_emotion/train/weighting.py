@@ -16,7 +16,7 @@ train and predict compute the same thing).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.optimize import minimize
@@ -89,7 +89,7 @@ def learn_layer_weights(embeddings: np.ndarray, y: np.ndarray, C: float = 1.0, m
 
 
 def weighting_loss(Z: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None, penalty: float,
-                   chunk_bytes: int | None = None):
+                   chunk_bytes: int | None = None) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
     """The penalised loss of a layer weighting and its head, and its gradient, as a function of
     ``theta`` = (layer logits a, head W (dim x k), bias b), for L-BFGS.
 
