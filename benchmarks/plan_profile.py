@@ -23,6 +23,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -33,24 +34,15 @@ sys.path.insert(0, str(REPO / "workflow"))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("workdir", type=Path)
-    parser.add_argument("--encoder", default=None, help="default: the only encoder under results/embeddings")
+    parser.add_argument("--encoder", default=None, help="default: the first encoder under results/embeddings")
     parser.add_argument("--fold", default="0")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--out", type=Path, default=None, help="also save the raw profile here")
     parser.add_argument("--no-profile", action="store_true", help="no cProfile: CPU, wall and peak memory only")
     args = parser.parse_args()
-    from speech_emotion.io.tables import read_table
     from speech_emotion.train.plan import make_plan
 
-    results = args.workdir / "results"
-    encoder = args.encoder or next(p.name for p in sorted((results / "embeddings").iterdir()) if p.is_dir())
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    own = args.workdir / "scale.yaml"
-    if own.is_file():
-        config = _merged(config, yaml.safe_load(own.read_text()) or {})
-    shards = {v.name: {encoder: sorted(str(p) for p in v.glob("shard-*.npz"))}
-              for v in sorted((results / "embeddings" / encoder).iterdir()) if v.is_dir()}
-    manifest, folds = read_table(results / "data" / "manifest.tsv"), read_table(results / "data" / "folds.tsv")
+    encoder, config, shards, manifest, folds = run_inputs(args.workdir, args.encoder)
     profile = cProfile.Profile(time.process_time)
     start, cpu = time.time(), time.process_time()
     if not args.no_profile:
@@ -65,6 +57,23 @@ def main() -> None:
     if args.out:
         profile.dump_stats(str(args.out))
     pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+
+
+def run_inputs(workdir: Path, encoder: str | None = None) -> tuple[str, dict, dict, Any, Any]:
+    """What a plan of a workflow run in ``workdir`` reads: (the encoder, default the first under
+    results/embeddings; the config, config.yaml with the run's scale.yaml over it; its shards, variant
+    -> {encoder: files}; manifest; folds)."""
+    from speech_emotion.io.tables import read_table
+
+    results = workdir / "results"
+    encoder = encoder or next(p.name for p in sorted((results / "embeddings").iterdir()) if p.is_dir())
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    own = workdir / "scale.yaml"
+    if own.is_file():
+        config = _merged(config, yaml.safe_load(own.read_text()) or {})
+    shards = {v.name: {encoder: sorted(str(p) for p in v.glob("shard-*.npz"))}
+              for v in sorted((results / "embeddings" / encoder).iterdir()) if v.is_dir()}
+    return encoder, config, shards, read_table(results / "data" / "manifest.tsv"), read_table(results / "data" / "folds.tsv")
 
 
 def _merged(base: dict, extra: dict) -> dict:

@@ -1,11 +1,12 @@
 """How many lbfgs iterations the plan's logistic probe takes per layer, and what a looser tolerance changes.
 
-Reads a workflow run's embeddings, manifest and folds (e.g. a ``benchmarks/scale.py`` folder after
-``--timeout-min 0.1``), builds the plan's inner splits of one fold's clean training clips, and fits
-the probe's logistic regression (``features.probe_C``, class-balanced, lbfgs, one BLAS thread) on
-each given layer of the first inner splits, standardised on their training rows, once per
-tolerance. Prints per fit: iterations, CPU seconds, held-out balanced accuracy, and the share of
-held-out predictions equal to those at the first tolerance (scikit-learn's default, the probe's).
+Reads a workflow run's embeddings, manifest, folds and config (e.g. a ``benchmarks/scale.py`` folder
+after ``--timeout-min 0.1``; config.yaml with the run's scale.yaml over it), builds the plan's inner
+splits of one fold's clean training clips (the config's ``seed``), and fits the probe's logistic
+regression (``features.probe_C``, class-balanced, lbfgs, one BLAS thread) on each given layer of the
+first inner splits, standardised on their training rows, once per tolerance. Prints per fit:
+iterations, CPU seconds, held-out balanced accuracy, and the share of held-out predictions equal to
+those at the first tolerance (scikit-learn's default, the probe's).
 
     python benchmarks/probe_iterations.py WORKDIR [--encoder NAME] [--fold 0] [--layers 2,15,22]
         [--splits 2] [--tols 1e-4,1e-3,1e-2]
@@ -20,10 +21,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 
 def main() -> None:
@@ -39,19 +40,15 @@ def main() -> None:
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.preprocessing import StandardScaler
 
+    from plan_profile import run_inputs
     from speech_emotion.data.splits import build_fold
     from speech_emotion.devices import single_blas_thread
     from speech_emotion.embed.embeddings import load_variant
-    from speech_emotion.io.tables import read_table
     from speech_emotion.train.plan import Candidates, Probe
 
-    results = args.workdir / "results"
-    encoder = args.encoder or next(p.name for p in sorted((results / "embeddings").iterdir()) if p.is_dir())
-    features = yaml.safe_load((REPO / "config.yaml").read_text())["features"]
-    probe = Probe.from_config(features, seed=0)
-    shards = sorted(str(p) for p in (results / "embeddings" / encoder / "clean").glob("shard-*.npz"))
-    data = build_fold(args.fold, read_table(results / "data" / "folds.tsv"), read_table(results / "data" / "manifest.tsv"),
-                      load_variant(shards, name="clean"))
+    encoder, config, shards, manifest, folds = run_inputs(args.workdir, args.encoder)
+    probe = Probe.from_config(config["features"], seed=config["seed"])  # the plan's probe and inner splits
+    data = build_fold(args.fold, folds, manifest, load_variant(shards["clean"][encoder], name="clean"))
     splits = list(Candidates(probe, data.y_train, data.groups_train, data.train_ids).splits)[: args.splits]
     tols = [float(t) for t in args.tols.split(",")]
     y = data.y_train
