@@ -223,11 +223,16 @@ def shared_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callab
     return workdir
 
 
-def copy_run(source: Path, target: Path, *ignore: str) -> Path:
+def copy_run(source: Path, target: Path, *skip: str) -> Path:
     """A copy of a finished run, .snakemake metadata and mtimes included (copytree uses copy2), less
-    Snakemake's locks and ``ignore`` (shutil.ignore_patterns)."""
-    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("locks", "incomplete", *ignore))
+    Snakemake's locks and the folders ``skip`` names (paths relative to the run, e.g. ``results/cv``:
+    a bare name would also match resources/models or .snakemake's own folders)."""
+    skipped = {os.path.abspath(source / path) for path in (".snakemake/locks", ".snakemake/incomplete", *skip)}
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        return {name for name in names if os.path.abspath(os.path.join(folder, name)) in skipped}
+
+    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True, ignore=ignore)
     return target
 
 

@@ -51,13 +51,16 @@ def parity_run(request, tmp_path_factory):
     if request.param == "on":
         return request.getfixturevalue("extended_run"), "on"
     demo_run = request.getfixturevalue("demo_run")
-    workdir = copy_run(demo_run, tmp_path_factory.mktemp("parity-off"), "cv", "models", "cross", "plots")
+    workdir = copy_run(demo_run, tmp_path_factory.mktemp("parity-off"), *(f"results/{d}" for d in ("cv", "models", "cross", "plots")))
     shutil.copytree(workdir / "results/demo/AudioWAV", workdir / "copy")
     config = extended_config(workdir) | {"features": {"speaker_norm": "off", "layers": "weighted"},
                                          "run": {"encoders": ENCODERS, "classifiers": ["logreg"]}}
     targets = [t for t in EXTENDED_TARGETS if "emotion2vec" not in t]
     result = run_snakemake(workdir, *targets, *extended_args(workdir, config))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    for encoder in ("tiny-wavlm", "egemaps"):  # the demo's embeddings were read, not made again
+        shard = f"results/embeddings/{encoder}/clean/shard-0.npz"
+        assert (workdir / shard).stat().st_mtime == (demo_run / shard).stat().st_mtime, f"{shard} was made again"
     return workdir, "off"
 
 
