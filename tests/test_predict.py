@@ -251,6 +251,25 @@ def test_package_import_stays_cheap():
     assert run.stdout.strip() == "[]"
 
 
+def test_an_opensmile_model_predicts_without_importing_transformers(demo_run, tmp_path):
+    """The command line and the API on the demo's eGeMAPS model: a label for the clip, and neither
+    transformers nor torch imported (about a CPU second each that only Hugging Face encoders need);
+    the tiny WavLM model's command line does import transformers (its warnings are silenced)."""
+    clip = demo_run / "results/demo/AudioWAV/1001_DFA_ANG_XX.wav"
+    code = ("import sys\nfrom speech_emotion.predict.cli import main\nfrom speech_emotion import load_model\n"
+            "model = sys.argv[1]\n"
+            "assert main(['predict', '--model', model, '--device', 'cpu', '--speaker-regex', '^(\\d+)_', sys.argv[2]]) == 0\n"
+            "load_model(model, device='cpu')\n"
+            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules), file=sys.stderr)\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO / "workflow"), HF_HUB_OFFLINE="1")
+    for encoder, imported in (("egemaps", "[]"), ("tiny-wavlm", "['torch', 'transformers']")):
+        run = subprocess.run([sys.executable, "-c", code, str(demo_run / f"results/models/{encoder}/logreg"), str(clip)],
+                             capture_output=True, text=True, env=env, cwd=demo_run, timeout=300)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.splitlines()[1].split("\t")[0] == str(clip), run.stdout
+        assert run.stderr.splitlines()[-1] == imported, (encoder, run.stderr)
+
+
 def test_python_api_predict_and_signals(demo_model, tmp_path):
     from speech_emotion import load_model
     from speech_emotion.data.audio import resample

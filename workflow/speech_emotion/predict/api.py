@@ -83,8 +83,12 @@ def expand_inputs(inputs: Sequence[str | Path], problems: list[str] | None = Non
 
 
 @contextmanager
-def quiet_loading() -> Iterator[None]:
-    """No Hugging Face progress bars while a model loads; the caller's setting is restored."""
+def quiet_loading(hugging_face: bool = True) -> Iterator[None]:
+    """No Hugging Face progress bars while a model loads; the caller's setting is restored. Nothing to
+    do (and transformers not imported) when no encoder being loaded is a Hugging Face one."""
+    if not hugging_face:
+        yield
+        return
     from transformers.utils import logging as hf_logging
 
     enabled = hf_logging.is_progress_bar_enabled()
@@ -130,7 +134,7 @@ def load_model(path: str | Path, device: str = "auto", encoder_dir: str | Path |
     if encoder_dir is not None and len(records) > 1:
         raise ValueError("encoder_dir names one encoder's weights; this model fuses several (see model.json)")
     encoders, weights = {}, []
-    with quiet_loading():
+    with quiet_loading(any(record["spec"]["kind"] == "hf" for record in records)):
         for record in records:
             found = locate_encoder(Path(path), record, encoder_dir, download)
             if found.source != "none":

@@ -95,15 +95,23 @@ def plot_name(path: str, used: set[str]) -> str:
 
 
 @contextmanager
-def quiet_libraries(enabled: bool = True) -> Iterator[None]:
+def quiet_libraries(enabled: bool = True, model: str | Path | None = None) -> Iterator[None]:
     """Keep library chatter out of the output: no Python warnings, Hugging Face errors only (and no
-    progress bars); the previous settings are restored afterwards."""
+    progress bars); the previous settings are restored afterwards. With ``model`` (a model folder) the
+    Hugging Face settings are only touched when that model loads transformers (importing it costs about
+    a CPU second that an openSMILE or exported model does not need)."""
     if not enabled:
         yield
         return
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:  # the torch-free predictor of an exported model: only Python warnings to silence
+    from .portable import uses_transformers
+
+    hf_logging = None
+    if model is None or uses_transformers(model):
+        try:
+            from transformers.utils import logging as hf_logging
+        except ImportError:  # the torch-free predictor of an exported model
+            pass
+    if hf_logging is None:  # only Python warnings to silence
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
@@ -125,7 +133,7 @@ def quiet_libraries(enabled: bool = True) -> Iterator[None]:
 def predict_main(args: argparse.Namespace) -> int:
     from ..data.audio import decoder_messages
 
-    with quiet_libraries(not args.verbose), decoder_messages(args.verbose):
+    with quiet_libraries(not args.verbose, args.model), decoder_messages(args.verbose):
         return _predict(args)
 
 
@@ -300,7 +308,7 @@ def enrol_main(args: argparse.Namespace) -> int:
 
     from ..data.audio import decoder_messages
 
-    with quiet_libraries(not args.verbose), decoder_messages(args.verbose):
+    with quiet_libraries(not args.verbose, args.model), decoder_messages(args.verbose):
         try:
             model = load_model(args.model, args.device, args.encoder_dir)
             entry = model.enrol(args.speaker, args.clips)

@@ -208,6 +208,21 @@ def encoder_records(info: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(info["encoder"].get("members") or [info["encoder"]])
 
 
+def uses_transformers(model_path: str | Path) -> bool:
+    """Whether loading the model folder imports transformers: a Hugging Face encoder among its encoders
+    (model.json). True when model.json cannot be read (the loader says why); False for an ONNX export."""
+    from .export import is_export
+
+    folder = Path(model_path)
+    if is_export(folder):  # ONNX Runtime only
+        return False
+    try:
+        info = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+        return any(record["spec"]["kind"] == "hf" for record in encoder_records(info))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return True
+
+
 def bundled_encoders(model_path: str | Path, info: Mapping[str, Any]) -> list[str]:
     """The encoders of a model folder whose weights are bundled in it (``<model>/encoder/<name>/``)."""
     return [str(r["name"]) for r in encoder_records(info) if _has_weights(Path(model_path) / BUNDLE_DIR / str(r["name"]))]
