@@ -255,14 +255,15 @@ def demo_run(tmp_path_factory) -> Path:
 # (a second corpus that is a copy of the demo clips), logistic regression only.
 EXTENDED_ENCODERS = ["tiny-wavlm", "egemaps", "fused"]  # the fusion's members in the config's order
 EXTENDED_LABELS = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
-def extended_config(workdir: Path) -> dict:
-    """The extended run's config, merged over the demo's; the copy corpus is workdir/copy."""
+def extended_config() -> dict:
+    """The extended run's config, merged over the demo's; the copy corpus is the folder ``copy`` of the
+    run (a relative path: a copy of the run, folder and all, has its own)."""
     return {
         "encoders": {"fused": {"kind": "fusion", "members": ["tiny-wavlm", "egemaps"]},
                      "tiny-emotion2vec": {"kind": "emotion2vec", "model": "tiny-emotion2vec",
                                           "init_config": "resources/tiny-emotion2vec/config.yaml", "gpu": 0}},
         "features": {"speaker_norm": "on"},
-        "corpora": {"copy": {"kind": "cremad", "source": str(workdir / "copy")}},
+        "corpora": {"copy": {"kind": "cremad", "source": "copy"}},
         "cross": [{"train": "main", "test": "copy"}],
         "label_map": {label: label for label in EXTENDED_LABELS},
         "run": {"encoders": [*EXTENDED_ENCODERS, "tiny-emotion2vec"], "classifiers": ["logreg"]},
@@ -290,7 +291,7 @@ def extended_run(demo_run, tmp_path_factory) -> Path:
     def make(workdir: Path) -> None:
         copy_run(demo_run, workdir)
         shutil.copytree(workdir / "results/demo/AudioWAV", workdir / "copy")
-        args = extended_args(workdir, extended_config(workdir))
+        args = extended_args(workdir, extended_config())
         (workdir / "planned.json").write_text(json.dumps(sorted(planned_jobs(workdir, *EXTENDED_TARGETS, *args))))
         result = run_snakemake(workdir, *EXTENDED_TARGETS, *args)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]

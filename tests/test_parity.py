@@ -17,7 +17,6 @@ session's extended run for on, a run of its own for off) feeds the same audio to
 from __future__ import annotations
 
 import io
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -46,21 +45,21 @@ def parity_run(request, tmp_path_factory):
     logistic regression, features.speaker_norm on or off, and a cross pair main -> copy.
 
     on: the session's extended run (conftest.extended_run, which also holds an emotion2vec encoder);
-    off: a run of its own on the demo's embeddings, with a learned weighting of the tiny-wavlm layers, so
-    the pipeline's layer weights are checked too."""
+    off: a run of its own on a copy of the extended run less its models and results (the embeddings of
+    both corpora are read, not made again), with a learned weighting of the tiny-wavlm layers, so the
+    pipeline's layer weights are checked too."""
+    extended = request.getfixturevalue("extended_run")
     if request.param == "on":
-        return request.getfixturevalue("extended_run"), "on"
-    demo_run = request.getfixturevalue("demo_run")
-    workdir = copy_run(demo_run, tmp_path_factory.mktemp("parity-off"), *(f"results/{d}" for d in ("cv", "models", "cross", "plots")))
-    shutil.copytree(workdir / "results/demo/AudioWAV", workdir / "copy")
-    config = extended_config(workdir) | {"features": {"speaker_norm": "off", "layers": "weighted"},
-                                         "run": {"encoders": ENCODERS, "classifiers": ["logreg"]}}
+        return extended, "on"
+    workdir = copy_run(extended, tmp_path_factory.mktemp("parity-off"), *(f"results/{d}" for d in ("cv", "models", "cross", "plots")))
+    config = extended_config() | {"features": {"speaker_norm": "off", "layers": "weighted"},
+                                  "run": {"encoders": ENCODERS, "classifiers": ["logreg"]}}
     targets = [t for t in EXTENDED_TARGETS if "emotion2vec" not in t]
     result = run_snakemake(workdir, *targets, *extended_args(workdir, config))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    for encoder in ("tiny-wavlm", "egemaps"):  # the demo's embeddings were read, not made again
-        shard = f"results/embeddings/{encoder}/clean/shard-0.npz"
-        assert (workdir / shard).stat().st_mtime == (demo_run / shard).stat().st_mtime, f"{shard} was made again"
+    for encoder in ("tiny-wavlm", "egemaps"):
+        for shard in (f"results/embeddings/{encoder}/clean/shard-0.npz", f"results/corpora/copy/embeddings/{encoder}/clean/shard-0.npz"):
+            assert (workdir / shard).stat().st_mtime == (extended / shard).stat().st_mtime, f"{shard} was made again"
     return workdir, "off"
 
 
