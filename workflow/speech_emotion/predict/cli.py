@@ -103,10 +103,11 @@ def quiet_libraries(enabled: bool = True, model: str | Path | None = None) -> It
     if not enabled:
         yield
         return
+    from .export import is_export
     from .portable import uses_transformers
 
     hf_logging = None
-    if model is None or uses_transformers(model):
+    if model is None or (not is_export(model) and uses_transformers(model)):
         try:
             from transformers.utils import logging as hf_logging
         except ImportError:  # the torch-free predictor of an exported model

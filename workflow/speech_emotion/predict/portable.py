@@ -209,15 +209,11 @@ def encoder_records(info: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def uses_transformers(model_path: str | Path) -> bool:
-    """Whether loading the model folder imports transformers: a Hugging Face encoder among its encoders
-    (model.json). True when model.json cannot be read (the loader says why); False for an ONNX export."""
-    from .export import is_export
-
-    folder = Path(model_path)
-    if is_export(folder):  # ONNX Runtime only
-        return False
+    """Whether a model folder's encoders include a Hugging Face one (model.json), i.e. whether loading it
+    with torch imports transformers (an exported folder, :func:`speech_emotion.predict.export.is_export`,
+    never does). True when model.json cannot be read (the loader says why)."""
     try:
-        info = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+        info = json.loads((Path(model_path) / "model.json").read_text(encoding="utf-8"))
         return any(record["spec"]["kind"] == "hf" for record in encoder_records(info))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return True
