@@ -124,6 +124,25 @@ def test_the_layer_weighting_finds_the_informative_layer_and_the_pipeline_applie
     assert FeatureSpec.from_json(spec.to_json()) == spec and spec.select({"enc": emb}).shape == (len(emb), DIM)
 
 
+def test_the_layer_weights_do_not_depend_on_the_blas_threads():
+    """The weighting solves on one BLAS thread, whatever train.threads gave the job: with WavLM-Large's
+    width, two BLAS threads summed the products in another order (the weights moved in their last bits,
+    a plan's weighted score by 0.002 at 738 clips) and cost about twice the CPU time."""
+    from threadpoolctl import threadpool_limits
+
+    from speech_emotion.train.weighting import learn_layer_weights
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 25, 2048)).astype(np.float16)
+    y = rng.integers(0, 6, len(X))
+    X[np.arange(len(X)), 3, y] += 1.0
+    found = []
+    for threads in (1, 2):
+        with threadpool_limits(threads, user_api="blas"):
+            found.append(learn_layer_weights(X, y, max_iter=30))
+    np.testing.assert_array_equal(found[0], found[1])
+
+
 def test_the_layer_weighting_holds_one_float32_copy_of_the_layers():
     """Memory of a plan at full shape: the weighting reads an inner split's rows of the fold's float16
     layers straight into one float32 copy and reads that in blocks of rows (numpy's allocations,

@@ -51,7 +51,9 @@ def _blas_controller() -> Any:
 def single_blas_thread() -> Iterator[None]:
     """Run the BLAS libraries (numpy's and scipy's OpenBLAS, MKL) on one thread, then restore them.
 
-    For the lbfgs logistic regressions of the probe and the classifier. scipy's L-BFGS-B calls its
+    For the lbfgs logistic regressions of the probe and the classifier, and the learned layer
+    weighting (:func:`speech_emotion.train.weighting.learn_layer_weights`, whose results also moved in
+    their last bits with the number of BLAS threads at WavLM-Large's width). scipy's L-BFGS-B calls its
     own OpenBLAS for small vector operations between numpy's matrix products; with two threads in
     each pool the two libraries' spinning threads fight over the cores: one fit at CREMA-D's shape
     (4,800 x 2,048, 6 classes) took 3.6 s with the default two threads and 1.15 s on one, on an idle

@@ -22,6 +22,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_softmax, softmax
 
+from ..devices import single_blas_thread
+
 
 CHUNK_BYTES = 6 * 2**20
 """The layers are read in blocks of rows of about this size in float32 (:func:`row_blocks`): the loss
@@ -82,8 +84,9 @@ def learn_layer_weights(embeddings: np.ndarray, y: np.ndarray, C: float = 1.0, m
         sample_weight = (n / (len(classes) * counts))[index].astype(np.float32)  # class-balanced, sums to n
     loss = weighting_loss(Z, Y, sample_weight, penalty=1.0 / (C * n))
     k = Y.shape[1]
-    result = minimize(loss, np.zeros(n_layers + dim * k + k), jac=True, method="L-BFGS-B",
-                      options={"maxiter": int(max_iter)})
+    with single_blas_thread():  # L-BFGS-B and many small products per step (see single_blas_thread)
+        result = minimize(loss, np.zeros(n_layers + dim * k + k), jac=True, method="L-BFGS-B",
+                          options={"maxiter": int(max_iter)})
     weights = softmax(result.x[:n_layers])
     return (weights / scale).astype(np.float64)
 
