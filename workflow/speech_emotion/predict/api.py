@@ -122,7 +122,7 @@ def load_model(path: str | Path, device: str = "auto", encoder_dir: str | Path |
 
         return EmotionModel(*load_exported(path, device, encoder_dir))  # type: ignore[arg-type]
     from ..embed.embeddings import make_encoder
-    from .portable import encoder_records, locate_encoder
+    from .portable import encoder_records, has_hugging_face_encoder, locate_encoder
 
     from ..train.regressors.modelfile import load_any_model
 
@@ -134,7 +134,7 @@ def load_model(path: str | Path, device: str = "auto", encoder_dir: str | Path |
     if encoder_dir is not None and len(records) > 1:
         raise ValueError("encoder_dir names one encoder's weights; this model fuses several (see model.json)")
     encoders, weights = {}, []
-    with quiet_loading(any(record["spec"]["kind"] == "hf" for record in records)):
+    with quiet_loading(has_hugging_face_encoder(info)):
         for record in records:
             found = locate_encoder(Path(path), record, encoder_dir, download)
             if found.source != "none":

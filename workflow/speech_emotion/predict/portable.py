@@ -208,13 +208,17 @@ def encoder_records(info: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(info["encoder"].get("members") or [info["encoder"]])
 
 
+def has_hugging_face_encoder(info: Mapping[str, Any]) -> bool:
+    """Whether model.json's encoders include a Hugging Face one: loading the model with torch imports
+    transformers (an exported folder, :func:`speech_emotion.predict.export.is_export`, never does)."""
+    return any(record["spec"]["kind"] == "hf" for record in encoder_records(info))
+
+
 def uses_transformers(model_path: str | Path) -> bool:
-    """Whether a model folder's encoders include a Hugging Face one (model.json), i.e. whether loading it
-    with torch imports transformers (an exported folder, :func:`speech_emotion.predict.export.is_export`,
-    never does). True when model.json cannot be read (the loader says why)."""
+    """:func:`has_hugging_face_encoder` of a model folder's model.json; True when it cannot be read
+    (the loader then says why)."""
     try:
-        info = json.loads((Path(model_path) / "model.json").read_text(encoding="utf-8"))
-        return any(record["spec"]["kind"] == "hf" for record in encoder_records(info))
+        return has_hugging_face_encoder(json.loads((Path(model_path) / "model.json").read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return True
 
