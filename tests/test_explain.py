@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from conftest import DEMO, REPO, job, planned_jobs
+from conftest import DEMO, REPO, copy_run, job, planned_jobs
 from speech_emotion.explain import importance as imp
 from speech_emotion.explain import nuisance as nui
 from speech_emotion.explain.groups import (FAMILIES, Group, check_cover, column_groups, descriptor_of, family_of,
@@ -363,12 +363,11 @@ def test_demo_run_explains_every_pair(demo_run, tmp_path):
         assert card.index("\n## Evaluation\n") < card.index("\n## Explanations") < card.index("\n## Intended use\n")
     # explain.* reruns the explain jobs and the cards that show them (rule final_model: seconds) only;
     # explain.enabled false leaves the stage out of the target and rewrites the cards without the section
-    stale = shutil.copytree(demo_run, tmp_path / "run", symlinks=True, ignore=shutil.ignore_patterns("locks"))
-    demo = ("--cores", "2", "--workflow-profile", str(REPO / "profiles" / "demo"))
+    stale = copy_run(demo_run, tmp_path / "run")
     pairs = list(summary[["encoder", "classifier"]].itertuples(index=False))
     cards = {job("final_model", encoder=e, classifier=c) for e, c in pairs}
-    assert planned_jobs(stale, *demo, "--config", 'explain={"repeats":4}') == (
+    assert planned_jobs(stale, *DEMO, "--config", 'explain={"repeats":4}') == (
         {job("explain", encoder=e, classifier=c) for e, c in pairs} | {"explain_summary"} | cards)
     shutil.rmtree(stale / "results" / "explain")  # the run's tables (and clip levels, an intermediate now)
-    assert planned_jobs(stale, *demo) == {"explain_summary"}
-    assert planned_jobs(stale, *demo, "--config", 'explain={"enabled":false}') == cards
+    assert planned_jobs(stale, *DEMO) == {"explain_summary"}
+    assert planned_jobs(stale, *DEMO, "--config", 'explain={"enabled":false}') == cards
