@@ -122,6 +122,7 @@ def test_cross_train_uses_only_the_train_corpus_and_predicts_every_mapped_test_c
     test_clean = _write(tmp_path / "test", "clean", test["clip_id"],
                         _features(test["label"].replace({"Calm": "NEU"}), rng))
     features = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 3, "probe_C": 1.0, "probe_max_iter": 500,
+                "probe_finalists": 3,
                 "speaker_norm": "off", "speaker_norm_min_clips": 5}
 
     plan = cross_plan(train_paths, train, LABEL_MAP, features, "always", seed=0)
@@ -174,7 +175,7 @@ def test_a_cross_pair_standardises_the_test_corpus_per_speaker_as_a_cv_test_fold
     test = train.assign(clip_id="copy-" + train["clip_id"], path="copy/" + train["path"])
     train_paths = {"clean": _write(tmp_path / "train", "clean", train["clip_id"], X)}
     test_clean = _write(tmp_path / "test", "clean", test["clip_id"], X)
-    features = {"layers": [1], "probe_max_layers": 1, "probe_inner_folds": 3, "probe_C": 1.0,
+    features = {"layers": [1], "probe_max_layers": 1, "probe_inner_folds": 3, "probe_C": 1.0, "probe_finalists": 3,
                 "probe_max_iter": 500, "speaker_norm": "on", "speaker_norm_min_clips": 5}
     plan = cross_plan(train_paths, train, LABEL_MAP, features, "always", seed=0)
     result = cross_train("enc", "logreg", {"C": 1.0}, train_paths, train, LABEL_MAP, plan, seed=0)
@@ -211,7 +212,7 @@ def test_a_test_speakers_statistics_come_from_all_its_clips_not_only_the_mapped_
     X_test[(test["label"] == "Calm").to_numpy()] += 15.0  # the unmapped clips move each speaker's mean
     train_paths = {"clean": _write(tmp_path / "train", "clean", train["clip_id"], X_train)}
     test_clean = _write(tmp_path / "test", "clean", test["clip_id"], X_test)
-    features = {"layers": [1], "probe_max_layers": 1, "probe_inner_folds": 3, "probe_C": 1.0,
+    features = {"layers": [1], "probe_max_layers": 1, "probe_inner_folds": 3, "probe_C": 1.0, "probe_finalists": 3,
                 "probe_max_iter": 500, "speaker_norm": "on", "speaker_norm_min_clips": 5}
     plan = cross_plan(train_paths, train, LABEL_MAP, features, "always", seed=0)
     result = cross_train("enc", "logreg", {"C": 1.0}, train_paths, train, LABEL_MAP, plan, seed=0)

@@ -16,7 +16,8 @@ from speech_emotion.train.features import FeatureSpec
 from speech_emotion.train.fold_plan import Plan, probe_table
 from speech_emotion.train.fold import train_fold
 from speech_emotion.train.plan import (
-    Candidates, Probe, choose_copies, choose_layers, choose_speaker_norm, make_plan, probe_layers,
+    SCREEN_ALPHA, Candidates, Probe, choose_copies, choose_layers, choose_speaker_norm, make_plan, probe_layers,
+    ridge_screen,
 )
 from synthetic import DIM, LABELS, N_LAYERS, SIGNAL_LAYER, plan_json, speaker_corpus, synthetic_corpus, write_embeddings
 
@@ -34,6 +35,7 @@ def layers_of(emb, y, groups, probe):
 
 
 FEATURES = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 5, "probe_C": 1.0, "probe_max_iter": 500,
+            "probe_finalists": 3,
             "speaker_norm": "off", "speaker_norm_min_clips": 5}
 
 
@@ -62,8 +64,10 @@ def test_plan_uses_training_fold_only(tmp_path, monkeypatch):
     assert "use" not in copies and copies["score_without"] is not None, "the decision lives in the pipeline only"
     assert isinstance(result.features.copies, bool)
     table = probe_table([result])
-    assert list(table.columns) == ["fold", "layer", "score", "chosen"]
+    assert list(table.columns) == ["fold", "layer", "score", "chosen", "scored_by"]
     assert len(table) == N_LAYERS and table["chosen"].sum() == len(result.layers)
+    assert set(table["scored_by"]) == {"ridge screen"}  # 5 layers, 3 finalists: every layer screened
+    assert table["score"].tolist() == result.evidence["layers"]["layer_scores"]
     assert Plan.from_json(result.to_json()) == result
 
 
@@ -81,6 +85,46 @@ def test_probe_picks_the_informative_layer():
     assert result["layer_scores"][SIGNAL_LAYER] > 0.8 > max(s for i, s in enumerate(result["layer_scores"]) if i != SIGNAL_LAYER)
     fixed, _, evidence = choose_layers("last", emb, frame["label"], None, Probe())
     assert fixed.layers == (N_LAYERS - 1,) and evidence["method"] == "config"
+
+
+def test_the_ridge_screen_is_scikit_learns_balanced_ridge_classifier_on_each_inner_training_part():
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(3)
+    y = np.array(["ang"] * 30 + ["hap"] * 12 + ["neu"] * 18)  # unbalanced: the class weights matter
+    X = rng.normal(size=(len(y), 7)).astype(np.float32)
+    X[:, 2] += (y == "ang") * 1.5
+    X[:, 5] = 3.0  # a constant column
+    splits = candidates(y, np.arange(len(y)) % 6, Probe(inner_folds=3)).splits
+    values = ridge_screen(X, y, splits)
+    for tr, va in splits:
+        scaler = StandardScaler().fit(X[tr])
+        reference = RidgeClassifier(alpha=SCREEN_ALPHA * len(tr), class_weight="balanced").fit(scaler.transform(X[tr]), y[tr])
+        assert list(reference.classes_) == ["ang", "hap", "neu"]
+        assert values[va] == pytest.approx(reference.decision_function(scaler.transform(X[va])), abs=1e-6)
+    assert np.array_equal(ridge_screen(X, y, splits, n_jobs=2), values), "the splits side by side: the same numbers"
+
+
+def test_only_the_screens_finalists_are_fitted_by_the_logistic_probe():
+    frame, emb = synthetic_corpus()
+    y, groups = frame["label"].to_numpy(), frame["speaker"].to_numpy()
+    shared = candidates(y, groups, Probe(max_layers=1, inner_folds=3, finalists=2))
+    member, _, result = probe_layers(emb, shared, shared.probe)
+    fitted = sorted(key[1] for key in shared.scores if key[0] == "layers" and len(key[1]) == 1)
+    screened = sorted(key[1] for key in shared.scores if key[0] == "screen")
+    assert screened == list(range(N_LAYERS)) and len(result["layer_scores"]) == N_LAYERS
+    finalists = [f["layer"] for f in result["screen"]["finalists"]]
+    assert fitted == [(i,) for i in finalists] and len(finalists) == 2
+    top_two = sorted(np.argsort(result["layer_scores"])[::-1][:2].tolist())
+    assert finalists == top_two and member.layers == (SIGNAL_LAYER,)
+    # every layer through the probe: the same choice, no screen
+    every = candidates(y, groups, Probe(max_layers=1, inner_folds=3))
+    same, _, unscreened = probe_layers(emb, every, every.probe)
+    assert same == member and unscreened["screen"] is None
+    assert sorted(key[1] for key in every.scores if key[0] == "layers" and len(key[1]) == 1) == \
+        [(i,) for i in range(N_LAYERS)]
+    assert [f["score"] for f in result["screen"]["finalists"]] == [unscreened["layer_scores"][i] for i in finalists]
 
 
 def spread_corpus(n_speakers=12, per_label=4, seed=0):
@@ -296,6 +340,7 @@ def speaker_norm_choice(mode, X, y, groups, probe, min_clips=5):
 
 
 SPEAKER_NORM_FEATURES = {"layers": "all", "probe_max_layers": 1, "probe_inner_folds": 4, "probe_C": 1.0,
+                         "probe_finalists": 3,
                          "probe_max_iter": 500, "speaker_norm": "auto", "speaker_norm_min_clips": 5}
 
 
@@ -419,7 +464,15 @@ def test_one_decision_step_decides_as_the_previous_code_and_keeps_each_decision_
     assert (plan.layers, plan.features.speaker_norm, plan.features.copies) == \
         (before["layers"], before["speaker_norm"], before["copies"])
     evidence = plan.evidence
-    assert evidence["layers"]["layer_scores"] == pytest.approx(before["layer_scores"], abs=1e-12)
+    # the ridge screen chose the finalists; the probe scored them as the previous code scored every layer
+    finalists = evidence["layers"]["screen"]["finalists"]
+    assert len(finalists) == 3 and SIGNAL_LAYER in [f["layer"] for f in finalists]
+    assert [f["score"] for f in finalists] == \
+        pytest.approx([before["layer_scores"][f["layer"]] for f in finalists], abs=1e-12)
+    every = make_plan(fold, paths, manifest, folds, features | {"probe_finalists": "all"}, "auto", seed=0)
+    assert every.evidence["layers"]["screen"] is None
+    assert every.evidence["layers"]["layer_scores"] == pytest.approx(before["layer_scores"], abs=1e-12)
+    assert every.features == plan.features
     assert [evidence["speaker_norm"]["score_with"], evidence["speaker_norm"]["score_without"]] == \
         pytest.approx(before["speaker_norm_scores"], abs=1e-12)
     assert [evidence["copies"]["score_with"], evidence["copies"]["score_without"]] == \

@@ -16,6 +16,7 @@ from synthetic import SIGNAL_LAYER, synthetic_corpus, write_embeddings
 TARGET = Target("arousal", "arousal")
 TARGET_LAYER = 1  # the layer that carries the target; SIGNAL_LAYER carries the class
 FEATURES = {"layers": "auto", "probe_max_layers": 2, "probe_inner_folds": 3, "probe_C": 1.0, "probe_max_iter": 500,
+            "probe_finalists": 3,
             "speaker_norm": "off", "speaker_norm_min_clips": 5}
 
 

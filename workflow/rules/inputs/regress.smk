@@ -31,9 +31,10 @@ def regression_member_plans(wildcards):
 
 
 def regression_plan_features(wildcards):
-    """features.* as a regression plan uses them: a plan's (plan_features) less the logistic probe's C and
-    max_iter, which the ridge probe does not read (changing them reruns no regression plan)."""
-    return {k: v for k, v in plan_features(wildcards).items() if k not in ("probe_C", "probe_max_iter")}
+    """features.* as a regression plan uses them: a plan's (plan_features) less the logistic probe's C,
+    max_iter and finalists, which the ridge probe does not read (changing them reruns no regression plan)."""
+    unread = ("probe_C", "probe_max_iter", "probe_finalists")
+    return {k: v for k, v in plan_features(wildcards).items() if k not in unread}
 
 
 def regressor_config(wildcards):

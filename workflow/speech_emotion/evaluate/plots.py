@@ -156,7 +156,7 @@ def plot_comparison(summary: pd.DataFrame, path: str | Path, chance: float | Non
 
 def plot_layer_probe(table: pd.DataFrame, path: str | Path, chosen: Sequence[int] = (), title: str = "") -> None:
     """Linear-probe score per encoder layer (results/cv/{encoder}/layer_probe.tsv: fold, layer, score
-    [, chosen]): a thin line per fold with its chosen layers as crosses, the mean ± std over folds,
+    [, chosen, scored_by: the y axis names it]): a thin line per fold with its chosen layers as crosses, the mean ± std over folds,
     and the final model's layers circled. Rows without a score (layers set in config) are noted."""
     _theme()
     frame = table.copy()
@@ -189,7 +189,8 @@ def plot_layer_probe(table: pd.DataFrame, path: str | Path, chosen: Sequence[int
             ax.scatter([layer], [stats.loc[layer, "mean"]], s=170, facecolors="none", edgecolors="#C44E52",
                        linewidths=2, zorder=4, label="final model's layers" if i == 0 else None)
     ax.set_xlabel("layer (0 = CNN / embedding output)")
-    ax.set_ylabel("probe balanced accuracy (inner CV)")
+    scorers = sorted(set(scored["scored_by"].dropna().astype(str))) if "scored_by" in scored.columns else []
+    ax.set_ylabel(f"{' / '.join(scorers) if scorers else 'probe'} balanced accuracy (inner CV)")
     if len(stats) <= 30:
         ax.set_xticks(list(stats.index))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=4, fontsize=8, frameon=False)

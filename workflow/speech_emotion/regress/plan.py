@@ -72,6 +72,13 @@ class RidgeProbe:
         return {"name": self.name, "alpha": self.alpha, "inner_folds": self.inner_folds,
                 "metric": "ccc (out-of-fold predictions pooled over the inner folds)"}
 
+    def finalists_of(self, n_layers: int) -> int:
+        """Every layer: the ridge probe is itself one linear solve per inner split, so no screen."""
+        return n_layers
+
+    def screen(self, X: np.ndarray, y: np.ndarray, splits: InnerSplits) -> Score:
+        return self.score(X, y, splits)
+
     def model(self, blocks: Sequence[int] | None = None) -> RidgeRegressor:
         return RidgeRegressor(alpha=self.alpha, seed=self.seed, block_widths=None if blocks is None else tuple(blocks))
 

@@ -102,12 +102,15 @@ def _layer_choice(evidence: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def probe_table(plans: Sequence[Plan]) -> pd.DataFrame:
-    """layer_probe.tsv: fold, layer, score (balanced accuracy; empty unless probed), chosen (0/1)."""
+    """layer_probe.tsv: fold, layer, score (balanced accuracy; empty unless probed), chosen (0/1),
+    scored_by (what scored the layers: ``ridge screen`` when the plan screened them, features.probe_finalists,
+    else the probe's name; empty unless probed)."""
     rows = []
     for plan in plans:
         choice = plan.evidence["layers"]
         scores = choice.get("layer_scores") or [None] * choice["n_layers"]
+        scored_by = "ridge screen" if choice.get("screen") else choice.get("probe")
         for layer in range(choice["n_layers"]):
             rows.append({"fold": plan.fold, "layer": layer, "score": scores[layer],
-                         "chosen": int(layer in plan.layers)})
-    return pd.DataFrame(rows, columns=["fold", "layer", "score", "chosen"])
+                         "chosen": int(layer in plan.layers), "scored_by": scored_by if scores[layer] is not None else None})
+    return pd.DataFrame(rows, columns=["fold", "layer", "score", "chosen", "scored_by"])

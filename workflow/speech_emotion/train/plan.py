@@ -54,6 +54,15 @@ accuracy ..."""
 choice most left out, the mean of the paired per-inner-fold differences of balanced accuracy must
 still be above zero. Otherwise the plainer choice wins the tie."""
 
+SCREEN_ALPHA = 1.0
+"""The ridge screen's penalty (:func:`ridge_screen`) on standardised features, relative to the inner
+training part's total class weight (its number of rows): a strong penalty, chosen by reasoning and
+checked on inner CV only. The screen only has to rank layers, and a strongly penalised least-squares
+classifier ranks them with the least variance; on URDU (whisper-tiny.en, the 6 plans) it was the
+penalty, among 0.001 to 1, whose ranking agreed best with the logistic probe's, and at CREMA-D's shape
+(``benchmarks/scale.py``, fold 0) every penalty in that range put the logistic probe's best layer first
+(docs/benchmarks.md#the-layer-screen)."""
+
 ALL_LAYERS_MAX_FEATURES = 16384
 """"All layers" is a candidate of ``features.layers: auto`` up to this many features (layers x
 width): the logistic probe on WavLM-Large's 25 x 2048 would cost a plan job many times its other
@@ -103,12 +112,23 @@ class PlanProbe(Protocol):
 
     def layer_weights(self, embeddings: np.ndarray, y: np.ndarray) -> tuple[float, ...]: ...
 
+    def finalists_of(self, n_layers: int) -> int:
+        """How many layers, the best by :meth:`screen`, the probe itself scores (``n_layers``: every
+        layer, no screen)."""
+        ...
+
+    def screen(self, X: np.ndarray, y: np.ndarray, splits: InnerSplits) -> Score: ...
+
 
 @dataclass(frozen=True)
 class Probe:
     """The linear probe behind every decision of a plan (``features.probe*``): a class-balanced
     logistic regression with a fixed ``C``, fitted iteratively (lbfgs, ``max_iter``) on each inner
-    split, the inner splits side by side on ``n_jobs`` processes."""
+    split, the inner splits side by side on ``n_jobs`` processes.
+
+    ``finalists`` (``features.probe_finalists``): of an encoder's layers, only the best ``finalists``
+    by a closed-form ridge screen (:func:`ridge_screen`, on the same inner splits) are scored by the
+    logistic probe; ``None``: every layer is."""
 
     inner_folds: int = 5
     seed: int = 0
@@ -116,13 +136,22 @@ class Probe:
     max_iter: int = 500
     max_layers: int = 3
     n_jobs: int = 1
+    finalists: int | None = None
     name: ClassVar[str] = "logreg"
 
     @classmethod
     def from_config(cls, features: Mapping[str, Any], seed: int, n_jobs: int = 1) -> Probe:
+        finalists = features["probe_finalists"]
         return cls(inner_folds=int(features["probe_inner_folds"]), seed=seed, C=float(features["probe_C"]),
                    max_iter=int(features["probe_max_iter"]), max_layers=int(features["probe_max_layers"]),
-                   n_jobs=int(n_jobs))
+                   n_jobs=int(n_jobs), finalists=None if finalists == "all" else int(finalists))
+
+    def finalists_of(self, n_layers: int) -> int:
+        return n_layers if self.finalists is None else min(int(self.finalists), n_layers)
+
+    def screen(self, X: np.ndarray, y: np.ndarray, splits: InnerSplits) -> Score:
+        """The ridge screen's pooled out-of-fold balanced accuracy over ``splits`` (:func:`ridge_screen`)."""
+        return score_of(ridge_screen(X, y, splits, n_jobs=self.n_jobs), y, splits)
 
     def model(self, blocks: Sequence[int] | None = None) -> LogRegClassifier:
         """A fresh probe (``blocks``: a balanced fusion's member widths, as its classifiers will get them)."""
@@ -158,6 +187,42 @@ class Probe:
 
         probs = out_of_fold(one, splits, len(y), len(np.unique(y)), self.n_jobs)
         return score_of(probs, y, splits)
+
+
+def ridge_screen(X: np.ndarray, y: np.ndarray, splits: InnerSplits, alpha: float = SCREEN_ALPHA,
+                 n_jobs: int = 1) -> np.ndarray:
+    """Out-of-fold decision values (columns: the sorted classes of ``y``; NaN for rows never held out)
+    of a class-balanced least-squares classifier in closed form: on each inner training part the
+    features are standardised on its rows, each class is a +1/-1 target, each row weighs as in the
+    logistic probe (``class_weight="balanced"``), and the ridge solution of penalty ``alpha`` times the
+    part's rows is one linear solve. The plans' layer screen: one solve where the logistic probe runs
+    hundreds of L-BFGS steps, on one BLAS thread per split (the same numbers on any core count), the
+    splits side by side on ``n_jobs`` processes."""
+    X, y = np.asarray(X), np.asarray(y)
+    classes = np.unique(y)
+    targets = np.where(y[:, None] == classes[None, :], 1.0, -1.0)
+
+    def one(_: int, tr: np.ndarray, va: np.ndarray) -> np.ndarray:
+        from scipy.linalg import solve
+
+        from ..devices import single_blas_thread
+
+        with single_blas_thread():
+            part = X[tr].astype(np.float64)
+            mean, scale = part.mean(axis=0), part.std(axis=0)
+            scale[scale == 0] = 1.0
+            part = (part - mean) / scale
+            counts = {c: int(n) for c, n in zip(*np.unique(y[tr], return_counts=True))}
+            weight = np.array([len(tr) / (len(counts) * counts[c]) for c in y[tr]])
+            centre, offset = weight @ part / weight.sum(), weight @ targets[tr] / weight.sum()
+            part -= centre
+            weighted = part * weight[:, None]
+            gram = weighted.T @ part
+            gram[np.diag_indices_from(gram)] += alpha * weight.sum()
+            coef = solve(gram, weighted.T @ (targets[tr] - offset), assume_a="pos")
+            return ((X[va] - mean) / scale - centre) @ coef + offset
+
+    return out_of_fold(one, splits, len(y), len(classes), n_jobs)
 
 
 def score_of(probs: np.ndarray, y: np.ndarray, splits: InnerSplits) -> Score:
@@ -197,6 +262,13 @@ class Candidates:
         """The probe's score of clean rows ``X`` (computed once per ``key``)."""
         if key not in self.scores:
             self.scores[key] = self.probe.score(X, self.y, self.splits, blocks)
+        return self.scores[key]
+
+    def screen(self, key: Any, X: np.ndarray) -> Score:
+        """The probe's screen of clean rows ``X`` (computed once per ``key``)."""
+        key = ("screen", key)
+        if key not in self.scores:
+            self.scores[key] = self.probe.screen(X, self.y, self.splits)
         return self.scores[key]
 
     def weighted(self, key: Any, embeddings: np.ndarray) -> Score:
@@ -269,18 +341,31 @@ def probe_layers(embeddings: np.ndarray, candidates: Candidates, probe: PlanProb
     far: windows of up to ``probe.max_layers`` ADJACENT layers around the best layer, a learned
     weighting of all layers, and all layers side by side (up to :data:`ALL_LAYERS_MAX_FEATURES`).
 
+    With more layers than the probe's finalists (:meth:`PlanProbe.finalists_of`), every layer is first
+    screened (:meth:`PlanProbe.screen`) and the probe scores the best ones only; the best layer is the
+    finalist the probe scores highest.
+
     Returns the chosen member (named ``""``), its score and the evidence: ``{"score", "score_per_fold",
-    "layer_scores": [per layer], "windows": [{layers, score}], "candidates": [{name, layers, score}]}``."""
+    "layer_scores": [per layer: the screen's, else the probe's], "screen": None or {"method", "alpha",
+    "finalists": [{layer, score}]}, "windows": [{layers, score}], "candidates": [{name, layers, score}]}``."""
     n_layers, width = embeddings.shape[1], embeddings.shape[2]
 
     def score(layers: Sequence[int]) -> Score:
         return candidates.score(("layers", tuple(layers)), select(embeddings, layers))
 
-    layer_scores = [score([i]).pooled for i in range(n_layers)]
-    best = int(np.argmax(layer_scores))
+    n_finalists = probe.finalists_of(n_layers)
+    screen = None
+    if n_finalists < n_layers:
+        screen = [candidates.screen(i, select(embeddings, [i])).pooled for i in range(n_layers)]
+        finalists = sorted(np.argsort(-np.asarray(screen), kind="stable")[:n_finalists].tolist())
+    else:
+        finalists = list(range(n_layers))
+    probed = {i: score([i]).pooled for i in finalists}
+    best = max(finalists, key=lambda i: (probed[i], -i))  # ties: the lower layer, as np.argmax
+    layer_scores = screen if screen is not None else [probed[i] for i in range(n_layers)]
     chosen = ("layer", [best], score([best]))
-    windows = [{"layers": [best], "score": layer_scores[best]}]
-    tried = [{"name": "layer", "layers": [best], "score": layer_scores[best]}]
+    windows = [{"layers": [best], "score": probed[best]}]
+    tried = [{"name": "layer", "layers": [best], "score": probed[best]}]
     for width_ in range(2, min(probe.max_layers, n_layers) + 1):
         best_of_width = None
         for start in range(max(0, best - width_ + 1), min(best, n_layers - width_) + 1):
@@ -303,7 +388,10 @@ def probe_layers(embeddings: np.ndarray, candidates: Candidates, probe: PlanProb
             chosen = ("all", everything, score(everything))
     name, layers, best_score = chosen
     weights = probe.layer_weights(embeddings, candidates.y) if name == "weighted" else None
+    screened = None if screen is None else {"method": "ridge", "alpha": SCREEN_ALPHA,
+                                            "finalists": [{"layer": i, "score": probed[i]} for i in finalists]}
     evidence = {"score": best_score.pooled, "score_per_fold": list(best_score.per_fold), "layer_scores": layer_scores,
+                "screen": screened,
                 "windows": windows, "candidates": tried}
     return Member("", tuple(layers), weights), best_score, evidence
 
