@@ -59,9 +59,9 @@ SCREEN_ALPHA = 1.0
 training part's total class weight (its number of rows): a strong penalty, chosen by reasoning and
 checked on inner CV only. The screen only has to rank layers, and a strongly penalised least-squares
 classifier ranks them with the least variance; on URDU (whisper-tiny.en, the 6 plans) it was the
-penalty, among 0.001 to 1, whose ranking agreed best with the logistic probe's, and at CREMA-D's shape
-(``benchmarks/scale.py``, fold 0) every penalty in that range put the logistic probe's best layer first
-(docs/benchmarks.md#the-layer-screen)."""
+penalty, among 0.001 to 1, whose ranking agreed best with the logistic probe's (mean Spearman 0.92;
+``benchmarks/layer_screen.py``), and at CREMA-D's shape (``benchmarks/scale.py``, fold 0) every penalty
+in that range put the logistic probe's best layer first (docs/benchmarks.md#the-layer-screen)."""
 
 ALL_LAYERS_MAX_FEATURES = 16384
 """"All layers" is a candidate of ``features.layers: auto`` up to this many features (layers x
