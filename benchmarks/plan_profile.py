@@ -6,7 +6,7 @@ one fold in this process, on one thread (the probe's inner splits one after anot
 ``features`` settings of the run's config (``scale.yaml``, else config.yaml's). Prints the
 decisions, the CPU seconds, and the functions with the most cumulative CPU time.
 
-    python benchmarks/plan_profile.py WORKDIR [--encoder scale] [--fold 0] [--top 25] [--out plan.prof]
+    python benchmarks/plan_profile.py WORKDIR [--encoder scale] [--fold 0] [--top 25] [--out plan.prof] [--plan plan.json]
     OPENBLAS_NUM_THREADS=1 python benchmarks/plan_profile.py WORKDIR --fold 0 --no-profile
 
 ``--no-profile`` makes the plan without the profiler and prints its CPU and wall seconds and the
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import pstats
 import resource
 import sys
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--out", type=Path, default=None, help="also save the raw profile here")
     parser.add_argument("--no-profile", action="store_true", help="no cProfile: CPU, wall and peak memory only")
+    parser.add_argument("--plan", type=Path, default=None, help="also write the plan (JSON) here, to compare versions")
     args = parser.parse_args()
     from speech_emotion.train.plan import make_plan
 
@@ -50,6 +52,8 @@ def main() -> None:
     plan = make_plan(args.fold, shards, manifest, folds, config["features"], config["augment"]["use"], config["seed"])
     profile.disable()
     print(f"{encoder} fold {args.fold}: {plan.describe()}")
+    if args.plan:
+        args.plan.write_text(json.dumps(plan.to_json(), indent=1))
     print(f"CPU {time.process_time() - cpu:.0f} s, wall {time.time() - start:.0f} s (one process), "
           f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB")
     if args.no_profile:

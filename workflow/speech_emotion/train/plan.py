@@ -208,19 +208,22 @@ def ridge_screen(X: np.ndarray, y: np.ndarray, splits: InnerSplits, alpha: float
         from ..devices import single_blas_thread
 
         with single_blas_thread():
-            part = X[tr].astype(np.float64)
-            mean, scale = part.mean(axis=0), part.std(axis=0)
+            part = X[tr].astype(np.float32)
+            scale = part.std(axis=0, dtype=np.float64)
             scale[scale == 0] = 1.0
-            part = (part - mean) / scale
             counts = {c: int(n) for c, n in zip(*np.unique(y[tr], return_counts=True))}
             weight = np.array([len(tr) / (len(counts) * counts[c]) for c in y[tr]])
+            # scaled by the part's std, centred on its class-weighted mean; float32, as the product
+            # below is most of the cost (the penalty keeps the solve well conditioned)
             centre, offset = weight @ part / weight.sum(), weight @ targets[tr] / weight.sum()
-            part -= centre
-            weighted = part * weight[:, None]
-            gram = weighted.T @ part
+            part -= centre.astype(np.float32)
+            part /= scale.astype(np.float32)
+            weighted = part * weight[:, None].astype(np.float32)
+            gram = (weighted.T @ part).astype(np.float64)
             gram[np.diag_indices_from(gram)] += alpha * weight.sum()
-            coef = solve(gram, weighted.T @ (targets[tr] - offset), assume_a="pos")
-            return ((X[va] - mean) / scale - centre) @ coef + offset
+            coef = solve(gram, (weighted.T @ (targets[tr] - offset).astype(np.float32)).astype(np.float64),
+                         assume_a="pos")
+            return ((X[va] - centre) / scale) @ coef + offset
 
     return out_of_fold(one, splits, len(y), len(classes), n_jobs)
 
