@@ -6,8 +6,9 @@ only home of what was decided, and beside it the evidence of each decision. One 
 (:func:`make_plan`) scores every candidate with one probe (:class:`Probe`) on one shared set of inner
 splits of the clean training clips (:class:`Candidates`), each candidate once:
 
-- layers (``features.layers: auto``): each layer, then richer candidates, each replacing the choice so
-  far only when it :func:`beats` it: the best run of up to ``probe_max_layers`` ADJACENT layers around
+- layers (``features.layers: auto``): each layer (with more layers than ``features.probe_finalists``,
+  a closed-form ridge screen (:func:`ridge_screen`) scores every layer and the probe only the screen's
+  best), then richer candidates, each replacing the choice so far only when it :func:`beats` it: the best run of up to ``probe_max_layers`` ADJACENT layers around
   the best layer, a learned weighting of all layers (:mod:`speech_emotion.train.weighting`) and all
   layers side by side;
 - per-speaker standardisation (``features.speaker_norm: auto``): the chosen layers with and without
